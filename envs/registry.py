@@ -1,0 +1,94 @@
+"""One registry pattern for every named thing in skillstack (envs, policy kinds, algorithms, ...).
+
+Modelled on MuJoCo Playground's ``_src/manipulation/__init__.py`` and ManiSkill's ``@register_env``:
+decorator registration, duplicate names raise, unknown names raise a ``KeyError`` that lists the valid
+names and a ``difflib`` "did you mean" suggestion.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class UnknownNameError(KeyError):
+    """Raised for a name that is not registered; the message lists suggestions and valid names."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message and add quotes
+        return str(self.args[0]) if self.args else ""
+
+
+def unknown_name_message(kind: str, name: str, valid: list[str], max_listed: int = 60) -> str:
+    """Format the error for an unknown ``name`` among ``valid`` names.
+
+    Args:
+        kind: what was looked up, e.g. ``"env"``.
+        name: the name given by the user.
+        valid: all registered names.
+        max_listed: how many valid names to print before eliding.
+
+    Returns:
+        One line: ``unknown env 'x'; did you mean 'y'? valid: a, b, ...``.
+    """
+    close = difflib.get_close_matches(name, valid, n=3, cutoff=0.5)
+    if not close:  # also try the part after a namespace, e.g. 'drawer-open' vs 'metaworld/drawer-open-v3'
+        tails = {v.split("/", 1)[-1]: v for v in valid}
+        close = [tails[t] for t in difflib.get_close_matches(name.split("/", 1)[-1], list(tails), n=3, cutoff=0.5)]
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    shown = sorted(valid)
+    listed = ", ".join(shown[:max_listed]) + (f", ... ({len(shown)} in all)" if len(shown) > max_listed else "")
+    return f"unknown {kind} {name!r}{hint} valid {kind} names: {listed}"
+
+
+class Registry(Generic[T]):
+    """A name → object map with decorator registration.
+
+    Args:
+        kind: human-readable kind used in error messages (``"env"``, ``"policy kind"``, ...).
+    """
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._items: dict[str, T] = {}
+
+    def register(self, name: str, obj: T | None = None) -> Callable[[T], T] | T:
+        """Register ``obj`` under ``name``; usable as ``@registry.register("name")``.
+
+        Raises:
+            ValueError: ``name`` is already registered.
+        """
+
+        def _add(o: T) -> T:
+            if name in self._items:
+                raise ValueError(f"{self.kind} {name!r} is already registered")
+            self._items[name] = o
+            return o
+
+        return _add(obj) if obj is not None else _add
+
+    def get(self, name: str) -> T:
+        """Look ``name`` up.
+
+        Raises:
+            UnknownNameError: ``name`` is not registered (message lists the valid names).
+        """
+        try:
+            return self._items[name]
+        except KeyError:
+            raise UnknownNameError(unknown_name_message(self.kind, name, list(self._items))) from None
+
+    def names(self) -> list[str]:
+        """All registered names, sorted."""
+        return sorted(self._items)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __len__(self) -> int:
+        return len(self._items)

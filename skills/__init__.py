@@ -1,0 +1,1 @@
+"""Skill layer: Skill, SkillLibrary (on-disk), policy kinds, training, evaluation."""

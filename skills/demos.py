@@ -1,0 +1,108 @@
+"""Demonstrations from scripted experts, stored as plain ``.npz`` (no pickle)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from tqdm.auto import tqdm
+
+from skillstack.envs import make_env, make_expert
+
+DEMO_SEED_BASE = 1_000_000
+"""Demonstration episodes use seeds ``DEMO_SEED_BASE + 10_000 * seed + i``: disjoint from evaluation seeds."""
+
+
+@dataclass
+class Demonstrations:
+    """Transitions of expert episodes, concatenated.
+
+    Attributes:
+        observations: ``(N, obs_dim) float64``.
+        actions: ``(N, act_dim) float32`` in [-1, 1].
+        rewards: ``(N,) float32`` — the env's reward.
+        next_observations: ``(N, obs_dim) float64``.
+        terminals: ``(N,) float32`` — 1 only for true terminal states (not time-limit truncations).
+        episode_ids: ``(N,) int64``.
+        episode_success: ``(E,) bool`` — whether each episode succeeded at any step.
+    """
+
+    observations: npt.NDArray[np.float64]
+    actions: npt.NDArray[np.float32]
+    rewards: npt.NDArray[np.float32]
+    next_observations: npt.NDArray[np.float64]
+    terminals: npt.NDArray[np.float32]
+    episode_ids: npt.NDArray[np.int64]
+    episode_success: npt.NDArray[np.bool_]
+
+    def __len__(self) -> int:
+        return len(self.actions)
+
+    def save(self, path: str | Path) -> None:
+        """Write to ``path`` (npz) atomically."""
+        path = Path(path)
+        tmp = path.with_name(f".{path.name}.tmp.npz")
+        np.savez(tmp, **{f.name: getattr(self, f.name) for f in fields(self)})
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Demonstrations:
+        """Read from an npz written by :meth:`save` (``allow_pickle=False``)."""
+        with np.load(path, allow_pickle=False) as z:
+            return cls(**{f.name: z[f.name] for f in fields(cls)})
+
+
+def collect_demonstrations(
+    env_id: str, n_episodes: int, seed: int = 0, max_episode_steps: int | None = None,
+    progress: bool = True,
+) -> Demonstrations:
+    """Roll out the env's scripted expert for ``n_episodes`` seeded episodes.
+
+    Episodes run to the env's time limit without stopping at success, so the transitions match the MDP
+    an RL agent trains in (time-limit ends are not terminals).
+
+    Args:
+        env_id: registered env with a scripted expert.
+        n_episodes: number of episodes.
+        seed: seed offset (episode ``i`` uses ``DEMO_SEED_BASE + 10_000 * seed + i``).
+        max_episode_steps: horizon override [steps].
+        progress: show a progress bar.
+
+    Raises:
+        UnknownNameError: unknown ``env_id``.
+        ValueError: the env has no scripted expert.
+    """
+    expert = make_expert(env_id)
+    kwargs = {} if max_episode_steps is None else {"max_episode_steps": max_episode_steps}
+    env = make_env(env_id, **kwargs)
+    buf: dict[str, list] = {k: [] for k in ("obs", "act", "rew", "next", "term", "ep")}
+    success = []
+    for i in tqdm(range(n_episodes), desc=f"demos {env_id}", unit="ep", disable=not progress):
+        obs, _ = env.reset(seed=DEMO_SEED_BASE + 10_000 * seed + i)
+        ok = False
+        while True:
+            act = expert.predict(obs)
+            nxt, r, terminated, truncated, info = env.step(act)
+            ok |= bool(info.get("success"))
+            buf["obs"].append(obs)
+            buf["act"].append(act)
+            buf["rew"].append(r)
+            buf["next"].append(nxt)
+            buf["term"].append(float(terminated))
+            buf["ep"].append(i)
+            obs = nxt
+            if terminated or truncated:
+                break
+        success.append(ok)
+    env.close()
+    return Demonstrations(
+        observations=np.asarray(buf["obs"], dtype=np.float64),
+        actions=np.asarray(buf["act"], dtype=np.float32),
+        rewards=np.asarray(buf["rew"], dtype=np.float32),
+        next_observations=np.asarray(buf["next"], dtype=np.float64),
+        terminals=np.asarray(buf["term"], dtype=np.float32),
+        episode_ids=np.asarray(buf["ep"], dtype=np.int64),
+        episode_success=np.asarray(success, dtype=bool),
+    )

@@ -1,0 +1,413 @@
+"""``Skill`` and the on-disk ``SkillLibrary``.
+
+Layout (one directory per skill version)::
+
+    <root>/<skill name>/v0001/manifest.json
+                             policy.safetensors
+                             affordance.safetensors   (optional)
+
+``manifest.json`` holds the schema version, the skill's name and language description, the env it acts
+in, each network's allow-listed kind and architecture, the observation/action spaces, provenance
+(algorithm, env, seed, steps, git sha, package versions, command), evaluation metrics and the sha256 of
+every other file in the directory.
+
+Loading = read JSON → verify that the directory holds exactly the listed files with the listed sha256 →
+build each network from its allow-listed kind in code → ``load_state_dict(strict=True)`` from
+safetensors. Nothing is ever unpickled. Writes go to a hidden temp directory beside the target and are
+published by one ``os.rename``, so a crash mid-write leaves the previous versions loadable and never a
+half-written one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from gymnasium import spaces
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from skillstack.envs.registry import UnknownNameError, unknown_name_message
+from skillstack.skills.networks import ArchitectureError, MLPActor, MLPAffordance, build_network
+
+SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
+_VERSION_RE = re.compile(r"^v(\d{4,})$")
+_ROLES = {"policy": MLPActor, "affordance": MLPAffordance}
+
+
+class SkillLoadError(ValueError):
+    """A skill directory is missing files, has extra files, fails its sha256 check or is malformed."""
+
+
+def space_to_json(space: spaces.Space) -> dict[str, Any]:
+    """Serialise a ``Box`` space to JSON (infinite bounds as the strings ``"inf"``/``"-inf"``).
+
+    Raises:
+        TypeError: the space is not a ``Box``.
+    """
+    if not isinstance(space, spaces.Box):
+        raise TypeError(f"only Box spaces are supported, got {type(space).__name__}")
+
+    def enc(a: np.ndarray) -> list[Any]:
+        return [float(x) if np.isfinite(x) else str(float(x)) for x in a.reshape(-1)]
+
+    return {"type": "Box", "shape": list(space.shape), "dtype": str(space.dtype),
+            "low": enc(space.low), "high": enc(space.high)}
+
+
+def space_from_json(d: Any) -> spaces.Box:
+    """Inverse of :func:`space_to_json`.
+
+    Raises:
+        SkillLoadError: malformed space.
+    """
+    try:
+        if d["type"] != "Box" or d["dtype"] not in ("float32", "float64"):
+            raise ValueError(f"unsupported space {d.get('type')}/{d.get('dtype')}")
+        shape = tuple(int(s) for s in d["shape"])
+        low = np.array([float(x) for x in d["low"]], dtype=d["dtype"]).reshape(shape)
+        high = np.array([float(x) for x in d["high"]], dtype=d["dtype"]).reshape(shape)
+        return spaces.Box(low, high, shape=shape, dtype=d["dtype"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise SkillLoadError(f"malformed space in manifest: {e}") from None
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass
+class Skill:
+    """A named, language-described policy with an optional value-based affordance.
+
+    Attributes:
+        name: identifier, ``[a-z0-9_-]``, e.g. ``"open_drawer"``.
+        description: natural-language text, e.g. ``"open the drawer"`` (what a planner scores).
+        env_id: registered env the skill acts in, e.g. ``"metaworld/drawer-open-v3"``.
+        policy: deterministic actor, ``obs (B, obs_dim) → action (B, act_dim)`` in [-1, 1].
+        observation_space: the env's observation space.
+        action_space: the env's action space.
+        affordance_model: optional ``obs → P(success)`` network (SayCan value function).
+        max_steps: step cap when the skill is executed [env steps].
+        success: the success predicate, e.g. ``"info.success"``.
+        provenance: how it was made (algo, env, seed, steps, git sha, versions, command).
+        metrics: evaluation metrics (success_rate, n_episodes, mean_return, mean_length).
+        version: library version number once saved/loaded, else ``None``.
+    """
+
+    name: str
+    description: str
+    env_id: str
+    policy: MLPActor
+    observation_space: spaces.Box
+    action_space: spaces.Box
+    affordance_model: MLPAffordance | None = None
+    max_steps: int = 500
+    success: str = "info.success"
+    provenance: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    version: int | None = None
+
+    def __post_init__(self) -> None:
+        if not _NAME_RE.match(self.name):
+            raise ValueError(f"skill name {self.name!r} must match {_NAME_RE.pattern}")
+
+    @torch.no_grad()
+    def predict(self, obs: npt.ArrayLike) -> npt.NDArray[np.float32]:
+        """Deterministic action for ``obs``.
+
+        Args:
+            obs: ``(obs_dim,)`` or ``(B, obs_dim)`` observation (any float dtype).
+
+        Returns:
+            ``(act_dim,)`` or ``(B, act_dim)`` float32 action in [-1, 1].
+
+        Raises:
+            ValueError: wrong observation size or non-finite values.
+        """
+        x = np.asarray(obs, dtype=np.float32)
+        single = x.ndim == 1
+        x2 = x[None] if single else x
+        if x2.ndim != 2 or x2.shape[1] != self.policy.arch["obs_dim"]:
+            raise ValueError(f"observation must have shape ({self.policy.arch['obs_dim']},) or (B, "
+                             f"{self.policy.arch['obs_dim']}), got {x.shape}")
+        if not np.isfinite(x2).all():
+            raise ValueError("observation contains NaN or inf")
+        act = self.policy(torch.from_numpy(x2)).numpy()
+        return act[0] if single else act
+
+    @torch.no_grad()
+    def affordance(self, obs: npt.ArrayLike) -> float | npt.NDArray[np.float32]:
+        """Estimated ``P(success | obs)`` in [0, 1] (SayCan's value function, Ahn et al. 2022).
+
+        Args:
+            obs: ``(obs_dim,)`` or ``(B, obs_dim)`` observation.
+
+        Returns:
+            A float, or ``(B,)`` float32.
+
+        Raises:
+            LookupError: the skill has no affordance model.
+        """
+        if self.affordance_model is None:
+            raise LookupError(f"skill {self.name!r} has no affordance model")
+        x = np.asarray(obs, dtype=np.float32)
+        p = self.affordance_model(torch.from_numpy(np.atleast_2d(x))).numpy()
+        return float(p[0]) if x.ndim == 1 else p
+
+
+def _check_state_dict_keys(role: str, net: nn.Module, tensors: dict[str, torch.Tensor]) -> None:
+    expected = set(net.state_dict())
+    if set(tensors) != expected:
+        raise SkillLoadError(f"{role}.safetensors tensors do not match the {role} architecture: "
+                             f"missing {sorted(expected - set(tensors))}, unexpected {sorted(set(tensors) - expected)}")
+
+
+class SkillLibrary:
+    """A directory of versioned skills.
+
+    Args:
+        root: library directory (created on first save).
+    """
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+
+    # ------------------------------------------------------------------ queries
+    def names(self) -> list[str]:
+        """Names of skills with at least one complete version, sorted."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir()
+                      if p.is_dir() and not p.name.startswith(".") and self.versions(p.name))
+
+    def versions(self, name: str) -> list[int]:
+        """Complete versions of ``name`` (a version is complete once its manifest exists), ascending."""
+        d = self.root / name
+        if not d.is_dir():
+            return []
+        out = []
+        for p in d.iterdir():
+            m = _VERSION_RE.match(p.name)
+            if m and (p / MANIFEST).is_file():
+                out.append(int(m.group(1)))
+        return sorted(out)
+
+    def path(self, name: str, version: int | str = "latest") -> Path:
+        """Directory of ``name`` at ``version`` (an int or ``"latest"``).
+
+        Raises:
+            UnknownNameError: no such skill or version (lists the valid ones).
+        """
+        versions = self.versions(name)
+        if not versions:
+            raise UnknownNameError(unknown_name_message("skill", name, self.names()) + f" (library {self.root})")
+        if version == "latest":
+            v = versions[-1]
+        else:
+            try:
+                v = int(str(version).lstrip("v"))
+            except ValueError:
+                v = -1
+            if v not in versions:
+                raise UnknownNameError(f"skill {name!r} has no version {version!r}; versions: {versions}")
+        return self.root / name / f"v{v:04d}"
+
+    def manifest(self, name: str, version: int | str = "latest") -> dict[str, Any]:
+        """The parsed manifest (no hash check, no network built): cheap, for listings.
+
+        Raises:
+            UnknownNameError: no such skill or version.
+            SkillLoadError: the manifest is not valid JSON.
+        """
+        p = self.path(name, version) / MANIFEST
+        try:
+            return json.loads(p.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise SkillLoadError(f"{p}: not valid JSON ({e})") from None
+
+    # ------------------------------------------------------------------ load
+    def load(self, name: str, version: int | str = "latest") -> Skill:
+        """Load and verify a skill.
+
+        Raises:
+            UnknownNameError: unknown skill/version, or a network kind outside the allow-list.
+            SkillLoadError: missing/extra files, sha256 mismatch, malformed manifest or tensors.
+        """
+        d = self.path(name, version)
+        return load_skill_dir(d)
+
+    # ------------------------------------------------------------------ save
+    def save(self, skill: Skill) -> Path:
+        """Write ``skill`` as the next version, atomically.
+
+        Returns:
+            The new version directory.
+        """
+        skill_dir = self.root / skill.name
+        skill_dir.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{uuid.uuid4().hex[:8]}-", dir=skill_dir))
+        try:
+            manifest = _write_skill_files(skill, tmp)
+            while True:
+                version = (self.versions(skill.name) or [0])[-1] + 1
+                target = skill_dir / f"v{version:04d}"
+                manifest["version"] = version
+                _write_json_durable(tmp / MANIFEST, manifest)
+                try:
+                    os.rename(tmp, target)  # atomic; fails if another writer took this version
+                    break
+                except OSError:
+                    if not target.exists():
+                        raise
+            _fsync_dir(skill_dir)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        skill.version = version
+        return target
+
+    def remove_stale_temps(self) -> int:
+        """Delete hidden temp directories left by interrupted writes; returns how many."""
+        n = 0
+        if self.root.is_dir():
+            for tmp in self.root.glob("*/.tmp-*"):
+                shutil.rmtree(tmp, ignore_errors=True)
+                n += 1
+        return n
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_json_durable(path: Path, obj: Any) -> None:
+    with open(path, "w") as f:
+        json.dump(obj, f, indent=2, sort_keys=True)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _write_skill_files(skill: Skill, d: Path) -> dict[str, Any]:
+    networks: dict[str, Any] = {}
+    files: dict[str, str] = {}
+    for role, net in (("policy", skill.policy), ("affordance", skill.affordance_model)):
+        if net is None:
+            continue
+        fname = f"{role}.safetensors"
+        state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+        save_file(state, str(d / fname), metadata={"skill": skill.name, "role": role, "kind": net.kind})
+        with open(d / fname, "rb+") as f:
+            os.fsync(f.fileno())
+        networks[role] = {"kind": net.kind, "architecture": net.arch, "file": fname}
+        files[fname] = sha256_file(d / fname)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "name": skill.name,
+        "description": skill.description,
+        "env_id": skill.env_id,
+        "max_steps": skill.max_steps,
+        "success": skill.success,
+        "observation_space": space_to_json(skill.observation_space),
+        "action_space": space_to_json(skill.action_space),
+        "networks": networks,
+        "provenance": skill.provenance,
+        "metrics": skill.metrics,
+        "files": files,
+    }
+
+
+def load_skill_dir(d: Path) -> Skill:
+    """Load and verify the skill version directory ``d`` (see :meth:`SkillLibrary.load`)."""
+    mpath = d / MANIFEST
+    try:
+        m = json.loads(mpath.read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise SkillLoadError(f"{mpath}: cannot read manifest ({e})") from None
+    if not isinstance(m, dict):
+        raise SkillLoadError(f"{mpath}: manifest must be a JSON object")
+    if m.get("schema_version") != SCHEMA_VERSION:
+        raise SkillLoadError(f"{mpath}: schema_version {m.get('schema_version')!r} unsupported "
+                             f"(this skillstack reads {SCHEMA_VERSION})")
+    files = m.get("files")
+    if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+        raise SkillLoadError(f"{mpath}: 'files' must map file names to sha256 strings")
+    present = {p.name for p in d.iterdir()} - {MANIFEST}
+    listed = set(files)
+    if present != listed:
+        raise SkillLoadError(f"{d}: files on disk do not match the manifest: missing {sorted(listed - present)}, "
+                             f"unexpected {sorted(present - listed)}")
+    for fname, digest in files.items():
+        if "/" in fname or "\\" in fname or fname.startswith("."):
+            raise SkillLoadError(f"{mpath}: illegal file name {fname!r}")
+        actual = sha256_file(d / fname)
+        if actual != digest:
+            raise SkillLoadError(f"{d / fname}: sha256 mismatch (manifest {digest[:16]}…, file {actual[:16]}…); "
+                                 "the artifact is corrupted or was modified")
+    nets: dict[str, nn.Module] = {}
+    networks = m.get("networks")
+    if not isinstance(networks, dict) or "policy" not in networks:
+        raise SkillLoadError(f"{mpath}: 'networks' must contain a 'policy' entry")
+    for role, spec in networks.items():
+        if role not in _ROLES:
+            raise SkillLoadError(f"{mpath}: unknown network role {role!r} (valid: {sorted(_ROLES)})")
+        if not isinstance(spec, dict) or spec.get("file") not in files:
+            raise SkillLoadError(f"{mpath}: network {role!r} must name a listed file")
+        try:
+            net = build_network(spec.get("kind"), spec.get("architecture"))
+        except ArchitectureError as e:
+            raise SkillLoadError(f"{mpath}: {role}: {e}") from None
+        if not isinstance(net, _ROLES[role]):
+            raise SkillLoadError(f"{mpath}: network kind {spec.get('kind')!r} cannot be used as {role}")
+        try:
+            tensors = load_file(str(d / spec["file"]))
+        except (SafetensorError, OSError, ValueError) as e:
+            raise SkillLoadError(f"{d / spec['file']}: not a valid safetensors file ({e})") from None
+        _check_state_dict_keys(role, net, tensors)
+        try:
+            net.load_state_dict(tensors, strict=True)
+        except RuntimeError as e:
+            raise SkillLoadError(f"{d / spec['file']}: {e}") from None
+        net.eval()
+        nets[role] = net
+    try:
+        return Skill(
+            name=str(m["name"]),
+            description=str(m["description"]),
+            env_id=str(m["env_id"]),
+            policy=nets["policy"],  # type: ignore[arg-type]
+            affordance_model=nets.get("affordance"),  # type: ignore[arg-type]
+            observation_space=space_from_json(m["observation_space"]),
+            action_space=space_from_json(m["action_space"]),
+            max_steps=int(m["max_steps"]),
+            success=str(m.get("success", "info.success")),
+            provenance=dict(m.get("provenance") or {}),
+            metrics=dict(m.get("metrics") or {}),
+            version=int(m["version"]) if "version" in m else None,
+        )
+    except (KeyError, TypeError, ValueError) as e:
+        raise SkillLoadError(f"{mpath}: malformed manifest ({type(e).__name__}: {e})") from None

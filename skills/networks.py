@@ -1,0 +1,164 @@
+"""Network kinds that a skill library may contain — an allow-list, built in code, never unpickled.
+
+A manifest names a kind (``"mlp_actor"``, ``"mlp_affordance"``) and a small JSON architecture; loading
+looks the kind up in :data:`NETWORK_KINDS`, builds the module from the validated architecture and
+loads a safetensors state dict with ``strict=True``. Anything else is refused.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from torch import nn
+
+from skillstack.envs.registry import Registry, UnknownNameError, unknown_name_message
+
+ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU, "gelu": nn.GELU}
+"""Allowed hidden activations (names in manifests map to these classes, nothing else)."""
+
+MAX_LAYERS = 8
+MAX_WIDTH = 4096
+
+
+class ArchitectureError(ValueError):
+    """A manifest's architecture is malformed or outside the allowed ranges."""
+
+
+def _mlp(in_dim: int, hidden: list[int], out_dim: int, activation: str) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    last = in_dim
+    for width in hidden:
+        layers += [nn.Linear(last, width), ACTIVATIONS[activation]()]
+        last = width
+    layers.append(nn.Linear(last, out_dim))
+    return nn.Sequential(*layers)
+
+
+def validate_arch(arch: Any, required: dict[str, type | tuple[type, ...]]) -> dict[str, Any]:
+    """Check an architecture dict from a manifest.
+
+    Raises:
+        ArchitectureError: missing/unknown keys, wrong types, sizes outside [1, 4096] or more than 8 layers,
+            unknown activation.
+    """
+    if not isinstance(arch, dict):
+        raise ArchitectureError(f"architecture must be a JSON object, got {type(arch).__name__}")
+    missing = set(required) - set(arch)
+    extra = set(arch) - set(required)
+    if missing or extra:
+        raise ArchitectureError(f"architecture keys: missing {sorted(missing)}, unexpected {sorted(extra)}")
+    for key, typ in required.items():
+        if not isinstance(arch[key], typ) or isinstance(arch[key], bool):
+            raise ArchitectureError(f"architecture[{key!r}] must be {typ}, got {arch[key]!r}")
+    for key in ("obs_dim", "act_dim"):
+        if key in arch and not 1 <= arch[key] <= MAX_WIDTH:
+            raise ArchitectureError(f"architecture[{key!r}]={arch[key]} outside [1, {MAX_WIDTH}]")
+    hidden = arch["hidden_sizes"]
+    if len(hidden) > MAX_LAYERS or not all(isinstance(h, int) and 1 <= h <= MAX_WIDTH for h in hidden):
+        raise ArchitectureError(f"hidden_sizes must be ≤ {MAX_LAYERS} ints in [1, {MAX_WIDTH}], got {hidden}")
+    if arch["activation"] not in ACTIVATIONS:
+        raise ArchitectureError(unknown_name_message("activation", arch["activation"], list(ACTIVATIONS)))
+    return arch
+
+
+class MLPActor(nn.Module):
+    """Deterministic MLP policy: ``action = squash(MLP((obs - mean) / std))``.
+
+    Holds the observation normalisation as buffers so a saved policy is self-contained. It can hold the
+    deterministic part of a behaviour-cloned MLP, of an SB3 SAC actor (``latent_pi`` + ``mu``, tanh
+    squashing) or of an SB3 PPO actor (``policy_net`` + ``action_net``, clipped).
+
+    Args:
+        obs_dim: observation size.
+        act_dim: action size.
+        hidden_sizes: widths of the hidden layers.
+        activation: one of :data:`ACTIVATIONS`.
+        squash: ``"tanh"`` (output in (-1, 1)) or ``"clip"`` (clipped to [-1, 1]).
+    """
+
+    kind = "mlp_actor"
+
+    def __init__(self, obs_dim: int, act_dim: int, hidden_sizes: list[int], activation: str = "relu",
+                 squash: str = "tanh") -> None:
+        super().__init__()
+        if squash not in ("tanh", "clip"):
+            raise ArchitectureError(f"squash must be 'tanh' or 'clip', got {squash!r}")
+        if activation not in ACTIVATIONS:
+            raise ArchitectureError(unknown_name_message("activation", activation, list(ACTIVATIONS)))
+        self.arch = {"obs_dim": obs_dim, "act_dim": act_dim, "hidden_sizes": list(hidden_sizes),
+                     "activation": activation, "squash": squash}
+        self.net = _mlp(obs_dim, list(hidden_sizes), act_dim, activation)
+        self.register_buffer("obs_mean", torch.zeros(obs_dim))
+        self.register_buffer("obs_std", torch.ones(obs_dim))
+
+    @classmethod
+    def from_arch(cls, arch: Any) -> MLPActor:
+        a = validate_arch(arch, {"obs_dim": int, "act_dim": int, "hidden_sizes": list, "activation": str,
+                                 "squash": str})
+        return cls(a["obs_dim"], a["act_dim"], a["hidden_sizes"], a["activation"], a["squash"])
+
+    def set_normalization(self, mean: npt.ArrayLike, std: npt.ArrayLike, min_std: float = 1e-3) -> None:
+        """Set the observation normalisation (std floored at ``min_std`` for constant features)."""
+        self.obs_mean.copy_(torch.as_tensor(np.asarray(mean), dtype=torch.float32))
+        self.obs_std.copy_(torch.as_tensor(np.maximum(np.asarray(std), min_std), dtype=torch.float32))
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        """``obs (B, obs_dim) float32`` → ``action (B, act_dim) float32`` in [-1, 1]."""
+        out = self.net((obs - self.obs_mean) / self.obs_std)
+        return torch.tanh(out) if self.arch["squash"] == "tanh" else out.clamp(-1.0, 1.0)
+
+
+class MLPAffordance(nn.Module):
+    """Value-based affordance: ``P(success | obs) = sigmoid(MLP((obs - mean) / std))`` (SayCan's value function).
+
+    Args:
+        obs_dim: observation size.
+        hidden_sizes: widths of the hidden layers.
+        activation: one of :data:`ACTIVATIONS`.
+    """
+
+    kind = "mlp_affordance"
+
+    def __init__(self, obs_dim: int, hidden_sizes: list[int], activation: str = "relu") -> None:
+        super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ArchitectureError(unknown_name_message("activation", activation, list(ACTIVATIONS)))
+        self.arch = {"obs_dim": obs_dim, "hidden_sizes": list(hidden_sizes), "activation": activation}
+        self.net = _mlp(obs_dim, list(hidden_sizes), 1, activation)
+        self.register_buffer("obs_mean", torch.zeros(obs_dim))
+        self.register_buffer("obs_std", torch.ones(obs_dim))
+
+    @classmethod
+    def from_arch(cls, arch: Any) -> MLPAffordance:
+        a = validate_arch(arch, {"obs_dim": int, "hidden_sizes": list, "activation": str})
+        return cls(a["obs_dim"], a["hidden_sizes"], a["activation"])
+
+    set_normalization = MLPActor.set_normalization
+
+    def logits(self, obs: torch.Tensor) -> torch.Tensor:
+        """``obs (B, obs_dim)`` → logits ``(B,)``."""
+        return self.net((obs - self.obs_mean) / self.obs_std).squeeze(-1)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        """``obs (B, obs_dim) float32`` → ``P(success) (B,) float32`` in [0, 1]."""
+        return torch.sigmoid(self.logits(obs))
+
+
+NETWORK_KINDS: Registry[type[nn.Module]] = Registry("network kind")
+NETWORK_KINDS.register(MLPActor.kind, MLPActor)
+NETWORK_KINDS.register(MLPAffordance.kind, MLPAffordance)
+
+
+def build_network(kind: Any, arch: Any) -> nn.Module:
+    """Build a network of an allow-listed ``kind`` from a manifest architecture.
+
+    Raises:
+        UnknownNameError: ``kind`` is not in :data:`NETWORK_KINDS`.
+        ArchitectureError: the architecture is malformed.
+    """
+    if not isinstance(kind, str):
+        raise UnknownNameError(f"network kind must be a string, got {kind!r}")
+    return NETWORK_KINDS.get(kind).from_arch(arch)  # type: ignore[attr-defined]

@@ -1,0 +1,543 @@
+"""Train a skill (``sac``, ``ppo``, ``bc``, ``sac-demos``), evaluate it and register it in a library.
+
+Run directory layout::
+
+    <run_dir>/config.json          resolved TrainConfig
+              demos.npz            expert demonstrations (bc, sac-demos)
+              metrics.jsonl        one line per periodic evaluation (env_steps, wall_s, success_rate, ...)
+              tb/                  TensorBoard logs
+              checkpoints/latest   name of the newest complete checkpoint directory
+              checkpoints/step_*/  model.zip (SB3) or model.safetensors (bc), replay_buffer.npz, state.json
+              final_eval.json      evaluation of the registered policy
+
+Checkpoints are training-time artifacts of the user's own run: SB3 checkpoints are restored with
+``set_parameters`` (``torch.load(weights_only=True)``; the pickled "data" part of SB3 zips is never
+read), replay buffers are plain npz. Skills in a library are safetensors + JSON only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from tqdm.auto import tqdm
+
+from skillstack.envs import ENVS, make_env
+from skillstack.envs.registry import Registry
+from skillstack.skills.demos import Demonstrations, collect_demonstrations
+from skillstack.skills.evaluate import EvalResult, evaluate
+from skillstack.skills.library import Skill, SkillLibrary
+from skillstack.skills.networks import MLPActor
+
+PERIODIC_EVAL_SEED_BASE = 500_000
+"""Periodic evaluations during training use seeds from here: disjoint from the final evaluation's ``0..N-1``."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run (saved as ``config.json`` beside its checkpoints)."""
+
+    env_id: str
+    """Registered env, e.g. ``"metaworld/drawer-open-v3"``."""
+    algo: str
+    """One of :data:`ALGORITHMS`: ``sac``, ``ppo``, ``bc``, ``sac-demos``."""
+    steps: int
+    """Env steps for RL algorithms; gradient steps for ``bc``."""
+    seed: int = 0
+    """Seeds torch, SB3, the envs and demonstration collection."""
+    run_dir: str = ""
+    """Output directory (default ``runs/<env>/<algo>-s<seed>``)."""
+    device: str = "auto"
+    """``auto`` (cuda if available), ``cpu`` or ``cuda``."""
+    n_envs: int = 1
+    """Parallel envs for RL collection (``SubprocVecEnv`` when > 1)."""
+    eval_every: int | None = None
+    """Periodic evaluation interval (env steps for RL, gradient steps for bc); default 10 000 / 1 000."""
+    eval_episodes: int = 20
+    """Episodes per periodic evaluation."""
+    final_eval_episodes: int = 100
+    """Episodes of the final evaluation whose success rate is registered with the skill."""
+    checkpoint_every: int | None = None
+    """Checkpoint interval (same unit as ``steps``); default = ``eval_every``."""
+    stop_at_success: float | None = None
+    """Stop early once a periodic evaluation reaches this success rate."""
+    max_minutes: float | None = None
+    """Wall-clock budget [min] (checked at periodic evaluations and checkpoints)."""
+    max_episode_steps: int | None = None
+    """Horizon override [steps] (default: the env's registration, 500 for Meta-World)."""
+    n_demos: int = 25
+    """Expert episodes for ``bc`` and ``sac-demos``."""
+    hidden_sizes: tuple[int, ...] = (256, 256)
+    """Actor (and critic) hidden widths for bc/sac/sac-demos; ``ppo`` keeps SB3's default (64, 64)."""
+    batch_size: int = 256
+    """Minibatch size for bc and SAC."""
+    bc_lr: float = 1e-3
+    """Adam learning rate for behaviour cloning."""
+    bc_pretrain_steps: int = 3000
+    """sac-demos: gradient steps of BC pre-training of the actor."""
+    actor_warmup_updates: int = 5000
+    """sac-demos: critic-only updates before the actor and temperature start learning."""
+    demo_fraction: float = 0.5
+    """sac-demos: fraction of each minibatch drawn from the demonstrations (RLPD uses 0.5)."""
+    ent_coef_init: float = 0.01
+    """sac-demos: initial entropy coefficient (SB3's ``ent_coef="auto_<x>"``)."""
+    skill_name: str | None = None
+    """Name of the registered skill (default derived from the env, e.g. ``drawer-open-v3``)."""
+    description: str | None = None
+    """Skill description (default: the env's description)."""
+    library: str | None = None
+    """Library to register in; ``None`` skips registration."""
+
+    def resolved(self) -> TrainConfig:
+        """Fill the defaults that depend on other fields (returns a new config)."""
+        eval_every = self.eval_every or (1000 if self.algo == "bc" else 10_000)
+        run_dir = self.run_dir or str(Path("runs") / self.env_id.replace("/", "_") / f"{self.algo}-s{self.seed}")
+        return replace(self, eval_every=eval_every, checkpoint_every=self.checkpoint_every or eval_every,
+                       run_dir=run_dir)
+
+
+ALGORITHMS: Registry[Callable[..., MLPActor]] = Registry("algorithm")
+
+
+# ---------------------------------------------------------------------------------------------- run state
+@dataclass
+class RunState:
+    """Counters that a checkpoint restores."""
+
+    steps: int = 0
+    wall_s: float = 0.0
+    last_eval: int = 0
+    last_checkpoint: int = 0
+    best_success: float = 0.0
+    first_reach: dict[str, Any] = field(default_factory=dict)
+    stop_reason: str | None = None
+
+
+class Run:
+    """Bookkeeping shared by every algorithm: metrics, wall-clock, checkpoints, early stopping."""
+
+    def __init__(self, cfg: TrainConfig, resume: bool) -> None:
+        self.cfg = cfg
+        self.dir = Path(cfg.run_dir)
+        self.ckpt_dir = self.dir / "checkpoints"
+        if self.dir.exists() and any(self.dir.iterdir()) and not resume:
+            raise FileExistsError(f"run directory {self.dir} exists; pass --resume to continue it "
+                                  "or choose another --run-dir")
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.state = RunState()
+        self._t0 = time.perf_counter()
+        self._wall0 = 0.0
+        if resume:
+            saved = self.dir / "config.json"
+            if saved.exists():
+                old = json.loads(saved.read_text())
+                for key in ("env_id", "algo", "seed"):
+                    if old.get(key) != getattr(cfg, key):
+                        raise ValueError(f"--resume: {key} differs from the run's config.json "
+                                         f"({old.get(key)!r} vs {getattr(cfg, key)!r})")
+        (self.dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
+
+    # wall clock accumulated over resumed segments
+    def wall(self) -> float:
+        return self._wall0 + time.perf_counter() - self._t0
+
+    def latest_checkpoint(self) -> Path | None:
+        ptr = self.ckpt_dir / "latest"
+        if not ptr.exists():
+            return None
+        d = self.ckpt_dir / ptr.read_text().strip()
+        return d if (d / "state.json").exists() else None
+
+    def restore_state(self, ckpt: Path) -> None:
+        st = json.loads((ckpt / "state.json").read_text())
+        self.state = RunState(**st)
+        self._wall0 = self.state.wall_s
+        self._t0 = time.perf_counter()
+
+    def save_checkpoint(self, write: Callable[[Path], None]) -> Path:
+        """Write a checkpoint atomically: temp dir → rename → update the ``latest`` pointer; keep 2."""
+        self.ckpt_dir.mkdir(parents=True, exist_ok=True)
+        name = f"step_{self.state.steps:012d}"
+        tmp = self.ckpt_dir / f".tmp-{name}-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        write(tmp)
+        self.state.wall_s = self.wall()
+        self.state.last_checkpoint = self.state.steps
+        (tmp / "state.json").write_text(json.dumps(asdict(self.state), indent=2))
+        final = self.ckpt_dir / name
+        if final.exists():
+            shutil.rmtree(final)
+        os.rename(tmp, final)
+        ptr_tmp = self.ckpt_dir / ".latest.tmp"
+        ptr_tmp.write_text(name + "\n")
+        os.replace(ptr_tmp, self.ckpt_dir / "latest")
+        for old in sorted(self.ckpt_dir.glob("step_*"))[:-2]:
+            shutil.rmtree(old, ignore_errors=True)
+        return final
+
+    def periodic_eval(self, actor: MLPActor) -> EvalResult:
+        cfg = self.cfg
+        t = time.perf_counter()
+        res = evaluate(_policy_fn(actor), cfg.env_id, cfg.eval_episodes, seed_base=PERIODIC_EVAL_SEED_BASE,
+                       max_episode_steps=cfg.max_episode_steps)
+        eval_s = time.perf_counter() - t
+        self.state.last_eval = self.state.steps
+        self.state.best_success = max(self.state.best_success, res.success_rate)
+        row = {"steps": self.state.steps, "wall_s": round(self.wall(), 2), "eval_s": round(eval_s, 2),
+               "success_rate": res.success_rate, "mean_return": res.mean_return, "mean_length": res.mean_length}
+        for thr in (0.5, 0.8, 0.9, 0.95, 1.0):
+            key = f"{thr:.2f}"
+            if res.success_rate >= thr and key not in self.state.first_reach:
+                self.state.first_reach[key] = {"steps": self.state.steps, "wall_s": row["wall_s"]}
+        with open(self.dir / "metrics.jsonl", "a") as f:
+            f.write(json.dumps(row) + "\n")
+        tqdm.write(f"[eval] steps={self.state.steps} success={res.success_rate:.2f} "
+                   f"return={res.mean_return:.1f} wall={row['wall_s']:.0f}s")
+        return res
+
+    def should_stop(self, last: EvalResult | None) -> bool:
+        cfg = self.cfg
+        if last is not None and cfg.stop_at_success is not None and last.success_rate >= cfg.stop_at_success:
+            self.state.stop_reason = f"success {last.success_rate:.2f} >= {cfg.stop_at_success}"
+            return True
+        if cfg.max_minutes is not None and self.wall() >= 60 * cfg.max_minutes:
+            self.state.stop_reason = f"wall-clock budget {cfg.max_minutes} min"
+            return True
+        return False
+
+    def demonstrations(self) -> Demonstrations:
+        path = self.dir / "demos.npz"
+        if path.exists():
+            return Demonstrations.load(path)
+        demos = collect_demonstrations(self.cfg.env_id, self.cfg.n_demos, seed=self.cfg.seed,
+                                       max_episode_steps=self.cfg.max_episode_steps)
+        demos.save(path)
+        return demos
+
+
+def _policy_fn(actor: MLPActor) -> Callable[[np.ndarray], np.ndarray]:
+    actor.eval()
+
+    @torch.no_grad()
+    def fn(obs: np.ndarray) -> np.ndarray:
+        return actor(torch.as_tensor(obs, dtype=torch.float32).reshape(1, -1))[0].numpy()
+
+    return fn
+
+
+def _device(name: str) -> str:
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name not in ("cpu", "cuda"):
+        raise ValueError(f"device must be auto, cpu or cuda, got {name!r}")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' requested but torch sees no CUDA device")
+    return name
+
+
+# ---------------------------------------------------------------------------------------------- bc
+@ALGORITHMS.register("bc")
+def _train_bc(run: Run, resume: bool, progress: bool = True) -> MLPActor:
+    """Behaviour cloning: MSE between the MLP's tanh output and the expert's action."""
+    cfg = run.cfg
+    demos = run.demonstrations()
+    torch.manual_seed(cfg.seed)
+    obs_dim, act_dim = demos.observations.shape[1], demos.actions.shape[1]
+    net = MLPActor(obs_dim, act_dim, list(cfg.hidden_sizes), "relu", "tanh")
+    net.set_normalization(demos.observations.mean(0), demos.observations.std(0))
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.bc_lr)
+    rng = np.random.default_rng(cfg.seed)
+    ckpt = run.latest_checkpoint() if resume else None
+    if ckpt is not None:
+        net.load_state_dict(load_file(str(ckpt / "model.safetensors")), strict=True)
+        opt.load_state_dict(torch.load(ckpt / "optimizer.pt", weights_only=True))
+        rng.bit_generator.state = json.loads((ckpt / "rng.json").read_text())
+        torch.set_rng_state(torch.load(ckpt / "torch_rng.pt", weights_only=True))
+        run.restore_state(ckpt)
+    obs = torch.as_tensor(demos.observations, dtype=torch.float32)
+    act = torch.as_tensor(demos.actions, dtype=torch.float32)
+    writer = _tb_writer(run)
+
+    def write(d: Path) -> None:
+        save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(d / "model.safetensors"))
+        torch.save(opt.state_dict(), d / "optimizer.pt")
+        torch.save(torch.get_rng_state(), d / "torch_rng.pt")
+        (d / "rng.json").write_text(json.dumps(rng.bit_generator.state))
+
+    bar = tqdm(total=cfg.steps, initial=run.state.steps, desc=f"bc {cfg.env_id}", disable=not progress)
+    while run.state.steps < cfg.steps:
+        net.train()
+        idx = torch.as_tensor(rng.integers(0, len(act), size=cfg.batch_size))
+        loss = ((net(obs[idx]) - act[idx]) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        run.state.steps += 1
+        bar.update(1)
+        if writer is not None and run.state.steps % 100 == 0:
+            writer.add_scalar("train/bc_mse", loss.item(), run.state.steps)
+        last = None
+        if run.state.steps - run.state.last_eval >= cfg.eval_every:
+            last = run.periodic_eval(net)
+            if writer is not None:
+                writer.add_scalar("eval/success_rate", last.success_rate, run.state.steps)
+        if run.state.steps - run.state.last_checkpoint >= cfg.checkpoint_every or run.state.steps == cfg.steps:
+            run.save_checkpoint(write)
+        if run.should_stop(last):
+            run.save_checkpoint(write)
+            break
+    bar.close()
+    if writer is not None:
+        writer.close()
+    return net
+
+
+def _tb_writer(run: Run) -> Any:
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # tensorboard is a dependency, but logging must never break training
+        return None
+    return SummaryWriter(str(run.dir / "tb" / run.cfg.algo))
+
+
+# ---------------------------------------------------------------------------------------------- SB3
+def _actor_from_sb3(model: Any, algo: str) -> MLPActor:
+    """Copy the deterministic part of an SB3 SAC/PPO policy into an :class:`MLPActor`."""
+    from torch import nn
+
+    if algo == "ppo":
+        trunk, head, squash = model.policy.mlp_extractor.policy_net, model.policy.action_net, "clip"
+    else:
+        trunk, head, squash = model.actor.latent_pi, model.actor.mu, "tanh"
+    linears = [m for m in trunk if isinstance(m, nn.Linear)] + [head]
+    acts = {type(m) for m in trunk if not isinstance(m, nn.Linear)}
+    act_name = {nn.ReLU: "relu", nn.Tanh: "tanh", nn.ELU: "elu", nn.GELU: "gelu"}[acts.pop()]
+    obs_dim, act_dim = linears[0].in_features, head.out_features
+    net = MLPActor(obs_dim, act_dim, [m.out_features for m in linears[:-1]], act_name, squash)
+    ours = [m for m in net.net if isinstance(m, nn.Linear)]
+    with torch.no_grad():
+        for dst, src in zip(ours, linears, strict=True):
+            dst.weight.copy_(src.weight.detach().cpu())
+            dst.bias.copy_(src.bias.detach().cpu())
+    return net.eval()
+
+
+def _make_vec(cfg: TrainConfig) -> Any:
+    from functools import partial
+
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+
+    kwargs = {} if cfg.max_episode_steps is None else {"max_episode_steps": cfg.max_episode_steps}
+    return make_vec_env(partial(make_env, cfg.env_id, **kwargs), n_envs=cfg.n_envs, seed=cfg.seed,
+                        vec_env_cls=SubprocVecEnv if cfg.n_envs > 1 else DummyVecEnv)
+
+
+def _build_sb3(cfg: TrainConfig, env: Any, run: Run) -> Any:
+    from stable_baselines3 import PPO, SAC
+
+    from skillstack.skills.sb3_extras import DemoMixReplayBuffer, DemoSAC
+
+    common = {"seed": cfg.seed, "device": _device(cfg.device), "verbose": 0,
+              "tensorboard_log": str(run.dir / "tb")}
+    if cfg.algo == "ppo":
+        return PPO("MlpPolicy", env, **common)
+    buffer_size = min(1_000_000, max(cfg.steps, 1000))
+    pk = {"net_arch": list(cfg.hidden_sizes)}
+    if cfg.algo == "sac":
+        return SAC("MlpPolicy", env, buffer_size=buffer_size, batch_size=cfg.batch_size, policy_kwargs=pk,
+                   **common)
+    return DemoSAC(
+        "MlpPolicy", env, buffer_size=buffer_size, batch_size=cfg.batch_size, policy_kwargs=pk,
+        learning_starts=cfg.batch_size, ent_coef=f"auto_{cfg.ent_coef_init}",
+        replay_buffer_class=DemoMixReplayBuffer,
+        replay_buffer_kwargs={"demo_fraction": cfg.demo_fraction, "demo_seed": cfg.seed},
+        actor_warmup_updates=cfg.actor_warmup_updates, **common,
+    )
+
+
+_RB_FIELDS = ("observations", "next_observations", "actions", "rewards", "dones", "timeouts")
+
+
+def save_replay_buffer_npz(buffer: Any, path: Path) -> None:
+    """Save the filled part of an SB3 ``ReplayBuffer`` as npz (no pickle)."""
+    n = buffer.buffer_size if buffer.full else buffer.pos
+    arrays = {k: getattr(buffer, k)[:n] for k in _RB_FIELDS if getattr(buffer, k, None) is not None}
+    np.savez(path, pos=np.int64(buffer.pos), full=np.bool_(buffer.full), **arrays)
+
+
+def load_replay_buffer_npz(buffer: Any, path: Path) -> None:
+    """Restore a buffer saved by :func:`save_replay_buffer_npz` into an allocated SB3 buffer.
+
+    Raises:
+        ValueError: the saved buffer does not fit (different size or shapes).
+    """
+    with np.load(path, allow_pickle=False) as z:
+        for k in _RB_FIELDS:
+            if k in z.files and getattr(buffer, k, None) is not None:
+                arr = z[k]
+                dst = getattr(buffer, k)
+                if arr.shape[0] > dst.shape[0] or arr.shape[1:] != dst.shape[1:]:
+                    raise ValueError(f"replay buffer field {k}: saved {arr.shape} does not fit {dst.shape}")
+                dst[: arr.shape[0]] = arr
+        buffer.pos = int(z["pos"])
+        buffer.full = bool(z["full"])
+
+
+def _train_sb3(run: Run, resume: bool, progress: bool = True) -> MLPActor:
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    from skillstack.skills.sb3_extras import pretrain_actor_bc
+
+    cfg = run.cfg
+    env = _make_vec(cfg)
+    model = _build_sb3(cfg, env, run)
+    ckpt = run.latest_checkpoint() if resume else None
+    off_policy = cfg.algo != "ppo"
+    demos = run.demonstrations() if cfg.algo == "sac-demos" else None
+    if demos is not None:
+        model.replay_buffer.set_demonstrations(demos)
+    if ckpt is not None:
+        model.set_parameters(str(ckpt / "model.zip"), exact_match=True, device=model.device)
+        run.restore_state(ckpt)
+        extra = json.loads((ckpt / "sb3_counters.json").read_text())
+        model.num_timesteps = run.state.steps
+        model._n_updates = extra["n_updates"]
+        model._episode_num = extra["episode_num"]
+        if off_policy and (ckpt / "replay_buffer.npz").exists():
+            load_replay_buffer_npz(model.replay_buffer, ckpt / "replay_buffer.npz")
+    elif demos is not None and cfg.bc_pretrain_steps > 0:
+        pretrain_actor_bc(model, demos, cfg.bc_pretrain_steps, cfg.batch_size, cfg.bc_lr, cfg.seed, progress)
+
+    def write(d: Path) -> None:
+        tmp = d / "model.zip"
+        model.save(tmp, exclude=["replay_buffer", "env"])
+        (d / "sb3_counters.json").write_text(json.dumps({"n_updates": int(model._n_updates),
+                                                         "episode_num": int(model._episode_num)}))
+        if off_policy:
+            save_replay_buffer_npz(model.replay_buffer, d / "replay_buffer.npz")
+
+    class Hooks(BaseCallback):
+        def _on_step(self) -> bool:
+            run.state.steps = int(self.model.num_timesteps)
+            last = None
+            if run.state.steps - run.state.last_eval >= cfg.eval_every:
+                last = run.periodic_eval(_actor_from_sb3(self.model, cfg.algo))
+                self.logger.record("eval/success_rate", last.success_rate)
+                self.logger.record("eval/mean_return", last.mean_return)
+                self.logger.record("time/wall_s", run.wall())
+            if run.state.steps - run.state.last_checkpoint >= cfg.checkpoint_every:
+                run.save_checkpoint(write)
+            return not run.should_stop(last)
+
+    remaining = cfg.steps - run.state.steps
+    if remaining > 0 and run.state.stop_reason is None:
+        model.learn(total_timesteps=remaining, callback=Hooks(), progress_bar=progress,
+                    reset_num_timesteps=ckpt is None, tb_log_name=cfg.algo)
+        run.state.steps = int(model.num_timesteps)
+        run.save_checkpoint(write)
+    env.close()
+    return _actor_from_sb3(model, cfg.algo)
+
+
+for _name in ("sac", "ppo", "sac-demos"):
+    ALGORITHMS.register(_name, _train_sb3)
+
+
+# ---------------------------------------------------------------------------------------------- entry
+def _git_sha() -> str | None:
+    try:
+        here = Path(__file__).resolve().parent
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def versions() -> dict[str, str]:
+    """Versions of the packages that determine a result."""
+    import gymnasium
+    import metaworld  # noqa: F401
+    import mujoco
+    import stable_baselines3
+    from importlib.metadata import PackageNotFoundError, version
+
+    def v(pkg: str) -> str:
+        try:
+            return version(pkg)
+        except PackageNotFoundError:
+            return "unknown"
+
+    return {"python": platform.python_version(), "numpy": np.__version__, "torch": torch.__version__,
+            "mujoco": mujoco.__version__, "gymnasium": gymnasium.__version__,
+            "stable_baselines3": stable_baselines3.__version__, "metaworld": v("metaworld"),
+            "skillstack": v("skillstack")}
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns."""
+
+    skill: Skill
+    final_eval: EvalResult
+    run_dir: Path
+    skill_path: Path | None
+    state: RunState
+
+
+def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> TrainResult:
+    """Train, evaluate on ``final_eval_episodes`` seeded episodes and (optionally) register the skill.
+
+    Raises:
+        UnknownNameError: unknown env or algorithm.
+        FileExistsError: the run directory exists and ``resume`` is False.
+        ValueError: invalid settings.
+    """
+    spec = ENVS.get(cfg.env_id)
+    trainer = ALGORITHMS.get(cfg.algo)
+    if cfg.steps <= 0 or cfg.n_envs <= 0 or cfg.seed < 0:
+        raise ValueError("steps and n_envs must be positive and seed non-negative")
+    if cfg.n_envs > 1 and cfg.algo == "bc":
+        raise ValueError("--n-envs applies to RL algorithms, not bc")
+    cfg = cfg.resolved()
+    _device(cfg.device)
+    run = Run(cfg, resume)
+    actor = trainer(run, resume, progress)
+    final = evaluate(_policy_fn(actor), cfg.env_id, cfg.final_eval_episodes,
+                     max_episode_steps=cfg.max_episode_steps, progress=progress, label=cfg.algo)
+    (run.dir / "final_eval.json").write_text(json.dumps(final.to_dict(), indent=2))
+    name = cfg.skill_name or cfg.env_id.split("/")[-1].lower()
+    skill = Skill(
+        name=name,
+        description=cfg.description or spec.description,
+        env_id=cfg.env_id,
+        policy=actor,
+        observation_space=make_env(cfg.env_id).observation_space,
+        action_space=make_env(cfg.env_id).action_space,
+        max_steps=cfg.max_episode_steps or spec.max_episode_steps,
+        provenance={
+            "algo": cfg.algo, "env_id": cfg.env_id, "seed": cfg.seed, "steps": run.state.steps,
+            "wall_s": round(run.wall(), 1), "git_sha": _git_sha(), "versions": versions(),
+            "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+            "config": asdict(cfg), "first_reach": run.state.first_reach,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        },
+        metrics={"success_rate": final.success_rate, "success_ci95": list(final.success_ci95),
+                 "n_episodes": final.n_episodes, "mean_return": final.mean_return,
+                 "mean_length": final.mean_length, "eval_seeds": f"0..{final.n_episodes - 1}"},
+    )
+    path = SkillLibrary(cfg.library).save(skill) if cfg.library else None
+    return TrainResult(skill, final, run.dir, path, run.state)
