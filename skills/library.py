@@ -411,3 +411,18 @@ def load_skill_dir(d: Path) -> Skill:
         )
     except (KeyError, TypeError, ValueError) as e:
         raise SkillLoadError(f"{mpath}: malformed manifest ({type(e).__name__}: {e})") from None
+
+
+def default_library_path() -> Path:
+    """Where ``skillstack`` commands look for skills when ``--library`` is not given.
+
+    Order: ``$SKILLSTACK_LIBRARY``; the shipped ``assets/skills`` of a source checkout (editable install);
+    ``~/.local/share/skillstack/skills``.
+    """
+    env = os.environ.get("SKILLSTACK_LIBRARY")
+    if env:
+        return Path(env)
+    shipped = Path(__file__).resolve().parent.parent / "assets" / "skills"
+    if shipped.is_dir():
+        return shipped
+    return Path.home() / ".local" / "share" / "skillstack" / "skills"

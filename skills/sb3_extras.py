@@ -9,7 +9,14 @@ offline-to-online work:
 2. **BC-initialised actor**: before online learning, the SAC actor's mean is fitted to the expert actions
    (MSE of the tanh-squashed mean) and its log-std by maximum likelihood with the mean held fixed —
    :func:`pretrain_actor_bc`.
-3. **Actor warm-up**: for the first ``actor_warmup_updates`` gradient steps only the critics learn (the
+3. **Q-filtered BC regulariser** on the actor (Nair et al. 2018, "Overcoming Exploration in RL with
+   Demonstrations", Q-filter; weight normalised as in TD3+BC, Fujimoto & Gu 2021): each actor update adds
+   ``(mean|Q| / bc_alpha) · mean(1[Q(s,a_demo) > Q(s,π(s))] · ||π(s) − a_demo||²)`` on a demonstration
+   minibatch, so the actor follows the critic only where the critic says it beats the expert. Without it,
+   SB3's SAC (no LayerNorm, no critic ensemble) drove drawer-open from 100 % to 0 % success within 2 500
+   updates of unfreezing the actor (measured here). It is added by wrapping the actor optimiser's
+   ``step`` (:class:`BCRegularisedOptimizer`), so SB3's ``SAC.train`` runs unchanged.
+4. **Actor warm-up**: for the first ``actor_warmup_updates`` gradient steps only the critics learn (the
    actor's and temperature's learning rates are 0), so a randomly initialised critic cannot undo the
    BC initialisation before it has learnt the value of the expert-like behaviour —
    :class:`DemoSAC`.
@@ -82,6 +89,59 @@ class DemoMixReplayBuffer(ReplayBuffer):
         )
 
 
+class BCRegularisedOptimizer:
+    """Wrap SB3 SAC's actor optimiser: before each ``step`` add the Q-filtered BC gradient (see module doc).
+
+    SB3 calls ``zero_grad()``, ``actor_loss.backward()``, ``step()``; the BC loss is back-propagated inside
+    ``step`` so the update uses ∇(actor_loss + BC term). Every other attribute is the wrapped optimiser's.
+    """
+
+    def __init__(self, optimizer: torch.optim.Optimizer, model: SAC, demos: Demonstrations, batch_size: int,
+                 bc_alpha: float = 2.5, q_filter: bool = True, seed: int = 0) -> None:
+        self.optimizer = optimizer
+        self._model = model
+        self._obs = torch.as_tensor(demos.observations, dtype=torch.float32, device=model.device)
+        self._act = torch.as_tensor(np.clip(demos.actions, -0.999, 0.999), dtype=torch.float32,
+                                    device=model.device)
+        self.batch_size = batch_size
+        self.bc_alpha = bc_alpha
+        self.q_filter = q_filter
+        self._rng = np.random.default_rng(seed)
+        self.last_bc_loss = 0.0
+        self.last_filter_fraction = 1.0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.__dict__["optimizer"], name)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        self.optimizer.zero_grad(set_to_none=set_to_none)
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.optimizer.state_dict()
+
+    def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> None:  # noqa: ARG002
+        self.optimizer.load_state_dict(state_dict)
+
+    def step(self, closure: Any = None) -> Any:
+        if self.optimizer.param_groups[0]["lr"] > 0.0:
+            actor, critic = self._model.actor, self._model.critic
+            idx = torch.as_tensor(self._rng.integers(0, len(self._act), size=self.batch_size),
+                                  device=self._obs.device)
+            obs, act = self._obs[idx], self._act[idx]
+            mean, _, _ = actor.get_action_dist_params(obs)
+            pi = torch.tanh(mean)
+            with torch.no_grad():
+                q_pi = torch.min(torch.cat(critic(obs, pi), dim=1), dim=1).values
+                q_demo = torch.min(torch.cat(critic(obs, act), dim=1), dim=1).values
+                weight = q_pi.abs().mean() / self.bc_alpha
+                mask = (q_demo > q_pi).float() if self.q_filter else torch.ones_like(q_pi)
+            bc = weight * (mask * ((pi - act) ** 2).sum(-1)).mean()
+            bc.backward()
+            self.last_bc_loss = float(bc.detach())
+            self.last_filter_fraction = float(mask.mean())
+        return self.optimizer.step(closure)
+
+
 class DemoSAC(SAC):
     """SB3 SAC whose actor and temperature stay frozen for the first ``actor_warmup_updates`` updates.
 
@@ -95,6 +155,10 @@ class DemoSAC(SAC):
 
     def _update_learning_rate(self, optimizers: Any) -> None:
         super()._update_learning_rate(optimizers)
+        self.logger.record("train/actor_warmup", float(self._n_updates < self.actor_warmup_updates))
+        if isinstance(self.actor.optimizer, BCRegularisedOptimizer):
+            self.logger.record("train/bc_loss", self.actor.optimizer.last_bc_loss)
+            self.logger.record("train/q_filter_fraction", self.actor.optimizer.last_filter_fraction)
         if self._n_updates < self.actor_warmup_updates:
             update_learning_rate(self.actor.optimizer, 0.0)
             if self.ent_coef_optimizer is not None:
@@ -131,6 +195,6 @@ def pretrain_actor_bc(model: SAC, demos: Demonstrations, steps: int, batch_size:
         loss.backward()
         opt.step()
         if step % 100 == 0:
-            losses.append(float(mse))
+            losses.append(mse.item())
     actor.set_training_mode(False)
     return losses

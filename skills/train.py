@@ -91,6 +91,10 @@ class TrainConfig:
     """sac-demos: critic-only updates before the actor and temperature start learning."""
     demo_fraction: float = 0.5
     """sac-demos: fraction of each minibatch drawn from the demonstrations (RLPD uses 0.5)."""
+    bc_alpha: float = 2.5
+    """sac-demos: TD3+BC-style weight of the Q-filtered BC regulariser (larger = weaker BC; 0 disables)."""
+    q_filter: bool = True
+    """sac-demos: apply the BC term only where Q(s, a_demo) > Q(s, π(s)) (Nair et al. 2018)."""
     ent_coef_init: float = 0.01
     """sac-demos: initial entropy coefficient (SB3's ``ent_coef="auto_<x>"``)."""
     skill_name: str | None = None
@@ -128,8 +132,9 @@ class RunState:
 class Run:
     """Bookkeeping shared by every algorithm: metrics, wall-clock, checkpoints, early stopping."""
 
-    def __init__(self, cfg: TrainConfig, resume: bool) -> None:
+    def __init__(self, cfg: TrainConfig, resume: bool, progress: bool = True) -> None:
         self.cfg = cfg
+        self.progress = progress
         self.dir = Path(cfg.run_dir)
         self.ckpt_dir = self.dir / "checkpoints"
         if self.dir.exists() and any(self.dir.iterdir()) and not resume:
@@ -223,7 +228,7 @@ class Run:
         if path.exists():
             return Demonstrations.load(path)
         demos = collect_demonstrations(self.cfg.env_id, self.cfg.n_demos, seed=self.cfg.seed,
-                                       max_episode_steps=self.cfg.max_episode_steps)
+                                       max_episode_steps=self.cfg.max_episode_steps, progress=self.progress)
         demos.save(path)
         return demos
 
@@ -409,7 +414,13 @@ def _train_sb3(run: Run, resume: bool, progress: bool = True) -> MLPActor:
     off_policy = cfg.algo != "ppo"
     demos = run.demonstrations() if cfg.algo == "sac-demos" else None
     if demos is not None:
+        from skillstack.skills.sb3_extras import BCRegularisedOptimizer
+
         model.replay_buffer.set_demonstrations(demos)
+        if cfg.bc_alpha > 0:
+            model.actor.optimizer = BCRegularisedOptimizer(model.actor.optimizer, model, demos, cfg.batch_size // 2,
+                                                           bc_alpha=cfg.bc_alpha, q_filter=cfg.q_filter,
+                                                           seed=cfg.seed + 1)
     if ckpt is not None:
         model.set_parameters(str(ckpt / "model.zip"), exact_match=True, device=model.device)
         run.restore_state(ckpt)
@@ -514,7 +525,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
         raise ValueError("--n-envs applies to RL algorithms, not bc")
     cfg = cfg.resolved()
     _device(cfg.device)
-    run = Run(cfg, resume)
+    run = Run(cfg, resume, progress)
     actor = trainer(run, resume, progress)
     final = evaluate(_policy_fn(actor), cfg.env_id, cfg.final_eval_episodes,
                      max_episode_steps=cfg.max_episode_steps, progress=progress, label=cfg.algo)

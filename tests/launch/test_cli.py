@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from gymnasium import spaces
+from typer.testing import CliRunner
+
+from skillstack.launch.cli import app
+from skillstack.skills.library import Skill, SkillLibrary
+from skillstack.skills.networks import MLPActor
+
+runner = CliRunner()
+
+
+def _cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the real console entry point (one-line errors and exit codes come from ``main``)."""
+    return subprocess.run([sys.executable, "-c", "from skillstack.launch.cli import main; main()", *args],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
+
+
+@pytest.fixture()
+def library(tmp_path):
+    torch.manual_seed(0)
+    skill = Skill("reach_goal", "reach the goal position", "metaworld/reach-v3", MLPActor(39, 4, [16]),
+                  spaces.Box(-np.inf, np.inf, (39,), np.float64), spaces.Box(-1, 1, (4,), np.float32),
+                  provenance={"algo": "bc", "steps": 1, "seed": 0}, metrics={"success_rate": 0.5, "n_episodes": 2})
+    SkillLibrary(tmp_path / "lib").save(skill)
+    return tmp_path / "lib"
+
+
+def test_skills_list_shows_name_description_success_provenance(library):
+    r = runner.invoke(app, ["skills", "list", "--library", str(library)], terminal_width=200)
+    assert r.exit_code == 0, r.output
+    assert "reach_goal" in r.output and "reach the goal position" in r.output
+    assert "0.50" in r.output and "bc" in r.output
+
+
+def test_eval_writes_table_and_json(library, tmp_path):
+    out = tmp_path / "res.json"
+    r = runner.invoke(app, ["eval", "reach_goal", "-n", "2", "--json", str(out), "--library", str(library)],
+                      terminal_width=200)
+    assert r.exit_code == 0, r.output
+    assert "success rate" in r.output
+    d = json.loads(out.read_text())
+    assert d["n_episodes"] == 2 and 0.0 <= d["success_rate"] <= 1.0 and len(d["episodes"]) == 2
+
+
+def test_unknown_skill_one_line_error_no_traceback(library):
+    r = _cli("eval", "reach_goel", "--library", str(library))
+    assert r.returncode == 2
+    assert "did you mean 'reach_goal'" in r.stderr
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) <= 3
+
+
+def test_unknown_env_and_algo_at_train(tmp_path):
+    r = _cli("train", "metaworld/drawer-opn-v3", "--algo", "bc", "--run-dir", str(tmp_path / "run"),
+             "--no-register")
+    assert r.returncode == 2 and "did you mean 'metaworld/drawer-open-v3'" in r.stderr
+    assert "Traceback" not in r.stderr
+    r = _cli("train", "metaworld/drawer-open-v3", "--algo", "sacd", "--run-dir", str(tmp_path / "run"),
+             "--no-register")
+    assert r.returncode == 2 and "did you mean 'sac'" in r.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_train_into_existing_run_dir_refuses(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text("{}")
+    r = _cli("train", "metaworld/reach-v3", "--algo", "bc", "--steps", "5", "--run-dir", str(run), "--no-register")
+    assert r.returncode == 2 and "--resume" in r.stderr
+    assert (run / "config.json").read_text() == "{}"
+
+
+@pytest.mark.render
+def test_eval_video_is_written(library, tmp_path):
+    import imageio.v3 as iio
+
+    video = tmp_path / "v.mp4"
+    r = runner.invoke(app, ["eval", "reach_goal", "-n", "1", "--video", str(video), "--video-episodes", "1",
+                            "--library", str(library)])
+    assert r.exit_code == 0, r.output
+    frames = iio.imread(video, plugin="pyav") if False else iio.imread(video)
+    assert frames.ndim == 4 and frames.shape[0] > 10 and frames.shape[-1] == 3
+    assert frames[:, 40:, :, :].std() > 1.0  # the scene is rendered, not a blank frame
