@@ -81,6 +81,7 @@ _UNSTABLE_WARNINGS = {
     "BADQPOS": mujoco.mjtWarning.mjWARN_BADQPOS,
     "BADCTRL": mujoco.mjtWarning.mjWARN_BADCTRL,
 }
+_UNSTABLE_IDX = np.array([int(w) for w in _UNSTABLE_WARNINGS.values()])
 
 
 class MetaWorldEnv(gym.Env[npt.NDArray[np.float64], npt.NDArray[np.float32]]):
@@ -182,7 +183,7 @@ class MetaWorldEnv(gym.Env[npt.NDArray[np.float64], npt.NDArray[np.float32]]):
         return self._env
 
     def _read_warnings(self) -> np.ndarray:
-        return np.array([self.data.warning[w].number for w in _UNSTABLE_WARNINGS.values()], dtype=np.int64)
+        return self.data.warning.number[_UNSTABLE_IDX]
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -201,13 +202,12 @@ class MetaWorldEnv(gym.Env[npt.NDArray[np.float64], npt.NDArray[np.float32]]):
     ) -> tuple[npt.NDArray[np.float64], float, bool, bool, dict[str, Any]]:
         act = check_action(action, self.action_space)
         obs, reward, _, _, info = self._env.step(act)
-        info = dict(info)
         success = bool(info.get("success", 0.0))
         info["success"] = success
         counts = self._read_warnings()
         truncated = False
-        if np.any(counts > self._warning_counts):
-            names = [n for n, c, p in zip(_UNSTABLE_WARNINGS, counts, self._warning_counts) if c > p]
+        if (counts != self._warning_counts).any():
+            names = [n for n, c, p in zip(_UNSTABLE_WARNINGS, counts, self._warning_counts) if c != p]
             info["sim_unstable"] = ",".join(names)
             info["success"] = False
             truncated = True

@@ -109,7 +109,7 @@ def run_throughput(env_id: str, steps: int, max_envs: int, out: Path, console: C
 
 def run_sample_efficiency(envs: list[str], algos: list[str], minutes: float, steps: int, seed: int,
                           threshold: float, eval_every: int, eval_episodes: int, out: Path,
-                          console: Console) -> dict:
+                          console: Console, threads: int | None = 1) -> dict:
     """Train each (env, algo) with the same seed under a wall-clock budget; report time to ``threshold``.
 
     Each run stops at the budget or at the first periodic evaluation ≥ ``threshold``; its policy is then
@@ -128,7 +128,7 @@ def run_sample_efficiency(envs: list[str], algos: list[str], minutes: float, ste
             cfg = TrainConfig(env_id=env_id, algo=algo, steps=steps, seed=seed,
                               run_dir=str(out / "runs" / env_id.replace("/", "_") / f"{algo}-s{seed}"),
                               eval_every=eval_every, eval_episodes=eval_episodes, stop_at_success=threshold,
-                              max_minutes=minutes, library=None)
+                              max_minutes=minutes, library=None, torch_threads=threads)
             res = train(cfg, resume=Path(cfg.run_dir).exists())
             reach = res.state.first_reach.get(f"{threshold:.2f}")
             row = {"env_id": env_id, "algo": algo, "seed": seed, "budget_min": minutes,

@@ -79,6 +79,7 @@ def train(
     description: Optional[str] = typer.Option(None, help="Skill description (default from env)."),
     library: Optional[Path] = LibraryOpt,
     no_register: bool = typer.Option(False, "--no-register", help="Do not add the result to the library."),
+    threads: Optional[int] = typer.Option(None, help="torch threads (default: torch's choice)."),
 ) -> None:
     """Train a skill, evaluate it and register it in the library with its measured success rate."""
     from skillstack.skills.train import TrainConfig
@@ -91,7 +92,7 @@ def train(
         final_eval_episodes=final_eval_episodes, checkpoint_every=checkpoint_every,
         stop_at_success=stop_at_success, max_minutes=max_minutes, n_demos=n_demos,
         bc_pretrain_steps=bc_pretrain_steps, actor_warmup_updates=actor_warmup_updates,
-        skill_name=skill_name, description=description, library=lib,
+        skill_name=skill_name, description=description, library=lib, torch_threads=threads,
     )
     res = run_train(cfg, resume=resume)
     _print_eval(res.skill.name, res.final_eval)
@@ -227,12 +228,13 @@ def bench_sample_efficiency(
     eval_every: int = typer.Option(5000),
     eval_episodes: int = typer.Option(20),
     out: Path = typer.Option(Path("bench_results/sample_efficiency")),
+    threads: int = typer.Option(1, help="torch threads per run."),
 ) -> None:
     """Wall-clock and env steps to reach a success threshold, per env and algorithm, same seed."""
     from skillstack.launch.bench import run_sample_efficiency
 
     run_sample_efficiency([e for e in envs.split(",") if e], [a for a in algos.split(",") if a], minutes,
-                          steps, seed, threshold, eval_every, eval_episodes, out, console)
+                          steps, seed, threshold, eval_every, eval_episodes, out, console, threads)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# One command: system packages, Python packages (torch pinned to the 2.13.0 CPU wheel), then the main job:
+# evaluate a shipped Meta-World skill on 20 seeded episodes and write a video + JSON under out/.
+#   bash install.sh              # install + main job
+#   bash install.sh --no-main-job  # install only (what .ci/run uses)
+set -euo pipefail
+cd "$(dirname "$0")"
+PY=${PYTHON:-python3}
+
+if command -v apt-get >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  # libosmesa6: MuJoCo software rendering (MUJOCO_GL=osmesa) on machines without a GPU.
+  if ! dpkg -s libosmesa6 >/dev/null 2>&1; then
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libosmesa6 >/dev/null
+  fi
+fi
+
+$PY -m pip install -q --disable-pip-version-check "torch==2.13.0"
+$PY -m pip install -q --disable-pip-version-check -e ".[dev]"
+
+if [ "${1:-}" != "--no-main-job" ]; then
+  mkdir -p out
+  skillstack skills list
+  skillstack eval open_drawer --episodes 20 --video out/open_drawer.mp4 --video-episodes 3 \
+    --json out/open_drawer_eval.json
+fi
