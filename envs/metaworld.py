@@ -207,7 +207,7 @@ class MetaWorldEnv(gym.Env[npt.NDArray[np.float64], npt.NDArray[np.float32]]):
         counts = self._read_warnings()
         truncated = False
         if (counts != self._warning_counts).any():
-            names = [n for n, c, p in zip(_UNSTABLE_WARNINGS, counts, self._warning_counts) if c != p]
+            names = [n for n, c, p in zip(_UNSTABLE_WARNINGS, counts, self._warning_counts, strict=True) if c != p]
             info["sim_unstable"] = ",".join(names)
             info["success"] = False
             truncated = True

@@ -14,8 +14,9 @@ offline-to-online work:
    ``(mean|Q| / bc_alpha) · mean(1[Q(s,a_demo) > Q(s,π(s))] · ||π(s) − a_demo||²)`` on a demonstration
    minibatch (the indicator is 1 everywhere unless ``q_filter``). Without it, SB3's SAC (no LayerNorm, no
    critic ensemble) drove drawer-open from 100 % to 0 % success within 2 500 updates of unfreezing the
-   actor, and with the Q-filter within 500 (measured here); without the filter it stayed at 100 %. It is added by wrapping the actor optimiser's
-   ``step`` (:class:`BCRegularisedOptimizer`), so SB3's ``SAC.train`` runs unchanged.
+   actor, and with the Q-filter within 500 (measured here); without the filter it stayed at 100 %.
+   It is added by wrapping the actor optimiser's ``step`` (:class:`BCRegularisedOptimizer`), so SB3's
+   ``SAC.train`` runs unchanged.
 4. **Actor warm-up**: for the first ``actor_warmup_updates`` gradient steps only the critics learn (the
    actor's and temperature's learning rates are 0), so a randomly initialised critic cannot undo the
    BC initialisation before it has learnt the value of the expert-like behaviour —

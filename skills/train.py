@@ -485,11 +485,12 @@ def _git_sha() -> str | None:
 
 def versions() -> dict[str, str]:
     """Versions of the packages that determine a result."""
+    from importlib.metadata import PackageNotFoundError, version
+
     import gymnasium
     import metaworld  # noqa: F401
     import mujoco
     import stable_baselines3
-    from importlib.metadata import PackageNotFoundError, version
 
     def v(pkg: str) -> str:
         try:

@@ -100,7 +100,7 @@ def test_gymnasium_make_uses_registry_name():
 def test_time_limit_truncates_at_horizon():
     env = make_env("metaworld/reach-v3", max_episode_steps=7)
     env.reset(seed=0)
-    for i in range(7):
+    for _ in range(7):
         _, _, term, trunc, _ = env.step(np.zeros(4, np.float32))
     assert trunc and not term
 
