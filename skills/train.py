@@ -38,7 +38,7 @@ from skillstack.envs import ENVS, make_env
 from skillstack.envs.registry import Registry
 from skillstack.skills.demos import Demonstrations, collect_demonstrations
 from skillstack.skills.evaluate import EvalResult, evaluate
-from skillstack.skills.library import Skill, SkillLibrary
+from skillstack.skills.library import _NAME_RE, Skill, SkillLibrary
 from skillstack.skills.networks import MLPActor
 
 PERIODIC_EVAL_SEED_BASE = 500_000
@@ -173,6 +173,7 @@ class Run:
     def restore_state(self, ckpt: Path) -> None:
         st = json.loads((ckpt / "state.json").read_text())
         self.state = RunState(**st)
+        self.state.stop_reason = None  # a resumed run continues to its (possibly new) step budget
         self._wall0 = self.state.wall_s
         self._t0 = time.perf_counter()
 
@@ -529,6 +530,8 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
         raise ValueError("steps and n_envs must be positive and seed non-negative")
     if cfg.n_envs > 1 and cfg.algo == "bc":
         raise ValueError("--n-envs applies to RL algorithms, not bc")
+    if cfg.skill_name is not None and not _NAME_RE.match(cfg.skill_name):
+        raise ValueError(f"skill name {cfg.skill_name!r} must match {_NAME_RE.pattern}")
     cfg = cfg.resolved()
     _device(cfg.device)
     if cfg.torch_threads is not None:
@@ -539,13 +542,14 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
                      max_episode_steps=cfg.max_episode_steps, progress=progress, label=cfg.algo)
     (run.dir / "final_eval.json").write_text(json.dumps(final.to_dict(), indent=2))
     name = cfg.skill_name or cfg.env_id.split("/")[-1].lower()
+    probe = make_env(cfg.env_id)
     skill = Skill(
         name=name,
         description=cfg.description or spec.description,
         env_id=cfg.env_id,
         policy=actor,
-        observation_space=make_env(cfg.env_id).observation_space,
-        action_space=make_env(cfg.env_id).action_space,
+        observation_space=probe.observation_space,
+        action_space=probe.action_space,
         max_steps=cfg.max_episode_steps or spec.max_episode_steps,
         provenance={
             "algo": cfg.algo, "env_id": cfg.env_id, "seed": cfg.seed, "steps": run.state.steps,
@@ -558,5 +562,6 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
                  "n_episodes": final.n_episodes, "mean_return": final.mean_return,
                  "mean_length": final.mean_length, "eval_seeds": f"0..{final.n_episodes - 1}"},
     )
+    probe.close()
     path = SkillLibrary(cfg.library).save(skill) if cfg.library else None
     return TrainResult(skill, final, run.dir, path, run.state)

@@ -120,3 +120,15 @@ def test_scripted_expert_solves_task(name):
                 break
     assert wins >= 4
     assert ENVS.get(name).description
+
+
+def test_simulation_blow_up_truncates_with_reason():
+    env = make_env("metaworld/drawer-open-v3")
+    env.reset(seed=0)
+    env.unwrapped.data.qvel[:] = 1e20  # MuJoCo resets the state silently on this
+    obs, _, term, trunc, info = env.step(np.zeros(4, np.float32))
+    assert trunc and not term
+    assert "BADQVEL" in info["sim_unstable"] and info["success"] is False
+    assert np.isfinite(obs).all()
+    _, _, _, trunc2, info2 = env.step(np.zeros(4, np.float32))  # next step is clean again
+    assert "sim_unstable" not in info2
