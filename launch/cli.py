@@ -19,8 +19,9 @@ skills_app = typer.Typer(no_args_is_help=True, help="Inspect the skill library."
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks (results as JSON + Markdown).")
 app.add_typer(skills_app, name="skills")
 app.add_typer(bench_app, name="bench")
-console = Console()
-err_console = Console(stderr=True)
+# Piped output (logs, CI) gets 140 columns instead of rich's 80 so tables stay readable.
+console = Console() if sys.stdout.isatty() else Console(width=140)
+err_console = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=200)
 
 LibraryOpt = typer.Option(None, "--library", "-l", help="Skill library directory "
                           "(default: $SKILLSTACK_LIBRARY, else the shipped assets/skills).")
