@@ -31,11 +31,6 @@ class CLIError(Exception):
     """An expected user error: printed as one line, exit code 2."""
 
 
-def _fail(msg: str) -> None:
-    err_console.print(f"[bold red]error:[/] {msg}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
-
-
 def _library(path: Optional[Path]):  # noqa: ANN202
     from skillstack.skills.library import SkillLibrary, default_library_path
 

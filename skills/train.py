@@ -440,8 +440,7 @@ def _train_sb3(run: Run, resume: bool, progress: bool = True) -> MLPActor:
         pretrain_actor_bc(model, demos, cfg.bc_pretrain_steps, cfg.batch_size, cfg.bc_lr, cfg.seed, progress)
 
     def write(d: Path) -> None:
-        tmp = d / "model.zip"
-        model.save(tmp, exclude=["replay_buffer", "env"])
+        model.save(d / "model.zip", exclude=["replay_buffer", "env"])
         (d / "sb3_counters.json").write_text(json.dumps({"n_updates": int(model._n_updates),
                                                          "episode_num": int(model._episode_num)}))
         if off_policy:
