@@ -96,6 +96,7 @@ def make_expert(name: str) -> Expert:
 
 def _register_builtins() -> None:
     from skillstack.envs.metaworld import TASK_DESCRIPTIONS, TASKS
+    from skillstack.envs.tabletop import SKILL_SPECS
 
     for task in TASKS:
         register_env(
@@ -107,6 +108,28 @@ def _register_builtins() -> None:
                 description=TASK_DESCRIPTIONS.get(task, task.removesuffix("-v3").replace("-", " ")),
                 expert_entry_point="skillstack.envs.metaworld:ExpertPolicy",
                 expert_kwargs={"task": task},
+            )
+        )
+
+
+    register_env(
+        EnvSpec(
+            name="skillstack/Tabletop-v0",
+            entry_point="skillstack.envs.tabletop:TabletopEnv",
+            max_episode_steps=3000,
+            description="long-horizon tabletop tasks: drawer, button, window, bin, red and blue blocks",
+        )
+    )
+    for skill, spec in SKILL_SPECS.items():
+        register_env(
+            EnvSpec(
+                name=f"tabletop/{skill}",
+                entry_point="skillstack.envs.tabletop:TabletopSkillEnv",
+                kwargs={"skill": skill},
+                max_episode_steps=spec.max_steps,
+                description=spec.description,
+                expert_entry_point="skillstack.skills.oracles:TabletopOracle",
+                expert_kwargs={"skill": skill},
             )
         )
 
