@@ -22,6 +22,6 @@ $PY -m pip install -q --disable-pip-version-check -e ".[dev]"
 if [ "${1:-}" != "--no-main-job" ]; then
   mkdir -p out
   skillstack skills list
-  skillstack eval open_drawer --episodes 20 --video out/open_drawer.mp4 --video-episodes 3 \
+  skillstack eval mw_open_drawer --episodes 20 --video out/open_drawer.mp4 --video-episodes 3 \
     --json out/open_drawer_eval.json
 fi

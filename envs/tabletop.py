@@ -43,7 +43,7 @@ BLOCK_HALF = 0.02
 """Block half edge [m]."""
 
 LAYOUT_NOMINAL: dict[str, tuple[float, float]] = {
-    "drawer": (-0.40, 0.90),
+    "drawer": (-0.40, 0.87),
     "button": (-0.13, 0.84),
     "window": (0.26, 0.92),
     "bin": (0.25, 0.56),
@@ -93,6 +93,9 @@ DRAWER_TRAVEL = 0.16
 WINDOW_TRAVEL = 0.2
 """Window slide range [m] (Meta-World ``window_horiz``: [0, 0.2] along +x)."""
 
+SLIDE_FRICTIONLOSS = 0.3
+"""Dry friction [N] added to the drawer and window slide joints (see :func:`build_model`)."""
+
 BUTTON_TRAVEL = 0.06
 """Button plunger travel [m] (Meta-World ``btnbox_joint``)."""
 
@@ -126,7 +129,9 @@ PREDICATE_DOCS: dict[str, str] = {
         "block b's centre inside the drawer's inner box (|x| <= 0.085 m, |y| <= 0.07 m in the drawer frame, "
         "below the drawer rim) and b not held"
     ),
-    "block_in_bin(b)": f"block b's centre within {BIN_HALF_INNER} m of the bin centre in x and y, below 0.08 m, not held",
+    "block_in_bin(b)": (
+        f"block b's centre within {BIN_HALF_INNER} m of the bin centre in x and y, below 0.08 m, not held"
+    ),
     "block_on_table(b)": (
         f"block b's centre lower than {TABLE_Z_MAX} m (resting on the table top), not in the bin, not held"
     ),
@@ -162,9 +167,9 @@ def scene_mjcf() -> str:
   <include file="{inc}/bin_dependencies.xml"/>
   <worldbody>
     <include file="{inc}/xyz_base.xml"/>
-    <body name="drawer" pos="-0.38 0.9 0"><include file="{inc}/drawer.xml"/></body>
-    <body name="box" euler="-1.57 0 0" pos="-0.08 0.9 0.12"><include file="{inc}/buttonbox.xml"/></body>
-    <body name="window" pos="0.27 0.9 0.202"><include file="{inc}/window_horiz.xml"/></body>
+    <body name="drawer" pos="-0.40 0.87 0"><include file="{inc}/drawer.xml"/></body>
+    <body name="box" euler="-1.57 0 0" pos="-0.13 0.84 0.12"><include file="{inc}/buttonbox.xml"/></body>
+    <body name="window" pos="0.26 0.92 0.202"><include file="{inc}/window_horiz.xml"/></body>
     <body name="bin" pos="0.25 0.56 0"><include file="{inc}/binA.xml"/></body>
     {"".join(blocks)}
   </worldbody>
@@ -182,6 +187,10 @@ def build_model() -> mujoco.MjModel:
     spec.body("drawer_link").add_site(name="drawer_handle", pos=[0.0, -0.16, 0.0], size=[0.01, 0, 0])
     spec.body("button").add_site(name="button_top", pos=[0.0, -0.193, 0.0], size=[0.01, 0, 0])
     spec.body("windowb_a").add_site(name="window_handle", pos=[-0.014, -0.095, 0.0], size=[0.01, 0, 0])
+    # Dry friction on the drawer and window slides: without it the soft-contact creep of a block resting in
+    # the drawer slides a closed drawer open at ~1 cm/s (measured). 0.3 N is far below what the hand exerts.
+    for joint in ("goal_slidey", "window_slide"):
+        spec.joint(joint).frictionloss = SLIDE_FRICTIONLOSS
     return spec.compile()
 
 
@@ -338,7 +347,8 @@ class TabletopScene:
     @property
     def tcp(self) -> npt.NDArray[np.float64]:
         """Fingertip centre ``(3,)`` [m] (Meta-World's ``tcp_center``)."""
-        return (self.data.site_xpos[self._site["rightEndEffector"]] + self.data.site_xpos[self._site["leftEndEffector"]]) / 2
+        xs = self.data.site_xpos
+        return (xs[self._site["rightEndEffector"]] + xs[self._site["leftEndEffector"]]) / 2
 
     def block_pos(self, b: str) -> npt.NDArray[np.float64]:
         return self.data.xpos[self._block_body[b]].copy()
@@ -410,10 +420,26 @@ class TabletopScene:
         d.qpos[self._jnt_qpos["goal_slidey"]] = -drawer
         d.qpos[self._jnt_qpos["window_slide"]] = window
         self.button_latched = bool(state["button_pressed"])
-        # Blocks not in the hand.
+        mujoco.mj_forward(m, d)
+        if callable(hand_pos):
+            hand_pos = hand_pos(self)
+        target = np.asarray(HAND_INIT if hand_pos is None else hand_pos, dtype=np.float64)
+        # Hand: Meta-World's _reset_hand (50 control steps towards the target, gripper open), with contacts
+        # off so the arm's swing from its home pose cannot move the objects; the objects are placed after.
+        m.opt.disableflags |= int(mujoco.mjtDisableBit.mjDSBL_CONTACT)
+        try:
+            for _ in range(50):
+                self._set_mocap(target)
+                self._do_sim(-1.0)
+        finally:
+            m.opt.disableflags &= ~int(mujoco.mjtDisableBit.mjDSBL_CONTACT)
+        d.qvel[:] = 0.0
+        d.qpos[self._jnt_qpos["goal_slidey"]] = -drawer
+        d.qpos[self._jnt_qpos["window_slide"]] = window
+        d.qpos[self._jnt_qpos["btnbox_joint"]] = 0.0
+        mujoco.mj_forward(m, d)
         in_drawer = [b for b in BLOCKS if state[b] == "drawer"]
         in_bin = [b for b in BLOCKS if state[b] == "bin"]
-        mujoco.mj_forward(m, d)
         for b in BLOCKS:
             yaw = layout.block_yaw[b]
             if state[b] == "table" or state[b] == "hand":  # held blocks are parked on the table first
@@ -430,14 +456,7 @@ class TabletopScene:
                 c = self.bin_center()
                 off = np.array([dx + rng.uniform(-0.02, 0.02), rng.uniform(-0.04, 0.04), BLOCK_HALF + 0.002])
                 self._set_block(b, c + off, yaw)
-        # Hand: Meta-World's _reset_hand (50 control steps towards the target, gripper open).
         mujoco.mj_forward(m, d)
-        if callable(hand_pos):
-            hand_pos = hand_pos(self)
-        target = np.asarray(HAND_INIT if hand_pos is None else hand_pos, dtype=np.float64)
-        for _ in range(50):
-            self._set_mocap(target)
-            self._do_sim(-1.0)
         held = [b for b in BLOCKS if state[b] == "hand"]
         if held:
             b = held[0]
@@ -446,9 +465,9 @@ class TabletopScene:
                 self._set_block(b, self.tcp, yaw)
                 self._set_mocap(target)
                 self._do_sim(1.0)
-            for _ in range(10):
-                self._set_mocap(target)
-                self._do_sim(1.0)
+        for _ in range(5):  # let everything settle under contact
+            self._set_mocap(target)
+            self._do_sim(1.0 if held else -1.0)
         self._warnings = d.warning.number[_UNSTABLE_IDX].copy()
 
     # -- step --------------------------------------------------------------------------------------
@@ -805,7 +824,7 @@ class _TabletopBase(gym.Env[npt.NDArray[np.float64], npt.NDArray[np.float32]]):
             raise UnknownNameError(unknown_name_message("camera", camera, list(CAMERAS)))
         self.render_mode = render_mode
         self.scene = TabletopScene()
-        self.observation_space = spaces.Box(-2.0, 2.0, shape=(OBS_DIM,), dtype=np.float64)  # metres; all within the cell
+        self.observation_space = spaces.Box(-2.0, 2.0, shape=(OBS_DIM,), dtype=np.float64)  # metres
         self.action_space = spaces.Box(-1.0, 1.0, shape=(4,), dtype=np.float32)
         self._width, self._height, self._camera = width, height, camera
         if fast_render is None:

@@ -1,4 +1,4 @@
-"""The ``skillstack`` command line (typer): train, eval, video, skills, bench."""
+"""The ``skillstack`` command line (typer): train, eval, rollout, video, skills, bench."""
 
 from __future__ import annotations
 
@@ -182,6 +182,171 @@ def skills_show(name: str, version: str = typer.Option("latest"), library: Optio
     lib = _library(library)
     lib.load(name, version)  # verifies hashes and builds the networks
     console.print_json(json.dumps(lib.manifest(name, version)))
+
+
+@skills_app.command("train-affordance")
+def skills_train_affordance(
+    names: list[str] = typer.Argument(None, help="Skills (default: every tabletop skill in the library)."),
+    n_train: int = typer.Option(1500, help="Executions whose outcomes train the model."),
+    n_test: int = typer.Option(500, help="Held-out executions for the reported metrics."),
+    steps: int = typer.Option(3000, help="Adam steps."),
+    seed: int = typer.Option(0),
+    threads: Optional[int] = typer.Option(None, help="torch threads."),
+    cache_dir: Optional[Path] = typer.Option(None, help="Keep the outcome datasets (npz) here."),
+    library: Optional[Path] = LibraryOpt,
+) -> None:
+    """Fit each skill's Monte-Carlo affordance model P(success | obs) and save it as a new skill version."""
+    import dataclasses
+
+    import torch
+
+    from skillstack.skills.affordance import AffordanceConfig, train_affordance
+
+    if threads:
+        torch.set_num_threads(threads)
+    lib = _library(library)
+    names = names or [n for n in lib.names() if lib.manifest(n).get("env_id", "").startswith("tabletop/")]
+    if not names:
+        raise CLIError(f"no tabletop skills in {lib.root}")
+    cfg = AffordanceConfig(n_train=n_train, n_test=n_test, steps=steps, seed=seed)
+    t = Table(title="affordance models (held-out starts)")
+    for col in ("skill", "AUROC", "Brier", "ECE", "n", "success rate"):
+        t.add_column(col)
+    for name in names:
+        skill = lib.load(name)
+        model, metrics = train_affordance(skill, cfg, cache_dir=cache_dir)
+        new = dataclasses.replace(skill, affordance_model=model, metrics={**skill.metrics, "affordance": metrics},
+                                  version=None)
+        path = lib.save(new)
+        t.add_row(name, f"{metrics['auroc']:.3f}", f"{metrics['brier']:.3f}", f"{metrics['ece']:.3f}",
+                  str(metrics["n"]), f"{metrics['base_rate']:.2f}")
+        console.print(f"saved {name} with affordance → {path}")
+    console.print(t)
+
+
+@skills_app.command("affordance-report")
+def skills_affordance_report(
+    names: list[str] = typer.Argument(None, help="Skills (default: every skill with an affordance model)."),
+    n_test: int = typer.Option(500, help="Held-out executions per skill."),
+    seed: int = typer.Option(0, help="Held-out seed offset (starts use 3 000 000 + 100 000·seed + i)."),
+    out: Path = typer.Option(Path("bench_results/affordance"), help="Output directory (JSON, Markdown, PNG)."),
+    library: Optional[Path] = LibraryOpt,
+) -> None:
+    """Measure affordance models on held-out starts: AUROC, Brier score, ECE and a calibration plot (PNG)."""
+    import torch
+
+    from skillstack.skills.affordance import (
+        AFFORDANCE_TEST_SEED_BASE,
+        affordance_metrics,
+        collect_outcomes,
+        write_report,
+    )
+
+    lib = _library(library)
+    names = names or [n for n in lib.names() if "affordance.safetensors" in lib.manifest(n).get("files", {})]
+    if not names:
+        raise CLIError(f"no skills with an affordance model in {lib.root}")
+    reports = {}
+    for name in names:
+        skill = lib.load(name)
+        if skill.affordance_model is None:
+            raise CLIError(f"skill {name!r} has no affordance model (train one: skillstack skills train-affordance "
+                           f"{name})")
+        test = collect_outcomes(skill, n_test, AFFORDANCE_TEST_SEED_BASE + 100_000 * seed)
+        with torch.no_grad():
+            p = skill.affordance_model(torch.as_tensor(test.observations, dtype=torch.float32)).numpy()
+        reports[name] = {**affordance_metrics(p, test.success), "version": skill.version}
+    paths = write_report(reports, out)
+    t = Table(title="affordance models (held-out starts)")
+    for col in ("skill", "AUROC", "Brier", "ECE", "n", "success rate"):
+        t.add_column(col)
+    for name, r in reports.items():
+        t.add_row(name, f"{r['auroc']:.3f}", f"{r['brier']:.3f}", f"{r['ece']:.3f}", str(r["n"]),
+                  f"{r['base_rate']:.2f}")
+    console.print(t)
+    console.print(f"report → {paths['md']}, {paths['json']}, {paths['png']}")
+
+
+# ---------------------------------------------------------------------------------------------- rollout
+SCENES = {"tabletop": "skillstack/Tabletop-v0"}
+
+
+@app.command()
+def rollout(
+    plan: str = typer.Option(..., help="Comma-separated skill names, e.g. open_drawer,pick_red_block."),
+    scene: str = typer.Option("tabletop", help="Scene: tabletop."),
+    task: Optional[str] = typer.Option(None, help="Long-horizon task whose goal is checked at the end."),
+    seed: int = typer.Option(0, help="Layout seed of the first episode (episode i uses seed+i)."),
+    episodes: int = typer.Option(1, "--episodes", "-n", help="Seeded layouts to run."),
+    video: Optional[Path] = typer.Option(None, "--video", help="mp4 of the first episode with the overlay."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write every episode's result as JSON."),
+    library: Optional[Path] = LibraryOpt,
+) -> None:
+    """Execute a skill sequence closed-loop: affordance before each skill, outcome after; stops at a failure."""
+    from skillstack.envs.registry import unknown_name_message
+    from skillstack.envs.tabletop import TASKS
+    from skillstack.planners.executor import execute_plan, load_plan_skills
+    from skillstack.skills.evaluate import wilson_interval
+
+    if scene not in SCENES:
+        raise UnknownNameError(unknown_name_message("scene", scene, list(SCENES)))
+    if episodes <= 0:
+        raise CLIError("--episodes must be positive")
+    if task is not None:
+        TASKS.get(task)
+    lib = _library(library)
+    names = [n.strip() for n in plan.split(",") if n.strip()]
+    skills = load_plan_skills(lib, names)
+    verbose = episodes == 1
+
+    def on_event(event: str, d: dict) -> None:
+        if not verbose:
+            return
+        if event == "skill_start":
+            aff = "n/a" if d["affordance"] is None else f"{d['affordance']:.3f}"
+            console.print(f"→ [bold]{d['skill']}[/]  affordance {aff}")
+        else:
+            mark = "[green]✓ success[/]" if d["success"] else "[red]✗ failed[/]"
+            extra = f" (simulation fault: {d['sim_unstable']})" if d["sim_unstable"] else ""
+            console.print(f"  {mark} after {d['steps']} steps{extra}")
+
+    from tqdm.auto import tqdm
+
+    results = []
+    for i in tqdm(range(episodes), desc="rollout", unit="ep", disable=verbose):
+        r = execute_plan(names, lib, seed=seed + i, task=task, video_path=video if i == 0 else None,
+                         on_event=on_event, skills=skills)
+        results.append(r)
+    n_ok = sum(r.success for r in results)
+    if verbose:
+        r = results[0]
+        if r.success:
+            console.print(f"[bold green]plan succeeded[/] ({r.steps} steps)")
+        elif r.failed_skill:
+            console.print(f"[bold red]plan failed at skill {r.failed_skill}[/]")
+        else:
+            console.print("[bold red]all skills succeeded but the task goal does not hold[/]")
+    else:
+        lo, hi = wilson_interval(n_ok, episodes)
+        t = Table(title=f"plan {','.join(names)} over {episodes} layouts (seeds {seed}..{seed + episodes - 1})")
+        for col in ("skill", "ran", "failed here", "success rate when run"):
+            t.add_column(col)
+        for name in dict.fromkeys(names):
+            ran = [ex for r in results for ex in r.executions if ex.skill == name]
+            fails = sum(not ex.success for ex in ran)
+            t.add_row(name, str(len(ran)), str(fails), f"{1 - fails / max(1, len(ran)):.3f}")
+        console.print(t)
+        console.print(f"plan success: [bold]{n_ok}/{episodes} = {n_ok / episodes:.3f}[/] (95% CI {lo:.2f}–{hi:.2f})")
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = json_out.with_name(f".{json_out.name}.tmp")
+        tmp.write_text(json.dumps({"plan": names, "scene": scene, "task": task, "episodes": episodes,
+                                   "success_rate": n_ok / episodes, "results": [r.to_dict() for r in results]},
+                                  indent=2))
+        tmp.replace(json_out)
+        console.print(f"results → {json_out}")
+    if video:
+        console.print(f"video → {video}")
 
 
 @app.command("envs")

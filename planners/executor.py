@@ -1,0 +1,221 @@
+"""Closed-loop execution of skill sequences in the tabletop scene (the executor of the scheduling layer).
+
+:func:`execute_plan` runs library skills one after another in one ``skillstack/Tabletop-v0`` episode:
+before each skill it reads the skill's affordance on the current observation, then runs the skill's
+policy until the skill's success predicate (:func:`skillstack.envs.tabletop.skill_success`) holds or its
+step cap is reached, re-reads the predicates, and stops at the first failed skill. Every frame of the
+optional video carries the plan, the running skill, its affordance and the outcomes so far.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from skillstack.envs import make_env
+from skillstack.envs.registry import UnknownNameError, unknown_name_message
+from skillstack.envs.tabletop import SKILL_SPECS, TabletopEnv, skill_success, symbolic_state
+from skillstack.skills.library import Skill, SkillLibrary
+
+
+@dataclass
+class SkillExecution:
+    """One executed skill.
+
+    Attributes:
+        skill: skill name.
+        affordance: the skill's affordance on the observation before it ran (``None`` without a model).
+        success: its success predicate held before the step cap.
+        steps: control steps used.
+        predicates: all predicates after the skill.
+        sim_unstable: MuJoCo instability warning names if the simulation faulted, else ``None``.
+    """
+
+    skill: str
+    affordance: float | None
+    success: bool
+    steps: int
+    predicates: dict[str, bool]
+    sim_unstable: str | None = None
+
+
+@dataclass
+class PlanResult:
+    """Outcome of a plan execution.
+
+    Attributes:
+        plan: the requested skill names.
+        executions: the skills that ran, in order (stops after the first failure).
+        success: every skill succeeded (and the task goal holds, if the env has a task).
+        failed_skill: name of the first failed skill, else ``None``.
+        goal_satisfied: the task goal at the end (``None`` without a task).
+        seed: the episode seed.
+        steps: total control steps.
+    """
+
+    plan: list[str]
+    executions: list[SkillExecution] = field(default_factory=list)
+    success: bool = False
+    failed_skill: str | None = None
+    goal_satisfied: bool | None = None
+    seed: int | None = None
+    steps: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def spec_of(skill: Skill) -> Any:
+    """The :class:`~skillstack.envs.tabletop.SkillSpec` a library skill was trained for (from its env id).
+
+    Raises:
+        ValueError: the skill was not trained in a ``tabletop/<skill>`` env.
+    """
+    prefix, _, spec_name = skill.env_id.partition("/")
+    if prefix != "tabletop" or spec_name not in SKILL_SPECS:
+        raise ValueError(f"skill {skill.name!r} acts in {skill.env_id!r}, not in a tabletop/<skill> env")
+    return SKILL_SPECS[spec_name]
+
+
+def load_plan_skills(library: SkillLibrary, plan: Sequence[str]) -> list[Skill]:
+    """Load every skill of ``plan`` before anything runs.
+
+    Raises:
+        ValueError: empty plan, or a skill not trained for the tabletop scene.
+        UnknownNameError: a name is not in the library (lists the valid ones, "did you mean").
+        SkillLoadError: a skill's files fail verification.
+    """
+    if not plan:
+        raise ValueError("the plan is empty; give skill names separated by commas")
+    names = library.names()
+    skills = []
+    for name in plan:
+        if name not in names:
+            raise UnknownNameError(unknown_name_message("skill", name, names))
+        skill = library.load(name)
+        spec_of(skill)
+        skills.append(skill)
+    return skills
+
+
+def _overlay_lines(plan: Sequence[str], done: Sequence[SkillExecution], current: str | None,
+                   affordance: float | None, step: int, instruction: str | None) -> list[str]:
+    lines = [f"instruction: {instruction}"] if instruction else []
+    marks = []
+    for i, name in enumerate(plan):
+        if i < len(done):
+            marks.append(f"{name} [{'ok' if done[i].success else 'FAIL'}]")
+        elif name == current and i == len(done):
+            marks.append(f">{name}<")
+        else:
+            marks.append(name)
+    lines.append("plan: " + ", ".join(marks))
+    if current is not None:
+        aff = "n/a" if affordance is None else f"{affordance:.2f}"
+        lines.append(f"running {current}  affordance {aff}  step {step}")
+    return lines
+
+
+def execute_plan(
+    plan: Sequence[str],
+    library: SkillLibrary,
+    seed: int = 0,
+    task: str | None = None,
+    env: TabletopEnv | None = None,
+    video_path: str | Path | None = None,
+    render_size: tuple[int, int] = (480, 480),
+    fps: int = 40,
+    on_event: Callable[[str, dict[str, Any]], None] | None = None,
+    skills: Sequence[Skill] | None = None,
+) -> PlanResult:
+    """Execute ``plan`` (library skill names) closed-loop in one seeded tabletop episode.
+
+    Args:
+        plan: skill names, e.g. ``["open_drawer", "pick_red_block", "place_in_drawer", "close_drawer"]``.
+        library: where the skills are loaded from (all are loaded and verified first).
+        seed: episode seed (layout and start state).
+        task: optional :data:`~skillstack.envs.tabletop.TASKS` name whose goal is checked at the end.
+        env: an existing ``TabletopEnv`` to reuse (must have ``render_mode="rgb_array"`` for video).
+        video_path: write an H.264 mp4 with the decision overlay (imageio-ffmpeg).
+        render_size: ``(width, height)`` [px].
+        fps: video frame rate (the control rate is 80 Hz, so 40 fps plays at half speed).
+        on_event: callback ``(event, data)`` with events ``"skill_start"`` (skill, affordance) and
+            ``"skill_end"`` (a :class:`SkillExecution` as dict) — the CLI prints from it.
+        skills: pre-loaded skills matching ``plan`` (skips loading).
+
+    Returns:
+        A :class:`PlanResult`.
+
+    Raises:
+        See :func:`load_plan_skills`.
+    """
+    skills = list(skills) if skills is not None else load_plan_skills(library, plan)
+    own_env = env is None
+    if env is None:
+        kwargs: dict[str, Any] = {"task": task}
+        if video_path is not None:
+            kwargs.update(render_mode="rgb_array", width=render_size[0], height=render_size[1])
+        env = make_env("skillstack/Tabletop-v0", **kwargs).unwrapped  # no TimeLimit: skills carry their caps
+    writer = None
+    if video_path is not None:
+        import imageio.v2 as imageio
+
+        Path(video_path).parent.mkdir(parents=True, exist_ok=True)
+        writer = imageio.get_writer(str(video_path), fps=fps, codec="libx264", quality=7, macro_block_size=8)
+    from skillstack.skills.evaluate import _overlay
+
+    result = PlanResult(plan=list(plan), seed=seed)
+    try:
+        obs, info = env.reset(seed=seed, options={"task": task} if task is not None else None)
+        instruction = env.task.instruction if env.task is not None else None
+
+        def frame(current: str | None, aff: float | None, step: int, ok: bool) -> None:
+            if writer is not None:
+                lines = _overlay_lines(plan, result.executions, current, aff, step, instruction)
+                writer.append_data(_overlay(env.render(), lines, ok))
+
+        for skill in skills:
+            spec = spec_of(skill)
+            aff = float(skill.affordance(obs)) if skill.affordance_model is not None else None
+            if on_event:
+                on_event("skill_start", {"skill": skill.name, "affordance": aff})
+            start = symbolic_state(env.predicates)
+            ok, fault, t = False, None, 0
+            p = env.predicates
+            while t < skill.max_steps:
+                frame(skill.name, aff, t, False)
+                obs, _, _, _, info = env.step(skill.predict(obs))
+                t += 1
+                p = info["predicates"]
+                if "sim_unstable" in info:
+                    fault = info["sim_unstable"]
+                    break
+                if skill_success(spec, env.scene, p, start):
+                    ok = True
+                    break
+            ex = SkillExecution(skill.name, aff, ok, t, dict(p), fault)
+            result.executions.append(ex)
+            result.steps += t
+            if on_event:
+                on_event("skill_end", asdict(ex))
+            if not ok:
+                result.failed_skill = skill.name
+                break
+        p = env.predicates
+        result.goal_satisfied = env.task.satisfied(p) if env.task is not None else None
+        result.success = result.failed_skill is None and result.goal_satisfied is not False
+        if writer is not None:
+            last = _overlay(env.render(), _overlay_lines(plan, result.executions, None, None, 0, instruction)
+                            + ["SUCCESS" if result.success else f"FAILED at {result.failed_skill or 'goal'}"],
+                            result.success)
+            for _ in range(fps):
+                writer.append_data(last)
+    finally:
+        if writer is not None:
+            writer.close()
+        if own_env:
+            env.close()
+    return result
+

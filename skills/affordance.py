@@ -1,0 +1,307 @@
+"""Value-based affordances: Monte-Carlo estimates of P(skill succeeds | observation).
+
+SayCan (Ahn et al. 2022, §4) scores each skill by a value function of its sparse success reward; with a
+0/1 reward at the end and no discount, that value *is* the probability that the skill's own policy
+succeeds from the state. Here it is learned by plain Monte-Carlo regression, as in the paper's
+"value functions trained with ... sparse reward": run the skill's policy from many start states, label
+each start with the episode's outcome, and fit a classifier with binary cross-entropy; its sigmoid output
+estimates P(success | obs).
+
+Start states are a 50/50 mix of the skill env's ``start="precondition"`` states (where the skill is
+meaningful; failures there are the policy's own) and ``start="any"`` states (all valid scene states —
+drawer closed for ``place_in_drawer``, nothing held for ``place_*``, ...), so the model learns both
+"impossible here" and "possible but the policy sometimes fails". Train, validation and held-out test
+starts use disjoint seed ranges.
+
+Metrics (scikit-learn): AUROC (``roc_auc_score``), Brier score (``brier_score_loss``), expected
+calibration error over 10 equal-width bins, and a reliability diagram (``calibration_curve``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from tqdm.auto import tqdm
+
+from skillstack.envs import make_env
+from skillstack.skills.library import Skill
+from skillstack.skills.networks import MLPAffordance
+
+AFFORDANCE_TRAIN_SEED_BASE = 2_000_000
+"""Training starts use seeds ``AFFORDANCE_TRAIN_SEED_BASE + i`` (disjoint from demos and evaluations)."""
+
+AFFORDANCE_TEST_SEED_BASE = 3_000_000
+"""Held-out starts (the reported metrics) use seeds ``AFFORDANCE_TEST_SEED_BASE + i``."""
+
+
+@dataclass
+class Outcomes:
+    """Start observations of skill executions and whether each succeeded.
+
+    Attributes:
+        observations: ``(N, obs_dim) float64`` — the observation at the start of each execution.
+        success: ``(N,) bool`` — the skill's success predicate became true within its step cap.
+        applicable: ``(N,) bool`` — the skill's symbolic preconditions held at the start.
+        lengths: ``(N,) int64`` — steps executed.
+    """
+
+    observations: npt.NDArray[np.float64]
+    success: npt.NDArray[np.bool_]
+    applicable: npt.NDArray[np.bool_]
+    lengths: npt.NDArray[np.int64]
+
+    def save(self, path: str | Path) -> None:
+        np.savez(path, **asdict(self))
+
+    @classmethod
+    def load(cls, path: str | Path) -> Outcomes:
+        with np.load(path, allow_pickle=False) as z:
+            return cls(**{k: z[k] for k in ("observations", "success", "applicable", "lengths")})
+
+
+def collect_outcomes(
+    skill: Skill, n: int, seed_base: int, n_parallel: int = 16, env_id: str | None = None, progress: bool = True
+) -> Outcomes:
+    """Execute ``skill`` from ``n`` seeded starts and record (start observation, success).
+
+    Start ``i`` uses seed ``seed_base + i`` and ``start="precondition"`` for even ``i``, ``"any"`` for odd
+    ``i``. ``n_parallel`` envs are stepped in lock-step so the policy runs batched.
+
+    Args:
+        skill: a skill with a policy, acting in a ``tabletop/<skill>`` env (or ``env_id``).
+        n: number of executions.
+        seed_base: first seed.
+        n_parallel: envs stepped together.
+        env_id: env override (default ``skill.env_id``); must accept ``reset(options={"start": ...})``.
+        progress: show a progress bar.
+
+    Raises:
+        UnknownNameError: unknown env.
+    """
+    env_id = env_id or skill.env_id
+    envs = [make_env(env_id) for _ in range(min(n_parallel, n))]
+    obs0 = np.zeros((n, skill.observation_space.shape[0]))
+    success = np.zeros(n, dtype=bool)
+    applicable = np.zeros(n, dtype=bool)
+    lengths = np.zeros(n, dtype=np.int64)
+    job = [-1] * len(envs)
+    cur = [None] * len(envs)
+    nxt = 0
+
+    def start(k: int) -> None:
+        nonlocal nxt
+        i = nxt
+        nxt += 1
+        obs, info = envs[k].reset(seed=seed_base + i, options={"start": "precondition" if i % 2 == 0 else "any"})
+        obs0[i], applicable[i], job[k], cur[k] = obs, bool(info.get("applicable", True)), i, obs
+
+    bar = tqdm(total=n, desc=f"outcomes {skill.name}", unit="ep", disable=not progress)
+    for k in range(len(envs)):
+        start(k)
+    active = list(range(len(envs)))
+    while active:
+        acts = skill.predict(np.stack([cur[k] for k in active]))
+        still = []
+        for a, k in zip(acts, active, strict=True):
+            obs, _, terminated, truncated, info = envs[k].step(a)
+            i = job[k]
+            lengths[i] += 1
+            cur[k] = obs
+            if terminated or truncated:
+                success[i] = bool(info.get("success", False))
+                bar.update(1)
+                if nxt < n:
+                    start(k)
+                    still.append(k)
+            else:
+                still.append(k)
+        active = still
+    bar.close()
+    for e in envs:
+        e.close()
+    return Outcomes(obs0, success, applicable, lengths)
+
+
+@dataclass(frozen=True)
+class AffordanceConfig:
+    """Monte-Carlo affordance training (saved in the skill's manifest)."""
+
+    n_train: int = 1500
+    """Executions whose start observations/outcomes train the model (10 % of them validate)."""
+    n_test: int = 500
+    """Held-out executions for the reported metrics."""
+    hidden_sizes: tuple[int, ...] = (128, 128)
+    """Classifier widths."""
+    steps: int = 3000
+    """Adam steps (the best validation-loss weights are kept)."""
+    lr: float = 1e-3
+    """Adam learning rate."""
+    weight_decay: float = 1e-4
+    """AdamW weight decay."""
+    batch_size: int = 256
+    seed: int = 0
+    """Seeds torch and the start-seed offset (``+ 100_000 · seed``)."""
+
+
+def fit_affordance(
+    obs: npt.NDArray[np.float64], success: npt.NDArray[np.bool_], cfg: AffordanceConfig, progress: bool = True
+) -> tuple[MLPAffordance, dict[str, float]]:
+    """Fit ``P(success | obs)`` by binary cross-entropy (AdamW), keeping the best validation-loss weights.
+
+    Args:
+        obs: ``(N, obs_dim)`` start observations.
+        success: ``(N,)`` outcomes.
+        cfg: hyper-parameters.
+
+    Returns:
+        The model and ``{"train_loss", "val_loss", "val_auroc"}``.
+
+    Raises:
+        ValueError: fewer than 20 samples, or only one class present.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    y = np.asarray(success, dtype=np.float32)
+    if len(y) < 20 or y.min() == y.max():
+        raise ValueError(f"need >= 20 outcomes with both successes and failures, got {len(y)} with {int(y.sum())} "
+                         "successes")
+    g = torch.Generator().manual_seed(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    perm = torch.randperm(len(y), generator=g).numpy()
+    n_val = max(len(y) // 10, 10)
+    val, tr = perm[:n_val], perm[n_val:]
+    x = torch.as_tensor(obs, dtype=torch.float32)
+    t = torch.as_tensor(y)
+    model = MLPAffordance(obs.shape[1], list(cfg.hidden_sizes))
+    model.set_normalization(obs[tr].mean(0), obs[tr].std(0))
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    best = (float("inf"), None, 0.0)
+    for step in tqdm(range(cfg.steps), desc="affordance fit", disable=not progress):
+        idx = torch.as_tensor(tr[torch.randint(len(tr), (cfg.batch_size,), generator=g).numpy()])
+        loss = loss_fn(model.logits(x[idx]), t[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step % 50 == 0 or step == cfg.steps - 1:
+            with torch.no_grad():
+                vl = float(loss_fn(model.logits(x[val]), t[val]))
+            if vl < best[0]:
+                best = (vl, {k: v.clone() for k, v in model.state_dict().items()}, float(loss))
+    model.load_state_dict(best[1])
+    model.eval()
+    with torch.no_grad():
+        pv = model(x[val]).numpy()
+    auroc = float(roc_auc_score(y[val], pv)) if y[val].min() != y[val].max() else float("nan")
+    return model, {"train_loss": best[2], "val_loss": best[0], "val_auroc": auroc}
+
+
+def affordance_metrics(p: npt.ArrayLike, success: npt.ArrayLike, n_bins: int = 10) -> dict[str, Any]:
+    """AUROC, Brier score, expected calibration error and reliability-curve points of predictions ``p``.
+
+    ``ece = Σ_b (n_b / N) · |mean(y_b) − mean(p_b)|`` over ``n_bins`` equal-width bins (Guo et al. 2017).
+    """
+    from sklearn.calibration import calibration_curve
+    from sklearn.metrics import brier_score_loss, roc_auc_score
+
+    p = np.asarray(p, dtype=np.float64)
+    y = np.asarray(success, dtype=np.int64)
+    both = y.min() != y.max()
+    frac_pos, mean_pred = calibration_curve(y, p, n_bins=n_bins, strategy="uniform")
+    bins = np.clip((p * n_bins).astype(int), 0, n_bins - 1)
+    ece = sum(abs(y[bins == b].mean() - p[bins == b].mean()) * (bins == b).mean()
+              for b in range(n_bins) if (bins == b).any())
+    return {
+        "auroc": float(roc_auc_score(y, p)) if both else float("nan"),
+        "brier": float(brier_score_loss(y, p)),
+        "ece": float(ece),
+        "n": int(len(y)),
+        "base_rate": float(y.mean()),
+        "calibration": {"mean_predicted": mean_pred.tolist(), "fraction_successful": frac_pos.tolist()},
+    }
+
+
+def train_affordance(skill: Skill, cfg: AffordanceConfig, progress: bool = True,
+                     cache_dir: str | Path | None = None) -> tuple[MLPAffordance, dict[str, Any]]:
+    """Collect outcomes of ``skill``'s policy, fit its affordance model and measure it on held-out starts.
+
+    Args:
+        skill: the skill (its policy is executed; its affordance model, if any, is ignored).
+        cfg: data sizes and fitting hyper-parameters.
+        progress: progress bars.
+        cache_dir: if given, the outcome datasets are written there as npz (inspection / re-fitting).
+
+    Returns:
+        ``(model, metrics)``: metrics hold the held-out ``auroc``, ``brier``, ``ece``, ``base_rate``,
+        the fit's validation numbers and the config.
+    """
+    off = 100_000 * cfg.seed
+    train = collect_outcomes(skill, cfg.n_train, AFFORDANCE_TRAIN_SEED_BASE + off, progress=progress)
+    test = collect_outcomes(skill, cfg.n_test, AFFORDANCE_TEST_SEED_BASE + off, progress=progress)
+    if cache_dir is not None:
+        Path(cache_dir).mkdir(parents=True, exist_ok=True)
+        train.save(Path(cache_dir) / f"{skill.name}_train.npz")
+        test.save(Path(cache_dir) / f"{skill.name}_test.npz")
+    model, fit = fit_affordance(train.observations, train.success, cfg, progress=progress)
+    with torch.no_grad():
+        p = model(torch.as_tensor(test.observations, dtype=torch.float32)).numpy()
+    metrics = affordance_metrics(p, test.success)
+    metrics.update({
+        "fit": fit,
+        "train_base_rate": float(train.success.mean()),
+        "test_success_when_applicable": float(test.success[test.applicable].mean()) if test.applicable.any() else None,
+        "config": {**asdict(cfg), "hidden_sizes": list(cfg.hidden_sizes)},
+        "test_seeds": f"{AFFORDANCE_TEST_SEED_BASE + off}..{AFFORDANCE_TEST_SEED_BASE + off + cfg.n_test - 1}",
+    })
+    return model, metrics
+
+
+def plot_calibration(reports: dict[str, dict[str, Any]], path: str | Path) -> None:
+    """Reliability diagrams (one panel per skill) with AUROC/Brier in the titles, written as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(reports)
+    cols = min(5, max(len(names), 1))
+    rows = (len(names) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.2 * rows), squeeze=False)
+    for ax, name in zip(axes.flat, names, strict=False):
+        r = reports[name]
+        c = r["calibration"]
+        ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=1)
+        ax.plot(c["mean_predicted"], c["fraction_successful"], marker="o", c="C0")
+        ax.set_title(f"{name}\nAUROC {r['auroc']:.3f}  Brier {r['brier']:.3f}", fontsize=9)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("predicted P(success)", fontsize=8)
+        ax.set_ylabel("observed success rate", fontsize=8)
+    for ax in list(axes.flat)[len(names):]:
+        ax.axis("off")
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_report(reports: dict[str, dict[str, Any]], out_dir: str | Path) -> dict[str, Path]:
+    """Write ``affordance_report.json``, ``affordance_report.md`` and ``calibration.png`` into ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out / "affordance_report.json", "md": out / "affordance_report.md", "png": out / "calibration.png"}
+    paths["json"].write_text(json.dumps(reports, indent=2, sort_keys=True))
+    lines = ["| skill | AUROC | Brier | ECE | held-out starts | success rate (held-out) |",
+             "|---|---|---|---|---|---|"]
+    for name, r in reports.items():
+        lines.append(f"| `{name}` | {r['auroc']:.3f} | {r['brier']:.3f} | {r['ece']:.3f} | {r['n']} | "
+                     f"{r['base_rate']:.2f} |")
+    paths["md"].write_text("\n".join(lines) + "\n")
+    plot_calibration(reports, paths["png"])
+    return paths
