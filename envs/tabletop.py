@@ -126,8 +126,8 @@ PREDICATE_DOCS: dict[str, str] = {
         f"(normalised, 1 = fully open), and block b's centre higher than {HOLD_LIFT_MIN} m (lifted off the table)"
     ),
     "block_in_drawer(b)": (
-        "block b's centre inside the drawer's inner box (|x| <= 0.085 m, |y| <= 0.07 m in the drawer frame, "
-        "below the drawer rim) and b not held"
+        "block b's centre inside the drawer's inner box (|x| <= 0.085 m, |y| <= 0.075 m, -0.05 m <= z <= 0.06 m in "
+        "the frame of the sliding drawer) and b not held"
     ),
     "block_in_bin(b)": (
         f"block b's centre within {BIN_HALF_INNER} m of the bin centre in x and y, below 0.08 m, not held"

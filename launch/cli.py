@@ -350,9 +350,31 @@ def rollout(
 
 
 @app.command("envs")
-def envs_list() -> None:
-    """List registered envs."""
+def envs_list(
+    predicates: bool = typer.Option(False, "--predicates", help="Print the tabletop predicates and thresholds."),
+    skills: bool = typer.Option(False, "--skills", help="Print the tabletop skills: preconditions, effects."),
+) -> None:
+    """List registered envs (or the tabletop scene's predicates / grounded skills)."""
     from skillstack.envs import ENVS
+
+    if predicates or skills:
+        from skillstack.envs.tabletop import PREDICATE_DOCS, SKILL_SPECS
+
+        if predicates:
+            t = Table(title="tabletop predicates")
+            t.add_column("predicate")
+            t.add_column("definition")
+            for k, v in PREDICATE_DOCS.items():
+                t.add_row(k, v)
+            console.print(t)
+        if skills:
+            t = Table(title="tabletop skills")
+            for col in ("skill", "description", "preconditions", "effects", "step cap"):
+                t.add_column(col)
+            for name, sp in SKILL_SPECS.items():
+                t.add_row(name, sp.description, ", ".join(sp.preconditions), ", ".join(sp.effects), str(sp.max_steps))
+            console.print(t)
+        return
 
     t = Table(title="registered envs")
     t.add_column("name")

@@ -109,12 +109,12 @@ class TabletopOracle:
         tcp = hand + TCP_OFFSET
         if target == "drawer":
             h = _o(obs, "drawer_handle_pos")
-            push_from = h + np.array([0.0, -0.05, 0.0])
+            push_from = h + np.array([0.0, -0.07, 0.0])  # 7 cm in front: a learned copy may be off by 3 cm
             rel = tcp - push_from
-            if tcp[1] > h[1] - 0.03 and tcp[2] < h[2] + 0.1:
+            if tcp[1] > h[1] - 0.01 and tcp[2] < h[2] + 0.1:
                 # over or behind the handle (e.g. left inside the open drawer by a place skill): rise first
                 return _act(hand, np.array([tcp[0], tcp[1] - 0.02, h[2] + 0.16]), CLOSE)
-            if abs(rel[0]) < 0.02 and abs(rel[2]) < 0.02 and rel[1] < 0.03:
+            if abs(rel[0]) < 0.02 and abs(rel[2]) < 0.02 and rel[1] < 0.075:
                 return _act(hand, push_from + np.array([0.0, 0.25, 0.0]), CLOSE)  # push
             if np.linalg.norm(rel[:2]) < 0.015:
                 return _act(hand, push_from, CLOSE)  # descend in front of the handle

@@ -72,7 +72,8 @@ class TrainConfig:
     checkpoint_every: int | None = None
     """Checkpoint interval (same unit as ``steps``); default = ``eval_every``."""
     stop_at_success: float | None = None
-    """Stop early once a periodic evaluation reaches this success rate."""
+    """Stop early once a periodic evaluation reaches this success rate (sac-demos: only once the actor has had
+    RL updates, i.e. after ``actor_warmup_updates``, so the result is never just the BC initialisation)."""
     max_minutes: float | None = None
     """Wall-clock budget [min] (checked at periodic evaluations and checkpoints)."""
     max_episode_steps: int | None = None
@@ -219,9 +220,17 @@ class Run:
                    f"return={res.mean_return:.1f} wall={row['wall_s']:.0f}s")
         return res
 
+    def rl_started(self) -> bool:
+        """Whether the policy has received RL updates (sac-demos: after the critic-only warm-up)."""
+        if self.cfg.algo != "sac-demos":
+            return True
+        return self.state.steps > self.cfg.batch_size + self.cfg.actor_warmup_updates
+
     def should_stop(self, last: EvalResult | None) -> bool:
         cfg = self.cfg
-        if last is not None and cfg.stop_at_success is not None and last.success_rate >= cfg.stop_at_success:
+        # sac-demos never stops on success before its actor has had RL updates: the policy would be pure BC.
+        if (last is not None and cfg.stop_at_success is not None and last.success_rate >= cfg.stop_at_success
+                and self.rl_started()):
             self.state.stop_reason = f"success {last.success_rate:.2f} >= {cfg.stop_at_success}"
             return True
         if cfg.max_minutes is not None and self.wall() >= 60 * cfg.max_minutes:

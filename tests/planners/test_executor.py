@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from skillstack.envs import UnknownNameError
+from skillstack.planners.executor import execute_plan, load_plan_skills
+from skillstack.skills.library import SkillLibrary, default_library_path
+
+LIB = SkillLibrary(default_library_path())
+TABLETOP = ["open_drawer", "pick_red_block", "place_in_drawer", "close_drawer"]
+needs_skills = pytest.mark.skipif(not set(TABLETOP + ["place_in_bin"]) <= set(LIB.names()),
+                                  reason="shipped tabletop skills not present")
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "skillstack.launch.cli", *args], capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_unknown_skill_in_plan_lists_valid_names():
+    with pytest.raises(UnknownNameError, match="did you mean 'pick_red_block'"):
+        load_plan_skills(LIB, ["pick_red_blok"])
+    with pytest.raises(ValueError, match="empty"):
+        load_plan_skills(LIB, [])
+
+
+def test_metaworld_skill_is_refused_in_the_tabletop_scene():
+    with pytest.raises(ValueError, match="not in a tabletop"):
+        load_plan_skills(LIB, ["mw_open_drawer"])
+
+
+@pytest.mark.parametrize("args, msg", [
+    (["--plan", "open_drawr"], "did you mean 'open_drawer'"),
+    (["--plan", "open_drawer", "--scene", "kitchen"], "valid scene names: tabletop"),
+    (["--plan", "open_drawer", "--task", "nope"], "valid tabletop task names"),
+])
+def test_rollout_cli_bad_input_one_line(args, msg):
+    r = _cli("rollout", *args)
+    assert r.returncode == 2
+    assert msg in r.stderr and "Traceback" not in r.stderr
+
+
+@needs_skills
+def test_execution_stops_at_first_failed_skill():
+    # nothing is held at the start, so place_in_bin cannot succeed; pick_red_block must not run
+    r = execute_plan(["place_in_bin", "pick_red_block"], LIB, seed=0)
+    assert not r.success and r.failed_skill == "place_in_bin"
+    assert [e.skill for e in r.executions] == ["place_in_bin"]
+    ex = r.executions[0]
+    assert ex.steps == LIB.load("place_in_bin").max_steps and not ex.success
+    assert ex.affordance is not None and ex.affordance < 0.5
+
+
+@needs_skills
+def test_same_seed_same_execution():
+    a = execute_plan(TABLETOP[:2], LIB, seed=5)
+    b = execute_plan(TABLETOP[:2], LIB, seed=5)
+    assert a.to_dict() == b.to_dict()
+
+
+@needs_skills
+@pytest.mark.render
+def test_rollout_cli_prints_affordances_and_writes_video(tmp_path):
+    out = tmp_path / "chain.mp4"
+    r = _cli("rollout", "--scene", "tabletop", "--plan", ",".join(TABLETOP), "--task", "red_block_in_drawer",
+             "--video", str(out), "--json", str(tmp_path / "r.json"))
+    assert r.returncode == 0, r.stderr
+    for name in TABLETOP:
+        assert f"→ {name}  affordance " in r.stdout
+    assert out.stat().st_size > 10_000
+    import imageio.v3 as iio
+
+    frames = iio.imread(out)
+    assert frames.shape[0] > 100 and frames[len(frames) // 2].std() > 10

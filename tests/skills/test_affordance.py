@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from skillstack.skills.affordance import AffordanceConfig, affordance_metrics, fit_affordance, write_report
+
+
+def test_fit_affordance_learns_a_separable_rule_and_is_calibrated():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2000, 5))
+    p_true = 1 / (1 + np.exp(-4 * x[:, 0]))
+    y = rng.uniform(size=2000) < p_true
+    model, fit = fit_affordance(x[:1500], y[:1500], AffordanceConfig(steps=1500), progress=False)
+    with torch.no_grad():
+        p = model(torch.as_tensor(x[1500:], dtype=torch.float32)).numpy()
+    m = affordance_metrics(p, y[1500:])
+    oracle = affordance_metrics(p_true[1500:], y[1500:])
+    assert m["auroc"] > oracle["auroc"] - 0.03
+    assert m["brier"] < oracle["brier"] + 0.02 and m["ece"] < 0.08
+    assert p.min() >= 0.0 and p.max() <= 1.0
+
+
+def test_fit_affordance_refuses_single_class():
+    with pytest.raises(ValueError, match="both successes and failures"):
+        fit_affordance(np.zeros((50, 3)), np.ones(50, dtype=bool), AffordanceConfig(steps=10), progress=False)
+
+
+def test_metrics_of_perfect_and_constant_predictions():
+    y = np.array([0, 0, 1, 1, 1])
+    perfect = affordance_metrics(y.astype(float), y)
+    assert perfect["auroc"] == 1.0 and perfect["brier"] == 0.0 and perfect["ece"] == 0.0
+    const = affordance_metrics(np.full(5, 0.6), y)
+    assert const["auroc"] == 0.5 and const["brier"] == pytest.approx(np.mean((0.6 - y) ** 2))
+
+
+def test_write_report_files(tmp_path):
+    y = np.array([0, 1, 1, 0, 1, 1])
+    p = np.array([0.1, 0.8, 0.7, 0.3, 0.9, 0.6])
+    paths = write_report({"a": affordance_metrics(p, y), "b": affordance_metrics(1 - p, y)}, tmp_path)
+    assert paths["png"].stat().st_size > 1000
+    assert "| `a` |" in paths["md"].read_text()
