@@ -22,6 +22,6 @@ $PY -m pip install -q --disable-pip-version-check -e ".[dev]"
 if [ "${1:-}" != "--no-main-job" ]; then
   mkdir -p out
   skillstack skills list
-  skillstack eval mw_open_drawer --episodes 20 --video out/open_drawer.mp4 --video-episodes 3 \
-    --json out/open_drawer_eval.json
+  skillstack rollout --scene tabletop --plan open_drawer,pick_red_block,place_in_drawer,close_drawer \
+    --task red_block_in_drawer --seed 0 --video out/tabletop_chain.mp4 --json out/tabletop_chain.json
 fi

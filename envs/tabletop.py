@@ -807,7 +807,8 @@ del _t
 # --------------------------------------------------------------------------------------------------
 
 CAMERAS: dict[str, dict[str, Any]] = {
-    "front": {"lookat": (0.0, 0.72, 0.12), "distance": 1.35, "azimuth": 90.0, "elevation": -38.0},
+    "front": {"lookat": (0.0, 0.72, 0.1), "distance": 1.6, "azimuth": 60.0, "elevation": -45.0},
+    "behind_robot": {"lookat": (0.0, 0.72, 0.12), "distance": 1.35, "azimuth": 90.0, "elevation": -38.0},
     "side": {"lookat": (0.0, 0.72, 0.12), "distance": 1.45, "azimuth": 150.0, "elevation": -30.0},
     "top": {"lookat": (0.0, 0.70, 0.0), "distance": 1.3, "azimuth": 90.0, "elevation": -89.0},
 }

@@ -193,7 +193,7 @@ def fit_affordance(
             with torch.no_grad():
                 vl = float(loss_fn(model.logits(x[val]), t[val]))
             if vl < best[0]:
-                best = (vl, {k: v.clone() for k, v in model.state_dict().items()}, float(loss))
+                best = (vl, {k: v.clone() for k, v in model.state_dict().items()}, float(loss.detach()))
     model.load_state_dict(best[1])
     model.eval()
     with torch.no_grad():
