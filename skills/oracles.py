@@ -88,17 +88,19 @@ class TabletopOracle:
         tcp = hand + TCP_OFFSET
         if target == "drawer":
             h = _o(obs, "drawer_handle_pos")
-            # closed fingers hook into the 0.05 m gap between the handle bar and the drawer front
-            grasp = h + np.array([0.0, 0.045, -0.01])
+            # open fingers (±0.05 m in y) straddle the handle bar: the rear finger drops into the 5 cm gap
+            # between bar and drawer front (±2.5 cm tolerance in y); then the fingers close on the bar and pull
+            # (the grip keeps the hand from sliding off the end of the bar)
+            grasp = h + np.array([0.0, 0.0, -0.005])
             rel = tcp - grasp
-            if np.linalg.norm(rel[[0, 2]]) < 0.02 and abs(rel[1]) < 0.02:
-                return _act(hand, grasp + np.array([0.0, -0.15, 0.0]), CLOSE)  # pull
+            if np.linalg.norm(rel[[0, 2]]) < 0.02 and abs(rel[1]) < 0.025:
+                return _act(hand, grasp + np.array([0.0, -0.15, 0.0]), CLOSE)  # grip and pull
             if np.linalg.norm(rel[:2]) < 0.015:
-                return _act(hand, grasp, CLOSE)  # descend
+                return _act(hand, grasp, OPEN)  # descend
             hover = grasp + np.array([0.0, 0.0, 0.12])
             if tcp[2] < grasp[2] + 0.08 and np.linalg.norm(rel[:2]) > 0.03:
-                return _act(hand, np.array([tcp[0], tcp[1], hover[2]]), CLOSE)  # rise first
-            return _act(hand, hover, CLOSE)
+                return _act(hand, np.array([tcp[0], tcp[1], hover[2]]), OPEN)  # rise first
+            return _act(hand, hover, OPEN)
         w = _o(obs, "window_handle_pos")
         push_from = w + np.array([-0.04, 0.03, 0.0])  # fingertips left of the handle
         return TabletopOracle._slide(hand, tcp, push_from, np.array([1.0, 0.0, 0.0]))
