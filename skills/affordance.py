@@ -214,6 +214,7 @@ def affordance_metrics(p: npt.ArrayLike, success: npt.ArrayLike, n_bins: int = 1
     y = np.asarray(success, dtype=np.int64)
     both = y.min() != y.max()
     frac_pos, mean_pred = calibration_curve(y, p, n_bins=n_bins, strategy="uniform")
+    counts = np.bincount(np.searchsorted(np.linspace(0.0, 1.0, n_bins + 1)[1:-1], p), minlength=n_bins)
     bins = np.clip((p * n_bins).astype(int), 0, n_bins - 1)
     ece = sum(abs(y[bins == b].mean() - p[bins == b].mean()) * (bins == b).mean()
               for b in range(n_bins) if (bins == b).any())
@@ -223,7 +224,8 @@ def affordance_metrics(p: npt.ArrayLike, success: npt.ArrayLike, n_bins: int = 1
         "ece": float(ece),
         "n": int(len(y)),
         "base_rate": float(y.mean()),
-        "calibration": {"mean_predicted": mean_pred.tolist(), "fraction_successful": frac_pos.tolist()},
+        "calibration": {"mean_predicted": mean_pred.tolist(), "fraction_successful": frac_pos.tolist(),
+                        "count": counts[counts > 0].tolist()},
     }
 
 
@@ -263,7 +265,7 @@ def train_affordance(skill: Skill, cfg: AffordanceConfig, progress: bool = True,
 
 
 def plot_calibration(reports: dict[str, dict[str, Any]], path: str | Path) -> None:
-    """Reliability diagrams (one panel per skill) with AUROC/Brier in the titles, written as PNG."""
+    """Reliability diagrams (one panel per skill; marker area ∝ starts in the bin) with AUROC/Brier, as PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -277,7 +279,9 @@ def plot_calibration(reports: dict[str, dict[str, Any]], path: str | Path) -> No
         r = reports[name]
         c = r["calibration"]
         ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=1)
-        ax.plot(c["mean_predicted"], c["fraction_successful"], marker="o", c="C0")
+        ax.plot(c["mean_predicted"], c["fraction_successful"], c="C0", lw=1)
+        sizes = 8 + 400 * np.asarray(c.get("count", [1] * len(c["mean_predicted"]))) / max(r["n"], 1)
+        ax.scatter(c["mean_predicted"], c["fraction_successful"], s=sizes, c="C0", zorder=3)
         ax.set_title(f"{name}\nAUROC {r['auroc']:.3f}  Brier {r['brier']:.3f}", fontsize=9)
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1)
