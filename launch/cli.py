@@ -189,7 +189,8 @@ def skills_train_affordance(
     names: list[str] = typer.Argument(None, help="Skills (default: every tabletop skill in the library)."),
     n_train: int = typer.Option(1500, help="Executions whose outcomes train the model."),
     n_test: int = typer.Option(500, help="Held-out executions for the reported metrics."),
-    steps: int = typer.Option(3000, help="Adam steps."),
+    model: str = typer.Option("trees", help="trees (gradient-boosted, default) | mlp."),
+    steps: int = typer.Option(3000, help="mlp: Adam steps."),
     seed: int = typer.Option(0),
     threads: Optional[int] = typer.Option(None, help="torch threads."),
     cache_dir: Optional[Path] = typer.Option(None, help="Keep the outcome datasets (npz) here."),
@@ -208,7 +209,7 @@ def skills_train_affordance(
     names = names or [n for n in lib.names() if lib.manifest(n).get("env_id", "").startswith("tabletop/")]
     if not names:
         raise CLIError(f"no tabletop skills in {lib.root}")
-    cfg = AffordanceConfig(n_train=n_train, n_test=n_test, steps=steps, seed=seed)
+    cfg = AffordanceConfig(n_train=n_train, n_test=n_test, model=model, steps=steps, seed=seed)
     t = Table(title="affordance models (held-out starts)")
     for col in ("skill", "AUROC", "Brier", "ECE", "n", "success rate"):
         t.add_column(col)

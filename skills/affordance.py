@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 
 from skillstack.envs import make_env
 from skillstack.skills.library import Skill
-from skillstack.skills.networks import MLPAffordance
+from skillstack.skills.networks import MLPAffordance, TreeAffordance
 
 AFFORDANCE_TRAIN_SEED_BASE = 2_000_000
 """Training starts use seeds ``AFFORDANCE_TRAIN_SEED_BASE + i`` (disjoint from demos and evaluations)."""
@@ -136,8 +136,16 @@ class AffordanceConfig:
     """Executions whose start observations/outcomes train the model (10 % of them validate)."""
     n_test: int = 500
     """Held-out executions for the reported metrics."""
+    model: str = "trees"
+    """``"trees"`` (gradient-boosted trees, :class:`~skillstack.skills.networks.TreeAffordance`) or ``"mlp"``."""
+    n_trees: int = 300
+    """trees: boosting iterations (fewer when scikit-learn's early stopping on 10 % of the data ends sooner)."""
+    tree_learning_rate: float = 0.05
+    """trees: shrinkage."""
+    max_leaf_nodes: int = 31
+    """trees: leaves per tree."""
     hidden_sizes: tuple[int, ...] = (128, 128)
-    """Classifier widths."""
+    """mlp: classifier widths."""
     steps: int = 3000
     """Adam steps (the best validation-loss weights are kept)."""
     lr: float = 1e-3
@@ -151,8 +159,15 @@ class AffordanceConfig:
 
 def fit_affordance(
     obs: npt.NDArray[np.float64], success: npt.NDArray[np.bool_], cfg: AffordanceConfig, progress: bool = True
-) -> tuple[MLPAffordance, dict[str, float]]:
-    """Fit ``P(success | obs)`` by binary cross-entropy (AdamW), keeping the best validation-loss weights.
+) -> tuple[MLPAffordance | TreeAffordance, dict[str, float]]:
+    """Fit ``P(success | obs)`` by binary cross-entropy on 90 % of the data; 10 % validate.
+
+    ``model="trees"``: scikit-learn's ``HistGradientBoostingClassifier`` (log-loss, early stopping),
+    exported to a :class:`TreeAffordance`. ``model="mlp"``: an :class:`MLPAffordance` trained with AdamW,
+    keeping the best validation-loss weights. Measured on the tabletop skills, the MLP fit the training
+    starts perfectly but generalised worse (held-out AUROC 0.83 vs 0.95 on ``open_drawer``): success depends
+    on axis-aligned conditions (drawer opening above a threshold, block inside the bin's walls) that trees
+    capture from a few thousand samples.
 
     Args:
         obs: ``(N, obs_dim)`` start observations.
@@ -176,6 +191,28 @@ def fit_affordance(
     perm = torch.randperm(len(y), generator=g).numpy()
     n_val = max(len(y) // 10, 10)
     val, tr = perm[:n_val], perm[n_val:]
+    if cfg.model not in ("trees", "mlp"):
+        raise ValueError(f"unknown affordance model {cfg.model!r}; valid: trees, mlp")
+    if cfg.model == "trees":
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        x32 = np.asarray(obs, dtype=np.float32).astype(np.float64)  # thresholds consistent with float32 inference
+        clf = HistGradientBoostingClassifier(
+            max_iter=cfg.n_trees, learning_rate=cfg.tree_learning_rate, max_leaf_nodes=cfg.max_leaf_nodes,
+            early_stopping=True, validation_fraction=0.1, random_state=cfg.seed,
+        ).fit(x32[tr], y[tr])
+        tree_model = TreeAffordance.from_sklearn(clf, obs.shape[1])
+        with torch.no_grad():
+            pt = tree_model(torch.as_tensor(x32[tr], dtype=torch.float32)).double().clamp(1e-7, 1 - 1e-7).numpy()
+            pv = tree_model(torch.as_tensor(x32[val], dtype=torch.float32)).double().clamp(1e-7, 1 - 1e-7).numpy()
+
+        def bce(p: np.ndarray, t: np.ndarray) -> float:
+            return float(-np.mean(t * np.log(p) + (1 - t) * np.log(1 - p)))
+
+        auroc = float(roc_auc_score(y[val], pv)) if y[val].min() != y[val].max() else float("nan")
+        tree_model.eval()
+        return tree_model, {"train_loss": bce(pt, y[tr]), "val_loss": bce(pv, y[val]), "val_auroc": auroc,
+                            "n_trees": int(clf.n_iter_)}
     x = torch.as_tensor(obs, dtype=torch.float32)
     t = torch.as_tensor(y)
     model = MLPAffordance(obs.shape[1], list(cfg.hidden_sizes))
@@ -230,26 +267,34 @@ def affordance_metrics(p: npt.ArrayLike, success: npt.ArrayLike, n_bins: int = 1
 
 
 def train_affordance(skill: Skill, cfg: AffordanceConfig, progress: bool = True,
-                     cache_dir: str | Path | None = None) -> tuple[MLPAffordance, dict[str, Any]]:
+                     cache_dir: str | Path | None = None) -> tuple[MLPAffordance | TreeAffordance, dict[str, Any]]:
     """Collect outcomes of ``skill``'s policy, fit its affordance model and measure it on held-out starts.
 
     Args:
         skill: the skill (its policy is executed; its affordance model, if any, is ignored).
         cfg: data sizes and fitting hyper-parameters.
         progress: progress bars.
-        cache_dir: if given, the outcome datasets are written there as npz (inspection / re-fitting).
+        cache_dir: if given, the outcome datasets are written there as npz, and datasets already there for this
+            skill (same sizes and seeds) are reused instead of being collected again.
 
     Returns:
         ``(model, metrics)``: metrics hold the held-out ``auroc``, ``brier``, ``ece``, ``base_rate``,
         the fit's validation numbers and the config.
     """
     off = 100_000 * cfg.seed
-    train = collect_outcomes(skill, cfg.n_train, AFFORDANCE_TRAIN_SEED_BASE + off, progress=progress)
-    test = collect_outcomes(skill, cfg.n_test, AFFORDANCE_TEST_SEED_BASE + off, progress=progress)
-    if cache_dir is not None:
-        Path(cache_dir).mkdir(parents=True, exist_ok=True)
-        train.save(Path(cache_dir) / f"{skill.name}_train.npz")
-        test.save(Path(cache_dir) / f"{skill.name}_test.npz")
+
+    def outcomes(split: str, n: int, base: int) -> Outcomes:
+        path = None if cache_dir is None else Path(cache_dir) / f"{skill.name}_{split}_n{n}_s{cfg.seed}.npz"
+        if path is not None and path.exists():
+            return Outcomes.load(path)
+        o = collect_outcomes(skill, n, base + off, progress=progress)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            o.save(path)
+        return o
+
+    train = outcomes("train", cfg.n_train, AFFORDANCE_TRAIN_SEED_BASE)
+    test = outcomes("test", cfg.n_test, AFFORDANCE_TEST_SEED_BASE)
     model, fit = fit_affordance(train.observations, train.success, cfg, progress=progress)
     with torch.no_grad():
         p = model(torch.as_tensor(test.observations, dtype=torch.float32)).numpy()
@@ -259,6 +304,7 @@ def train_affordance(skill: Skill, cfg: AffordanceConfig, progress: bool = True,
         "train_base_rate": float(train.success.mean()),
         "test_success_when_applicable": float(test.success[test.applicable].mean()) if test.applicable.any() else None,
         "config": {**asdict(cfg), "hidden_sizes": list(cfg.hidden_sizes)},
+        "kind": model.kind,
         "test_seeds": f"{AFFORDANCE_TEST_SEED_BASE + off}..{AFFORDANCE_TEST_SEED_BASE + off + cfg.n_test - 1}",
     })
     return model, metrics

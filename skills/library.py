@@ -40,13 +40,13 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from skillstack.envs.registry import UnknownNameError, unknown_name_message
-from skillstack.skills.networks import ArchitectureError, MLPActor, MLPAffordance, build_network
+from skillstack.skills.networks import ArchitectureError, MLPActor, MLPAffordance, TreeAffordance, build_network
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
 _VERSION_RE = re.compile(r"^v(\d{4,})$")
-_ROLES = {"policy": MLPActor, "affordance": MLPAffordance}
+_ROLES: dict[str, Any] = {"policy": MLPActor, "affordance": (MLPAffordance, TreeAffordance)}
 
 
 class SkillLoadError(ValueError):
@@ -120,7 +120,7 @@ class Skill:
     policy: MLPActor
     observation_space: spaces.Box
     action_space: spaces.Box
-    affordance_model: MLPAffordance | None = None
+    affordance_model: MLPAffordance | TreeAffordance | None = None
     max_steps: int = 500
     success: str = "info.success"
     provenance: dict[str, Any] = field(default_factory=dict)

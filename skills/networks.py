@@ -147,9 +147,104 @@ class MLPAffordance(nn.Module):
         return torch.sigmoid(self.logits(obs))
 
 
+MAX_TREES = 2000
+MAX_TREE_NODES = 4096
+MAX_TREE_DEPTH = 64
+
+
+class TreeAffordance(nn.Module):
+    """Value-based affordance as boosted decision trees: ``P(success | obs) = sigmoid(b + Σ_t leaf_t(obs))``.
+
+    The trees of a scikit-learn ``HistGradientBoostingClassifier`` (binary log-loss) exported to plain
+    arrays (:meth:`from_sklearn`), so they live in safetensors like every other network and are evaluated
+    here in torch; nothing of scikit-learn is pickled. Node ``i`` of tree ``t`` sends ``obs[feature]``
+    ``<= threshold`` (or NaN when ``missing_left``) to ``left``, otherwise to ``right``; leaves hold
+    additive raw scores ``value``.
+
+    Args:
+        obs_dim: observation size.
+        n_trees: number of trees.
+        max_nodes: nodes per tree (shorter trees are padded with leaves).
+        max_depth: the deepest leaf's depth (number of descent steps evaluated).
+    """
+
+    kind = "tree_affordance"
+
+    def __init__(self, obs_dim: int, n_trees: int, max_nodes: int, max_depth: int) -> None:
+        super().__init__()
+        self.arch = {"obs_dim": obs_dim, "n_trees": n_trees, "max_nodes": max_nodes, "max_depth": max_depth}
+        shape = (n_trees, max_nodes)
+        self.register_buffer("feature", torch.zeros(shape, dtype=torch.int64))
+        self.register_buffer("threshold", torch.zeros(shape, dtype=torch.float64))
+        self.register_buffer("left", torch.zeros(shape, dtype=torch.int64))
+        self.register_buffer("right", torch.zeros(shape, dtype=torch.int64))
+        self.register_buffer("is_leaf", torch.ones(shape, dtype=torch.bool))
+        self.register_buffer("missing_left", torch.zeros(shape, dtype=torch.bool))
+        self.register_buffer("value", torch.zeros(shape, dtype=torch.float64))
+        self.register_buffer("baseline", torch.zeros(1, dtype=torch.float64))
+
+    @classmethod
+    def from_arch(cls, arch: Any) -> TreeAffordance:
+        if not isinstance(arch, dict) or set(arch) != {"obs_dim", "n_trees", "max_nodes", "max_depth"}:
+            raise ArchitectureError(f"tree architecture needs keys obs_dim, n_trees, max_nodes, max_depth: {arch!r}")
+        limits = {"obs_dim": MAX_WIDTH, "n_trees": MAX_TREES, "max_nodes": MAX_TREE_NODES, "max_depth": MAX_TREE_DEPTH}
+        for k, hi in limits.items():
+            v = arch[k]
+            if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= hi:
+                raise ArchitectureError(f"architecture[{k!r}]={v!r} must be an int in [1, {hi}]")
+        return cls(arch["obs_dim"], arch["n_trees"], arch["max_nodes"], arch["max_depth"])
+
+    @classmethod
+    def from_sklearn(cls, clf: Any, obs_dim: int) -> TreeAffordance:
+        """Export a fitted binary ``HistGradientBoostingClassifier`` (numerical features only).
+
+        Raises:
+            ValueError: not a binary classifier, or categorical splits present.
+        """
+        predictors = [p[0] for p in clf._predictors]
+        if len(clf.classes_) != 2 or any(len(p) != 1 for p in clf._predictors):
+            raise ValueError("only binary classifiers can be exported")
+        nodes = [p.nodes for p in predictors]
+        if any(n["is_categorical"].any() for n in nodes):
+            raise ValueError("categorical splits are not supported")
+        m = cls(obs_dim, len(nodes), max(len(n) for n in nodes), max(int(n["depth"].max()) for n in nodes) or 1)
+        with torch.no_grad():
+            for t, n in enumerate(nodes):
+                k = len(n)
+                m.feature[t, :k] = torch.as_tensor(n["feature_idx"].astype(np.int64))
+                m.threshold[t, :k] = torch.as_tensor(n["num_threshold"].astype(np.float64))
+                m.left[t, :k] = torch.as_tensor(n["left"].astype(np.int64))
+                m.right[t, :k] = torch.as_tensor(n["right"].astype(np.int64))
+                m.is_leaf[t, :k] = torch.as_tensor(n["is_leaf"].astype(bool))
+                m.missing_left[t, :k] = torch.as_tensor(n["missing_go_to_left"].astype(bool))
+                m.value[t, :k] = torch.as_tensor(n["value"].astype(np.float64))
+            m.baseline[0] = float(np.asarray(clf._baseline_prediction).ravel()[0])
+        return m
+
+    def logits(self, obs: torch.Tensor) -> torch.Tensor:
+        """``obs (B, obs_dim)`` → raw scores ``(B,)`` float64."""
+        x = obs.to(torch.float64)
+        b, n_trees = x.shape[0], self.feature.shape[0]
+        tree = torch.arange(n_trees).expand(b, n_trees)
+        node = torch.zeros(b, n_trees, dtype=torch.int64)
+        rows = torch.arange(b)[:, None].expand(b, n_trees)
+        for _ in range(self.arch["max_depth"]):
+            feat = self.feature[tree, node]
+            xv = x[rows, feat]
+            go_left = torch.where(torch.isnan(xv), self.missing_left[tree, node], xv <= self.threshold[tree, node])
+            nxt = torch.where(go_left, self.left[tree, node], self.right[tree, node])
+            node = torch.where(self.is_leaf[tree, node], node, nxt)
+        return self.baseline[0] + self.value[tree, node].sum(dim=1)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        """``obs (B, obs_dim) float32`` → ``P(success) (B,) float32`` in [0, 1]."""
+        return torch.sigmoid(self.logits(obs)).to(torch.float32)
+
+
 NETWORK_KINDS: Registry[type[nn.Module]] = Registry("network kind")
 NETWORK_KINDS.register(MLPActor.kind, MLPActor)
 NETWORK_KINDS.register(MLPAffordance.kind, MLPAffordance)
+NETWORK_KINDS.register(TreeAffordance.kind, TreeAffordance)
 
 
 def build_network(kind: Any, arch: Any) -> nn.Module:

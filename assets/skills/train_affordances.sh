@@ -2,7 +2,8 @@
 # Fits the Monte-Carlo affordance model of every shipped tabletop skill and writes the held-out report
 # (run from the repository root after train_tabletop.sh; ≈15 min on 2 cores).
 # Per skill: 3 000 executions of the skill's own policy from seeded starts (half where its preconditions hold,
-# half from any valid scene state) train a 128×128 classifier; 400 held-out executions measure it.
+# half from any valid scene state) train a gradient-boosted tree classifier (scikit-learn, exported to
+# safetensors arrays); 400 held-out executions measure it.
 # The skill is re-saved as a new library version with affordance.safetensors and the metrics in its manifest.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -41,3 +41,50 @@ def test_write_report_files(tmp_path):
     paths = write_report({"a": affordance_metrics(p, y), "b": affordance_metrics(1 - p, y)}, tmp_path)
     assert paths["png"].stat().st_size > 1000
     assert "| `a` |" in paths["md"].read_text()
+
+
+def test_tree_affordance_matches_sklearn_and_round_trips_through_the_library(tmp_path):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from skillstack.skills.library import SkillLibrary
+    from skillstack.skills.networks import TreeAffordance
+    from tests.skills.test_library import make_skill
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(600, 39))
+    x[rng.uniform(size=x.shape) < 0.01] = np.nan  # missing values take the learned default branch
+    y = (np.nan_to_num(x[:, 0]) + 0.5 * np.nan_to_num(x[:, 3]) > 0) ^ (rng.uniform(size=600) < 0.1)
+    clf = HistGradientBoostingClassifier(max_iter=40, random_state=0).fit(x, y)
+    model = TreeAffordance.from_sklearn(clf, 39)
+    with torch.no_grad():
+        p = model(torch.as_tensor(x, dtype=torch.float64)).numpy()
+    np.testing.assert_allclose(p, clf.predict_proba(x)[:, 1], atol=1e-6)
+    skill = make_skill(affordance=False)
+    skill.affordance_model = model
+    lib = SkillLibrary(tmp_path)
+    lib.save(skill)
+    loaded = lib.load(skill.name)
+    assert isinstance(loaded.affordance_model, TreeAffordance)
+    obs = np.nan_to_num(x[:20]).astype(np.float32)
+    np.testing.assert_array_equal(loaded.affordance(obs), skill.affordance(obs))
+
+
+@pytest.mark.parametrize("arch", [{"obs_dim": 4, "n_trees": 0, "max_nodes": 3, "max_depth": 1},
+                                  {"obs_dim": 4, "n_trees": 10**6, "max_nodes": 3, "max_depth": 1},
+                                  {"obs_dim": 4, "n_trees": 2, "max_nodes": 3},
+                                  {"obs_dim": "4", "n_trees": 2, "max_nodes": 3, "max_depth": 1}])
+def test_tree_architecture_validation(arch):
+    from skillstack.skills.networks import ArchitectureError, build_network
+
+    with pytest.raises(ArchitectureError):
+        build_network("tree_affordance", arch)
+
+
+def test_mlp_model_still_available():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 3))
+    y = x[:, 0] > 0
+    model, fit = fit_affordance(x, y, AffordanceConfig(model="mlp", steps=300), progress=False)
+    assert model.kind == "mlp_affordance" and fit["val_auroc"] > 0.9
+    with pytest.raises(ValueError, match="unknown affordance model"):
+        fit_affordance(x, y, AffordanceConfig(model="svm"), progress=False)
