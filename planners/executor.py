@@ -118,6 +118,32 @@ def _overlay_lines(plan: Sequence[str], done: Sequence[SkillExecution], current:
     return lines
 
 
+def run_skill(env: TabletopEnv, skill: Skill, obs: Any, affordance: float | None,
+              on_frame: Callable[[int], None] | None = None) -> tuple[Any, SkillExecution]:
+    """Run ``skill``'s policy from ``obs`` until its success predicate holds, its step cap, or a sim fault.
+
+    Returns:
+        The last observation and the :class:`SkillExecution`.
+    """
+    spec = spec_of(skill)
+    start = symbolic_state(env.predicates)
+    ok, fault, t = False, None, 0
+    p = env.predicates
+    while t < skill.max_steps:
+        if on_frame is not None:
+            on_frame(t)
+        obs, _, _, _, info = env.step(skill.predict(obs))
+        t += 1
+        p = info["predicates"]
+        if "sim_unstable" in info:
+            fault = info["sim_unstable"]
+            break
+        if skill_success(spec, env.scene, p, start):
+            ok = True
+            break
+    return obs, SkillExecution(skill.name, affordance, ok, t, dict(p), fault)
+
+
 def execute_plan(
     plan: Sequence[str],
     library: SkillLibrary,
@@ -177,30 +203,15 @@ def execute_plan(
                 writer.append_data(_overlay(env.render(), lines, ok))
 
         for skill in skills:
-            spec = spec_of(skill)
             aff = float(skill.affordance(obs)) if skill.affordance_model is not None else None
             if on_event:
                 on_event("skill_start", {"skill": skill.name, "affordance": aff})
-            start = symbolic_state(env.predicates)
-            ok, fault, t = False, None, 0
-            p = env.predicates
-            while t < skill.max_steps:
-                frame(skill.name, aff, t, False)
-                obs, _, _, _, info = env.step(skill.predict(obs))
-                t += 1
-                p = info["predicates"]
-                if "sim_unstable" in info:
-                    fault = info["sim_unstable"]
-                    break
-                if skill_success(spec, env.scene, p, start):
-                    ok = True
-                    break
-            ex = SkillExecution(skill.name, aff, ok, t, dict(p), fault)
+            obs, ex = run_skill(env, skill, obs, aff, lambda t, name=skill.name, a=aff: frame(name, a, t, False))
             result.executions.append(ex)
-            result.steps += t
+            result.steps += ex.steps
             if on_event:
                 on_event("skill_end", asdict(ex))
-            if not ok:
+            if not ex.success:
                 result.failed_skill = skill.name
                 break
         p = env.predicates
@@ -219,3 +230,152 @@ def execute_plan(
             env.close()
     return result
 
+
+
+@dataclass
+class InstructionResult:
+    """Outcome of a closed-loop, planner-driven episode.
+
+    Attributes:
+        instruction: the instruction text.
+        decisions: every decision as a dict (choice, all candidates' language/affordance/combined scores).
+        executions: the skills that ran.
+        ended_by: ``"done"`` (planner chose done), ``"retries"`` (a skill failed more than allowed),
+            ``"decisions"`` (decision budget) or ``"steps"`` (control-step budget).
+        goal_satisfied: the goal at the end (``None`` without one).
+        success: ``goal_satisfied`` if a goal was given, else the planner ended with ``done``.
+        seed: episode seed.
+        steps: control steps used.
+    """
+
+    instruction: str
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    executions: list[SkillExecution] = field(default_factory=list)
+    ended_by: str = ""
+    goal_satisfied: bool | None = None
+    success: bool = False
+    seed: int | None = None
+    steps: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def library_candidates(library: SkillLibrary) -> tuple[list[Any], dict[str, Skill]]:
+    """Every tabletop skill of ``library`` as a planner candidate, plus ``done``."""
+    from skillstack.planners.base import DONE, Candidate
+
+    skills = {}
+    for name in library.names():
+        if library.manifest(name).get("env_id", "").startswith("tabletop/"):
+            skills[name] = library.load(name)
+    cands = [Candidate(n, s.description, (lambda o, s=s: float(s.affordance(o))) if s.affordance_model else None)
+             for n, s in skills.items()]
+    return [*cands, Candidate(DONE, "done")], skills
+
+
+def run_instruction(
+    instruction: str,
+    planner: Any,
+    library: SkillLibrary,
+    seed: int = 0,
+    task: str | None = None,
+    max_decisions: int = 12,
+    max_retries: int = 1,
+    step_budget: int = 3000,
+    video_path: str | Path | None = None,
+    render_size: tuple[int, int] = (480, 480),
+    fps: int = 40,
+    on_event: Callable[[str, dict[str, Any]], None] | None = None,
+) -> InstructionResult:
+    """Carry out ``instruction`` closed-loop: decide, execute, re-read the predicates, decide again.
+
+    After each skill the planner sees the new observation and the history (skill, success). A failed
+    skill may be chosen again (a retry) at most ``max_retries`` times; the episode ends when the planner
+    chooses ``done`` or a budget runs out. Every decision is recorded with all candidates' scores.
+
+    Args:
+        instruction: natural-language instruction.
+        planner: an object with ``plan_step`` (see :class:`skillstack.planners.base.Planner`).
+        library: skills to choose from (every ``tabletop/*`` skill, plus ``done``).
+        seed: layout seed.
+        task: optional task name: start state and the goal checked at the end.
+        max_decisions: decision budget.
+        max_retries: extra attempts allowed per failed skill.
+        step_budget: control-step budget.
+        video_path: mp4 with the decision table overlaid.
+        on_event: callback ``(event, data)``: ``"decision"`` (a decision dict) and ``"skill_end"``.
+
+    Returns:
+        An :class:`InstructionResult`.
+    """
+    from skillstack.planners.base import DONE, Step
+    from skillstack.skills.evaluate import _overlay
+
+    candidates, skills = library_candidates(library)
+    env = make_env("skillstack/Tabletop-v0", task=task, **(
+        {"render_mode": "rgb_array", "width": render_size[0], "height": render_size[1]} if video_path else {}
+    )).unwrapped
+    writer = None
+    if video_path is not None:
+        import imageio.v2 as imageio
+
+        Path(video_path).parent.mkdir(parents=True, exist_ok=True)
+        writer = imageio.get_writer(str(video_path), fps=fps, codec="libx264", quality=7, macro_block_size=8)
+    result = InstructionResult(instruction=instruction, seed=seed)
+    history: list[Step] = []
+    failures: dict[str, int] = {}
+    if hasattr(planner, "bind_env"):  # planners that read privileged state (the symbolic oracle)
+        planner.bind_env(env)
+    try:
+        obs, _ = env.reset(seed=seed, options={"task": task} if task is not None else None)
+        lines: list[str] = [f"instruction: {instruction}"]
+        while True:
+            if len(result.decisions) >= max_decisions:
+                result.ended_by = "decisions"
+                break
+            decision = planner.plan_step(instruction, history, obs, candidates)
+            d = decision.to_dict()
+            result.decisions.append(d)
+            if on_event:
+                on_event("decision", d)
+            lines = [f"instruction: {instruction}"] + [
+                f"{'>' if s.name == decision.choice else ' '} {s.name:16s} LM {s.language:.2f} aff {s.affordance:.2f} "
+                f"= {s.combined:.3f}" for s in decision.table(top=5)]
+            if decision.choice == DONE:
+                result.ended_by = "done"
+                break
+            skill = skills[decision.choice]
+            aff = float(skill.affordance(obs)) if skill.affordance_model is not None else None
+
+            def on_frame(t: int, lines: list[str] = lines, name: str = skill.name) -> None:
+                if writer is not None:
+                    writer.append_data(_overlay(env.render(), [*lines, f"running {name} step {t}"], False))
+
+            obs, ex = run_skill(env, skill, obs, aff, on_frame)
+            result.executions.append(ex)
+            result.steps += ex.steps
+            history.append(Step(skill.name, skill.description, ex.success))
+            if on_event:
+                on_event("skill_end", asdict(ex))
+            if not ex.success:
+                failures[skill.name] = failures.get(skill.name, 0) + 1
+                if failures[skill.name] > max_retries:
+                    result.ended_by = "retries"
+                    break
+            if result.steps >= step_budget:
+                result.ended_by = "steps"
+                break
+        p = env.predicates
+        result.goal_satisfied = env.task.satisfied(p) if env.task is not None else None
+        result.success = bool(result.goal_satisfied) if env.task is not None else result.ended_by == "done"
+        if writer is not None:
+            last = _overlay(env.render(), [*lines, "SUCCESS" if result.success else f"FAILED ({result.ended_by})"],
+                            result.success)
+            for _ in range(fps):
+                writer.append_data(last)
+    finally:
+        if writer is not None:
+            writer.close()
+        env.close()
+    return result

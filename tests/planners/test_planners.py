@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from skillstack.envs.tabletop import DEFAULT_STATE, SKILL_SPECS, TASKS
+from skillstack.planners.base import DONE, Candidate, Step
+from skillstack.planners.executor import run_instruction
+from skillstack.planners.symbolic import SymbolicPlanner, holds, shortest_plan
+from skillstack.skills.library import SkillLibrary, default_library_path
+
+LIB = SkillLibrary(default_library_path())
+
+
+@pytest.mark.parametrize("task, n", [("red_block_in_drawer", 4), ("blocks_in_bin", 4), ("open_everything", 2),
+                                     ("press_then_bin", 3), ("tidy_up", 6)])
+def test_shortest_plans_of_builtin_tasks(task, n):
+    plan = shortest_plan(DEFAULT_STATE, TASKS.get(task).goal)
+    assert plan is not None and len(plan) == n
+    sym = dict(DEFAULT_STATE)
+    for name in plan:  # every step is applicable and the goal holds at the end
+        sym = SKILL_SPECS[name].apply(sym)
+    assert all(holds(sym, k) == v for k, v in TASKS.get(task).goal.items())
+
+
+def test_unreachable_goal_and_unknown_predicate():
+    no_drawer = [s for s in SKILL_SPECS.values() if s.name != "open_drawer"]
+    assert shortest_plan(DEFAULT_STATE, {"block_in_drawer(red)": True}, no_drawer) is None
+    assert shortest_plan(DEFAULT_STATE, {"drawer_closed": True}) == []
+    with pytest.raises(KeyError, match="unknown predicate"):
+        holds(DEFAULT_STATE, "lamp_on")
+    with pytest.raises(RuntimeError, match="bind_env"):
+        SymbolicPlanner({"drawer_open": True}).plan_step("", [], np.zeros(26), [Candidate(DONE, "done")])
+
+
+def test_symbolic_planner_executes_closed_loop_in_simulation():
+    task = TASKS.get("red_block_in_drawer")
+    planner = SymbolicPlanner(task.goal)
+    r = run_instruction(task.instruction, planner, LIB, seed=0, task=task.name)
+    choices = [d["choice"] for d in r.decisions]
+    # the optimal plan from the start; replanning may insert recovery steps (e.g. the pick nudged the drawer)
+    assert choices[:2] == ["open_drawer", "pick_red_block"] and choices[-2:] == ["close_drawer", DONE]
+    assert r.decisions[0]["info"]["plan"] == ["open_drawer", "pick_red_block", "place_in_drawer", "close_drawer"]
+    assert r.success and r.goal_satisfied and r.ended_by == "done"
+    for d in r.decisions:  # every decision logs every candidate
+        assert len(d["scores"]) == 11
+
+
+class _FixedScorer:
+    def __init__(self, p):
+        self.p = np.asarray(p, dtype=float)
+
+    def probabilities(self, instruction, history, candidates, done_index=None):
+        return self.p[: len(candidates)] / self.p[: len(candidates)].sum()
+
+
+def test_saycan_multiplies_language_and_affordance_and_ablation_ignores_affordance():
+    from skillstack.planners.saycan import SayCanPlanner
+
+    cands = [Candidate("a", "do a", lambda o: 0.01), Candidate("b", "do b", lambda o: 0.9), Candidate(DONE, "done")]
+    scorer = _FixedScorer([0.6, 0.3, 0.1])
+    d = SayCanPlanner(backend=scorer).plan_step("x", [], np.zeros(26), cands)
+    assert d.choice == "b"
+    s = {c.name: c for c in d.scores}
+    assert s["a"].combined == pytest.approx(0.6 * 0.01) and s[DONE].affordance == 1.0
+    d2 = SayCanPlanner(backend=scorer, use_affordance=False).plan_step("x", [], np.zeros(26), cands)
+    assert d2.choice == "a" and all(c.affordance == 1.0 for c in d2.scores)
+
+
+@pytest.fixture(scope="module")
+def embedding():
+    from skillstack.planners.lm import EmbeddingScorer
+
+    return EmbeddingScorer()
+
+
+@pytest.mark.parametrize("instruction", ["put the red block in the drawer", "", "x" * 5000,
+                                         "ponga el bloque rojo en el cajón 🤖", "open the window, then press it"])
+def test_embedding_scores_are_a_distribution_and_choice_is_a_candidate(embedding, instruction):
+    from skillstack.planners.saycan import SayCanPlanner
+
+    cands = [Candidate(n, s.description, lambda o: 0.5) for n, s in SKILL_SPECS.items()] + [Candidate(DONE, "done")]
+    history = [Step("open_drawer", "open the drawer", True)]
+    d = SayCanPlanner(backend=embedding).plan_step(instruction, history, np.zeros(26), cands)
+    lang = np.array([s.language for s in d.scores])
+    assert np.isfinite(lang).all() and lang.min() >= 0 and lang.sum() == pytest.approx(1.0)
+    assert d.choice in {c.name for c in cands}
+    again = SayCanPlanner(backend=embedding).plan_step(instruction, history, np.zeros(26), cands)
+    assert again.to_dict() == d.to_dict()
+
+
+def test_unknown_backend_lists_valid_names():
+    from skillstack.envs import UnknownNameError
+    from skillstack.planners.saycan import SayCanPlanner
+
+    with pytest.raises(UnknownNameError, match="embedding"):
+        SayCanPlanner(backend="gpt-17")
