@@ -688,6 +688,10 @@ def _skill_table() -> dict[str, SkillSpec]:
 SKILL_SPECS: dict[str, SkillSpec] = _skill_table()
 """The grounded skills of the tabletop scene, by name (10: drawer ×2, button, window ×2, pick ×2, place ×3)."""
 
+OPEN_MARGIN = 0.02
+"""``open_*`` succeeds only 0.02 m past the ``*_open`` threshold: measured, the next skill's first moves
+(fingers opening next to the handle) pushed a just-opened drawer back below the threshold in 3 of 10 layouts."""
+
 PICK_LIFT_MIN = 0.08
 """``pick_*`` succeeds once the held block's centre is at least this high [m]."""
 
@@ -705,8 +709,9 @@ def get_skill_spec(name: str) -> SkillSpec:
 def skill_success(spec: SkillSpec, scene: TabletopScene, p: Mapping[str, bool], start: Mapping[str, Any]) -> bool:
     """Success predicate of ``spec`` given current predicates ``p`` and the discrete state at skill start."""
     k, t = spec.kind, spec.target
-    if k == "open":
-        return p[f"{t}_open"]
+    if k == "open":  # overshoot the predicate's threshold so that later skills' nudges keep it true
+        amount = scene.drawer_opening if t == "drawer" else scene.window_opening
+        return p[f"{t}_open"] and amount >= (DRAWER_OPEN_MIN if t == "drawer" else WINDOW_OPEN_MIN) + OPEN_MARGIN
     if k == "close":
         return p[f"{t}_closed"]
     if k == "press":
@@ -958,7 +963,8 @@ class TabletopSkillEnv(_TabletopBase):
     states other skills leave behind: other block held/in the drawer/in the bin, window/drawer open or
     ajar, button pressed) or among all valid states (``start="any"``, used to train affordances).
 
-    **Success Conditions:** :func:`skill_success` — e.g. ``drawer_open`` for ``open_drawer``; pick:
+    **Success Conditions:** :func:`skill_success` — e.g. ``drawer_open`` with a 0.02 m margin (:data:`OPEN_MARGIN`)
+    for ``open_drawer``; pick:
     holding the block with its centre ≥ :data:`PICK_LIFT_MIN` high; place: the block that was held is in
     the target and the fingertips ≥ :data:`PLACE_CLEAR_MIN` away. Terminates on success
     (``terminate_on_success``); the registration's ``TimeLimit`` is the skill's step cap.

@@ -184,3 +184,18 @@ def test_tasks_have_goals_over_known_predicates():
     for t in TASKS:
         task = TASKS.get(t)
         assert task.instruction and set(task.goal) <= names
+
+
+def test_open_skills_overshoot_the_predicate_threshold():
+    from skillstack.envs.tabletop import DRAWER_OPEN_MIN, OPEN_MARGIN, skill_success
+
+    scene = TabletopScene()
+    scene.reset(np.random.default_rng(0))
+    start = symbolic_state(scene.predicates())
+    spec = SKILL_SPECS["open_drawer"]
+    cases = [(DRAWER_OPEN_MIN + 0.005, True, False), (DRAWER_OPEN_MIN + OPEN_MARGIN + 0.005, True, True)]
+    for opening, pred, ok in cases:
+        scene.data.qpos[scene._jnt_qpos["goal_slidey"]] = -opening
+        scene.step(np.zeros(4, np.float32))
+        p = scene.predicates()
+        assert p["drawer_open"] is pred and skill_success(spec, scene, p, start) is ok
