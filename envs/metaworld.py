@@ -16,7 +16,7 @@ import numpy.typing as npt
 from gymnasium import spaces
 from metaworld.env_dict import ALL_V3_ENVIRONMENTS
 
-from skillstack.envs.checks import check_action
+from skillstack.envs.checks import InstabilityMonitor, check_action
 
 TASKS: tuple[str, ...] = tuple(ALL_V3_ENVIRONMENTS)
 """The 50 Meta-World v3 task names, e.g. ``"drawer-open-v3"``."""
@@ -75,13 +75,6 @@ TASK_DESCRIPTIONS: dict[str, str] = {
     "window-open-v3": "push and open the window",
 }
 
-_UNSTABLE_WARNINGS = {
-    "BADQACC": mujoco.mjtWarning.mjWARN_BADQACC,
-    "BADQVEL": mujoco.mjtWarning.mjWARN_BADQVEL,
-    "BADQPOS": mujoco.mjtWarning.mjWARN_BADQPOS,
-    "BADCTRL": mujoco.mjtWarning.mjWARN_BADCTRL,
-}
-_UNSTABLE_IDX = np.array([int(w) for w in _UNSTABLE_WARNINGS.values()])
 
 
 class MetaWorldEnv(gym.Env[npt.NDArray[np.float64], npt.NDArray[np.float32]]):
@@ -175,15 +168,12 @@ class MetaWorldEnv(gym.Env[npt.NDArray[np.float64], npt.NDArray[np.float32]]):
             obs_space.low.astype(np.float64), obs_space.high.astype(np.float64), dtype=np.float64
         )
         self.action_space = spaces.Box(-1.0, 1.0, shape=(4,), dtype=np.float32)
-        self._warning_counts = np.zeros(len(_UNSTABLE_WARNINGS), dtype=np.int64)
+        self._faults = InstabilityMonitor(self.data)
 
     @property
     def unwrapped_metaworld(self) -> Any:
         """The underlying Meta-World ``SawyerXYZEnv`` (for scripted experts and state access)."""
         return self._env
-
-    def _read_warnings(self) -> np.ndarray:
-        return self.data.warning.number[_UNSTABLE_IDX]
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -192,7 +182,7 @@ class MetaWorldEnv(gym.Env[npt.NDArray[np.float64], npt.NDArray[np.float32]]):
         if seed is not None:
             self._env.seed(int(seed))
         obs, info = self._env.reset()
-        self._warning_counts = self._read_warnings()
+        self._faults.reset()
         info = dict(info)
         info["success"] = False
         return obs.astype(np.float64, copy=False), info
@@ -204,14 +194,11 @@ class MetaWorldEnv(gym.Env[npt.NDArray[np.float64], npt.NDArray[np.float32]]):
         obs, reward, _, _, info = self._env.step(act)
         success = bool(info.get("success", 0.0))
         info["success"] = success
-        counts = self._read_warnings()
-        truncated = False
-        if (counts != self._warning_counts).any():
-            names = [n for n, c, p in zip(_UNSTABLE_WARNINGS, counts, self._warning_counts, strict=True) if c != p]
-            info["sim_unstable"] = ",".join(names)
+        fault = self._faults.check()
+        truncated = fault is not None
+        if truncated:
+            info["sim_unstable"] = fault
             info["success"] = False
-            truncated = True
-        self._warning_counts = counts
         terminated = success and self.terminate_on_success
         return obs.astype(np.float64, copy=False), float(reward), terminated, truncated, info
 

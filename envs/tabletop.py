@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 from gymnasium import spaces
 
-from skillstack.envs.checks import check_action
+from skillstack.envs.checks import InstabilityMonitor, check_action
 from skillstack.envs.registry import Registry, UnknownNameError, unknown_name_message
 
 # --------------------------------------------------------------------------------------------------
@@ -287,13 +287,6 @@ class Layout:
         return cls(static=static, block_xy=xy, block_yaw=yaw)
 
 
-_UNSTABLE = {
-    "BADQACC": mujoco.mjtWarning.mjWARN_BADQACC,
-    "BADQVEL": mujoco.mjtWarning.mjWARN_BADQVEL,
-    "BADQPOS": mujoco.mjtWarning.mjWARN_BADQPOS,
-    "BADCTRL": mujoco.mjtWarning.mjWARN_BADCTRL,
-}
-_UNSTABLE_IDX = np.array([int(w) for w in _UNSTABLE.values()])
 
 
 class TabletopScene:
@@ -321,7 +314,7 @@ class TabletopScene:
                 m.eq_data[i] = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 5.0])
         self.button_latched = False
         self.layout: Layout | None = None
-        self._warnings = np.zeros(len(_UNSTABLE), dtype=np.int64)
+        self._faults = InstabilityMonitor(self.data)
 
     # -- low level ---------------------------------------------------------------------------------
     def _do_sim(self, grip: float, n: int = FRAME_SKIP) -> None:
@@ -404,7 +397,7 @@ class TabletopScene:
             ValueError: invalid ``state``.
         """
         if state is None:
-            state = {"drawer": "closed", "window": "closed", "button_pressed": False, "red": "table", "blue": "table"}
+            state = DEFAULT_STATE
         if not valid_symbolic_state(state):
             raise ValueError(f"invalid symbolic state {dict(state)}; values must come from {SYMBOLIC_VALUES}")
         layout = Layout.sample(rng) if layout is None else layout
@@ -468,7 +461,7 @@ class TabletopScene:
         for _ in range(5):  # let everything settle under contact
             self._set_mocap(target)
             self._do_sim(1.0 if held else -1.0)
-        self._warnings = d.warning.number[_UNSTABLE_IDX].copy()
+        self._faults.reset()
 
     # -- step --------------------------------------------------------------------------------------
     def step(self, action: npt.NDArray[np.float32]) -> str | None:
@@ -482,12 +475,7 @@ class TabletopScene:
         self._do_sim(float(a[3]))
         if self.button_depression >= BUTTON_PRESS_MIN:
             self.button_latched = True
-        counts = self.data.warning.number[_UNSTABLE_IDX]
-        fault = None
-        if (counts != self._warnings).any():
-            fault = ",".join(n for n, c, p in zip(_UNSTABLE, counts, self._warnings, strict=True) if c != p)
-        self._warnings = counts.copy()
-        return fault
+        return self._faults.check()
 
     # -- reading -----------------------------------------------------------------------------------
     def observation(self) -> npt.NDArray[np.float64]:
