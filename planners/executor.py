@@ -17,6 +17,7 @@ from typing import Any
 from skillstack.envs import make_env
 from skillstack.envs.registry import UnknownNameError, unknown_name_message
 from skillstack.envs.tabletop import SKILL_SPECS, TabletopEnv, skill_success, symbolic_state
+from skillstack.skills.evaluate import open_video, overlay_text
 from skillstack.skills.library import Skill, SkillLibrary
 
 
@@ -186,12 +187,7 @@ def execute_plan(
         env = make_env("skillstack/Tabletop-v0", **kwargs).unwrapped  # no TimeLimit: skills carry their caps
     writer = None
     if video_path is not None:
-        import imageio.v2 as imageio
-
-        Path(video_path).parent.mkdir(parents=True, exist_ok=True)
-        writer = imageio.get_writer(str(video_path), fps=fps, codec="libx264", quality=7, macro_block_size=8)
-    from skillstack.skills.evaluate import _overlay
-
+        writer = open_video(video_path, fps)
     result = PlanResult(plan=list(plan), seed=seed)
     try:
         obs, info = env.reset(seed=seed, options={"task": task} if task is not None else None)
@@ -200,7 +196,7 @@ def execute_plan(
         def frame(current: str | None, aff: float | None, step: int, ok: bool) -> None:
             if writer is not None:
                 lines = _overlay_lines(plan, result.executions, current, aff, step, instruction)
-                writer.append_data(_overlay(env.render(), lines, ok))
+                writer.append_data(overlay_text(env.render(), lines, ok))
 
         for skill in skills:
             aff = float(skill.affordance(obs)) if skill.affordance_model is not None else None
@@ -218,7 +214,7 @@ def execute_plan(
         result.goal_satisfied = env.task.satisfied(p) if env.task is not None else None
         result.success = result.failed_skill is None and result.goal_satisfied is not False
         if writer is not None:
-            last = _overlay(env.render(), _overlay_lines(plan, result.executions, None, None, 0, instruction)
+            last = overlay_text(env.render(), _overlay_lines(plan, result.executions, None, None, 0, instruction)
                             + ["SUCCESS" if result.success else f"FAILED at {result.failed_skill or 'goal'}"],
                             result.success)
             for _ in range(fps):
@@ -310,18 +306,13 @@ def run_instruction(
         An :class:`InstructionResult`.
     """
     from skillstack.planners.base import DONE, Step
-    from skillstack.skills.evaluate import _overlay
-
     candidates, skills = library_candidates(library)
     env = make_env("skillstack/Tabletop-v0", task=task, **(
         {"render_mode": "rgb_array", "width": render_size[0], "height": render_size[1]} if video_path else {}
     )).unwrapped
     writer = None
     if video_path is not None:
-        import imageio.v2 as imageio
-
-        Path(video_path).parent.mkdir(parents=True, exist_ok=True)
-        writer = imageio.get_writer(str(video_path), fps=fps, codec="libx264", quality=7, macro_block_size=8)
+        writer = open_video(video_path, fps)
     result = InstructionResult(instruction=instruction, seed=seed)
     history: list[Step] = []
     failures: dict[str, int] = {}
@@ -350,7 +341,7 @@ def run_instruction(
 
             def on_frame(t: int, lines: list[str] = lines, name: str = skill.name) -> None:
                 if writer is not None:
-                    writer.append_data(_overlay(env.render(), [*lines, f"running {name} step {t}"], False))
+                    writer.append_data(overlay_text(env.render(), [*lines, f"running {name} step {t}"], False))
 
             obs, ex = run_skill(env, skill, obs, aff, on_frame)
             result.executions.append(ex)
@@ -370,7 +361,7 @@ def run_instruction(
         result.goal_satisfied = env.task.satisfied(p) if env.task is not None else None
         result.success = bool(result.goal_satisfied) if env.task is not None else result.ended_by == "done"
         if writer is not None:
-            last = _overlay(env.render(), [*lines, "SUCCESS" if result.success else f"FAILED ({result.ended_by})"],
+            last = overlay_text(env.render(), [*lines, "SUCCESS" if result.success else f"FAILED ({result.ended_by})"],
                             result.success)
             for _ in range(fps):
                 writer.append_data(last)

@@ -68,7 +68,16 @@ def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, flo
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
-def _overlay(frame: npt.NDArray[np.uint8], lines: Sequence[str], success: bool) -> npt.NDArray[np.uint8]:
+def open_video(path: str | Path, fps: int) -> Any:
+    """An H.264 mp4 writer (imageio-ffmpeg) at ``path``, creating its directory; ``append_data(frame)``, ``close()``."""
+    import imageio.v2 as imageio
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return imageio.get_writer(str(path), fps=fps, codec="libx264", quality=7, macro_block_size=8)
+
+
+def overlay_text(frame: npt.NDArray[np.uint8], lines: Sequence[str], success: bool) -> npt.NDArray[np.uint8]:
+    """``frame (H, W, 3) uint8`` with ``lines`` of white text on a black band and a green/red success square."""
     from PIL import Image, ImageDraw
 
     img = Image.fromarray(frame)
@@ -131,10 +140,7 @@ def evaluate(
                  if record else None)
     writer = None
     if record:
-        import imageio.v2 as imageio
-
-        Path(video_path).parent.mkdir(parents=True, exist_ok=True)  # type: ignore[arg-type]
-        writer = imageio.get_writer(str(video_path), fps=fps, codec="libx264", quality=7, macro_block_size=8)
+        writer = open_video(video_path, fps)  # type: ignore[arg-type]
     episodes: list[EpisodeResult] = []
     it: Any = range(n_episodes)
     if progress:
@@ -150,7 +156,7 @@ def evaluate(
             frame = e.render() if e is video_env else None
             while True:
                 if frame is not None:
-                    writer.append_data(_overlay(frame, [label or env_id, f"episode {i}  seed {seed}  step {t}"],
+                    writer.append_data(overlay_text(frame, [label or env_id, f"episode {i}  seed {seed}  step {t}"],
                                                 first_success is not None))
                 obs, r, terminated, truncated, info = e.step(policy(obs))
                 ret += float(r)
@@ -161,7 +167,7 @@ def evaluate(
                 if terminated or truncated or (stop_on_success and first_success is not None):
                     break
             if frame is not None:  # hold the last frame for half a second
-                last = _overlay(frame, [label or env_id, f"episode {i}  seed {seed}  step {t}  "
+                last = overlay_text(frame, [label or env_id, f"episode {i}  seed {seed}  step {t}  "
                                         + ("SUCCESS" if first_success else "FAILURE")], first_success is not None)
                 for _ in range(fps // 2):
                     writer.append_data(last)
