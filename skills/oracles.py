@@ -16,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from skillstack.envs.tabletop import BLOCKS, OBS_SLICES, get_skill_spec
+from skillstack.envs.tabletop import BLOCKS, OBS_SLICES, TCP_BELOW_HAND, get_skill_spec
 
-TCP_OFFSET = np.array([0.0, 0.0, -0.045])
+TCP_OFFSET = np.array([0.0, 0.0, -TCP_BELOW_HAND])
 """Fingertip centre relative to the hand body [m]."""
 
 P_GAIN = 15.0
