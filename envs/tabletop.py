@@ -795,6 +795,10 @@ for _t in (
 del _t
 
 
+def _as_task(task: str | LongHorizonTask | None) -> LongHorizonTask | None:
+    return task if task is None or isinstance(task, LongHorizonTask) else TASKS.get(task)
+
+
 # --------------------------------------------------------------------------------------------------
 # Gymnasium envs
 # --------------------------------------------------------------------------------------------------
@@ -889,14 +893,15 @@ class TabletopEnv(_TabletopBase):
     (-1 open, +1 close), exactly Meta-World's. NaN/inf/wrong shape raise ``ValueError``.
 
     Args:
-        task: name in :data:`TASKS` (``None``: no goal, ``info["success"]`` is always false).
+        task: name in :data:`TASKS` or a :class:`LongHorizonTask` (e.g. an instruction-suite entry;
+            ``None``: no goal, ``info["success"]`` is always false).
         render_mode: ``None`` or ``"rgb_array"``.
         width, height: render size [px].
         camera: one of :data:`CAMERAS`.
         terminate_on_success: end the episode once the goal holds.
         fast_render: cheaper shadows for software rendering (default: on under ``MUJOCO_GL=osmesa``).
 
-    Reset options: ``{"task": name}`` switches task; ``{"state": {...}}`` overrides the discrete start
+    Reset options: ``{"task": name or LongHorizonTask}`` switches task; ``{"state": {...}}`` overrides the discrete start
     state (a valid :data:`SYMBOLIC_VALUES` assignment).
 
     Raises:
@@ -914,7 +919,7 @@ class TabletopEnv(_TabletopBase):
         fast_render: bool | None = None,
     ) -> None:
         super().__init__(render_mode, width, height, camera, fast_render)
-        self.task = None if task is None else TASKS.get(task)
+        self.task = _as_task(task)
         self.terminate_on_success = terminate_on_success
 
     def reset(
@@ -923,7 +928,7 @@ class TabletopEnv(_TabletopBase):
         super().reset(seed=seed)
         options = options or {}
         if "task" in options:
-            self.task = None if options["task"] is None else TASKS.get(options["task"])
+            self.task = _as_task(options["task"])
         state = options.get("state") or (self.task.initial if self.task else DEFAULT_STATE)
         self.scene.reset(self.np_random, state=state)
         p = self.scene.predicates()

@@ -274,16 +274,29 @@ SCENES = {"tabletop": "skillstack/Tabletop-v0"}
 
 @app.command()
 def rollout(
-    plan: str = typer.Option(..., help="Comma-separated skill names, e.g. open_drawer,pick_red_block."),
+    plan: Optional[str] = typer.Option(None, help="Comma-separated skill names, e.g. open_drawer,pick_red_block."),
+    instruction: Optional[str] = typer.Option(None, help="Natural-language instruction for a planner (closed loop)."),
+    planner: str = typer.Option("saycan", help="Planner for --instruction: saycan, saycan-no-affordance, "
+                                "saycan-generative, learned, oracle."),
+    backend: Optional[str] = typer.Option(None, help="Language-model backend of saycan planners: embedding "
+                                          "(default), hf-causal, openai-compatible."),
+    model: Optional[str] = typer.Option(None, help="hf-causal: local model directory; openai-compatible: model name."),
+    base_url: Optional[str] = typer.Option(None, help="openai-compatible: server URL, e.g. http://localhost:8000/v1."),
     scene: str = typer.Option("tabletop", help="Scene: tabletop."),
-    task: Optional[str] = typer.Option(None, help="Long-horizon task whose goal is checked at the end."),
+    task: Optional[str] = typer.Option(None, help="Long-horizon task whose goal is checked at the end (with "
+                                       "--instruction: default = the task or suite entry with that instruction)."),
     seed: int = typer.Option(0, help="Layout seed of the first episode (episode i uses seed+i)."),
     episodes: int = typer.Option(1, "--episodes", "-n", help="Seeded layouts to run."),
     video: Optional[Path] = typer.Option(None, "--video", help="mp4 of the first episode with the overlay."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write every episode's result as JSON."),
     library: Optional[Path] = LibraryOpt,
 ) -> None:
-    """Execute a skill sequence closed-loop: affordance before each skill, outcome after; stops at a failure."""
+    """Execute a skill sequence (--plan) or an instruction with a planner (--instruction), closed loop.
+
+    --plan: affordance before each skill, outcome after; stops at the first failure.
+    --instruction: the planner chooses a skill after every skill; each decision's table (language score ×
+    affordance) is printed, logged in --json and overlaid on --video.
+    """
     from skillstack.envs.registry import unknown_name_message
     from skillstack.envs.tabletop import TASKS
     from skillstack.planners.executor import execute_plan, load_plan_skills
@@ -293,9 +306,16 @@ def rollout(
         raise UnknownNameError(unknown_name_message("scene", scene, list(SCENES)))
     if episodes <= 0:
         raise CLIError("--episodes must be positive")
+    if (plan is None) == (instruction is None):
+        raise CLIError("give exactly one of --plan (skill names) or --instruction (text for a planner)")
     if task is not None:
         TASKS.get(task)
     lib = _library(library)
+    if instruction is not None:
+        _rollout_instruction(instruction, planner, backend, model, base_url, task, seed, episodes, video,
+                             json_out, lib)
+        return
+    assert plan is not None
     names = [n.strip() for n in plan.split(",") if n.strip()]
     skills = load_plan_skills(lib, names)
     verbose = episodes == 1
@@ -357,6 +377,129 @@ def rollout(
         console.print(f"video → {video}")
 
 
+def _planner_kwargs(planner: str, backend: Optional[str], model: Optional[str], base_url: Optional[str]) -> dict:
+    kw: dict = {}
+    if planner.startswith("saycan"):
+        if backend is not None:
+            kw["backend"] = backend
+        if model is not None:
+            kw["model_path" if (backend or "embedding") in ("embedding", "hf-causal") else "model"] = model
+        if base_url is not None:
+            kw["base_url"] = base_url
+    elif backend or model or base_url:
+        raise CLIError(f"--backend/--model/--base-url apply to saycan planners, not {planner!r}")
+    return kw
+
+
+def _goal_task(instruction: str, task: Optional[str]):  # noqa: ANN202
+    from skillstack.envs.tabletop import TASKS
+    from skillstack.planners.suite import load_suite
+
+    if task is not None:
+        return TASKS.get(task), f"task {task}"
+    norm = " ".join(instruction.lower().split())
+    for spec in load_suite():
+        if " ".join(spec.instruction.lower().split()) == norm:
+            return spec.task(), f"instruction suite entry {spec.id}"
+    for name in TASKS.names():
+        if " ".join(TASKS.get(name).instruction.lower().split()) == norm:
+            return TASKS.get(name), f"task {name}"
+    return None, None
+
+
+def _rollout_instruction(instruction: str, planner: str, backend: Optional[str], model: Optional[str],
+                         base_url: Optional[str], task: Optional[str], seed: int, episodes: int,
+                         video: Optional[Path], json_out: Optional[Path], lib) -> None:  # noqa: ANN001
+    from skillstack.planners.base import planner_factory
+    from skillstack.planners.executor import library_candidates, run_instruction
+    from skillstack.planners.symbolic import SymbolicPlanner
+
+    if not instruction.strip():
+        raise CLIError("--instruction is empty")
+    factory = planner_factory(planner)
+    goal_task, source = _goal_task(instruction, task)
+    if planner == "oracle":
+        if goal_task is None:
+            raise CLIError("the oracle planner needs goal predicates: pass --task, or an instruction of the suite "
+                           "(assets/instructions/tabletop.json) or of `skillstack envs --tasks`")
+        make = lambda: SymbolicPlanner(goal_task.goal)  # noqa: E731
+    else:
+        kw = _planner_kwargs(planner, backend, model, base_url)
+        built = factory(**kw)
+        make = lambda: built  # noqa: E731
+    console.print(f"instruction: [bold]{instruction}[/]  planner: {planner}"
+                  + (f"  goal from {source}: {goal_task.goal}" if goal_task else "  (no goal predicates known: "
+                     "success = the planner ends with done)"))
+    loaded = library_candidates(lib)
+    verbose = episodes == 1
+
+    def on_event(event: str, d: dict) -> None:
+        if not verbose:
+            return
+        if event == "decision":
+            t = Table(title=f"decision {d['info'].get('index', '')}".strip(), show_edge=False)
+            for col in ("skill", "language", "affordance", "combined"):
+                t.add_column(col, justify="right" if col != "skill" else "left")
+            for sc in sorted(d["scores"], key=lambda x: -x["combined"])[:6]:
+                style = "bold green" if sc["name"] == d["choice"] else ""
+                t.add_row(sc["name"], f"{sc['language']:.3f}", f"{sc['affordance']:.3f}", f"{sc['combined']:.4f}",
+                          style=style)
+            console.print(t)
+            console.print(f"→ [bold]{d['choice']}[/]")
+        elif event == "skill_end":
+            mark = "[green]✓ success[/]" if d["success"] else "[red]✗ failed[/]"
+            console.print(f"  {mark} after {d['steps']} steps")
+
+    from tqdm.auto import tqdm
+
+    results = []
+    for i in tqdm(range(episodes), desc="rollout", unit="ep", disable=verbose):
+        r = run_instruction(instruction, make(), lib, seed=seed + i, task=goal_task, on_event=on_event,
+                            loaded=loaded, video_path=video if i == 0 else None)
+        results.append(r)
+    n_ok = sum(r.success for r in results)
+    if verbose:
+        r = results[0]
+        chosen = [e.skill for e in r.executions]
+        verdict = "[bold green]success[/]" if r.success else "[bold red]failure[/]"
+        goal = "" if r.goal_satisfied is None else f", goal {'holds' if r.goal_satisfied else 'does not hold'}"
+        console.print(f"{verdict}: executed {chosen}, ended by {r.ended_by}{goal} ({r.steps} steps)")
+    else:
+        from skillstack.skills.evaluate import wilson_interval
+
+        lo, hi = wilson_interval(n_ok, episodes)
+        console.print(f"success: [bold]{n_ok}/{episodes} = {n_ok / episodes:.3f}[/] (95% CI {lo:.2f}–{hi:.2f})")
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = json_out.with_name(f".{json_out.name}.tmp")
+        tmp.write_text(json.dumps({"instruction": instruction, "planner": planner, "backend": backend,
+                                   "goal": goal_task.goal if goal_task else None, "episodes": episodes,
+                                   "success_rate": n_ok / episodes, "results": [r.to_dict() for r in results]},
+                                  indent=2))
+        tmp.replace(json_out)
+        console.print(f"decision log → {json_out}")
+    if video:
+        console.print(f"video → {video}")
+
+
+@app.command("train-planner")
+def train_planner_cmd(
+    out: Path = typer.Option(None, help="Directory of planner versions (default: assets/planners/learned_tabletop)."),
+    seed: int = typer.Option(0),
+    steps: int = typer.Option(4000, help="Adam steps of imitation."),
+    layouts_per_state: int = typer.Option(6, help="Simulated layouts per discrete state."),
+) -> None:
+    """Train the learned high-level planner by imitation of the symbolic oracle on templated instructions."""
+    from skillstack.planners.learned import DEFAULT_PATH, PlannerConfig, train_planner
+
+    if steps <= 0 or layouts_per_state <= 0:
+        raise CLIError("--steps and --layouts-per-state must be positive")
+    _, metrics = train_planner(PlannerConfig(seed=seed, steps=steps, layouts_per_state=layouts_per_state),
+                               out=out or DEFAULT_PATH)
+    console.print(json.dumps(metrics, indent=2))
+    console.print(f"saved → {out or DEFAULT_PATH}")
+
+
 @app.command("envs")
 def envs_list(
     predicates: bool = typer.Option(False, "--predicates", help="Print the tabletop predicates and thresholds."),
@@ -406,6 +549,28 @@ def bench_throughput(
     from skillstack.launch.bench import run_throughput
 
     run_throughput(env, steps, max_envs, out, console)
+
+
+@bench_app.command("long-horizon")
+def bench_long_horizon(
+    planners: str = typer.Option("saycan,saycan-no-affordance,learned,oracle", help="Comma-separated planners."),
+    suite: Optional[Path] = typer.Option(None, help="Instruction suite JSON (default: assets/instructions/tabletop.json)."),
+    seeds: int = typer.Option(1, help="Layout seeds per instruction (0..seeds-1)."),
+    execute: bool = typer.Option(True, help="Also execute every plan in simulation (execution success)."),
+    out: Path = typer.Option(Path("bench_results/planners"), help="Output directory (JSON, Markdown, PNG)."),
+    library: Optional[Path] = LibraryOpt,
+) -> None:
+    """Plan success and execution success of planners on the instruction suite, per SayCan family."""
+    from skillstack.launch.bench import run_long_horizon
+
+    names = [p.strip() for p in planners.split(",") if p.strip()]
+    from skillstack.planners.base import planner_factory
+
+    for n in names:
+        planner_factory(n)
+    if seeds <= 0:
+        raise CLIError("--seeds must be positive")
+    run_long_horizon(names, suite, list(range(seeds)), execute, out, _library(library), console)
 
 
 @bench_app.command("sample-efficiency")

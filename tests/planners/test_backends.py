@@ -1,0 +1,195 @@
+"""Language-model backends (hf-causal with a tiny random model built here, openai-compatible against a local
+HTTP server started here) and the generative planner's validate-and-repair loop."""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import numpy as np
+import pytest
+
+from skillstack.envs.tabletop import DEFAULT_STATE, SKILL_SPECS
+from skillstack.planners.base import DONE, Candidate, Step
+from skillstack.planners.lm import LM_BACKENDS, build_prompt
+
+TEXTS = [s.description for s in SKILL_SPECS.values()] + ["done"]
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    """A 1-layer GPT-2 with random weights and a word-level tokenizer trained on the prompt's words."""
+    torch = pytest.importorskip("torch")
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+    d = tmp_path_factory.mktemp("tiny_lm")
+    corpus = [build_prompt("put the red block in the drawer and close it", ["open the drawer"], []), *TEXTS,
+              "Human: Robot: Feedback: 0 1 2 3 4 5 6 7 8 9 . ,"]
+    tok = Tokenizer(models.WordLevel(unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation()])
+    tok.train_from_iterator(corpus, trainers.WordLevelTrainer(special_tokens=["[UNK]", "[PAD]"]))
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", eos_token="[PAD]")
+    fast.save_pretrained(d)
+    torch.manual_seed(0)
+    GPT2LMHeadModel(GPT2Config(vocab_size=len(fast), n_positions=2048, n_embd=32, n_layer=1, n_head=2)).save_pretrained(d)
+    return d
+
+
+def test_hf_causal_matches_a_manual_forward_pass_and_caches(tiny_model):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    sc = LM_BACKENDS.get("hf-causal")(model_path=str(tiny_model), batch_size=4)
+    instr, hist = "put the red block in the drawer", ["open the drawer"]
+    p = sc.probabilities(instr, hist, TEXTS, done_index=len(TEXTS) - 1)
+    assert p.shape == (len(TEXTS),) and np.all(np.isfinite(p)) and math.isclose(p.sum(), 1.0, rel_tol=1e-9)
+    # the same log-likelihood by hand, one unpadded sequence per candidate
+    tok = AutoTokenizer.from_pretrained(tiny_model)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model).eval()
+    prompt = build_prompt(instr, hist, sc.examples)
+    p_ids = tok(prompt, add_special_tokens=False)["input_ids"]
+    manual = []
+    for t in TEXTS:
+        c_ids = tok(" " + t, add_special_tokens=False)["input_ids"]
+        with torch.no_grad():
+            logp = torch.log_softmax(model(torch.tensor([p_ids + c_ids])).logits.double(), -1)[0]
+        manual.append(sum(float(logp[len(p_ids) + i - 1, c]) for i, c in enumerate(c_ids)))
+    np.testing.assert_allclose(sc.loglik(prompt, [" " + t for t in TEXTS]), manual, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(p, np.exp(manual) / np.exp(manual).sum(), rtol=1e-6)
+    calls = sc.calls
+    sc.probabilities(instr, hist, TEXTS, done_index=len(TEXTS) - 1)
+    assert sc.calls == calls  # cached
+    mean = LM_BACKENDS.get("hf-causal")(model_path=str(tiny_model), normalize="mean")
+    assert not np.allclose(mean.probabilities(instr, hist, TEXTS), p)
+
+
+def test_hf_causal_missing_model_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="local transformers model directory"):
+        LM_BACKENDS.get("hf-causal")(model_path=str(tmp_path / "nope"))
+    with pytest.raises(FileNotFoundError):
+        LM_BACKENDS.get("hf-causal")(model_path=None)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Fake /v1/completions: whitespace tokens; log-prob −0.5 for words of the prompt's last Human line, else −3.
+    Generation replies with the scripted plans in turn."""
+
+    script: list[str] = []
+    requests: list[dict] = []
+    delay = 0.0
+
+    def do_POST(self):  # noqa: N802
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).requests.append(body)
+        time.sleep(self.delay)
+        if self.path != "/v1/completions":
+            self.send_response(404)
+            self.end_headers()
+            return
+        if body.get("echo"):
+            choices = []
+            for i, text in enumerate(body["prompt"]):
+                human = text.rsplit("Human:", 1)[1].split("\n")[0].split()
+                offsets, lps, pos = [], [], 0
+                for word in text.split(" "):
+                    offsets.append(pos)
+                    lps.append(-0.5 if word.strip(",.") in human else -3.0)
+                    pos += len(word) + 1
+                choices.append({"index": i, "text": text, "logprobs": {"text_offset": offsets, "token_logprobs": lps}})
+        else:
+            choices = [{"index": 0, "text": type(self).script.pop(0) if type(self).script else " done."}]
+        data = json.dumps({"choices": choices}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture()
+def server():
+    httpd = HTTPServer(("127.0.0.1", 0), _Handler)
+    _Handler.script, _Handler.requests, _Handler.delay = [], [], 0.0
+    t = threading.Thread(target=httpd.serve_forever, daemon=True)
+    t.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+    httpd.shutdown()
+
+
+def test_openai_compatible_scores_only_the_candidate_tokens(server):
+    sc = LM_BACKENDS.get("openai-compatible")(base_url=server, model="m", timeout=5)
+    p = sc.probabilities("open the window", [], TEXTS)
+    assert math.isclose(p.sum(), 1.0) and TEXTS[int(np.argmax(p))] == "open the window"
+    req = _Handler.requests[-1]
+    assert req["echo"] is True and req["logprobs"] == 1 and len(req["prompt"]) == len(TEXTS)
+    # "open the window": 3 words in the instruction → 3 × −0.5; "done": 1 word not in it → −3
+    lp = sc.loglik(build_prompt("open the window", [], sc.examples), [" open the window", " done"])
+    np.testing.assert_allclose(lp, [-1.5, -3.0])
+    n = len(_Handler.requests)
+    sc.probabilities("open the window", [], TEXTS)
+    assert len(_Handler.requests) == n  # cached
+
+
+def test_openai_compatible_unreachable_and_slow_servers_fail_clearly(server):
+    dead = LM_BACKENDS.get("openai-compatible")(base_url="http://127.0.0.1:9/v1", timeout=2)
+    with pytest.raises(ConnectionError, match="cannot reach the language-model server at http://127.0.0.1:9"):
+        dead.probabilities("open the window", [], TEXTS)
+    _Handler.delay = 1.5
+    slow = LM_BACKENDS.get("openai-compatible")(base_url=server, timeout=0.5)
+    with pytest.raises(TimeoutError, match="no answer within 0.5 s"):
+        slow.probabilities("open the window", [], TEXTS)
+    with pytest.raises(RuntimeError, match="HTTP 404"):
+        LM_BACKENDS.get("openai-compatible")(base_url=server + "/wrong", timeout=5).generate("x")
+    with pytest.raises(ValueError, match="--base-url"):
+        LM_BACKENDS.get("openai-compatible")()
+
+
+def _cands():
+    return [Candidate(n, s.description, lambda o: 0.9) for n, s in SKILL_SPECS.items()] + [Candidate(DONE, "done")]
+
+
+def test_generative_planner_repairs_an_invalid_plan_with_feedback(server):
+    from skillstack.planners.generative import GenerativePlanner, parse_plan
+
+    names = list(SKILL_SPECS)
+    assert parse_plan(" 1. open the drawer, 2. pick up the red blok, 3. done.", names,
+                      [SKILL_SPECS[n].description for n in names]) == ["open_drawer", "pick_red_block"]
+    _Handler.script = [" 1. pick up the red block, 2. put the block in the drawer, 3. close the drawer, 4. done.",
+                       " 1. open the drawer, 2. pick up the red block, 3. put the block in the drawer, "
+                       "4. close the drawer, 5. done."]
+    planner = GenerativePlanner("openai-compatible", base_url=server, timeout=5)
+    sym = dict(DEFAULT_STATE)
+    planner.state_fn = lambda _o: sym
+    d = planner.plan_step("put the red block in the drawer and close it", [], np.zeros(26), _cands())
+    assert d.info["status"] == "repaired by the LM" and len(d.info["attempts"]) == 2
+    assert "needs holding(b), drawer_open" in d.info["attempts"][0]["error"]
+    assert "Feedback: Step 2 'put the block in the drawer' is not possible" in _Handler.requests[-1]["prompt"]
+    assert d.choice == "open_drawer" and d.info["plan"][1:] == ["pick_red_block", "place_in_drawer", "close_drawer"]
+    # executing the plan: each call returns the next step without asking the LM again
+    choices, hist, n_req = [d.choice], [], len(_Handler.requests)
+    for _ in range(4):
+        sym.update(SKILL_SPECS[choices[-1]].apply(sym))
+        hist.append(Step(choices[-1], SKILL_SPECS[choices[-1]].description, True))
+        choices.append(planner.plan_step("put the red block in the drawer and close it", hist, np.zeros(26),
+                                         _cands()).choice)
+    assert choices == ["open_drawer", "pick_red_block", "place_in_drawer", "close_drawer", DONE]
+    assert len(_Handler.requests) == n_req
+
+
+def test_generative_planner_rejects_what_cannot_be_repaired(server):
+    from skillstack.planners.generative import GenerativePlanner
+
+    _Handler.script = [" 1. put the block in the bin, 2. done."] * 3
+    planner = GenerativePlanner("openai-compatible", base_url=server, timeout=5, max_repairs=2)
+    planner.state_fn = lambda _o: dict(DEFAULT_STATE)
+    d = planner.plan_step("put the block in the bin", [], np.zeros(26), _cands())
+    assert d.choice == DONE and d.info["status"] == "rejected" and len(d.info["attempts"]) == 3
+    with pytest.raises(ValueError, match="generates text"):
+        GenerativePlanner(backend=type("NoGen", (), {})())

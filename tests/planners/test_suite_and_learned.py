@@ -1,0 +1,162 @@
+"""Instruction suite and prompt files, templated instructions, symbolic plan evaluation, the embedding scorer
+and the learned planner (artifact safety, save/load round trip)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from skillstack.envs.tabletop import SKILL_SPECS, TabletopEnv
+from skillstack.planners.base import DONE, Candidate
+from skillstack.planners.evaluate import plan_symbolically
+from skillstack.planners.suite import FAMILIES, SuiteError, family_counts, load_prompt, load_suite
+from skillstack.planners.symbolic import SymbolicPlanner
+from skillstack.planners.templates import generate
+
+SUITE = load_suite()
+
+
+def test_shipped_suite_covers_saycan_families_and_is_disjoint_from_planner_inputs():
+    assert len(SUITE) >= 40
+    assert all(n >= 5 for n in family_counts(SUITE).values()) and set(family_counts(SUITE)) == set(FAMILIES)
+    assert all(len(s.optimal_plan) >= 4 for s in SUITE if s.family == "long_horizon")
+    norm = {" ".join(s.instruction.lower().split()) for s in SUITE}
+    prompt = {" ".join(e.instruction.lower().split()) for e in load_prompt()}
+    assert not norm & prompt
+    bank = generate(exclude=[s.instruction for s in SUITE])
+    assert len(bank) > 1000 and not norm & {" ".join(t.instruction.lower().split()) for t in bank}
+    assert len(generate()) > len(bank)  # the exclusion did remove suite instructions
+
+
+def test_templated_plans_reach_their_goals():
+    from skillstack.planners.symbolic import satisfies
+
+    for t in generate()[::37]:
+        s = dict(t.initial)
+        for name in t.plan:
+            s = SKILL_SPECS[name].apply(s)
+        assert satisfies(s, t.goal), t.instruction
+
+
+@pytest.mark.parametrize("mutate, match", [
+    (lambda d: d["instructions"][0].update(family="nl_noun"), "did you mean 'nl_nouns'"),
+    (lambda d: d["instructions"][0].update(goal={"drawer_opened": True}), "unknown goal predicate"),
+    (lambda d: d["instructions"][0].update(initial={"red": "drawer", "drawer": "closed"},
+                                           goal={"holding(red)": True}), "unreachable"),
+    (lambda d: d["instructions"][1].update(id=d["instructions"][0]["id"]), "duplicate id"),
+    (lambda d: d["instructions"][0].update(initial={"lamp": "on"}), "unknown state variable"),
+])
+def test_malformed_suites_fail_with_the_entry_named(tmp_path, mutate, match):
+    from skillstack.planners.suite import DEFAULT_SUITE
+
+    d = json.loads(DEFAULT_SUITE.read_text())
+    mutate(d)
+    p = tmp_path / "suite.json"
+    p.write_text(json.dumps(d))
+    with pytest.raises(SuiteError, match=match):
+        load_suite(p)
+    p.write_text("{not json")
+    with pytest.raises(SuiteError, match="not valid JSON"):
+        load_suite(p)
+
+
+def test_prompt_steps_must_be_skill_texts(tmp_path):
+    p = tmp_path / "prompt.json"
+    p.write_text(json.dumps({"schema_version": 1, "examples": [{"instruction": "x", "steps": ["open the drawr"]}]}))
+    with pytest.raises(SuiteError, match="did you mean 'open the drawer'"):
+        load_prompt(p)
+
+
+def test_symbolic_oracle_plans_every_suite_instruction_optimally():
+    env = TabletopEnv(task=None)
+    for spec in SUITE:
+        out = plan_symbolically(SymbolicPlanner(spec.goal), spec, [Candidate(n, s.description) for n, s in
+                                                                     SKILL_SPECS.items()] + [Candidate(DONE, "done")],
+                                env, seed=0)
+        assert out.success and tuple(out.plan) == spec.optimal_plan, (spec.id, out.plan)
+    env.close()
+
+
+@pytest.fixture(scope="module")
+def scorer():
+    from skillstack.planners.lm import EmbeddingScorer
+
+    return EmbeddingScorer()
+
+
+@pytest.mark.parametrize("instruction", ["", "put the red block in the drawer and close it", "x" * 5000,
+                                         "mets le bloc rouge dans le tiroir ✓ 赤いブロック"])
+def test_embedding_scores_are_a_distribution_for_any_text(scorer, instruction):
+    texts = [s.description for s in SKILL_SPECS.values()] + ["done"]
+    for hist in ([], ["open the drawer"], ["open the drawer"] * 7):
+        p = scorer.probabilities(instruction, hist, texts, done_index=len(texts) - 1)
+        assert p.shape == (11,) and np.all(np.isfinite(p)) and np.all(p >= 0) and math.isclose(p.sum(), 1.0)
+
+
+def test_embedding_scorer_follows_exemplars_and_stops(scorer):
+    texts = [s.description for s in SKILL_SPECS.values()] + ["done"]
+    ex = [("stash the green thing", ("open the drawer", "pick up the red block")), ("wave", ("press the button",))]
+    from skillstack.planners.lm import EmbeddingScorer
+
+    small = EmbeddingScorer(exemplars=ex, content_weight=0.0)
+    p0 = small.probabilities("stash the green thing", [], texts, 10)
+    p1 = small.probabilities("stash the green thing", ["open the drawer"], texts, 10)
+    p2 = small.probabilities("stash the green thing", ["open the drawer", "pick up the red block"], texts, 10)
+    assert texts[int(np.argmax(p0))] == "open the drawer"
+    assert texts[int(np.argmax(p1))] == "pick up the red block"
+    assert texts[int(np.argmax(p2))] == "done"
+
+
+@pytest.fixture(scope="module")
+def tiny_planner(tmp_path_factory):
+    from skillstack.planners.learned import PlannerConfig, train_planner
+
+    root = tmp_path_factory.mktemp("planner")
+    planner, metrics = train_planner(PlannerConfig(steps=30, layouts_per_state=1, hidden=(32,)), out=root,
+                                     progress=False)
+    return root, planner, metrics
+
+
+def test_learned_planner_round_trip_and_integrity(tiny_planner):
+    from skillstack.planners.learned import load_planner
+    from skillstack.skills.library import SkillLoadError
+
+    root, planner, metrics = tiny_planner
+    assert metrics["train_rows"] > 1000 and 0.0 <= metrics["val_accuracy"] <= 1.0
+    loaded = load_planner(root)
+    obs = np.random.default_rng(0).normal(size=26)
+    np.testing.assert_allclose(loaded.probabilities("open the drawer", obs), planner.probabilities("open the drawer", obs),
+                               rtol=1e-6)
+    d = loaded.plan_step("open the drawer", [], obs, [Candidate("open_drawer", "open the drawer"),
+                                                       Candidate("lamp_on", "turn on the lamp"), Candidate(DONE, "done")])
+    assert d.choice in {"open_drawer", DONE} and d.scores[1].language == 0.0
+    v = sorted(root.glob("v*"))[-1]
+    m = json.loads((v / "manifest.json").read_text())
+    m["kind"] = "os.system"
+    (v / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(SkillLoadError, match="not one of"):
+        load_planner(root)
+    m["kind"] = "planner_mlp"
+    (v / "manifest.json").write_text(json.dumps(m))
+    raw = bytearray((v / "model.safetensors").read_bytes())
+    raw[-3] ^= 0xFF
+    (v / "model.safetensors").write_bytes(bytes(raw))
+    with pytest.raises(SkillLoadError, match="sha256 mismatch"):
+        load_planner(root)
+    assert not list(root.glob(".tmp-*"))
+
+
+def test_shipped_learned_planner_loads_and_solves_a_suite_instruction():
+    from skillstack.planners.learned import load_planner
+
+    planner = load_planner()
+    assert planner.manifest["metrics"]["val_accuracy"] > 0.9
+    spec = next(s for s in SUITE if s.id == "long-01")
+    env = TabletopEnv(task=None)
+    cands = [Candidate(n, s.description) for n, s in SKILL_SPECS.items()] + [Candidate(DONE, "done")]
+    out = plan_symbolically(planner, spec, cands, env, seed=0)
+    env.close()
+    assert out.success and tuple(out.plan) == spec.optimal_plan
