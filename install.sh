@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # One command: system packages, Python packages (torch pinned to the 2.13.0 CPU wheel), then the main job:
-# evaluate a shipped Meta-World skill on 20 seeded episodes and write a video + JSON under out/.
+# the SayCan planner (offline sentence-embedding LM × the shipped skills' affordances) carries out
+# "put the red block in the drawer and close it" closed-loop in the tabletop scene, printing every decision,
+# and writes out/rollout.mp4 (decision table overlaid) and out/rollout.json (every decision, every candidate).
 #   bash install.sh              # install + main job
 #   bash install.sh --no-main-job  # install only (what .ci/run uses)
 set -euo pipefail
@@ -22,6 +24,6 @@ $PY -m pip install -q --disable-pip-version-check -e ".[dev]"
 if [ "${1:-}" != "--no-main-job" ]; then
   mkdir -p out
   skillstack skills list
-  skillstack rollout --scene tabletop --plan open_drawer,pick_red_block,place_in_drawer,close_drawer \
-    --task red_block_in_drawer --seed 0 --video out/tabletop_chain.mp4 --json out/tabletop_chain.json
+  skillstack rollout --scene tabletop --instruction "put the red block in the drawer and close it" \
+    --planner saycan --seed 0 --video out/rollout.mp4 --json out/rollout.json
 fi

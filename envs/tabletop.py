@@ -944,6 +944,13 @@ class TabletopEnv(_TabletopBase):
         return obs, float(success), success and self.terminate_on_success, "sim_unstable" in info, info
 
 
+EMPTY_GRIP_PROB = 0.5
+"""``start="any"`` resets (the affordance data) close the empty gripper with this probability: skills that
+end holding a handle leave it closed, and affordances fitted only on open empty grippers read a closed one as
+"holding a block" (measured: place_in_bin 0.997 on an empty closed gripper)."""
+EMPTY_GRIP_STEPS = 10
+
+
 class TabletopSkillEnv(_TabletopBase):
     """Training env of one grounded skill (``tabletop/<skill>``, e.g. ``tabletop/open_drawer``).
 
@@ -954,7 +961,8 @@ class TabletopSkillEnv(_TabletopBase):
     :func:`sample_hand_pos`; a discrete scene state drawn
     uniformly among those where the skill's preconditions hold (``start="precondition"``, including
     states other skills leave behind: other block held/in the drawer/in the bin, window/drawer open or
-    ajar, button pressed) or among all valid states (``start="any"``, used to train affordances).
+    ajar, button pressed) or among all valid states (``start="any"``, used to train affordances; there the
+    empty gripper is closed with probability :data:`EMPTY_GRIP_PROB`).
 
     **Success Conditions:** :func:`skill_success` — e.g. ``drawer_open`` with a 0.02 m margin (:data:`OPEN_MARGIN`)
     for ``open_drawer``; pick:
@@ -1006,6 +1014,11 @@ class TabletopSkillEnv(_TabletopBase):
             self._start_sym = symbolic_state(p)
             if require is None or require(self._start_sym):
                 break
+        if start == "any" and state is None and held_block(self._start_sym) is None and rng.uniform() < EMPTY_GRIP_PROB:
+            for _ in range(EMPTY_GRIP_STEPS):  # fingers closed on nothing, as after an open/close/press skill
+                self.scene.step(np.array([0.0, 0.0, 0.0, 1.0]))
+            p = self.scene.predicates()
+            self._start_sym = symbolic_state(p)
         info = {"predicates": p, "success": False, "symbolic_state": dict(self._start_sym),
                 "applicable": self.spec_skill.applicable(self._start_sym)}
         return self.scene.observation(), info

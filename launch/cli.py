@@ -39,13 +39,14 @@ def _library(path: Optional[Path]):  # noqa: ANN202
 
 def main() -> None:
     """Console entry point: expected errors print one line and exit 2, no traceback."""
+    from skillstack.planners.lm import LMBackendError
     from skillstack.skills.library import SkillLoadError
     from skillstack.skills.networks import ArchitectureError
 
     try:
         app()
     except (UnknownNameError, SkillLoadError, ArchitectureError, FileExistsError, FileNotFoundError,
-            ValueError, LookupError, CLIError) as e:
+            ValueError, LookupError, CLIError, ConnectionError, TimeoutError, LMBackendError) as e:
         msg = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
         err_console.print(f"[bold red]error:[/] {msg}", highlight=False, soft_wrap=True)
         sys.exit(2)

@@ -5,7 +5,9 @@
   (:meth:`~skillstack.envs.tabletop.SkillSpec.apply`), the scene is reset into the new discrete state
   (same layout seed) so that affordances and learned planners read a real observation — and the plan
   succeeds if the planner chooses ``done`` in a state satisfying the goal. A skill whose preconditions do
-  not hold ends the plan as a failure ("infeasible"), as does running out of decisions.
+  not hold ends the plan as a failure ("infeasible"), as does running out of decisions; a skill whose
+  effect already holds (closing a closed window) is a no-op, counted but allowed, because it also succeeds
+  at once in simulation.
 * **Execution success**: the same planner drives the closed-loop executor
   (:func:`~skillstack.planners.executor.run_instruction`) in simulation, and the goal predicates are read at
   the end.
@@ -26,7 +28,7 @@ from tqdm import tqdm
 from skillstack.envs.tabletop import SKILL_SPECS, TabletopEnv
 from skillstack.planners.base import DONE, Candidate, Step, planner_factory
 from skillstack.planners.suite import FAMILIES, InstructionSpec
-from skillstack.planners.symbolic import SymbolicPlanner, satisfies
+from skillstack.planners.symbolic import SymbolicPlanner, is_noop, satisfies
 
 
 @dataclass
@@ -36,6 +38,7 @@ class PlanOutcome:
     plan: list[str] = field(default_factory=list)
     success: bool = False
     ended_by: str = ""  # "done", "infeasible:<skill>", "decisions"
+    noops: int = 0  # steps whose effects already held (allowed; they succeed at once when executed)
     decisions: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -57,6 +60,10 @@ def plan_symbolically(planner: Any, spec: InstructionSpec, candidates: Sequence[
             return out
         out.plan.append(d.choice)
         s = SKILL_SPECS[d.choice]
+        if is_noop(s, sym):
+            out.noops += 1
+            history.append(Step(d.choice, s.description, True))
+            continue
         if not s.applicable(sym):
             out.ended_by = f"infeasible:{d.choice}"
             return out
@@ -119,6 +126,7 @@ def evaluate_planners(
                     row: dict[str, Any] = {
                         "planner": name, "id": spec.id, "family": spec.family, "instruction": spec.instruction,
                         "seed": seed, "plan": po.plan, "plan_success": po.success, "plan_ended_by": po.ended_by,
+                        "plan_noops": po.noops,
                         "optimal_plan": list(spec.optimal_plan), "ms_per_decision": round(ms, 2),
                     }
                     if execute:

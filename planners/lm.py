@@ -25,6 +25,10 @@ class LanguageScorer(Protocol):
 LM_BACKENDS: Registry[type] = Registry("language-model backend")
 
 
+class LMBackendError(RuntimeError):
+    """A language-model server answered with an HTTP error or a malformed reply (the message names the URL)."""
+
+
 def narrative(steps: Sequence[str]) -> str:
     """``["open the drawer", "pick up the red block"]`` → ``"open the drawer, then pick up the red block"``."""
     return ", then ".join(steps) if steps else "nothing"
@@ -91,7 +95,7 @@ class EmbeddingScorer:
 
     def __init__(self, model_path: str | None = None, exemplars: Sequence[tuple[str, Sequence[str]]] | None = None,
                  temperature: float = 0.2, retrieval_temperature: float = 0.02, history_weight: float = 1.0,
-                 content_weight: float = 1.0, top_k: int | None = 3, device: str = "cpu") -> None:
+                 content_weight: float = 8.0, top_k: int | None = 10, device: str = "cpu") -> None:
         from pathlib import Path
 
         from sentence_transformers import SentenceTransformer
@@ -298,7 +302,7 @@ class OpenAICompatibleScorer(_LikelihoodScorer):
         ValueError: no ``base_url``.
         ConnectionError: the server cannot be reached (raised on first use, naming the URL).
         TimeoutError: no answer within ``timeout``.
-        RuntimeError: an HTTP error or a reply without echoed log-probabilities.
+        LMBackendError: an HTTP error or a reply without echoed log-probabilities.
     """
 
     def __init__(self, base_url: str | None = None, model: str = "default",
@@ -328,7 +332,7 @@ class OpenAICompatibleScorer(_LikelihoodScorer):
             with urllib.request.urlopen(req, timeout=self.timeout) as r:
                 return json.loads(r.read())
         except urllib.error.HTTPError as e:
-            raise RuntimeError(f"{self.url}: HTTP {e.code}: {e.read()[:200].decode(errors='replace')}") from None
+            raise LMBackendError(f"{self.url}: HTTP {e.code}: {e.read()[:200].decode(errors='replace')}") from None
         except (TimeoutError, socket.timeout):
             raise TimeoutError(f"{self.url}: no answer within {self.timeout} s") from None
         except urllib.error.URLError as e:
@@ -341,13 +345,13 @@ class OpenAICompatibleScorer(_LikelihoodScorer):
                             "echo": True, "logprobs": 1, "temperature": 0.0})
         choices = sorted(reply.get("choices", []), key=lambda ch: ch.get("index", 0))
         if len(choices) != len(continuations):
-            raise RuntimeError(f"{self.url}: expected {len(continuations)} choices, got {len(choices)}")
+            raise LMBackendError(f"{self.url}: expected {len(continuations)} choices, got {len(choices)}")
         out = []
         for c, ch in zip(continuations, choices, strict=True):
             lp = ch.get("logprobs") or {}
             offsets, tlp = lp.get("text_offset"), lp.get("token_logprobs")
             if offsets is None or tlp is None:
-                raise RuntimeError(f"{self.url}: the reply has no echoed logprobs (does the server support echo?)")
+                raise LMBackendError(f"{self.url}: the reply has no echoed logprobs (does the server support echo?)")
             lo, hi = len(prompt), len(prompt) + len(c)
             vals = [v for off, v in zip(offsets, tlp, strict=False) if lo <= off < hi and v is not None]
             out.append((float(sum(vals)), len(vals)))
@@ -360,4 +364,4 @@ class OpenAICompatibleScorer(_LikelihoodScorer):
         try:
             return str(reply["choices"][0]["text"]).split("\n")[0]
         except (KeyError, IndexError, TypeError):
-            raise RuntimeError(f"{self.url}: malformed completion reply: {str(reply)[:200]}") from None
+            raise LMBackendError(f"{self.url}: malformed completion reply: {str(reply)[:200]}") from None

@@ -51,6 +51,22 @@ def holds(sym: Mapping[str, Any], predicate: str) -> bool:
     raise KeyError(f"unknown predicate {predicate!r}")
 
 
+def is_noop(spec: SkillSpec, sym: Mapping[str, Any]) -> bool:
+    """Whether ``spec`` would succeed without changing anything in ``sym``: opening/closing something already
+    open/closed, pressing a pressed button, picking the block already held (the success predicate already
+    holds, so the executor reports success at once)."""
+    k, t = spec.kind, spec.target
+    if k == "open":
+        return sym[t] == "open"
+    if k == "close":
+        return sym[t] == "closed"
+    if k == "press":
+        return bool(sym["button_pressed"])
+    if k == "pick":
+        return sym[t] == "hand"
+    return False
+
+
 def _key(sym: Mapping[str, Any]) -> tuple:
     return tuple(sorted(sym.items()))
 

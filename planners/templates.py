@@ -112,8 +112,11 @@ def generate(max_atoms: int = 3, seed: int = 0, max_per_length: int = 400,
             seqs = [seqs[i] for i in sorted(rng.choice(len(seqs), max_per_length, replace=False))]
         for seq in seqs:
             initial = dict(DEFAULT_STATE)
-            for a in seq:
-                initial.update(dict(a.needs))
+            for i, a in enumerate(seq):  # "close X" starts with X open unless an earlier atom opens X anyway
+                thing = a.key.removeprefix("close_") if a.key.startswith("close_") else None
+                touched = any(b.key == f"open_{thing}" or b.key.endswith(f"_{thing}") for b in seq[:i])
+                if not touched:
+                    initial.update(dict(a.needs))
             state, plan, goal, ok = dict(initial), [], {}, True
             for a in seq:
                 g = dict(a.goal)

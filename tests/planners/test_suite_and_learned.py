@@ -160,3 +160,40 @@ def test_shipped_learned_planner_loads_and_solves_a_suite_instruction():
     out = plan_symbolically(planner, spec, cands, env, seed=0)
     env.close()
     assert out.success and tuple(out.plan) == spec.optimal_plan
+
+
+def test_noop_steps_are_allowed_but_infeasible_steps_end_the_plan():
+    from skillstack.planners.base import CandidateScore, Decision
+
+    class Scripted:
+        def __init__(self, choices):
+            self.choices = list(choices)
+
+        def plan_step(self, instruction, history, observation, candidates):
+            c = self.choices.pop(0)
+            return Decision(c, [CandidateScore(x.name, float(x.name == c), 1.0, float(x.name == c)) for x in candidates])
+
+    cands = [Candidate(n, s.description) for n, s in SKILL_SPECS.items()] + [Candidate(DONE, "done")]
+    spec = next(s for s in SUITE if s.id == "single-01")  # open the drawer, from everything closed
+    env = TabletopEnv(task=None)
+    ok = plan_symbolically(Scripted(["close_window", "open_drawer", DONE]), spec, cands, env)
+    assert ok.success and ok.noops == 1 and ok.plan == ["close_window", "open_drawer"]
+    bad = plan_symbolically(Scripted(["place_in_bin", DONE]), spec, cands, env)
+    assert not bad.success and bad.ended_by == "infeasible:place_in_bin"
+    early = plan_symbolically(Scripted([DONE]), spec, cands, env)
+    assert not early.success and early.ended_by == "done"
+    env.close()
+
+
+def test_evaluate_planners_reports_plan_and_execution_per_family():
+    from skillstack.planners.evaluate import evaluate_planners, markdown_table
+    from skillstack.skills.library import SkillLibrary, default_library_path
+
+    sub = [s for s in SUITE if s.id in ("single-03", "embod-04")]
+    r = evaluate_planners(["oracle"], sub, SkillLibrary(default_library_path()), progress=False)
+    assert [row["id"] for row in r["rows"]] == ["single-03", "embod-04"]
+    assert all(row["plan_success"] and row["execution_success"] for row in r["rows"])
+    assert r["rows"][1]["plan"] == [] and r["rows"][1]["executed"] == []  # already pressed: done at once
+    s = r["summary"]["oracle"]
+    assert s["plan_success"] == 1.0 and set(s["families"]) == {"single_primitive", "embodiment"}
+    assert "| oracle | 2 | 100 % | 100 % |" in markdown_table(r["summary"])
