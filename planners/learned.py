@@ -2,7 +2,7 @@
 
 ``π(skill | e(instruction), observation)`` is an MLP trained by imitation (behaviour cloning with
 cross-entropy) of the symbolic oracle (:mod:`skillstack.planners.symbolic`) on templated instructions
-(:mod:`skillstack.planners.templates`, the evaluation suite excluded):
+(:mod:`skillstack.planners.templates`, every evaluation suite's instructions excluded):
 
 * for every templated instruction, the discrete states along its oracle plan (label: the plan's next skill,
   ``done`` at the end) plus ``extra_states`` random valid states from which the goal is reachable (label:
@@ -129,13 +129,13 @@ def build_dataset(cfg: PlannerConfig, progress: bool = True) -> dict[str, Any]:
         ``vocab`` (skill names + ``done``), ``table`` (state key → observations).
     """
     from skillstack.envs.tabletop import sample_symbolic_state
-    from skillstack.planners.suite import load_suite
+    from skillstack.planners.suite import all_suite_instructions
     from skillstack.planners.symbolic import satisfies, shortest_plan
     from skillstack.planners.templates import generate
 
     vocab = [*SKILL_SPECS, DONE]
     rng = np.random.default_rng(cfg.seed)
-    templates = generate(exclude=[s.instruction for s in load_suite()])
+    templates = generate(exclude=all_suite_instructions())
     rows = []
     for ti, t in enumerate(templates):
         state = dict(t.initial)

@@ -42,11 +42,11 @@ def softmax(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 
 def default_exemplars(exclude_suite: bool = True) -> list[tuple[str, tuple[str, ...]]]:
     """The shipped few-shot prompt plus the templated instructions (:mod:`skillstack.planners.templates`),
-    as ``(instruction, step texts)`` — with every instruction of the shipped evaluation suite left out."""
-    from skillstack.planners.suite import load_prompt, load_suite
+    as ``(instruction, step texts)`` — with every instruction of the shipped evaluation suites left out."""
+    from skillstack.planners.suite import all_suite_instructions, load_prompt
     from skillstack.planners.templates import generate
 
-    exclude = [s.instruction for s in load_suite()] if exclude_suite else []
+    exclude = all_suite_instructions() if exclude_suite else []
     pairs = [(e.instruction, e.steps) for e in load_prompt()]
     pairs += [(t.instruction, t.steps) for t in generate(exclude=exclude)]
     return pairs

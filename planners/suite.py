@@ -160,6 +160,15 @@ def load_prompt(path: str | Path = DEFAULT_PROMPT) -> list[PromptExample]:
     return out
 
 
+def all_suite_instructions(folder: str | Path = DEFAULT_SUITE.parent) -> list[str]:
+    """Every instruction of every suite file in ``folder`` (``assets/instructions/*.json``): what exemplar banks
+    and training sets must leave out."""
+    out = []
+    for path in sorted(Path(folder).glob("*.json")):
+        out += [s.instruction for s in load_suite(path)]
+    return out
+
+
 def family_counts(suite: list[InstructionSpec]) -> dict[str, int]:
     """Number of instructions per family, in :data:`FAMILIES` order."""
     c = Counter(s.family for s in suite)

@@ -23,10 +23,14 @@ def test_shipped_suite_covers_saycan_families_and_is_disjoint_from_planner_input
     assert len(SUITE) >= 40
     assert all(n >= 5 for n in family_counts(SUITE).values()) and set(family_counts(SUITE)) == set(FAMILIES)
     assert all(len(s.optimal_plan) >= 4 for s in SUITE if s.family == "long_horizon")
-    norm = {" ".join(s.instruction.lower().split()) for s in SUITE}
+    from skillstack.planners.suite import all_suite_instructions
+
+    every = all_suite_instructions()
+    assert len(every) >= len(SUITE) + 21 and len(set(every)) >= len(SUITE) + 16
+    norm = {" ".join(t.lower().split()) for t in every}
     prompt = {" ".join(e.instruction.lower().split()) for e in load_prompt()}
     assert not norm & prompt
-    bank = generate(exclude=[s.instruction for s in SUITE])
+    bank = generate(exclude=every)
     assert len(bank) > 1000 and not norm & {" ".join(t.instruction.lower().split()) for t in bank}
     assert len(generate()) > len(bank)  # the exclusion did remove suite instructions
 
