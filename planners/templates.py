@@ -43,6 +43,12 @@ def _atoms() -> list[Atom]:
              (("window", "open"),)),
         Atom("press_button", ("press the button", "push the button"), (("button_pressed", True),)),
     ]
+    atoms += [
+        Atom("both_drawer", ("put both blocks in the drawer", "place both blocks inside the drawer"),
+             tuple((f"block_in_drawer({b})", True) for b in BLOCKS)),
+        Atom("both_bin", ("put both blocks in the bin", "place both blocks into the bin"),
+             tuple((f"block_in_bin({b})", True) for b in BLOCKS)),
+    ]
     for b in BLOCKS:
         atoms += [
             Atom(f"pick_{b}", (f"pick up the {b} block", f"grasp the {b} block"), ((f"holding({b})", True),)),
@@ -76,7 +82,7 @@ class TemplateInstruction:
 
 def _compatible(seq: tuple[Atom, ...]) -> bool:
     keys = [a.key for a in seq]
-    blocks_used = [k.split("_")[0] for k in keys if k.split("_")[0] in BLOCKS]
+    blocks_used = [b for k in keys for b in (BLOCKS if k.startswith("both_") else [k.split("_")[0]]) if b in BLOCKS]
     if len(set(blocks_used)) != len(blocks_used):  # one goal per block
         return False
     if any(k.startswith("pick_") for k in keys[:-1]):  # holding is only a final goal
