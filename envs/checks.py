@@ -44,19 +44,41 @@ _UNSTABLE_IDX = np.array(list(UNSTABLE_WARNINGS.values()))
 
 
 class InstabilityMonitor:
-    """Reports the MuJoCo instability warnings raised in ``data`` since the previous :meth:`check`.
+    """Detects the MuJoCo instability warnings raised during a step and undoes the silent reset.
 
-    MuJoCo counts warnings in ``data.warning`` and auto-resets the state on BADQACC & co., so without this a
-    blown-up episode would silently continue from a reset state. One NumPy read per call (cheap on a step).
+    MuJoCo counts warnings in ``data.warning`` and, on BADQACC & co., resets ``data`` to the model's
+    reference state (``time`` back to 0) and carries on. Without this a blown-up episode would silently
+    continue from a teleported state. Use: :meth:`snapshot` before stepping, :meth:`check` after; on a fault,
+    :meth:`restore` puts back the pre-step physics state (``mj_getState``/``mj_setState`` over
+    ``mjSTATE_INTEGRATION``), so time never runs backwards inside an episode and the last frame shows the
+    last good state. Cost per step: one ``mj_getState`` copy and one NumPy read.
+
+    Args:
+        model: the ``MjModel``.
+        data: the ``MjData`` stepped by the env.
     """
 
-    def __init__(self, data: mujoco.MjData) -> None:
+    _SPEC = mujoco.mjtState.mjSTATE_INTEGRATION
+
+    def __init__(self, model: mujoco.MjModel, data: mujoco.MjData) -> None:
+        self.model = model
         self.data = data
+        self._state = np.empty(mujoco.mj_stateSize(model, self._SPEC))
         self.reset()
 
     def reset(self) -> None:
         """Forget the warnings raised so far (call after an env reset)."""
         self._counts = self.data.warning.number[_UNSTABLE_IDX].copy()
+        self.snapshot()
+
+    def snapshot(self) -> None:
+        """Remember the current physics state (call before each step)."""
+        mujoco.mj_getState(self.model, self.data, self._state, self._SPEC)
+
+    def restore(self) -> None:
+        """Put back the state of the last :meth:`snapshot` and recompute derived quantities (``mj_forward``)."""
+        mujoco.mj_setState(self.model, self.data, self._state, self._SPEC)
+        mujoco.mj_forward(self.model, self.data)
 
     def check(self) -> str | None:
         """Comma-separated names of the warnings raised since the last call, or ``None``."""

@@ -168,7 +168,8 @@ class MetaWorldEnv(gym.Env[npt.NDArray[np.float64], npt.NDArray[np.float32]]):
             obs_space.low.astype(np.float64), obs_space.high.astype(np.float64), dtype=np.float64
         )
         self.action_space = spaces.Box(-1.0, 1.0, shape=(4,), dtype=np.float32)
-        self._faults = InstabilityMonitor(self.data)
+        self._faults = InstabilityMonitor(self.model, self.data)
+        self._last_obs: npt.NDArray[np.float64] | None = None
 
     @property
     def unwrapped_metaworld(self) -> Any:
@@ -185,22 +186,27 @@ class MetaWorldEnv(gym.Env[npt.NDArray[np.float64], npt.NDArray[np.float32]]):
         self._faults.reset()
         info = dict(info)
         info["success"] = False
-        return obs.astype(np.float64, copy=False), info
+        self._last_obs = obs.astype(np.float64, copy=False)
+        return self._last_obs, info
 
     def step(
         self, action: npt.ArrayLike
     ) -> tuple[npt.NDArray[np.float64], float, bool, bool, dict[str, Any]]:
         act = check_action(action, self.action_space)
+        self._faults.snapshot()
         obs, reward, _, _, info = self._env.step(act)
         success = bool(info.get("success", 0.0))
         info["success"] = success
         fault = self._faults.check()
         truncated = fault is not None
-        if truncated:
+        if truncated:  # MuJoCo reset the state mid-step: end the episode at the last good state
+            self._faults.restore()
             info["sim_unstable"] = fault
-            info["success"] = False
+            info["success"] = success = False
+            obs, reward = self._last_obs, 0.0
+        self._last_obs = obs = obs.astype(np.float64, copy=False)
         terminated = success and self.terminate_on_success
-        return obs.astype(np.float64, copy=False), float(reward), terminated, truncated, info
+        return obs, float(reward), terminated, truncated, info
 
     def render(self) -> npt.NDArray[np.uint8] | None:
         """Render an RGB frame ``(height, width, 3) uint8`` (``render_mode="rgb_array"`` only)."""

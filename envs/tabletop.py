@@ -314,7 +314,7 @@ class TabletopScene:
                 m.eq_data[i] = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 5.0])
         self.button_latched = False
         self.layout: Layout | None = None
-        self._faults = InstabilityMonitor(self.data)
+        self._faults = InstabilityMonitor(self.model, self.data)
 
     # -- low level ---------------------------------------------------------------------------------
     def _do_sim(self, grip: float, n: int = FRAME_SKIP) -> None:
@@ -468,14 +468,20 @@ class TabletopScene:
         """Apply one 4-D action (Δxyz × :data:`ACTION_SCALE`, gripper effort) for :data:`FRAME_SKIP` steps.
 
         Returns:
-            ``None``, or the names of the MuJoCo instability warnings raised during the step.
+            ``None``, or the names of the MuJoCo instability warnings raised during the step; then the
+            pre-step physics state has been restored (MuJoCo had silently reset it).
         """
         a = np.clip(action, -1.0, 1.0)
+        self._faults.snapshot()
         self._set_mocap(self.data.mocap_pos[self._mocap] + a[:3] * ACTION_SCALE)
         self._do_sim(float(a[3]))
+        fault = self._faults.check()
+        if fault is not None:
+            self._faults.restore()
+            return fault
         if self.button_depression >= BUTTON_PRESS_MIN:
             self.button_latched = True
-        return self._faults.check()
+        return None
 
     # -- reading -----------------------------------------------------------------------------------
     def observation(self) -> npt.NDArray[np.float64]:
@@ -901,8 +907,8 @@ class TabletopEnv(_TabletopBase):
         terminate_on_success: end the episode once the goal holds.
         fast_render: cheaper shadows for software rendering (default: on under ``MUJOCO_GL=osmesa``).
 
-    Reset options: ``{"task": name or LongHorizonTask}`` switches task; ``{"state": {...}}`` overrides the discrete start
-    state (a valid :data:`SYMBOLIC_VALUES` assignment).
+    Reset options: ``{"task": name or LongHorizonTask}`` switches task; ``{"state": {...}}`` overrides the discrete
+    start state (a valid :data:`SYMBOLIC_VALUES` assignment).
 
     Raises:
         UnknownNameError: unknown task or camera.
@@ -948,7 +954,9 @@ EMPTY_GRIP_PROB = 0.5
 """``start="any"`` resets (the affordance data) close the empty gripper with this probability: skills that
 end holding a handle leave it closed, and affordances fitted only on open empty grippers read a closed one as
 "holding a block" (measured: place_in_bin 0.997 on an empty closed gripper)."""
-EMPTY_GRIP_STEPS = 10
+EMPTY_GRIP_STEPS = (5, 31)
+"""Closing steps drawn from ``[5, 31)``: 10 steps leave the fingers at opening ≈0.59 (where a held block also
+leaves them), 20 close them fully (≈0.29, as a skill that ended squeezing a handle leaves them)."""
 
 
 class TabletopSkillEnv(_TabletopBase):
@@ -1015,7 +1023,7 @@ class TabletopSkillEnv(_TabletopBase):
             if require is None or require(self._start_sym):
                 break
         if start == "any" and state is None and held_block(self._start_sym) is None and rng.uniform() < EMPTY_GRIP_PROB:
-            for _ in range(EMPTY_GRIP_STEPS):  # fingers closed on nothing, as after an open/close/press skill
+            for _ in range(int(rng.integers(*EMPTY_GRIP_STEPS))):  # fingers (partly) closed on nothing
                 self.scene.step(np.array([0.0, 0.0, 0.0, 1.0]))
             p = self.scene.predicates()
             self._start_sym = symbolic_state(p)

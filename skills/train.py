@@ -158,18 +158,24 @@ class Run:
                     if old.get(key) != getattr(cfg, key):
                         raise ValueError(f"--resume: {key} differs from the run's config.json "
                                          f"({old.get(key)!r} vs {getattr(cfg, key)!r})")
-        (self.dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
+        tmp = self.dir / f".config.json.tmp-{os.getpid()}"
+        tmp.write_text(json.dumps(asdict(cfg), indent=2) + "\n")
+        os.replace(tmp, self.dir / "config.json")  # atomic: a kill never leaves a truncated config
 
     # wall clock accumulated over resumed segments
     def wall(self) -> float:
         return self._wall0 + time.perf_counter() - self._t0
 
     def latest_checkpoint(self) -> Path | None:
+        """The newest complete checkpoint: the ``latest`` pointer's target, or (pointer missing or dangling after
+        a crash) the highest ``step_*`` directory holding ``state.json``, which is written last."""
         ptr = self.ckpt_dir / "latest"
-        if not ptr.exists():
-            return None
-        d = self.ckpt_dir / ptr.read_text().strip()
-        return d if (d / "state.json").exists() else None
+        if ptr.exists():
+            d = self.ckpt_dir / ptr.read_text().strip()
+            if (d / "state.json").exists():
+                return d
+        done = sorted(d for d in self.ckpt_dir.glob("step_*") if (d / "state.json").exists())
+        return done[-1] if done else None
 
     def restore_state(self, ckpt: Path) -> None:
         st = json.loads((ckpt / "state.json").read_text())
@@ -179,25 +185,38 @@ class Run:
         self._t0 = time.perf_counter()
 
     def save_checkpoint(self, write: Callable[[Path], None]) -> Path:
-        """Write a checkpoint atomically: temp dir → rename → update the ``latest`` pointer; keep 2."""
+        """Write a checkpoint atomically; keep the newest 2.
+
+        Order: write everything into a hidden temp dir (``state.json`` last) → ``rename`` to ``step_N`` → replace
+        the ``latest`` pointer (``os.replace``). Old checkpoints are first renamed out of the ``step_*``
+        namespace, then deleted, so a kill at any moment leaves only complete ``step_*`` directories.
+        """
         self.ckpt_dir.mkdir(parents=True, exist_ok=True)
+        for stale in self.ckpt_dir.glob(".tmp-*"):  # left by a killed writer
+            shutil.rmtree(stale, ignore_errors=True)
         name = f"step_{self.state.steps:012d}"
         tmp = self.ckpt_dir / f".tmp-{name}-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         write(tmp)
         self.state.wall_s = self.wall()
         self.state.last_checkpoint = self.state.steps
-        (tmp / "state.json").write_text(json.dumps(asdict(self.state), indent=2))
+        with open(tmp / "state.json", "w") as f:
+            f.write(json.dumps(asdict(self.state), indent=2))
+            f.flush()
+            os.fsync(f.fileno())
         final = self.ckpt_dir / name
         if final.exists():
-            shutil.rmtree(final)
+            os.rename(final, self.ckpt_dir / f".tmp-old-{name}-{os.getpid()}")
         os.rename(tmp, final)
-        ptr_tmp = self.ckpt_dir / ".latest.tmp"
+        ptr_tmp = self.ckpt_dir / f".tmp-latest-{os.getpid()}"
         ptr_tmp.write_text(name + "\n")
         os.replace(ptr_tmp, self.ckpt_dir / "latest")
         for old in sorted(self.ckpt_dir.glob("step_*"))[:-2]:
-            shutil.rmtree(old, ignore_errors=True)
+            trash = self.ckpt_dir / f".tmp-old-{old.name}-{os.getpid()}"
+            os.rename(old, trash)
+            shutil.rmtree(trash, ignore_errors=True)
+        for stale in self.ckpt_dir.glob(".tmp-old-*"):
+            shutil.rmtree(stale, ignore_errors=True)
         return final
 
     def periodic_eval(self, actor: MLPActor) -> EvalResult:
@@ -361,9 +380,12 @@ def _make_vec(cfg: TrainConfig) -> Any:
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
+    from skillstack.skills.resume import ResetRNGRecorder
+
     kwargs = {} if cfg.max_episode_steps is None else {"max_episode_steps": cfg.max_episode_steps}
     return make_vec_env(partial(make_env, cfg.env_id, **kwargs), n_envs=cfg.n_envs, seed=cfg.seed,
-                        vec_env_cls=SubprocVecEnv if cfg.n_envs > 1 else DummyVecEnv)
+                        vec_env_cls=SubprocVecEnv if cfg.n_envs > 1 else DummyVecEnv,
+                        wrapper_class=ResetRNGRecorder)
 
 
 def _build_sb3(cfg: TrainConfig, env: Any, run: Run) -> Any:
@@ -408,10 +430,13 @@ def load_replay_buffer_npz(buffer: Any, path: Path) -> None:
     with np.load(path, allow_pickle=False) as z:
         for k in _RB_FIELDS:
             if k in z.files and getattr(buffer, k, None) is not None:
-                arr = z[k]
+                try:
+                    arr = z[k]
+                except ValueError as e:  # object arrays need pickle: refused by allow_pickle=False
+                    raise ValueError(f"{path}: field {k!r} cannot be read without pickle ({e})") from None
                 dst = getattr(buffer, k)
                 if arr.shape[0] > dst.shape[0] or arr.shape[1:] != dst.shape[1:]:
-                    raise ValueError(f"replay buffer field {k}: saved {arr.shape} does not fit {dst.shape}")
+                    raise ValueError(f"{path}: replay buffer field {k}: saved {arr.shape} does not fit {dst.shape}")
                 dst[: arr.shape[0]] = arr
         buffer.pos = int(z["pos"])
         buffer.full = bool(z["full"])
@@ -420,6 +445,7 @@ def load_replay_buffer_npz(buffer: Any, path: Path) -> None:
 def _train_sb3(run: Run, resume: bool, progress: bool = True) -> MLPActor:
     from stable_baselines3.common.callbacks import BaseCallback
 
+    from skillstack.skills.resume import restore_rng_state, save_rng_state
     from skillstack.skills.sb3_extras import pretrain_actor_bc
 
     cfg = run.cfg
@@ -437,7 +463,19 @@ def _train_sb3(run: Run, resume: bool, progress: bool = True) -> MLPActor:
                                                            bc_alpha=cfg.bc_alpha, q_filter=cfg.q_filter,
                                                            seed=cfg.seed + 1)
     if ckpt is not None:
-        model.set_parameters(str(ckpt / "model.zip"), exact_match=True, device=model.device)
+        try:  # SB3 reads only the .pth parts, with torch.load(weights_only=True); the pickled "data" is skipped
+            from stable_baselines3.common.save_util import load_from_zip_file, recursive_setattr
+
+            model.set_parameters(str(ckpt / "model.zip"), exact_match=True, device=model.device)
+            # set_parameters restores state dicts only; SAC's entropy coefficient (log_ent_coef) is a "pytorch
+            # variable" that SB3's own load() sets separately — do the same
+            _, _, variables = load_from_zip_file(str(ckpt / "model.zip"), device=model.device, load_data=False)
+            for name, value in (variables or {}).items():
+                if value is not None:
+                    recursive_setattr(model, f"{name}.data", value.data)
+        except Exception as e:  # noqa: BLE001 - torch raises UnpicklingError, RuntimeError, KeyError…
+            raise ValueError(f"{ckpt / 'model.zip'}: cannot be loaded as weights only "
+                             f"({type(e).__name__}: {str(e).splitlines()[0][:200]})") from None
         run.restore_state(ckpt)
         extra = json.loads((ckpt / "sb3_counters.json").read_text())
         model.num_timesteps = run.state.steps
@@ -448,14 +486,26 @@ def _train_sb3(run: Run, resume: bool, progress: bool = True) -> MLPActor:
     elif demos is not None and cfg.bc_pretrain_steps > 0:
         pretrain_actor_bc(model, demos, cfg.bc_pretrain_steps, cfg.batch_size, cfg.bc_lr, cfg.seed, progress)
 
-    def write(d: Path) -> None:
+    def write(d: Path, consistent: bool = True) -> None:
         model.save(d / "model.zip", exclude=["replay_buffer", "env"])
+        exact = save_rng_state(model, env, d, consistent)
         (d / "sb3_counters.json").write_text(json.dumps({"n_updates": int(model._n_updates),
-                                                         "episode_num": int(model._episode_num)}))
+                                                         "episode_num": int(model._episode_num),
+                                                         "exact_resume": exact}))
         if off_policy:
             save_replay_buffer_npz(model.replay_buffer, d / "replay_buffer.npz")
 
     class Hooks(BaseCallback):
+        stopped_inside_iteration = False
+
+        def _on_rollout_start(self) -> None:
+            # Between iterations (after the gradient step) the training state is consistent: checkpoint here,
+            # preferably when every env has just started an episode (then resume is exact, see resume.py).
+            since = run.state.steps - run.state.last_checkpoint
+            starts = np.asarray(self.model._last_episode_starts, dtype=bool)
+            if since >= cfg.checkpoint_every and (starts.all() or since >= 2 * cfg.checkpoint_every):
+                run.save_checkpoint(write)
+
         def _on_step(self) -> bool:
             run.state.steps = int(self.model.num_timesteps)
             last = None
@@ -464,16 +514,19 @@ def _train_sb3(run: Run, resume: bool, progress: bool = True) -> MLPActor:
                 self.logger.record("eval/success_rate", last.success_rate)
                 self.logger.record("eval/mean_return", last.mean_return)
                 self.logger.record("time/wall_s", run.wall())
-            if run.state.steps - run.state.last_checkpoint >= cfg.checkpoint_every:
-                run.save_checkpoint(write)
-            return not run.should_stop(last)
+            stop = run.should_stop(last)
+            self.stopped_inside_iteration = stop
+            return not stop
 
     remaining = cfg.steps - run.state.steps
     if remaining > 0 and run.state.stop_reason is None:
-        model.learn(total_timesteps=remaining, callback=Hooks(), progress_bar=progress,
+        if ckpt is not None:
+            restore_rng_state(model, env, ckpt)  # last: nothing may draw random numbers after this
+        hooks = Hooks()
+        model.learn(total_timesteps=remaining, callback=hooks, progress_bar=progress,
                     reset_num_timesteps=ckpt is None, tb_log_name=cfg.algo)
         run.state.steps = int(model.num_timesteps)
-        run.save_checkpoint(write)
+        run.save_checkpoint(lambda d: write(d, consistent=not hooks.stopped_inside_iteration))
     env.close()
     return _actor_from_sb3(model, cfg.algo)
 

@@ -4,3 +4,15 @@ import warnings
 os.environ.setdefault("TQDM_DISABLE", "1")
 os.environ["COLUMNS"] = "220"  # rich tables are not truncated in CLI output checks
 warnings.filterwarnings("ignore", message="Constant\\(s\\) may be too high")
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def embedding_scorer():
+    """The default embedding scorer (MiniLM + 1 648 exemplar embeddings): built once per test session.
+    Tests that need fresh recomputation clear its per-text cache, which keeps the exemplar matrix."""
+    from skillstack.planners.lm import EmbeddingScorer
+
+    return EmbeddingScorer()

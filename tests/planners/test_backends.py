@@ -35,7 +35,8 @@ def tiny_model(tmp_path_factory):
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", eos_token="[PAD]")
     fast.save_pretrained(d)
     torch.manual_seed(0)
-    GPT2LMHeadModel(GPT2Config(vocab_size=len(fast), n_positions=2048, n_embd=32, n_layer=1, n_head=2)).save_pretrained(d)
+    config = GPT2Config(vocab_size=len(fast), n_positions=2048, n_embd=32, n_layer=1, n_head=2)
+    GPT2LMHeadModel(config).save_pretrained(d)
     return d
 
 

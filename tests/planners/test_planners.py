@@ -67,11 +67,9 @@ def test_saycan_multiplies_language_and_affordance_and_ablation_ignores_affordan
     assert d2.choice == "a" and all(c.affordance == 1.0 for c in d2.scores)
 
 
-@pytest.fixture(scope="module")
-def embedding():
-    from skillstack.planners.lm import EmbeddingScorer
-
-    return EmbeddingScorer()
+@pytest.fixture()
+def embedding(embedding_scorer):
+    return embedding_scorer
 
 
 @pytest.mark.parametrize("instruction", ["put the red block in the drawer", "", "x" * 5000,

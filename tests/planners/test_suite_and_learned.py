@@ -15,6 +15,7 @@ from skillstack.planners.evaluate import plan_symbolically
 from skillstack.planners.suite import FAMILIES, SuiteError, family_counts, load_prompt, load_suite
 from skillstack.planners.symbolic import SymbolicPlanner
 from skillstack.planners.templates import generate
+from tests.artifact_tools import rehash
 
 SUITE = load_suite()
 
@@ -84,11 +85,9 @@ def test_symbolic_oracle_plans_every_suite_instruction_optimally():
     env.close()
 
 
-@pytest.fixture(scope="module")
-def scorer():
-    from skillstack.planners.lm import EmbeddingScorer
-
-    return EmbeddingScorer()
+@pytest.fixture()
+def scorer(embedding_scorer):
+    return embedding_scorer
 
 
 @pytest.mark.parametrize("instruction", ["", "put the red block in the drawer and close it", "x" * 5000,
@@ -132,19 +131,17 @@ def test_learned_planner_round_trip_and_integrity(tiny_planner):
     assert metrics["train_rows"] > 1000 and 0.0 <= metrics["val_accuracy"] <= 1.0
     loaded = load_planner(root)
     obs = np.random.default_rng(0).normal(size=26)
-    np.testing.assert_allclose(loaded.probabilities("open the drawer", obs), planner.probabilities("open the drawer", obs),
-                               rtol=1e-6)
-    d = loaded.plan_step("open the drawer", [], obs, [Candidate("open_drawer", "open the drawer"),
-                                                       Candidate("lamp_on", "turn on the lamp"), Candidate(DONE, "done")])
+    np.testing.assert_allclose(loaded.probabilities("open the drawer", obs),
+                               planner.probabilities("open the drawer", obs), rtol=1e-6)
+    cands = [Candidate("open_drawer", "open the drawer"), Candidate("lamp_on", "turn on the lamp"),
+             Candidate(DONE, "done")]
+    d = loaded.plan_step("open the drawer", [], obs, cands)
     assert d.choice in {"open_drawer", DONE} and d.scores[1].language == 0.0
     v = sorted(root.glob("v*"))[-1]
-    m = json.loads((v / "manifest.json").read_text())
-    m["kind"] = "os.system"
-    (v / "manifest.json").write_text(json.dumps(m))
+    rehash(v, lambda m: m.update(kind="os.system"))
     with pytest.raises(SkillLoadError, match="not one of"):
         load_planner(root)
-    m["kind"] = "planner_mlp"
-    (v / "manifest.json").write_text(json.dumps(m))
+    rehash(v, lambda m: m.update(kind="planner_mlp"))
     raw = bytearray((v / "model.safetensors").read_bytes())
     raw[-3] ^= 0xFF
     (v / "model.safetensors").write_bytes(bytes(raw))
@@ -175,7 +172,8 @@ def test_noop_steps_are_allowed_but_infeasible_steps_end_the_plan():
 
         def plan_step(self, instruction, history, observation, candidates):
             c = self.choices.pop(0)
-            return Decision(c, [CandidateScore(x.name, float(x.name == c), 1.0, float(x.name == c)) for x in candidates])
+            return Decision(c, [CandidateScore(x.name, float(x.name == c), 1.0, float(x.name == c))
+                                for x in candidates])
 
     cands = [Candidate(n, s.description) for n, s in SKILL_SPECS.items()] + [Candidate(DONE, "done")]
     spec = next(s for s in SUITE if s.id == "single-01")  # open the drawer, from everything closed

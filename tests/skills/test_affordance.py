@@ -88,3 +88,21 @@ def test_mlp_model_still_available():
     assert model.kind == "mlp_affordance" and fit["val_auroc"] > 0.9
     with pytest.raises(ValueError, match="unknown affordance model"):
         fit_affordance(x, y, AffordanceConfig(model="svm"), progress=False)
+
+
+def test_shipped_place_affordances_are_low_after_a_handle_skill_leaves_the_gripper_closed():
+    """Regression: the place_* affordances read a gripper squeezed shut on a handle as "holding a block" (0.997)
+    until the affordance data contained fully closed empty grippers (EMPTY_GRIP_STEPS)."""
+    from skillstack.envs.tabletop import TabletopEnv
+    from skillstack.planners.executor import run_skill
+    from skillstack.skills.library import SkillLibrary, default_library_path
+
+    lib = SkillLibrary(default_library_path())
+    env = TabletopEnv()
+    for seed in range(2):
+        obs, _ = env.reset(seed=seed)
+        obs, ex = run_skill(env, lib.load("open_drawer"), obs, None)
+        assert ex.success and not env.predicates["holding(red)"] and not env.predicates["holding(blue)"]
+        for name in ("place_in_bin", "place_in_drawer", "place_on_table"):
+            assert lib.load(name).affordance(obs) < 0.1, name
+        assert lib.load("close_drawer").affordance(obs) > 0.9

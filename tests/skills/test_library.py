@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 import os
 import pickle
 from pathlib import Path
@@ -11,8 +10,9 @@ import torch
 from gymnasium import spaces
 
 from skillstack.envs import UnknownNameError
-from skillstack.skills.library import Skill, SkillLibrary, SkillLoadError, sha256_file
+from skillstack.skills.library import Skill, SkillLibrary, SkillLoadError
 from skillstack.skills.networks import MLPActor, MLPAffordance
+from tests.artifact_tools import Payload, rehash
 
 OBS = spaces.Box(-np.inf, np.inf, shape=(39,), dtype=np.float64)
 ACT = spaces.Box(-1.0, 1.0, shape=(4,), dtype=np.float32)
@@ -78,18 +78,11 @@ def test_flipped_byte_is_refused_naming_file(tmp_path, fname):
         lib.load("open_drawer")
 
 
-class _Payload:
-    def __init__(self, canary: Path) -> None:
-        self.canary = canary
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.canary}",))
+_Payload = Payload
 
 
 def _rehash(d: Path) -> None:
-    m = json.loads((d / "manifest.json").read_text())
-    m["files"] = {f: sha256_file(d / f) for f in m["files"]}
-    (d / "manifest.json").write_text(json.dumps(m))
+    rehash(d)
 
 
 def test_pickle_payload_in_safetensors_named_file_never_runs(tmp_path):
@@ -117,9 +110,7 @@ def test_pickle_in_json_field_is_just_data(tmp_path):
     canary = tmp_path / "canary"
     lib = SkillLibrary(tmp_path / "lib")
     d = lib.save(make_skill())
-    m = json.loads((d / "manifest.json").read_text())
-    m["provenance"]["blob"] = pickle.dumps(_Payload(canary)).hex()
-    (d / "manifest.json").write_text(json.dumps(m))
+    rehash(d, lambda m: m["provenance"].update(blob=pickle.dumps(_Payload(canary)).hex()))
     lib.load("open_drawer")
     assert not canary.exists()
 
@@ -128,9 +119,7 @@ def test_pickle_in_json_field_is_just_data(tmp_path):
 def test_kind_outside_allow_list_is_refused(tmp_path, kind):
     lib = SkillLibrary(tmp_path)
     d = lib.save(make_skill())
-    m = json.loads((d / "manifest.json").read_text())
-    m["networks"]["policy"]["kind"] = kind
-    (d / "manifest.json").write_text(json.dumps(m))
+    rehash(d, lambda m: m["networks"]["policy"].update(kind=kind))
     with pytest.raises(UnknownNameError, match="network kind"):
         lib.load("open_drawer")
 
@@ -138,9 +127,7 @@ def test_kind_outside_allow_list_is_refused(tmp_path, kind):
 def test_bad_architecture_is_refused(tmp_path):
     lib = SkillLibrary(tmp_path)
     d = lib.save(make_skill())
-    m = json.loads((d / "manifest.json").read_text())
-    m["networks"]["policy"]["architecture"]["activation"] = "__import__('os')"
-    (d / "manifest.json").write_text(json.dumps(m))
+    rehash(d, lambda m: m["networks"]["policy"]["architecture"].update(activation="__import__('os')"))
     with pytest.raises(SkillLoadError, match="activation"):
         lib.load("open_drawer")
 
