@@ -1028,7 +1028,9 @@ class TabletopSkillEnv(_TabletopBase):
             p = self.scene.predicates()
             self._start_sym = symbolic_state(p)
         info = {"predicates": p, "success": False, "symbolic_state": dict(self._start_sym),
-                "applicable": self.spec_skill.applicable(self._start_sym)}
+                "applicable": self.spec_skill.applicable(self._start_sym),
+                # e.g. open_drawer on an open drawer: "succeeds" at once without doing anything
+                "satisfied_at_start": skill_success(self.spec_skill, self.scene, p, self._start_sym)}
         return self.scene.observation(), info
 
     def step(self, action: npt.ArrayLike) -> tuple[npt.NDArray[np.float64], float, bool, bool, dict[str, Any]]:

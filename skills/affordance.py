@@ -13,6 +13,12 @@ drawer closed for ``place_in_drawer``, nothing held for ``place_*``, ...), so th
 "impossible here" and "possible but the policy sometimes fails". Train, validation and held-out test
 starts use disjoint seed ranges.
 
+Success means the skill *achieved* its success predicate: a start where the predicate already holds
+(``open_drawer`` on an open drawer, ``pick_red_block`` with the red block already lifted) is labelled 0, although
+the episode "succeeds" at once. With the plain label such no-op skills scored ≈0.99 and let a language model
+that confuses "open" and "close the drawer" pick the no-op; a skill that would not change anything is not
+afforded.
+
 Metrics (scikit-learn): AUROC (``roc_auc_score``), Brier score (``brier_score_loss``), expected
 calibration error over 10 equal-width bins, and a reliability diagram (``calibration_curve``).
 """
@@ -46,7 +52,10 @@ class Outcomes:
 
     Attributes:
         observations: ``(N, obs_dim) float64`` — the observation at the start of each execution.
-        success: ``(N,) bool`` — the skill's success predicate became true within its step cap.
+        success: ``(N,) bool`` — the skill *achieved* its success predicate within its step cap: it became true
+            during the execution, having not held at the start (``open_drawer`` on an already-open drawer is
+            not a success: the affordance answers "will running this skill get its job done", as SayCan's value
+            functions do for a useful skill, rather than "will its predicate hold afterwards").
         applicable: ``(N,) bool`` — the skill's symbolic preconditions held at the start.
         lengths: ``(N,) int64`` — steps executed.
     """
@@ -89,6 +98,7 @@ def collect_outcomes(
     obs0 = np.zeros((n, skill.observation_space.shape[0]))
     success = np.zeros(n, dtype=bool)
     applicable = np.zeros(n, dtype=bool)
+    already = np.zeros(n, dtype=bool)
     lengths = np.zeros(n, dtype=np.int64)
     job = [-1] * len(envs)
     cur = [None] * len(envs)
@@ -100,6 +110,7 @@ def collect_outcomes(
         nxt += 1
         obs, info = envs[k].reset(seed=seed_base + i, options={"start": "precondition" if i % 2 == 0 else "any"})
         obs0[i], applicable[i], job[k], cur[k] = obs, bool(info.get("applicable", True)), i, obs
+        already[i] = bool(info.get("satisfied_at_start", False))
 
     bar = tqdm(total=n, desc=f"outcomes {skill.name}", unit="ep", disable=not progress)
     for k in range(len(envs)):
@@ -125,7 +136,7 @@ def collect_outcomes(
     bar.close()
     for e in envs:
         e.close()
-    return Outcomes(obs0, success, applicable, lengths)
+    return Outcomes(obs0, success & ~already, applicable, lengths)
 
 
 @dataclass(frozen=True)
