@@ -116,17 +116,17 @@ def _own_generators(model: Any) -> dict[str, np.random.Generator]:
     return gens
 
 
-def save_rng_state(model: Any, vec_env: Any, d: Path, consistent: bool = True) -> bool:
+def save_rng_state(model: Any, vec_env: Any, d: Path, at_boundary: bool) -> bool:
     """Write ``d/rng_state.json`` for ``model`` training on ``vec_env``; returns whether resume will be exact.
 
     Args:
         model: an SB3 algorithm, between iterations (after its gradient step).
         vec_env: its vector env, built with :class:`ResetRNGRecorder` as the outermost wrapper.
         d: the checkpoint directory being written.
-        consistent: ``False`` when training stopped inside an iteration (the last transition is not stored).
+        at_boundary: every env's last step ended its episode (so each has just been reset) and training did
+            not stop inside an iteration. (SB3's off-policy ``_last_episode_starts`` cannot tell: it stays
+            all-true; the caller tracks the ``dones`` of the last step.)
     """
-    starts = np.asarray(getattr(model, "_last_episode_starts", np.zeros(1)), dtype=bool)
-    at_boundary = bool(starts.all()) and consistent
     env_states = vec_env.env_method("get_pre_reset_rng") if at_boundary else None
     state = {
         "exact": at_boundary and all(s is not None for s in env_states or [None]),

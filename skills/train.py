@@ -486,9 +486,9 @@ def _train_sb3(run: Run, resume: bool, progress: bool = True) -> MLPActor:
     elif demos is not None and cfg.bc_pretrain_steps > 0:
         pretrain_actor_bc(model, demos, cfg.bc_pretrain_steps, cfg.batch_size, cfg.bc_lr, cfg.seed, progress)
 
-    def write(d: Path, consistent: bool = True) -> None:
+    def write(d: Path, at_boundary: bool) -> None:
         model.save(d / "model.zip", exclude=["replay_buffer", "env"])
-        exact = save_rng_state(model, env, d, consistent)
+        exact = save_rng_state(model, env, d, at_boundary)
         (d / "sb3_counters.json").write_text(json.dumps({"n_updates": int(model._n_updates),
                                                          "episode_num": int(model._episode_num),
                                                          "exact_resume": exact}))
@@ -497,16 +497,20 @@ def _train_sb3(run: Run, resume: bool, progress: bool = True) -> MLPActor:
 
     class Hooks(BaseCallback):
         stopped_inside_iteration = False
+        last_dones = np.ones(cfg.n_envs, dtype=bool)  # a fresh or exactly resumed run starts on a boundary
+
+        def at_boundary(self) -> bool:
+            return bool(np.all(self.last_dones)) and not self.stopped_inside_iteration
 
         def _on_rollout_start(self) -> None:
             # Between iterations (after the gradient step) the training state is consistent: checkpoint here,
             # preferably when every env has just started an episode (then resume is exact, see resume.py).
             since = run.state.steps - run.state.last_checkpoint
-            starts = np.asarray(self.model._last_episode_starts, dtype=bool)
-            if since >= cfg.checkpoint_every and (starts.all() or since >= 2 * cfg.checkpoint_every):
-                run.save_checkpoint(write)
+            if since >= cfg.checkpoint_every and (self.at_boundary() or since >= 2 * cfg.checkpoint_every):
+                run.save_checkpoint(lambda d: write(d, self.at_boundary()))
 
         def _on_step(self) -> bool:
+            self.last_dones = np.asarray(self.locals.get("dones", self.last_dones), dtype=bool)
             run.state.steps = int(self.model.num_timesteps)
             last = None
             if run.state.steps - run.state.last_eval >= cfg.eval_every:
@@ -526,7 +530,7 @@ def _train_sb3(run: Run, resume: bool, progress: bool = True) -> MLPActor:
         model.learn(total_timesteps=remaining, callback=hooks, progress_bar=progress,
                     reset_num_timesteps=ckpt is None, tb_log_name=cfg.algo)
         run.state.steps = int(model.num_timesteps)
-        run.save_checkpoint(lambda d: write(d, consistent=not hooks.stopped_inside_iteration))
+        run.save_checkpoint(lambda d: write(d, hooks.at_boundary()))
     env.close()
     return _actor_from_sb3(model, cfg.algo)
 

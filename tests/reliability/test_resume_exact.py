@@ -92,3 +92,13 @@ def test_resume_without_the_rng_file_still_works_but_is_not_exact(tmp_path):
     with pytest.warns(UserWarning, match="fresh random streams"):
         res = train(_cfg("sac", 2 * n, tmp_path / "r"), resume=True, progress=False)
     assert res.state.steps == 2 * n
+
+
+def test_a_mid_episode_checkpoint_is_marked_inexact_and_still_resumes(tmp_path):
+    # 100 steps with 40-step episodes: the final checkpoint falls 20 steps into the third episode
+    train(_cfg("sac", 100, tmp_path / "r"), progress=False)
+    ck = _final_checkpoint(tmp_path / "r")
+    assert json.loads((ck / "sb3_counters.json").read_text())["exact_resume"] is False
+    assert json.loads((ck / "rng_state.json").read_text())["env_pre_reset"] is None
+    res = train(_cfg("sac", 140, tmp_path / "r"), resume=True, progress=False)
+    assert res.state.steps == 140
