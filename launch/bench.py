@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import statistics
 import time
 from dataclasses import asdict
@@ -213,6 +215,14 @@ SKILLS_BENCH_SEED_BASE = 5_000_000
 (demonstrations, periodic and final evaluations use small seeds) and from the affordance data."""
 
 
+@functools.lru_cache(maxsize=32)
+def _library_skill(library_root: str, skill: str, version: str) -> Any:
+    """A library skill, loaded (and verified) once per worker process."""
+    from skillstack.skills.library import SkillLibrary
+
+    return SkillLibrary(library_root).load(skill, version)
+
+
 def eval_skill_unit(library_root: str, skill: str, version: str, seed_base: int, n_episodes: int) -> dict:
     """Worker side of ``bench skills``: evaluate ``n_episodes`` seeded episodes of one library skill.
 
@@ -221,14 +231,10 @@ def eval_skill_unit(library_root: str, skill: str, version: str, seed_base: int,
     """
     from skillstack.launch.workers import peak_rss_mb
     from skillstack.skills.evaluate import evaluate
-    from skillstack.skills.library import SkillLibrary
 
-    cache = eval_skill_unit.__dict__.setdefault("_skills", {})  # one load per worker process and skill
-    if (library_root, skill, version) not in cache:
-        cache[(library_root, skill, version)] = SkillLibrary(library_root).load(skill, version)
-    s = cache[(library_root, skill, version)]
+    s = _library_skill(library_root, skill, version)
     res = evaluate(s.predict, s.env_id, n_episodes, seed_base=seed_base, max_episode_steps=s.max_steps)
-    return {"episodes": [asdict(e) for e in res.episodes], "pid": __import__("os").getpid(), "rss_mb": peak_rss_mb()}
+    return {"episodes": [asdict(e) for e in res.episodes], "pid": os.getpid(), "rss_mb": peak_rss_mb()}
 
 
 def _t_interval(xs: list[float]) -> tuple[float, float] | None:
@@ -296,7 +302,7 @@ def run_skills_bench(skills: list[str], episodes: int, seeds: list[int], library
                              "mean_return": float(np.mean([e["episode_return"] for e in eps])),
                              "mean_length": float(np.mean([e["length"] for e in eps]))})
         rates = [p["success_rate"] for p in per_seed]
-        n_succ = int(round(sum(rates) * episodes))
+        n_succ = sum(e["success"] for (k, r) in results.items() if k[0] == s for e in r["episodes"])
         per_skill[s] = {
             "version": versions_used[s], "episodes": episodes * len(seeds),
             "success_rate": float(np.mean(rates)), "ci95_over_seeds": _t_interval(rates),

@@ -96,6 +96,13 @@ def read_verified_manifest(d: Path) -> dict[str, Any]:
     if actual != stored:
         raise SkillLoadError(f"{mpath}: sha256 mismatch (manifest says {stored[:16]}…, content {actual[:16]}…); "
                              "the manifest is corrupted or was modified")
+    _verify_files(d, m)
+    return m
+
+
+def _verify_files(d: Path, m: dict[str, Any]) -> None:
+    """Check that ``d`` holds exactly the files ``m["files"]`` lists (plus the manifest), with their sha256."""
+    mpath = d / MANIFEST
     files = m.get("files")
     if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
         raise SkillLoadError(f"{mpath}: 'files' must map file names to sha256 strings")
@@ -112,7 +119,6 @@ def read_verified_manifest(d: Path) -> dict[str, Any]:
         if actual != digest:
             raise SkillLoadError(f"{d / fname}: sha256 mismatch (manifest {digest[:16]}…, file {actual[:16]}…); "
                                  "the artifact is corrupted or was modified")
-    return m
 
 
 def space_to_json(space: spaces.Space) -> dict[str, Any]:
@@ -475,14 +481,10 @@ def upgrade_manifests(root: str | os.PathLike[str]) -> list[Path]:
         m = json.loads(mpath.read_text())
         if MANIFEST_HASH_KEY in m:
             continue
-        write_manifest(mpath.parent / f".{MANIFEST}.tmp", m)
-        tmp = mpath.parent / f".{MANIFEST}.tmp"
-        try:
-            os.replace(tmp, mpath)  # verify below on the rewritten manifest; restore on failure
-            read_verified_manifest(mpath.parent)
-        except SkillLoadError:
-            _write_json_durable(mpath, m)
-            raise
+        _verify_files(mpath.parent, m)
+        tmp = mpath.parent.parent / f".{mpath.parent.name}-{MANIFEST}.tmp"  # outside the version directory
+        write_manifest(tmp, m)
+        os.replace(tmp, mpath)
         changed.append(mpath)
     return changed
 

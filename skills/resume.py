@@ -128,15 +128,16 @@ def save_rng_state(model: Any, vec_env: Any, d: Path, at_boundary: bool) -> bool
             all-true; the caller tracks the ``dones`` of the last step.)
     """
     env_states = vec_env.env_method("get_pre_reset_rng") if at_boundary else None
+    exact = env_states is not None and None not in env_states
     state = {
-        "exact": at_boundary and all(s is not None for s in env_states or [None]),
+        "exact": exact,
         "global": _global_state(),
         "generators": {k: g.bit_generator.state for k, g in _own_generators(model).items()},
         "env_pre_reset": env_states,
-        "last_obs": np.asarray(model._last_obs).tolist() if at_boundary else None,
+        "last_obs": np.asarray(model._last_obs).tolist() if exact else None,
     }
     (d / RNG_FILE).write_text(json.dumps(state))
-    return bool(state["exact"])
+    return exact
 
 
 def restore_rng_state(model: Any, vec_env: Any, ckpt: Path) -> bool:

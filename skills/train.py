@@ -212,9 +212,7 @@ class Run:
         ptr_tmp.write_text(name + "\n")
         os.replace(ptr_tmp, self.ckpt_dir / "latest")
         for old in sorted(self.ckpt_dir.glob("step_*"))[:-2]:
-            trash = self.ckpt_dir / f".tmp-old-{old.name}-{os.getpid()}"
-            os.rename(old, trash)
-            shutil.rmtree(trash, ignore_errors=True)
+            os.rename(old, self.ckpt_dir / f".tmp-old-{old.name}-{os.getpid()}")
         for stale in self.ckpt_dir.glob(".tmp-old-*"):
             shutil.rmtree(stale, ignore_errors=True)
         return final
