@@ -562,31 +562,73 @@ def bench_throughput(
     env: str = typer.Option("metaworld/drawer-open-v3"),
     steps: int = typer.Option(20_000, help="Steps per measurement."),
     max_envs: int = typer.Option(2, help="Measure vectorised collection with 1..max_envs envs."),
+    sac_steps: int = typer.Option(2000, help="Timed SB3 SAC training steps (0 skips)."),
+    ppo_steps: int = typer.Option(4096, help="Timed SB3 PPO training steps, whole 2048-step rollouts (0 skips)."),
+    candidates: str = typer.Option("16,64", help="Planner latency: candidate counts ('' skips)."),
+    planners: str = typer.Option("saycan,saycan-no-affordance", help="Planner latency: planners."),
     out: Path = typer.Option(Path("bench_results/throughput"), help="Output directory."),
+    library: Optional[Path] = LibraryOpt,
 ) -> None:
-    """Env steps/s: raw mj_step, bare Meta-World, skillstack env, SB3-vectorised 1..N envs."""
+    """Env steps/s (raw mj_step, bare Meta-World, skillstack env, SB3-vectorised 1..N envs), SAC/PPO training
+    steps/s and planner decision latency, measured in one run."""
     from skillstack.launch.bench import run_throughput
+    from skillstack.planners.base import planner_factory
 
-    run_throughput(env, steps, max_envs, out, console)
+    if steps <= 0 or max_envs <= 0 or sac_steps < 0 or ppo_steps < 0:
+        raise CLIError("--steps and --max-envs must be positive, --sac-steps/--ppo-steps non-negative")
+    counts = tuple(int(c) for c in candidates.split(",") if c.strip())
+    names = tuple(p.strip() for p in planners.split(",") if p.strip())
+    for n in names:
+        planner_factory(n)
+    run_throughput(env, steps, max_envs, out, console, sac_steps=sac_steps, ppo_steps=ppo_steps,
+                   library=_library(library) if counts else None, planner_candidates=counts, planners=names)
 
 
 @bench_app.command("skills")
 def bench_skills(
-    suite: str = typer.Option("tabletop", help="Library skills to evaluate: tabletop | metaworld | all."),
-    skills: Optional[str] = typer.Option(None, help="Comma-separated skill names (overrides --suite)."),
+    suite: str = typer.Option("tabletop", help="Evaluate-only: library skills of tabletop | metaworld | all. "
+                                               "With --train: task suite mt10 | mt50 | tabletop."),
+    skills: Optional[str] = typer.Option(None, help="Comma-separated skill names (with --train: env ids); "
+                                                    "overrides --suite."),
+    train: bool = typer.Option(False, "--train", help="Train-and-evaluate: train every task with --algo under "
+                                                      "--steps, then evaluate (not registered in any library)."),
+    algo: str = typer.Option("sac-demos", help="--train: algorithm."),
+    steps: int = typer.Option(30_000, help="--train: env-step budget per task and seed."),
+    stop_at_success: float = typer.Option(1.0, help="--train: stop at the first periodic evaluation (20 episodes) "
+                                                    "with at least this success (> 1 disables)."),
+    eval_every: int = typer.Option(5000, help="--train: periodic evaluation interval [env steps]."),
+    threads: int = typer.Option(1, help="--train: torch threads per training process."),
     episodes: int = typer.Option(50, help="Episodes per skill and seed."),
-    seeds: int = typer.Option(3, help="Seeds 0..n-1 (disjoint seeded episode blocks)."),
-    backend: str = typer.Option("local", help="local (process pool over the cores) | inline."),
+    seeds: int = typer.Option(3, help="Seeds 0..n-1: evaluation seed blocks; with --train, training seeds "
+                                      "(each trained policy is evaluated on its seed's block)."),
+    backend: str = typer.Option("local", help="local (process pool over the cores) | ray | inline."),
+    address: Optional[str] = typer.Option(None, help="--backend ray: address of an existing Ray cluster "
+                                                     "(default: start a local Ray instance)."),
     workers: Optional[int] = typer.Option(None, help="Worker processes (default: usable cores)."),
-    chunk: int = typer.Option(25, help="Episodes per work unit."),
+    chunk: int = typer.Option(25, help="Evaluate-only: episodes per work unit."),
     out: Path = typer.Option(Path("bench_results/skills"), help="Output directory (JSON, Markdown, PNG)."),
     library: Optional[Path] = LibraryOpt,
 ) -> None:
-    """Evaluate library skills: success rate (95 % CI over seeds and pooled), return, length, in parallel."""
-    from skillstack.launch.bench import run_skills_bench
+    """Skill success rates (95 % CI over seeds and pooled), return, length — evaluate-only or train-and-evaluate."""
+    from skillstack.launch.bench import run_skills_bench, run_train_bench, task_suite
     from skillstack.launch.workers import BACKENDS
 
     BACKENDS.get(backend)
+    if address is not None and backend != "ray":
+        raise CLIError("--address is a Ray cluster address: use it with --backend ray")
+    if seeds <= 0:
+        raise CLIError("--seeds must be positive")
+    if train:
+        from skillstack.envs import ENVS
+
+        envs = [n.strip() for n in skills.split(",") if n.strip()] if skills else list(task_suite(suite))
+        for e in envs:
+            ENVS.get(e)
+        run_train_bench(envs, algo, steps, list(range(seeds)), episodes, out, console, backend=backend,
+                        workers=workers, address=address, eval_every=eval_every,
+                        stop_at_success=stop_at_success if stop_at_success <= 1 else None, threads=threads,
+                        label=f"bench skills --train --suite {suite}" if not skills else "")
+        return
     lib = _library(library)
     if skills:
         names = [n.strip() for n in skills.split(",") if n.strip()]
@@ -600,7 +642,7 @@ def bench_skills(
         if not names:
             raise CLIError(f"no {suite} skills in {lib.root}")
     run_skills_bench(names, episodes, list(range(seeds)), lib, out, console, backend=backend, workers=workers,
-                     chunk=chunk)
+                     chunk=chunk, address=address)
 
 
 @bench_app.command("long-horizon")

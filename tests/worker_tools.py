@@ -21,3 +21,12 @@ def always_die(x: int) -> None:
 
 def raise_value_error(x: int) -> None:
     raise ValueError(f"bug in unit {x}")
+
+
+def sleep_and_report(seconds: float, pid_file: str) -> int:
+    """Write this worker's pid to ``pid_file``, then sleep ``seconds``."""
+    import time
+
+    Path(pid_file).write_text(str(os.getpid()))
+    time.sleep(seconds)
+    return os.getpid()

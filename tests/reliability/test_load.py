@@ -74,3 +74,90 @@ def test_memory_stays_flat_small(tmp_path):
 @pytest.mark.slow
 def test_memory_stays_flat_100_vs_1000_episodes(tmp_path):
     _check_flat(_bench(tmp_path, 100), _bench(tmp_path, 1000), 100, 1000)
+
+
+# ----------------------------------------------------------------------------------------------- Ray backend
+@pytest.fixture(scope="module")
+def local_ray():
+    """One small local Ray instance for the module (``run_units`` reuses an initialised Ray and leaves it up)."""
+    ray = pytest.importorskip("ray")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join([root, *sys.path])}})
+    yield ray
+    ray.shutdown()
+
+
+def test_ray_killed_workers_are_retried_and_every_result_arrives_once(local_ray, tmp_path):
+    kills = (2, 7)
+    units = [WorkUnit(("u", i), square_or_die,
+                      {"x": i, "die_marker": str(tmp_path / f"die-{i}") if i in kills else None}) for i in range(10)]
+    seen = []
+    res = run_units(units, backend="ray", max_retries=2, on_result=lambda k, v: seen.append(k))
+    assert all((tmp_path / f"die-{i}").exists() for i in kills), "the kills must really have happened"
+    assert sorted(res) == sorted(u.key for u in units)
+    assert len(seen) == len(set(seen)) == 10
+    assert all(res[("u", i)]["value"] == i * i for i in range(10))
+    assert local_ray.is_initialized(), "a Ray instance the caller started is left running"
+
+
+def test_ray_unit_that_always_kills_fails_cleanly_and_bugs_are_raised(local_ray):
+    with pytest.raises(WorkerFailure, match="failed after 1 retries"):
+        run_units([WorkUnit(i, always_die if i == 1 else square_or_die, {"x": i}) for i in range(3)],
+                  backend="ray", max_retries=1)
+    with pytest.raises(ValueError, match="bug in unit 0"):
+        run_units([WorkUnit(0, raise_value_error, {"x": 0})], backend="ray")
+
+
+def test_bench_skills_on_ray_gives_the_same_numbers_as_local(local_ray, tmp_path):
+    from rich.console import Console
+
+    from skillstack.launch.bench import run_skills_bench
+    from skillstack.skills.library import SkillLibrary, default_library_path
+
+    lib = SkillLibrary(default_library_path())
+    kw = {"skills": ["pick_red_block"], "episodes": 2, "seeds": [0, 1], "library": lib,
+          "console": Console(quiet=True), "chunk": 1}
+    on_ray = run_skills_bench(out=tmp_path / "ray", backend="ray", **kw)
+    inline = run_skills_bench(out=tmp_path / "inline", backend="inline", **kw)
+    assert on_ray["n_units"] == 4
+    assert on_ray["summary"] == inline["summary"]
+
+
+def test_address_needs_the_ray_backend():
+    with pytest.raises(ValueError, match="--backend ray"):
+        run_units([WorkUnit(1, square_or_die, {"x": 1})], backend="local", address="auto")
+
+
+def test_workers_end_when_the_caller_is_killed(tmp_path):
+    """A SIGKILLed ``bench`` must not leave its worker processes running their units to the end."""
+    import signal
+    import time
+
+    code = ("import sys; sys.path.insert(0, sys.argv[1])\n"
+            "from skillstack.launch.workers import WorkUnit, run_units\n"
+            "from tests.worker_tools import sleep_and_report\n"
+            "run_units([WorkUnit(i, sleep_and_report, {'seconds': 120, 'pid_file': f'{sys.argv[2]}/w{i}'})"
+            " for i in range(2)], workers=2)\n")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    caller = subprocess.Popen([sys.executable, "-c", code, root, str(tmp_path)])
+    deadline = time.time() + 60
+    while len(list(tmp_path.glob("w*"))) < 2 and time.time() < deadline:
+        time.sleep(0.2)
+    pids = [int(p.read_text()) for p in tmp_path.glob("w*")]
+    assert len(pids) == 2, "workers did not start"
+    caller.send_signal(signal.SIGKILL)
+    caller.wait()
+
+    def alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        with open(f"/proc/{pid}/stat") as f:  # a zombie is dead
+            return f.read().split(") ")[-1][0] != "Z"
+
+    deadline = time.time() + 10
+    while any(alive(p) for p in pids) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not any(alive(p) for p in pids), "workers outlived their killed caller"

@@ -1,0 +1,92 @@
+"""``bench skills --train`` (train-and-evaluate) and ``bench throughput``'s training/planner parts, tiny and seeded."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from rich.console import Console
+
+from skillstack.launch.bench import (
+    SKILLS_BENCH_SEED_BASE,
+    planner_latency,
+    run_train_bench,
+    task_suite,
+    training_rate,
+)
+
+TINY = {"algo": "bc", "steps": 20, "eval_every": 20, "eval_episodes": 1, "n_demos": 1, "stop_at_success": None}
+
+
+def _run(out, seeds=(0, 1), **kw):
+    return run_train_bench(["metaworld/reach-v3"], seeds=list(seeds), episodes=3, out=out,
+                           console=Console(quiet=True), backend="inline", **{**TINY, **kw})
+
+
+def test_train_and_evaluate_is_complete_reproducible_and_resumable(tmp_path):
+    a = _run(tmp_path / "a")
+    task = a["summary"]["metaworld/reach-v3"]
+    assert task["episodes"] == 6 and len(task["per_seed"]) == 2
+    assert task["ci95_over_seeds"] is not None  # two training seeds → an interval over seeds
+    assert task["train_steps"] == [20, 20]
+    for name in ("skills.json", "skills.md", "skills.png"):
+        assert (tmp_path / "a" / name).stat().st_size > 0
+    saved = json.loads((tmp_path / "a" / "skills.json").read_text())
+    assert saved["mode"] == "train-and-evaluate" and saved["git_sha"] and "torch" in saved["versions"]
+    assert "metaworld/reach-v3" in (tmp_path / "a" / "skills.md").read_text()
+    # each seed's policy is evaluated on its own seed block
+    unit = json.loads((tmp_path / "a" / "runs" / "metaworld_reach-v3" / "bc-s1" / "bench_unit.json").read_text())
+    assert [e["seed"] for e in unit["episodes"]] == [SKILLS_BENCH_SEED_BASE + 100_000 + i for i in range(3)]
+    # same seeds in a fresh directory → the same numbers
+    b = _run(tmp_path / "b", seeds=(1,))
+    assert b["summary"]["metaworld/reach-v3"]["per_seed"] == task["per_seed"][1:]
+    # re-running into the same directory reuses the finished units (a retried suite does not retrain)
+    again = _run(tmp_path / "a")
+    assert again["summary"]["metaworld/reach-v3"]["per_seed"] == task["per_seed"]
+    # ... but never with other settings
+    with pytest.raises(ValueError, match="other settings"):
+        _run(tmp_path / "a", steps=30)
+
+
+def test_task_suites_and_bad_arguments():
+    from skillstack.envs import UnknownNameError
+
+    assert len(task_suite("mt10")) == 10 and len(task_suite("mt50")) == 50
+    assert "metaworld/peg-insert-side-v3" in task_suite("mt10")
+    assert "tabletop/open_drawer" in task_suite("tabletop")
+    with pytest.raises(UnknownNameError, match="did you mean 'mt10'"):
+        task_suite("mt11")
+    with pytest.raises(ValueError, match="positive"):
+        run_train_bench(["metaworld/reach-v3"], "bc", 0, [0], 2, None, Console(quiet=True))
+    with pytest.raises(UnknownNameError, match="did you mean"):
+        run_train_bench(["metaworld/reach-v33"], "bc", 5, [0], 2, None, Console(quiet=True))
+
+
+def test_training_rates_are_positive_and_finite():
+    assert 0 < training_rate("metaworld/reach-v3", "sac", 40) < 1e5
+    with pytest.raises(ValueError, match="'sac' or 'ppo'"):
+        training_rate("metaworld/reach-v3", "td3", 10)
+
+
+def test_planner_latency_uses_the_requested_number_of_candidates(monkeypatch, embedding_scorer):
+    from skillstack.planners import saycan
+    from skillstack.skills.library import SkillLibrary, default_library_path
+
+    seen = []
+    real = saycan.SayCanPlanner.plan_step
+
+    def spy(self, instruction, history, observation, candidates):
+        seen.append((len(candidates), len({c.name for c in candidates}), candidates[-1].name))
+        return real(self, instruction, history, observation, candidates)
+
+    monkeypatch.setattr(saycan.SayCanPlanner, "plan_step", spy)
+    lib = SkillLibrary(default_library_path())
+    kw = {"planner_kwargs": {"backend": embedding_scorer}}
+    res = planner_latency(lib, 16, ["saycan-no-affordance"], ["open the drawer", "press the button"], repeats=2, **kw)
+    r = res["saycan-no-affordance"]
+    assert r["decisions"] == 4 and r["median_ms"] > 0 and r["warm_median_ms"] is not None
+    assert seen == [(16, 16, "done")] * 4
+    res = planner_latency(lib, 70, ["saycan-no-affordance"], ["open the drawer"], repeats=1, **kw)
+    assert seen[-1] == (70, 70, "done")
+    with pytest.raises(ValueError, match="n_candidates must be"):
+        planner_latency(lib, 5, ["saycan"], ["x"])
