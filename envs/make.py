@@ -96,6 +96,7 @@ def make_expert(name: str) -> Expert:
 
 def _register_builtins() -> None:
     from skillstack.envs.metaworld import TASK_DESCRIPTIONS, TASKS
+    from skillstack.envs.robosuite_env import ROBOSUITE_TASKS
     from skillstack.envs.tabletop import SKILL_SPECS
 
     for task in TASKS:
@@ -120,6 +121,9 @@ def _register_builtins() -> None:
             description="long-horizon tabletop tasks: drawer, button, window, bin, red and blue blocks",
         )
     )
+    for task, (description, horizon) in ROBOSUITE_TASKS.items():
+        register_env(EnvSpec(name=f"robosuite/{task}", entry_point="skillstack.envs.robosuite_env:RobosuiteEnv",
+                             kwargs={"task": task}, max_episode_steps=horizon, description=description))
     for skill, spec in SKILL_SPECS.items():
         register_env(
             EnvSpec(
