@@ -33,7 +33,7 @@ def test_same_seed_reset_equal_and_different_seeds_differ(name):
     # stepping the same actions from the same seed gives the same trajectory
     rng = np.random.default_rng(0)
     for _ in range(5):
-        act = rng.uniform(-1, 1, 4).astype(np.float32)
+        act = rng.uniform(-1, 1, a.action_space.shape).astype(np.float32)
         oa, ra, *_ = a.step(act)
         ob, rb, *_ = b.step(act)
     np.testing.assert_array_equal(oa, ob)
