@@ -122,8 +122,11 @@ def _register_builtins() -> None:
         )
     )
     for task, (description, horizon) in ROBOSUITE_TASKS.items():
+        oracle = "skillstack.skills.robosuite_oracles:RobosuiteOracle" if task in ("Lift", "Stack") else None
         register_env(EnvSpec(name=f"robosuite/{task}", entry_point="skillstack.envs.robosuite_env:RobosuiteEnv",
-                             kwargs={"task": task}, max_episode_steps=horizon, description=description))
+                             kwargs={"task": task, "terminate_on_success": True}, max_episode_steps=horizon,
+                             description=description, expert_entry_point=oracle,
+                             expert_kwargs={"task": task} if oracle else {}))
     for skill, spec in SKILL_SPECS.items():
         register_env(
             EnvSpec(

@@ -1,7 +1,9 @@
 """robosuite tasks (Zhu et al. 2020, "robosuite") as seeded Gymnasium environments: a second backend.
 
 Every task in :data:`ROBOSUITE_TASKS` is registered as ``robosuite/<Task>`` (e.g. ``robosuite/Lift``), in
-skillstack's registry and as a Gymnasium id. The env is robosuite's own ``GymWrapper`` (flat state observation:
+skillstack's registry and as a Gymnasium id, as a *skill env*: the episode terminates on success (like the
+tabletop skill envs), so demonstrations and evaluations end where the skill's job ends. The env is robosuite's
+own ``GymWrapper`` (flat state observation:
 ``object-state`` then ``robot0_proprio-state``) around ``robosuite.make`` with a Panda arm and robosuite's default
 controller (operational-space control of the end effector, 20 Hz), plus what every skillstack env adds: seeded
 reproducible resets, ``info["success"]`` from the task's own ``_check_success()``, NaN/inf/shape checks on actions,
@@ -36,6 +38,31 @@ ROBOSUITE_TASKS: dict[str, tuple[str, int]] = {
     "NutAssemblySquare": ("fit the square nut onto its peg", 400),
 }
 """Registered robosuite tasks (single-object PickPlace variants) with their skill text and episode horizon."""
+
+
+def observation_layout(rs_env: Any, keys: list[str]) -> dict[str, slice]:
+    """Slices of the named observables inside ``GymWrapper``'s flat observation.
+
+    ``GymWrapper`` concatenates ``keys`` (modalities such as ``object-state``); robosuite builds each modality from
+    its enabled and active observables in registration order (``robosuite.utils.observables``).
+
+    Raises:
+        RuntimeError: the layout does not add up to the modality sizes (a robosuite change).
+    """
+    layout: dict[str, slice] = {}
+    obs = rs_env._get_observations(force_update=True)
+    i = 0
+    for key in keys:
+        modality = key.removesuffix("-state")
+        start = i
+        for name, o in rs_env._observables.items():
+            if o.modality == modality and o.is_enabled() and o.is_active():
+                n = int(np.asarray(obs[name]).size)
+                layout[name] = slice(i, i + n)
+                i += n
+        if i - start != int(np.asarray(obs[key]).size):
+            raise RuntimeError(f"observation layout of {key!r} does not match robosuite's ({i - start} values)")
+    return layout
 
 
 class RobosuiteEnv(gym.Env[npt.NDArray[np.float64], npt.NDArray[np.float32]]):
@@ -106,6 +133,8 @@ class RobosuiteEnv(gym.Env[npt.NDArray[np.float64], npt.NDArray[np.float32]]):
         self.rs_env = env
         """The underlying robosuite environment (privileged state for scripted oracles)."""
         self.obs_keys: list[str] = list(self._gym.keys)
+        self.obs_layout: dict[str, slice] = observation_layout(env, self.obs_keys)
+        """Where each robosuite observable lies in the flat observation, e.g. ``obs[layout["cube_pos"]]``."""
         self.model = env.sim.model._model
         self.data = env.sim.data._data
         dim = int(self._gym.obs_dim)

@@ -66,3 +66,23 @@ def test_gymnasium_env_checker_passes():
     check_env(env, skip_render_check=True)
     assert env.observation_space.shape == (73,)
     env.close()
+
+
+def test_observation_layout_matches_robosuites_observables(lift):
+    env = lift.unwrapped
+    obs, _ = env.reset(seed=1)
+    named = env.rs_env._get_observations()
+    assert sum(s.stop - s.start for s in env.obs_layout.values()) == obs.size
+    for name, s in env.obs_layout.items():
+        np.testing.assert_allclose(obs[s], named[name], err_msg=name)
+
+
+@pytest.mark.parametrize(("task", "seeds"), [("Lift", range(4)), ("Stack", range(2))])
+def test_scripted_oracles_solve_seeded_starts(task, seeds):
+    """Small version of the 100-start oracle benchmark (``skillstack eval robosuite/<Task> --expert -n 100``)."""
+    from skillstack.envs import make_expert
+    from skillstack.skills.evaluate import evaluate
+
+    expert = make_expert(f"robosuite/{task}")
+    res = evaluate(expert.predict, f"robosuite/{task}", len(seeds), seed_base=seeds[0])
+    assert res.success_rate == 1.0, [e.success for e in res.episodes]
