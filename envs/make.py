@@ -96,7 +96,7 @@ def make_expert(name: str) -> Expert:
 
 def _register_builtins() -> None:
     from skillstack.envs.metaworld import TASK_DESCRIPTIONS, TASKS
-    from skillstack.envs.robosuite_env import ROBOSUITE_TASKS
+    from skillstack.envs.robosuite_env import ORACLE_TASKS, ROBOSUITE_TASKS
     from skillstack.envs.tabletop import SKILL_SPECS
 
     for task in TASKS:
@@ -122,7 +122,7 @@ def _register_builtins() -> None:
         )
     )
     for task, (description, horizon) in ROBOSUITE_TASKS.items():
-        oracle = "skillstack.skills.robosuite_oracles:RobosuiteOracle" if task in ("Lift", "Stack") else None
+        oracle = "skillstack.skills.robosuite_oracles:RobosuiteOracle" if task in ORACLE_TASKS else None
         register_env(EnvSpec(name=f"robosuite/{task}", entry_point="skillstack.envs.robosuite_env:RobosuiteEnv",
                              kwargs={"task": task, "terminate_on_success": True}, max_episode_steps=horizon,
                              description=description, expert_entry_point=oracle,

@@ -39,6 +39,9 @@ ROBOSUITE_TASKS: dict[str, tuple[str, int]] = {
 }
 """Registered robosuite tasks (single-object PickPlace variants) with their skill text and episode horizon."""
 
+ORACLE_TASKS: tuple[str, ...] = ("Lift", "Stack", "PickPlaceCan")
+"""Tasks with a scripted oracle (:class:`skillstack.skills.robosuite_oracles.RobosuiteOracle`), their expert."""
+
 
 def observation_layout(rs_env: Any, keys: list[str]) -> dict[str, slice]:
     """Slices of the named observables inside ``GymWrapper``'s flat observation.

@@ -77,7 +77,7 @@ def test_observation_layout_matches_robosuites_observables(lift):
         np.testing.assert_allclose(obs[s], named[name], err_msg=name)
 
 
-@pytest.mark.parametrize(("task", "seeds"), [("Lift", range(4)), ("Stack", range(2))])
+@pytest.mark.parametrize(("task", "seeds"), [("Lift", range(4)), ("Stack", range(2)), ("PickPlaceCan", range(1))])
 def test_scripted_oracles_solve_seeded_starts(task, seeds):
     """Small version of the 100-start oracle benchmark (``skillstack eval robosuite/<Task> --expert -n 100``)."""
     from skillstack.envs import make_expert
