@@ -125,25 +125,41 @@ def run_throughput(env_id: str, steps: int, max_envs: int, out: Path, console: C
                    sac_steps: int = 2000, ppo_steps: int = 4096, library: Any = None,
                    planner_candidates: tuple[int, ...] = (16, 64),
                    planners: tuple[str, ...] = ("saycan", "saycan-no-affordance")) -> dict:
-    """Measure env steps/s of raw ``mj_step``, bare Meta-World, the skillstack env and vectorised envs, SB3
-    SAC/PPO training steps/s (:func:`training_rate`) and planner decision latency (:func:`planner_latency`).
+    """Measure env steps/s of raw ``mj_step``, the bare simulator env (Meta-World's or robosuite's own, for
+    ``metaworld/*`` and ``robosuite/*`` ids), the skillstack env and vectorised envs, SB3 SAC/PPO training steps/s
+    (:func:`training_rate`) and planner decision latency (:func:`planner_latency`).
 
-    The bare and skillstack envs step the same pre-drawn uniform random actions and reset at 500 steps;
+    The bare and skillstack envs step the same pre-drawn uniform random actions and reset at the registered
+    horizon (the skillstack env also on success, which random actions practically never reach);
     measurements are interleaved ``repeats`` times and the median is reported. Everything is measured in this one
     run, so the ratios compare like with like. ``sac_steps``/``ppo_steps`` = 0 or ``library=None`` skip parts.
     """
     import mujoco
-    from metaworld.env_dict import ALL_V3_ENVIRONMENTS_GOAL_OBSERVABLE
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
     from skillstack.envs import make_env
 
-    task = env_id.split("/", 1)[1]
-    actions = np.random.default_rng(0).uniform(-1, 1, size=(steps, 4)).astype(np.float32)
-    bare = ALL_V3_ENVIRONMENTS_GOAL_OBSERVABLE[f"{task}-goal-observable"](seed=0)
+    backend, _, task = env_id.partition("/")
     ours = make_env(env_id)
+    horizon = ours.spec.max_episode_steps
     model, data = ours.unwrapped.model, ours.unwrapped.data
+    if backend == "metaworld":
+        from metaworld.env_dict import ALL_V3_ENVIRONMENTS_GOAL_OBSERVABLE
+
+        bare = ALL_V3_ENVIRONMENTS_GOAL_OBSERVABLE[f"{task}-goal-observable"](seed=0)
+        bare_name, mj_per_step = "bare Meta-World env", int(bare.frame_skip)
+    elif backend == "robosuite":
+        import robosuite
+
+        # robosuite's own env with the settings RobosuiteEnv uses, stepped through its native dict API
+        bare = robosuite.make(task, robots="Panda", has_renderer=False, has_offscreen_renderer=False,
+                              use_camera_obs=False, use_object_obs=True, reward_shaping=True, control_freq=20,
+                              horizon=horizon, ignore_done=True, hard_reset=False, seed=0)
+        bare_name, mj_per_step = "bare robosuite env", int(round(1 / (20 * model.opt.timestep)))
+    else:
+        raise ValueError(f"bench throughput measures metaworld/* and robosuite/* envs, not {env_id!r}")
+    actions = np.random.default_rng(0).uniform(-1, 1, size=(steps, *ours.action_space.shape)).astype(np.float32)
 
     def raw(n: int) -> None:
         for _ in range(n):
@@ -153,7 +169,7 @@ def run_throughput(env_id: str, steps: int, max_envs: int, out: Path, console: C
         bare.reset()
         for i in range(n):
             bare.step(actions[i])
-            if bare.curr_path_length >= 500:
+            if (i + 1) % horizon == 0:
                 bare.reset()
 
     def ours_steps(n: int) -> None:
@@ -163,10 +179,10 @@ def run_throughput(env_id: str, steps: int, max_envs: int, out: Path, console: C
             if term or trunc:
                 ours.reset()
 
-    rows: dict[str, list[float]] = {"raw mj_step": [], "bare Meta-World env": [], "skillstack env": []}
+    rows: dict[str, list[float]] = {"raw mj_step": [], bare_name: [], "skillstack env": []}
     for _ in range(repeats):
-        rows["raw mj_step"].append(_rate(raw, steps * 5))  # one env step = frame_skip 5 mj_steps
-        rows["bare Meta-World env"].append(_rate(bare_steps, steps))
+        rows["raw mj_step"].append(_rate(raw, steps * mj_per_step))  # one env step = mj_per_step mj_steps
+        rows[bare_name].append(_rate(bare_steps, steps))
         rows["skillstack env"].append(_rate(ours_steps, steps))
     vec: dict[str, float] = {}
     for n in range(1, max_envs + 1):
@@ -174,7 +190,7 @@ def run_throughput(env_id: str, steps: int, max_envs: int, out: Path, console: C
                             vec_env_cls=SubprocVecEnv if n > 1 else DummyVecEnv)
         venv.reset()
         per = max(1, steps // n)
-        batch = np.random.default_rng(1).uniform(-1, 1, size=(per, n, 4)).astype(np.float32)
+        batch = np.random.default_rng(1).uniform(-1, 1, size=(per, n, *ours.action_space.shape)).astype(np.float32)
         t = time.perf_counter()
         for i in range(per):
             venv.step(batch[i])
@@ -186,22 +202,22 @@ def run_throughput(env_id: str, steps: int, max_envs: int, out: Path, console: C
     if ppo_steps > 0:
         train_rates["SB3 PPO training (defaults)"] = training_rate(env_id, "ppo", ppo_steps)
     med = {k: statistics.median(v) for k, v in rows.items()}
-    overhead = 1 - med["skillstack env"] / med["bare Meta-World env"]
+    overhead = 1 - med["skillstack env"] / med[bare_name]
     results = {**{k: round(v, 1) for k, v in med.items()}, **{k: round(v, 1) for k, v in vec.items()},
                **{k: round(v, 1) for k, v in train_rates.items()}}
     t = Table(title=f"throughput: {env_id} ({steps} steps, median of {repeats})")
     t.add_column("what")
     t.add_column("steps/s", justify="right")
-    t.add_column("× bare Meta-World", justify="right")
-    md = f"# Throughput — {env_id}\n\n| what | steps/s | × bare Meta-World |\n|---|---:|---:|\n"
+    t.add_column(f"× {bare_name}", justify="right")
+    md = f"# Throughput — {env_id}\n\n| what | steps/s | × {bare_name} |\n|---|---:|---:|\n"
     for k, v in results.items():
-        ratio = v / med["bare Meta-World env"]
+        ratio = v / med[bare_name]
         unit = "mj_step/s" if k == "raw mj_step" else ""
         t.add_row(k + (f" ({unit})" if unit else ""), f"{v:,.0f}", f"{ratio:.2f}")
         md += f"| {k}{' (' + unit + ')' if unit else ''} | {v:,.0f} | {ratio:.2f} |\n"
-    md += f"\nskillstack env overhead vs bare Meta-World: {100 * overhead:.1f} %\n"
+    md += f"\nskillstack env overhead vs {bare_name}: {100 * overhead:.1f} %\n"
     console.print(t)
-    console.print(f"skillstack env overhead vs bare Meta-World: {100 * overhead:.1f} %")
+    console.print(f"skillstack env overhead vs {bare_name}: {100 * overhead:.1f} %")
     latency: dict[str, Any] = {}
     if library is not None and planner_candidates:
         from skillstack.planners.suite import DEFAULT_SUITE, load_suite
@@ -224,7 +240,8 @@ def run_throughput(env_id: str, steps: int, max_envs: int, out: Path, console: C
                 md += "| " + " | ".join(cells) + " |\n"
         console.print(lt)
     payload = {"env_id": env_id, "steps": steps, "repeats": repeats, "steps_per_s": results,
-               "all_repeats": rows, "overhead_fraction": overhead,
+               "all_repeats": rows, "overhead_fraction": overhead, "bare": bare_name,
+               "mj_steps_per_env_step": mj_per_step,
                "config": {"sac_steps": sac_steps, "ppo_steps": ppo_steps, "max_envs": max_envs,
                           "planner_candidates": list(planner_candidates), "planners": list(planners),
                           "torch_threads": 1},

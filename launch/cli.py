@@ -559,7 +559,7 @@ def envs_list(
 # ---------------------------------------------------------------------------------------------- bench
 @bench_app.command("throughput")
 def bench_throughput(
-    env: str = typer.Option("metaworld/drawer-open-v3"),
+    env: str = typer.Option("metaworld/drawer-open-v3", help="A metaworld/* or robosuite/* env."),
     steps: int = typer.Option(20_000, help="Steps per measurement."),
     max_envs: int = typer.Option(2, help="Measure vectorised collection with 1..max_envs envs."),
     sac_steps: int = typer.Option(2000, help="Timed SB3 SAC training steps (0 skips)."),
@@ -569,13 +569,17 @@ def bench_throughput(
     out: Path = typer.Option(Path("bench_results/throughput"), help="Output directory."),
     library: Optional[Path] = LibraryOpt,
 ) -> None:
-    """Env steps/s (raw mj_step, bare Meta-World, skillstack env, SB3-vectorised 1..N envs), SAC/PPO training
-    steps/s and planner decision latency, measured in one run."""
+    """Env steps/s (raw mj_step, bare Meta-World or robosuite, skillstack env, SB3-vectorised 1..N envs),
+    SAC/PPO training steps/s and planner decision latency, measured in one run."""
+    from skillstack.envs import ENVS
     from skillstack.launch.bench import run_throughput
     from skillstack.planners.base import planner_factory
 
     if steps <= 0 or max_envs <= 0 or sac_steps < 0 or ppo_steps < 0:
         raise CLIError("--steps and --max-envs must be positive, --sac-steps/--ppo-steps non-negative")
+    ENVS.get(env)
+    if not env.startswith(("metaworld/", "robosuite/")):
+        raise CLIError(f"bench throughput measures metaworld/* and robosuite/* envs, not {env!r}")
     counts = tuple(int(c) for c in candidates.split(",") if c.strip())
     names = tuple(p.strip() for p in planners.split(",") if p.strip())
     for n in names:

@@ -90,3 +90,21 @@ def test_planner_latency_uses_the_requested_number_of_candidates(monkeypatch, em
     assert seen[-1] == (70, 70, "done")
     with pytest.raises(ValueError, match="n_candidates must be"):
         planner_latency(lib, 5, ["saycan"], ["x"])
+
+
+@pytest.mark.parametrize("env_id", ["metaworld/reach-v3", "robosuite/Lift"])
+def test_throughput_writes_rates_and_ratios_against_the_bare_simulator(tmp_path, env_id):
+    from skillstack.launch.bench import run_throughput
+
+    if env_id.startswith("robosuite"):
+        pytest.importorskip("robosuite")
+    res = run_throughput(env_id, 60, 1, tmp_path, Console(quiet=True), repeats=1, sac_steps=0, ppo_steps=0,
+                         library=None)
+    bare = "bare robosuite env" if env_id.startswith("robosuite") else "bare Meta-World env"
+    assert res["bare"] == bare
+    rates = res["steps_per_s"]
+    assert set(rates) == {"raw mj_step", bare, "skillstack env", "SB3 VecEnv n_envs=1"}
+    assert all(v > 0 for v in rates.values())
+    assert res["mj_steps_per_env_step"] == (25 if env_id.startswith("robosuite") else 5)
+    assert bare in (tmp_path / "throughput.md").read_text()
+    assert json.loads((tmp_path / "throughput.json").read_text())["git_sha"]
