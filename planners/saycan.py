@@ -49,3 +49,6 @@ class SayCanPlanner:
 
 PLANNERS.register("saycan", lambda **kw: SayCanPlanner(use_affordance=True, **kw))
 PLANNERS.register("saycan-no-affordance", lambda **kw: SayCanPlanner(use_affordance=False, **kw))
+# The name used in benchmark tables: SayCan with the offline embedding language model (``saycan``'s default).
+PLANNERS.register("saycan-embedding",
+                  lambda **kw: SayCanPlanner(use_affordance=True, **{"backend": "embedding", **kw}))
