@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 import pytest
@@ -15,14 +14,13 @@ from skillstack.skills.train import TrainConfig, train
 OBS = np.random.default_rng(0).normal(size=(8, 39))
 
 
-def test_tiny_bc_drawer_open_succeeds_fast(tmp_path):
-    t = time.perf_counter()
+def test_tiny_bc_drawer_open_succeeds(tmp_path):
+    """Correctness, not speed: wall-clock targets are measured by ``bench``, not asserted in tests."""
     cfg = TrainConfig(env_id="metaworld/drawer-open-v3", algo="bc", steps=1500, n_demos=10, seed=0,
                       run_dir=str(tmp_path / "run"), eval_every=10_000, final_eval_episodes=10,
                       library=str(tmp_path / "lib"))
     res = train(cfg, progress=False)
     assert res.final_eval.success_rate > 0.5
-    assert time.perf_counter() - t < 60
     skill = SkillLibrary(tmp_path / "lib").load("drawer-open-v3")
     np.testing.assert_array_equal(skill.predict(OBS), res.skill.predict(OBS))
     assert skill.metrics["success_rate"] == res.final_eval.success_rate
