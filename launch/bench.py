@@ -541,30 +541,29 @@ def run_skills_bench(skills: list[str], episodes: int, seeds: list[int], library
 
 
 # ------------------------------------------------------------------------------ bench skills --train
-TASK_SUITES: dict[str, tuple[str, ...]] = {}
-"""Env-id suites for train-and-evaluate: ``mt10`` and ``mt50`` (Meta-World's own lists, ``metaworld.env_dict``)
-and ``tabletop`` (the training env of every tabletop skill)."""
+@functools.lru_cache(maxsize=1)
+def _task_suites() -> dict[str, tuple[str, ...]]:
+    from metaworld.env_dict import MT10_V3, MT50_V3
+
+    from skillstack.envs.tabletop import SKILL_SPECS
+
+    return {"mt10": tuple(f"metaworld/{t}" for t in MT10_V3), "mt50": tuple(f"metaworld/{t}" for t in MT50_V3),
+            "tabletop": tuple(f"tabletop/{s}" for s in SKILL_SPECS)}
 
 
 def task_suite(name: str) -> tuple[str, ...]:
-    """Env ids of a train-and-evaluate suite (``mt10``, ``mt50``, ``tabletop``).
+    """Env ids of a train-and-evaluate suite: ``mt10`` and ``mt50`` (Meta-World's own lists,
+    ``metaworld.env_dict``) and ``tabletop`` (the training env of every tabletop skill).
 
     Raises:
         UnknownNameError: unknown suite (the message lists the valid ones).
     """
     from skillstack.envs.registry import UnknownNameError, unknown_name_message
 
-    if not TASK_SUITES:
-        from metaworld.env_dict import MT10_V3, MT50_V3
-
-        from skillstack.envs.tabletop import SKILL_SPECS
-
-        TASK_SUITES.update({"mt10": tuple(f"metaworld/{t}" for t in MT10_V3),
-                            "mt50": tuple(f"metaworld/{t}" for t in MT50_V3),
-                            "tabletop": tuple(f"tabletop/{s}" for s in SKILL_SPECS)})
-    if name not in TASK_SUITES:
-        raise UnknownNameError(unknown_name_message("task suite", name, list(TASK_SUITES)))
-    return TASK_SUITES[name]
+    suites = _task_suites()
+    if name not in suites:
+        raise UnknownNameError(unknown_name_message("task suite", name, list(suites)))
+    return suites[name]
 
 
 def train_eval_unit(env_id: str, algo: str, steps: int, seed: int, run_dir: str, episodes: int,

@@ -148,9 +148,7 @@ def _exit_with(pid: int, period_s: float = 1.0) -> None:
             time.sleep(period_s)
             try:
                 os.kill(pid, 0)
-            except ProcessLookupError:
-                os._exit(1)
-            except PermissionError:  # pid reused by another user's process: the caller is gone
+            except (ProcessLookupError, PermissionError):  # gone (or its pid reused by another user)
                 os._exit(1)
 
     threading.Thread(target=watch, daemon=True, name="exit-with-caller").start()
