@@ -97,6 +97,8 @@ def make_expert(name: str) -> Expert:
 def _register_builtins() -> None:
     from skillstack.envs.metaworld import TASK_DESCRIPTIONS, TASKS
     from skillstack.envs.robosuite_env import ORACLE_TASKS, ROBOSUITE_TASKS
+    from skillstack.envs.robosuite_scene import SKILL_MAX_STEPS, SKILL_PREFIX, skill_description
+    from skillstack.envs.robosuite_scene import skill_names as scene_skill_names
     from skillstack.envs.tabletop import SKILL_SPECS
 
     for task in TASKS:
@@ -127,6 +129,16 @@ def _register_builtins() -> None:
                              kwargs={"task": task, "terminate_on_success": True}, max_episode_steps=horizon,
                              description=description, expert_entry_point=oracle,
                              expert_kwargs={"task": task} if oracle else {}))
+    register_env(EnvSpec(name="robosuite/PickPlaceScene", entry_point="skillstack.envs.robosuite_scene:PickPlaceScene",
+                         max_episode_steps=2000,
+                         description="robosuite PickPlace scene: milk, bread, cereal and can to their bins"))
+    for skill in scene_skill_names():
+        register_env(EnvSpec(
+            name=f"{SKILL_PREFIX}{skill}", entry_point="skillstack.envs.robosuite_scene:PickPlaceSkillEnv",
+            kwargs={"skill": skill}, max_episode_steps=SKILL_MAX_STEPS[skill.partition("_")[0]],
+            description=skill_description(skill),
+            expert_entry_point="skillstack.skills.robosuite_oracles:PickPlaceSkillOracle",
+            expert_kwargs={"skill": skill}))
     for skill, spec in SKILL_SPECS.items():
         register_env(
             EnvSpec(

@@ -30,6 +30,7 @@ from skillstack.envs.checks import InstabilityMonitor, check_action
 ROBOSUITE_TASKS: dict[str, tuple[str, int]] = {
     "Lift": ("lift the cube", 200),
     "Stack": ("stack the red cube on the green cube", 300),
+    "PickPlace": ("put every object in its bin", 1600),
     "PickPlaceCan": ("put the can in its bin", 400),
     "PickPlaceMilk": ("put the milk carton in its bin", 400),
     "PickPlaceBread": ("put the bread in its bin", 400),
@@ -37,9 +38,11 @@ ROBOSUITE_TASKS: dict[str, tuple[str, int]] = {
     "Door": ("open the door", 300),
     "NutAssemblySquare": ("fit the square nut onto its peg", 400),
 }
-"""Registered robosuite tasks (single-object PickPlace variants) with their skill text and episode horizon."""
+"""Registered robosuite tasks (PickPlace with all four objects and its single-object variants) with their skill
+text and episode horizon."""
 
-ORACLE_TASKS: tuple[str, ...] = ("Lift", "Stack", "PickPlaceCan")
+ORACLE_TASKS: tuple[str, ...] = ("Lift", "Stack", "PickPlaceCan", "PickPlaceMilk", "PickPlaceBread",
+                                 "PickPlaceCereal")
 """Tasks with a scripted oracle (:class:`skillstack.skills.robosuite_oracles.RobosuiteOracle`), their expert."""
 
 
@@ -149,15 +152,81 @@ class RobosuiteEnv(gym.Env[npt.NDArray[np.float64], npt.NDArray[np.float32]]):
 
     def reset(self, *, seed: int | None = None,
               options: dict[str, Any] | None = None) -> tuple[npt.NDArray[np.float64], dict[str, Any]]:
+        """Seeded reset.
+
+        ``options={"start": "precondition"}`` (the default) is robosuite's own initial distribution.
+        ``options={"start": "any"}`` (affordance data, :mod:`skillstack.skills.affordance`) then moves the scene to
+        another state the task can be in, drawn from the same seed: the arm moved to a random pose with the
+        fingers open or closed, the object already lifted in the hand (Lift), cube A already on cube B, cube B
+        stacked on cube A, or cube A held (Stack). ``info["satisfied_at_start"]`` says whether the success check
+        already holds, ``info["applicable"]`` whether the start is one of robosuite's own.
+
+        Raises:
+            ValueError: unknown ``start``.
+        """
         super().reset(seed=seed)
+        start = (options or {}).get("start", "precondition")
+        if start not in ("precondition", "any"):
+            raise ValueError(f"unknown start {start!r}; valid: 'precondition', 'any'")
         # Re-seed robosuite's generator in place: placement samplers and robot init noise hold this object. Without
         # a seed, continue from this env's own np_random (itself seeded by the first seeded reset).
         draw = seed if seed is not None else int(self.np_random.integers(2**63 - 1))
         self.rs_env.rng.bit_generator.state = np.random.default_rng(draw).bit_generator.state
         obs, _ = self._gym.reset()
         self._faults.reset()
-        self._last_obs = np.asarray(obs, dtype=np.float64)
-        return self._last_obs, {"success": False}
+        obs = np.asarray(obs, dtype=np.float64)
+        if start == "any":
+            obs = self._any_start(obs, np.random.default_rng([draw, 1]))
+        self._last_obs = obs
+        return obs, {"success": False, "applicable": start == "precondition",
+                     "satisfied_at_start": bool(self.rs_env._check_success())}
+
+    # ------------------------------------------------------------------------------------- start="any"
+    def _raw_step(self, action: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        obs, *_ = self._gym.step(np.asarray(action, dtype=np.float64))
+        return np.asarray(obs, dtype=np.float64)
+
+    def _move_eef(self, obs: npt.NDArray[np.float64], target: npt.NDArray[np.float64], grip: float,
+                  steps: int) -> npt.NDArray[np.float64]:
+        """P-control the end effector towards ``target`` [m] for ``steps`` control steps."""
+        for _ in range(steps):
+            a = np.zeros(7)
+            a[:3] = np.clip((target - obs[self.obs_layout["robot0_eef_pos"]]) / 0.05, -1, 1)
+            a[6] = grip
+            obs = self._raw_step(a)
+        return obs
+
+    def _set_object(self, obj: Any, pos: npt.ArrayLike, settle: int = 5) -> npt.NDArray[np.float64]:
+        """Teleport a free-jointed robosuite object to ``pos`` [m] (upright), then let it settle."""
+        self.rs_env.sim.data.set_joint_qpos(obj.joints[0], np.concatenate([np.asarray(pos, float), [1, 0, 0, 0]]))
+        self.rs_env.sim.forward()
+        obs = self._last_obs if self._last_obs is not None else None
+        for _ in range(settle):
+            obs = self._raw_step(np.r_[np.zeros(6), -1.0])
+        assert obs is not None
+        return obs
+
+    def _any_start(self, obs: npt.NDArray[np.float64], rng: np.random.Generator) -> npt.NDArray[np.float64]:
+        rs = self.rs_env
+        kind = rng.choice(["arm", "arm", "oracle"] + (["on_b", "b_on_a"] if self.task == "Stack" else []))
+        if kind == "arm":  # random arm pose above the table, fingers open or closed
+            eef = obs[self.obs_layout["robot0_eef_pos"]]
+            target = eef + rng.uniform([-0.15, -0.2, -0.12], [0.15, 0.2, 0.1])
+            target[2] = max(target[2], 0.83)
+            return self._move_eef(obs, target, float(rng.choice([-1.0, 1.0])), int(rng.integers(8, 20)))
+        if kind == "oracle" and self.task in ORACLE_TASKS:  # part of the way (or all of it) through the task
+            from skillstack.skills.robosuite_oracles import RobosuiteOracle
+
+            oracle = RobosuiteOracle(self.task)
+            for _ in range(int(rng.integers(10, 90))):
+                obs = self._raw_step(oracle.predict(obs))
+            return obs
+        if kind in ("on_b", "b_on_a"):
+            a, b = rs.cubeA, rs.cubeB
+            lower, upper = (b, a) if kind == "on_b" else (a, b)
+            base = rs.sim.data.body_xpos[rs.sim.model.body_name2id(lower.root_body)]
+            return self._set_object(upper, base + np.array([0.0, 0.0, 0.05]), settle=10)
+        return obs
 
     def step(self, action: npt.ArrayLike) -> tuple[npt.NDArray[np.float64], float, bool, bool, dict[str, Any]]:
         act = check_action(action, self.action_space)

@@ -843,6 +843,16 @@ class _TabletopBase(gym.Env[npt.NDArray[np.float64], npt.NDArray[np.float32]]):
         """Current grounded predicates (see :data:`PREDICATE_DOCS`)."""
         return self.scene.predicates()
 
+    def skill_succeeded(self, skill_env_id: str, start: Mapping[str, bool], p: Mapping[str, bool]) -> bool:
+        """Success predicate of the skill trained in ``skill_env_id`` (``tabletop/<skill>``), given the predicates
+        ``start`` at its start and ``p`` now (:func:`skill_success`; the executor's interface to a scene).
+
+        Raises:
+            UnknownNameError: not a tabletop skill.
+        """
+        spec = SKILL_SPECS[skill_env_id.removeprefix("tabletop/")]
+        return skill_success(spec, self.scene, p, symbolic_state(start))
+
     def _step_scene(self, action: npt.ArrayLike) -> tuple[npt.NDArray[np.float64], dict[str, bool], dict[str, Any]]:
         act = check_action(action, self.action_space)
         fault = self.scene.step(act)

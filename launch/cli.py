@@ -56,8 +56,8 @@ def main() -> None:
 @app.command()
 def train(
     env: str = typer.Argument(..., help="Registered env, e.g. metaworld/drawer-open-v3."),
-    algo: str = typer.Option("sac-demos", help="sac | ppo | bc | sac-demos."),
-    steps: int = typer.Option(100_000, help="Env steps (RL) or gradient steps (bc)."),
+    algo: str = typer.Option("sac-demos", help="sac | ppo | bc | dagger | sac-demos."),
+    steps: int = typer.Option(100_000, help="Env steps (RL) or gradient steps (bc, dagger)."),
     seed: int = typer.Option(0),
     device: str = typer.Option("auto", help="auto | cpu | cuda."),
     n_envs: int = typer.Option(1, "--n-envs", help="Parallel envs for RL collection."),
@@ -69,7 +69,9 @@ def train(
     checkpoint_every: Optional[int] = typer.Option(None),
     stop_at_success: Optional[float] = typer.Option(None, help="Stop once a periodic eval reaches this."),
     max_minutes: Optional[float] = typer.Option(None, help="Wall-clock budget [min]."),
-    n_demos: int = typer.Option(25, help="Expert episodes for bc / sac-demos."),
+    n_demos: int = typer.Option(25, help="Expert episodes for bc / dagger / sac-demos."),
+    dagger_rounds: int = typer.Option(4, help="dagger: on-policy rounds after the BC round."),
+    dagger_episodes: int = typer.Option(20, help="dagger: policy episodes per round, labelled by the expert."),
     bc_pretrain_steps: int = typer.Option(3000, help="sac-demos: BC pre-training steps of the actor."),
     actor_warmup_updates: int = typer.Option(5000, help="sac-demos: critic-only updates first."),
     skill_name: Optional[str] = typer.Option(None, help="Registered skill name (default from env)."),
@@ -89,7 +91,8 @@ def train(
         final_eval_episodes=final_eval_episodes, checkpoint_every=checkpoint_every,
         stop_at_success=stop_at_success, max_minutes=max_minutes, n_demos=n_demos,
         bc_pretrain_steps=bc_pretrain_steps, actor_warmup_updates=actor_warmup_updates,
-        skill_name=skill_name, description=description, library=lib, torch_threads=threads,
+        dagger_rounds=dagger_rounds, dagger_episodes=dagger_episodes, skill_name=skill_name,
+        description=description, library=lib, torch_threads=threads,
     )
     res = run_train(cfg, resume=resume)
     _print_eval(res.skill.name, res.final_eval)
@@ -288,7 +291,7 @@ def skills_affordance_report(
 
 
 # ---------------------------------------------------------------------------------------------- rollout
-SCENES = {"tabletop": "skillstack/Tabletop-v0"}
+SCENES = {"tabletop": "skillstack/Tabletop-v0", "robosuite-pickplace": "robosuite/PickPlaceScene"}
 
 
 @app.command()
@@ -301,7 +304,8 @@ def rollout(
                                           "(default), hf-causal, openai-compatible."),
     model: Optional[str] = typer.Option(None, help="hf-causal: local model directory; openai-compatible: model name."),
     base_url: Optional[str] = typer.Option(None, help="openai-compatible: server URL, e.g. http://localhost:8000/v1."),
-    scene: str = typer.Option("tabletop", help="Scene: tabletop."),
+    scene: str = typer.Option("tabletop", help="Scene: tabletop | robosuite-pickplace (robosuite PickPlace, "
+                              "four objects to their bins)."),
     task: Optional[str] = typer.Option(None, help="Long-horizon task whose goal is checked at the end (with "
                                        "--instruction: default = the task or suite entry with that instruction)."),
     seed: int = typer.Option(0, help="Layout seed of the first episode (episode i uses seed+i)."),
@@ -317,7 +321,6 @@ def rollout(
     affordance) is printed, logged in --json and overlaid on --video.
     """
     from skillstack.envs.registry import unknown_name_message
-    from skillstack.envs.tabletop import TASKS
     from skillstack.planners.executor import execute_plan, load_plan_skills
     from skillstack.skills.evaluate import wilson_interval
 
@@ -328,15 +331,15 @@ def rollout(
     if (plan is None) == (instruction is None):
         raise CLIError("give exactly one of --plan (skill names) or --instruction (text for a planner)")
     if task is not None:
-        TASKS.get(task)
+        _scene_task(scene, task)
     lib = _library(library)
     if instruction is not None:
         _rollout_instruction(instruction, planner, backend, model, base_url, task, seed, episodes, video,
-                             json_out, lib)
+                             json_out, lib, scene)
         return
     assert plan is not None
     names = [n.strip() for n in plan.split(",") if n.strip()]
-    skills = load_plan_skills(lib, names)
+    skills = load_plan_skills(lib, names, SCENES[scene])
     verbose = episodes == 1
 
     def on_event(event: str, d: dict) -> None:
@@ -360,7 +363,8 @@ def rollout(
         for i in tqdm(range(episodes), desc="rollout", unit="ep", disable=verbose):
             record = video is not None and i == 0  # the recorded episode gets its own rendering env
             r = execute_plan(names, lib, seed=seed + i, task=task, env=None if record else env,
-                             video_path=video if record else None, on_event=on_event, skills=skills)
+                             video_path=video if record else None, on_event=on_event, skills=skills,
+                             scene=SCENES[scene])
             results.append(r)
     finally:
         env.close()
@@ -396,8 +400,28 @@ def rollout(
         console.print(f"video → {video}")
 
 
-def _planner_kwargs(planner: str, backend: Optional[str], model: Optional[str], base_url: Optional[str]) -> dict:
+def _scene_task(scene: str, task: str):  # noqa: ANN202
+    """The named task of ``scene`` (raises UnknownNameError listing the valid ones)."""
+    if scene == "tabletop":
+        from skillstack.envs.tabletop import TASKS
+
+        return TASKS.get(task)
+    from skillstack.envs.registry import unknown_name_message
+    from skillstack.envs.robosuite_scene import SCENE_TASKS
+
+    if task not in SCENE_TASKS:
+        raise UnknownNameError(unknown_name_message(f"{scene} task", task, list(SCENE_TASKS)))
+    return SCENE_TASKS[task]
+
+
+def _planner_kwargs(planner: str, backend: Optional[str], model: Optional[str], base_url: Optional[str],
+                    scene: str = "tabletop") -> dict:
     kw: dict = {}
+    if planner.startswith("saycan") and scene != "tabletop":  # the scene's own few-shot prompt
+        from skillstack.planners.suite import robosuite_prompt
+
+        pairs = [(e.instruction, e.steps) for e in robosuite_prompt()]
+        kw["exemplars" if (backend or "embedding") == "embedding" else "examples"] = pairs
     if planner.startswith("saycan"):
         if backend is not None:
             kw["backend"] = backend
@@ -410,13 +434,20 @@ def _planner_kwargs(planner: str, backend: Optional[str], model: Optional[str], 
     return kw
 
 
-def _goal_task(instruction: str, task: Optional[str]):  # noqa: ANN202
+def _goal_task(instruction: str, task: Optional[str], scene: str = "tabletop"):  # noqa: ANN202
     from skillstack.envs.tabletop import TASKS
     from skillstack.planners.suite import load_suite
 
     if task is not None:
-        return TASKS.get(task), f"task {task}"
+        return _scene_task(scene, task), f"task {task}"
     norm = " ".join(instruction.lower().split())
+    if scene != "tabletop":
+        from skillstack.envs.robosuite_scene import SCENE_TASKS
+
+        for name, t in SCENE_TASKS.items():
+            if " ".join(t.instruction.lower().split()) == norm:
+                return t, f"task {name}"
+        return None, None
     for spec in load_suite():
         if " ".join(spec.instruction.lower().split()) == norm:
             return spec.task(), f"instruction suite entry {spec.id}"
@@ -428,7 +459,8 @@ def _goal_task(instruction: str, task: Optional[str]):  # noqa: ANN202
 
 def _rollout_instruction(instruction: str, planner: str, backend: Optional[str], model: Optional[str],
                          base_url: Optional[str], task: Optional[str], seed: int, episodes: int,
-                         video: Optional[Path], json_out: Optional[Path], lib) -> None:  # noqa: ANN001
+                         video: Optional[Path], json_out: Optional[Path], lib,  # noqa: ANN001
+                         scene: str = "tabletop") -> None:
     from skillstack.planners.base import planner_factory
     from skillstack.planners.executor import library_candidates, run_instruction
     from skillstack.planners.symbolic import SymbolicPlanner
@@ -436,20 +468,25 @@ def _rollout_instruction(instruction: str, planner: str, backend: Optional[str],
     if not instruction.strip():
         raise CLIError("--instruction is empty")
     factory = planner_factory(planner)
-    goal_task, source = _goal_task(instruction, task)
+    if scene != "tabletop" and planner not in ("saycan", "saycan-no-affordance", "saycan-embedding"):
+        raise CLIError(f"planner {planner!r} knows the tabletop domain only; for --scene {scene} use saycan, "
+                       "saycan-no-affordance or saycan-embedding")
+    goal_task, source = _goal_task(instruction, task, scene)
     if planner == "oracle":
         if goal_task is None:
             raise CLIError("the oracle planner needs goal predicates: pass --task, or an instruction of the suite "
                            "(assets/instructions/tabletop.json) or of `skillstack envs --tasks`")
         make = lambda: SymbolicPlanner(goal_task.goal)  # noqa: E731
     else:
-        kw = _planner_kwargs(planner, backend, model, base_url)
+        kw = _planner_kwargs(planner, backend, model, base_url, scene)
         built = factory(**kw)
         make = lambda: built  # noqa: E731
     console.print(f"instruction: [bold]{instruction}[/]  planner: {planner}"
                   + (f"  goal from {source}: {goal_task.goal}" if goal_task else "  (no goal predicates known: "
                      "success = the planner ends with done)"))
-    loaded = library_candidates(lib)
+    loaded = library_candidates(lib, SCENES[scene])
+    if len(loaded[0]) == 1:
+        raise CLIError(f"no skills of scene {scene} in {lib.root}")
     verbose = episodes == 1
 
     def on_event(event: str, d: dict) -> None:
@@ -474,7 +511,7 @@ def _rollout_instruction(instruction: str, planner: str, backend: Optional[str],
     results = []
     for i in tqdm(range(episodes), desc="rollout", unit="ep", disable=verbose):
         r = run_instruction(instruction, make(), lib, seed=seed + i, task=goal_task, on_event=on_event,
-                            loaded=loaded, video_path=video if i == 0 else None)
+                            loaded=loaded, video_path=video if i == 0 else None, scene=SCENES[scene])
         results.append(r)
     n_ok = sum(r.success for r in results)
     if verbose:

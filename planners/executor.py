@@ -1,10 +1,13 @@
-"""Closed-loop execution of skill sequences in the tabletop scene (the executor of the scheduling layer).
+"""Closed-loop execution of skill sequences in a scene (the executor of the scheduling layer).
 
-:func:`execute_plan` runs library skills one after another in one ``skillstack/Tabletop-v0`` episode:
-before each skill it reads the skill's affordance on the current observation, then runs the skill's
-policy until the skill's success predicate (:func:`skillstack.envs.tabletop.skill_success`) holds or its
-step cap is reached, re-reads the predicates, and stops at the first failed skill. Every frame of the
-optional video carries the plan, the running skill, its affordance and the outcomes so far.
+:func:`execute_plan` runs library skills one after another in one episode of a scene (:data:`SCENES`: the
+tabletop, ``skillstack/Tabletop-v0``, or the robosuite PickPlace scene, ``robosuite/PickPlaceScene``): before each
+skill it reads the skill's affordance on the current observation, then runs the skill's policy until the skill's
+success predicate (the scene's ``skill_succeeded``) holds or its step cap is reached, re-reads the predicates, and
+stops at the first failed skill. Every frame of the optional video carries the plan, the running skill, its
+affordance and the outcomes so far. A scene env provides ``predicates`` (dict of grounded predicates),
+``skill_succeeded(skill_env_id, start_predicates, predicates)``, ``task`` (with ``instruction`` and
+``satisfied(predicates)``) and ``reset(options={"task": ...})``.
 """
 
 from __future__ import annotations
@@ -16,9 +19,19 @@ from typing import Any
 
 from skillstack.envs import make_env
 from skillstack.envs.registry import UnknownNameError, unknown_name_message
-from skillstack.envs.tabletop import SKILL_SPECS, LongHorizonTask, TabletopEnv, skill_success, symbolic_state
+from skillstack.envs.tabletop import SKILL_SPECS, LongHorizonTask
 from skillstack.skills.evaluate import open_video, overlay_text
 from skillstack.skills.library import Skill, SkillLibrary
+
+TABLETOP = "skillstack/Tabletop-v0"
+SCENES: dict[str, str] = {TABLETOP: "tabletop/", "robosuite/PickPlaceScene": "robosuite-pickplace/"}
+"""Scene env → registry prefix of the skill envs whose skills act in it."""
+
+
+def _scene_prefix(scene: str) -> str:
+    if scene not in SCENES:
+        raise UnknownNameError(unknown_name_message("scene", scene, list(SCENES)))
+    return SCENES[scene]
 
 
 @dataclass
@@ -80,14 +93,15 @@ def spec_of(skill: Skill) -> Any:
     return SKILL_SPECS[spec_name]
 
 
-def load_plan_skills(library: SkillLibrary, plan: Sequence[str]) -> list[Skill]:
+def load_plan_skills(library: SkillLibrary, plan: Sequence[str], scene: str = TABLETOP) -> list[Skill]:
     """Load every skill of ``plan`` before anything runs.
 
     Raises:
-        ValueError: empty plan, or a skill not trained for the tabletop scene.
-        UnknownNameError: a name is not in the library (lists the valid ones, "did you mean").
+        ValueError: empty plan, or a skill not trained for ``scene``.
+        UnknownNameError: a name is not in the library (lists the valid ones, "did you mean"), or unknown scene.
         SkillLoadError: a skill's files fail verification.
     """
+    prefix = _scene_prefix(scene)
     if not plan:
         raise ValueError("the plan is empty; give skill names separated by commas")
     names = library.names()
@@ -96,7 +110,8 @@ def load_plan_skills(library: SkillLibrary, plan: Sequence[str]) -> list[Skill]:
         if name not in names:
             raise UnknownNameError(unknown_name_message("skill", name, names))
         skill = library.load(name)
-        spec_of(skill)
+        if not skill.env_id.startswith(prefix):
+            raise ValueError(f"skill {name!r} acts in {skill.env_id!r}, not in a {prefix}<skill> env of {scene}")
         skills.append(skill)
     return skills
 
@@ -119,17 +134,19 @@ def _overlay_lines(plan: Sequence[str], done: Sequence[SkillExecution], current:
     return lines
 
 
-def run_skill(env: TabletopEnv, skill: Skill, obs: Any, affordance: float | None,
+def run_skill(env: Any, skill: Skill, obs: Any, affordance: float | None,
               on_frame: Callable[[int], None] | None = None) -> tuple[Any, SkillExecution]:
     """Run ``skill``'s policy from ``obs`` until its success predicate holds, its step cap, or a sim fault.
+
+    Args:
+        env: a scene env (:data:`SCENES`), unwrapped.
 
     Returns:
         The last observation and the :class:`SkillExecution`.
     """
-    spec = spec_of(skill)
-    start = symbolic_state(env.predicates)
+    start = dict(env.predicates)
     ok, fault, t = False, None, 0
-    p = env.predicates
+    p = start
     while t < skill.max_steps:
         if on_frame is not None:
             on_frame(t)
@@ -139,7 +156,7 @@ def run_skill(env: TabletopEnv, skill: Skill, obs: Any, affordance: float | None
         if "sim_unstable" in info:
             fault = info["sim_unstable"]
             break
-        if skill_success(spec, env.scene, p, start):
+        if env.skill_succeeded(skill.env_id, start, p):
             ok = True
             break
     return obs, SkillExecution(skill.name, affordance, ok, t, dict(p), fault)
@@ -150,27 +167,30 @@ def execute_plan(
     library: SkillLibrary,
     seed: int = 0,
     task: str | None = None,
-    env: TabletopEnv | None = None,
+    env: Any = None,
     video_path: str | Path | None = None,
     render_size: tuple[int, int] = (480, 480),
     fps: int = 40,
     on_event: Callable[[str, dict[str, Any]], None] | None = None,
     skills: Sequence[Skill] | None = None,
+    scene: str = TABLETOP,
 ) -> PlanResult:
-    """Execute ``plan`` (library skill names) closed-loop in one seeded tabletop episode.
+    """Execute ``plan`` (library skill names) closed-loop in one seeded episode of ``scene``.
 
     Args:
         plan: skill names, e.g. ``["open_drawer", "pick_red_block", "place_in_drawer", "close_drawer"]``.
         library: where the skills are loaded from (all are loaded and verified first).
         seed: episode seed (layout and start state).
-        task: optional :data:`~skillstack.envs.tabletop.TASKS` name whose goal is checked at the end.
-        env: an existing ``TabletopEnv`` to reuse (must have ``render_mode="rgb_array"`` for video).
+        task: optional task of the scene (:data:`~skillstack.envs.tabletop.TASKS`,
+            :data:`~skillstack.envs.robosuite_scene.SCENE_TASKS`) whose goal is checked at the end.
+        env: an existing scene env to reuse (must have ``render_mode="rgb_array"`` for video).
         video_path: write an H.264 mp4 with the decision overlay (imageio-ffmpeg).
         render_size: ``(width, height)`` [px].
         fps: video frame rate (the control rate is 80 Hz, so 40 fps plays at half speed).
         on_event: callback ``(event, data)`` with events ``"skill_start"`` (skill, affordance) and
             ``"skill_end"`` (a :class:`SkillExecution` as dict) — the CLI prints from it.
         skills: pre-loaded skills matching ``plan`` (skips loading).
+        scene: scene env id, a key of :data:`SCENES`.
 
     Returns:
         A :class:`PlanResult`.
@@ -178,13 +198,13 @@ def execute_plan(
     Raises:
         See :func:`load_plan_skills`.
     """
-    skills = list(skills) if skills is not None else load_plan_skills(library, plan)
+    skills = list(skills) if skills is not None else load_plan_skills(library, plan, scene)
     own_env = env is None
     if env is None:
         kwargs: dict[str, Any] = {"task": task}
         if video_path is not None:
             kwargs.update(render_mode="rgb_array", width=render_size[0], height=render_size[1])
-        env = make_env("skillstack/Tabletop-v0", **kwargs).unwrapped  # no TimeLimit: skills carry their caps
+        env = make_env(scene, **kwargs).unwrapped  # no TimeLimit: skills carry their caps
     writer = None
     if video_path is not None:
         writer = open_video(video_path, fps)
@@ -257,13 +277,18 @@ class InstructionResult:
         return asdict(self)
 
 
-def library_candidates(library: SkillLibrary) -> tuple[list[Any], dict[str, Skill]]:
-    """Every tabletop skill of ``library`` as a planner candidate, plus ``done``."""
+def library_candidates(library: SkillLibrary, scene: str = TABLETOP) -> tuple[list[Any], dict[str, Skill]]:
+    """Every skill of ``library`` that acts in ``scene`` as a planner candidate, plus ``done``.
+
+    Raises:
+        UnknownNameError: unknown scene.
+    """
     from skillstack.planners.base import DONE, Candidate
 
+    prefix = _scene_prefix(scene)
     skills = {}
     for name in library.names():
-        if library.manifest(name).get("env_id", "").startswith("tabletop/"):
+        if library.manifest(name).get("env_id", "").startswith(prefix):
             skills[name] = library.load(name)
     cands = [Candidate(n, s.description, (lambda o, s=s: float(s.affordance(o))) if s.affordance_model else None)
              for n, s in skills.items()]
@@ -284,7 +309,8 @@ def run_instruction(
     fps: int = 40,
     on_event: Callable[[str, dict[str, Any]], None] | None = None,
     loaded: tuple[list[Any], dict[str, Skill]] | None = None,
-    env: TabletopEnv | None = None,
+    env: Any = None,
+    scene: str = TABLETOP,
 ) -> InstructionResult:
     """Carry out ``instruction`` closed-loop: decide, execute, re-read the predicates, decide again.
 
@@ -295,7 +321,7 @@ def run_instruction(
     Args:
         instruction: natural-language instruction.
         planner: an object with ``plan_step`` (see :class:`skillstack.planners.base.Planner`).
-        library: skills to choose from (every ``tabletop/*`` skill, plus ``done``).
+        library: skills to choose from (every skill of ``scene``, plus ``done``).
         seed: layout seed.
         task: optional task name: start state and the goal checked at the end.
         max_decisions: decision budget.
@@ -304,16 +330,17 @@ def run_instruction(
         video_path: mp4 with the decision table overlaid.
         on_event: callback ``(event, data)``: ``"decision"`` (a decision dict) and ``"skill_end"``.
         loaded: ``library_candidates(library)`` computed once (benchmarks loop over many instructions).
-        env: an existing ``TabletopEnv`` to reuse (``render_mode="rgb_array"`` for video); not closed.
+        env: an existing scene env to reuse (``render_mode="rgb_array"`` for video); not closed.
+        scene: scene env id, a key of :data:`SCENES`.
 
     Returns:
         An :class:`InstructionResult`.
     """
     from skillstack.planners.base import DONE, Step
-    candidates, skills = loaded if loaded is not None else library_candidates(library)
+    candidates, skills = loaded if loaded is not None else library_candidates(library, scene)
     own_env = env is None
     if env is None:
-        env = make_env("skillstack/Tabletop-v0", task=task, **(
+        env = make_env(scene, task=task, **(
             {"render_mode": "rgb_array", "width": render_size[0], "height": render_size[1]} if video_path else {}
         )).unwrapped
     writer = None

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -138,15 +139,16 @@ def load_suite(path: str | Path = DEFAULT_SUITE) -> list[InstructionSpec]:
     return out
 
 
-def load_prompt(path: str | Path = DEFAULT_PROMPT) -> list[PromptExample]:
-    """Load a few-shot prompt; every step text must be a skill description of :data:`SKILL_SPECS`.
+def load_prompt(path: str | Path = DEFAULT_PROMPT, skill_texts: Sequence[str] | None = None) -> list[PromptExample]:
+    """Load a few-shot prompt; every step text must be one of ``skill_texts`` (default: the tabletop skills'
+    descriptions, :data:`SKILL_SPECS`).
 
     Raises:
         SuiteError: missing/invalid file or an unknown step text (lists the valid ones).
     """
     path = Path(path)
     data = _read(path)
-    texts = [s.description for s in SKILL_SPECS.values()]
+    texts = list(skill_texts) if skill_texts is not None else [s.description for s in SKILL_SPECS.values()]
     out = []
     for i, e in enumerate(data.get("examples") or []):
         if not isinstance(e, dict) or not isinstance(e.get("instruction"), str) or not isinstance(e.get("steps"), list):
@@ -158,6 +160,21 @@ def load_prompt(path: str | Path = DEFAULT_PROMPT) -> list[PromptExample]:
     if not out:
         raise SuiteError(f"{path}: 'examples' must be a non-empty list")
     return out
+
+
+ROBOSUITE_PROMPT = Path(DEFAULT_PROMPT).with_name("prompt_robosuite_pickplace.json")
+"""Few-shot prompt of the robosuite PickPlace scene."""
+
+
+def robosuite_prompt(path: str | Path = ROBOSUITE_PROMPT) -> list[PromptExample]:
+    """The robosuite PickPlace scene's few-shot prompt (step texts: that scene's skill descriptions).
+
+    Raises:
+        SuiteError: missing/invalid file or an unknown step text.
+    """
+    from skillstack.envs.robosuite_scene import skill_description, skill_names
+
+    return load_prompt(path, [skill_description(s) for s in skill_names()])
 
 
 def all_suite_instructions(folder: str | Path = DEFAULT_SUITE.parent) -> list[str]:

@@ -11,6 +11,8 @@ They are demonstration sources (``skillstack train robosuite/Lift --algo bc``) a
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -19,6 +21,10 @@ from skillstack.envs.robosuite_env import ORACLE_TASKS
 
 OSC_POS_LIMIT = 0.05
 """robosuite's default OSC ``output_max`` for position [m per step at action 1]."""
+OSC_ROT_LIMIT = 0.5
+"""robosuite's default OSC ``output_max`` for orientation [rad per step at action 1]."""
+MAX_OPENING = 0.08
+"""Panda finger opening [m] when fully open (sum of the two finger joints)."""
 OPEN, CLOSE = -1.0, 1.0
 
 
@@ -28,18 +34,54 @@ BIN_FLOOR_Z = 0.8
 """World z [m] of both PickPlace bin floors (robosuite's ``bin1_pos``/``bin2_pos``)."""
 
 
+@dataclass(frozen=True)
+class _ObjectGeometry:
+    """A PickPlace object's collision box in its body frame: constants of the model, read from MuJoCo."""
+
+    half_extent: npt.NDArray[np.float64]
+    """Half sizes [m] along the body's x, y, z axes (the mesh geom's bounding box, rotated into the body frame)."""
+    centre: npt.NDArray[np.float64]
+    """Geom centre [m] in the body frame."""
+
+
+def object_geometry(rs_env: Any, obj: Any) -> _ObjectGeometry:
+    """Collision box of a robosuite object (its first contact geom) in its body frame, read from the model."""
+    import mujoco
+
+    m = rs_env.sim.model._model
+    gid = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_GEOM, obj.contact_geoms[0])
+    rot = np.zeros(9)
+    mujoco.mju_quat2Mat(rot, m.geom_quat[gid])
+    return _ObjectGeometry(np.abs(rot.reshape(3, 3)) @ m.geom_size[gid], m.geom_pos[gid].copy())
+
+
 @functools.lru_cache(maxsize=16)
-def _task_info(task: str) -> tuple[dict[str, slice], npt.NDArray[np.float64] | None]:
-    """Observation layout and (PickPlace) the object's target placement in its bin: constants of the task, read
-    once from a throwaway env (robosuite does not put the bin targets in the observation)."""
+def _task_info(task: str) -> tuple[dict[str, slice], npt.NDArray[np.float64] | None, _ObjectGeometry | None]:
+    """Observation layout and (PickPlace) the object's target placement in its bin and its collision box:
+    constants of the task, read once from a throwaway env (robosuite does not put the bin targets in the
+    observation)."""
     from skillstack.envs.robosuite_env import RobosuiteEnv
 
     env = RobosuiteEnv(task)
     layout = dict(env.obs_layout)
     rs = env.rs_env
-    target = np.array(rs.target_bin_placements[rs.object_id], dtype=float) if task.startswith("PickPlace") else None
+    target = geometry = None
+    if task.startswith("PickPlace"):
+        target = np.array(rs.target_bin_placements[rs.object_id], dtype=float)
+        geometry = object_geometry(rs, rs.objects[rs.object_id])
     env.close()
-    return layout, target
+    return layout, target, geometry
+
+
+@functools.lru_cache(maxsize=1)
+def _scene_info() -> tuple[dict[str, slice], dict[str, Any], dict[str, Any]]:
+    """Observation layout, bin targets and object geometry of the multi-object PickPlace scene (constants)."""
+    from skillstack.envs.robosuite_scene import PickPlaceScene
+
+    env = PickPlaceScene()
+    info = dict(env.obs_layout), dict(env.targets), dict(env.geometry)
+    env.close()
+    return info
 
 
 def _move(eef: npt.NDArray[np.float64], target: npt.NDArray[np.float64], grip: float) -> npt.NDArray[np.float32]:
@@ -51,8 +93,9 @@ def _move(eef: npt.NDArray[np.float64], target: npt.NDArray[np.float64], grip: f
 
 class RobosuiteOracle:
     """Scripted controller for ``Lift`` (grasp the cube, lift it), ``Stack`` (grasp cube A, carry it over cube B,
-    lower it onto B, release, retreat) and ``PickPlaceCan`` (grasp the can, lift it
-    clear of the bin walls, carry it over its target quarter of the second bin, lower, release, retreat).
+    lower it onto B, release, retreat) and the single-object ``PickPlace{Can,Milk,Bread,Cereal}`` (grasp the object
+    with the fingers across its narrow side, lift it clear of the bin walls, carry it over its target quarter of the
+    second bin, lower, release, retreat: :func:`pick_place_action`).
 
     ``predict(obs)`` maps a ``(obs_dim,) float64`` observation of ``robosuite/<task>`` to a ``(7,) float32``
     action in [-1, 1].
@@ -62,7 +105,6 @@ class RobosuiteOracle:
     """
 
     TASKS = ORACLE_TASKS
-    """Milk and bread need the gripper yawed to the object (not done yet: 0/3 and 2/3 on the first seeds)."""
     GRASP_OPENING = (0.02, 0.07)
     """Finger opening [m] (sum of the two finger joints) that means "holding the object": between closed on
     nothing and fully open (0.08)."""
@@ -73,7 +115,7 @@ class RobosuiteOracle:
 
             raise ValueError(unknown_name_message("robosuite oracle", task, list(self.TASKS)))
         self.task = task
-        self.layout, self.target = _task_info(task)
+        self.layout, self.target, self.geometry = _task_info(task)
         self.object = task.removeprefix("PickPlace") if task.startswith("PickPlace") else None
 
     def _get(self, obs: npt.NDArray[np.float64], name: str) -> npt.NDArray[np.float64]:
@@ -113,32 +155,15 @@ class RobosuiteOracle:
 
     def _pick_place(self, obs: npt.NDArray[np.float64], eef: npt.NDArray[np.float64], opening: float,
                     settled: bool) -> npt.NDArray[np.float32]:
-        assert self.object is not None and self.target is not None
-        obj = self._get(obs, f"{self.object}_pos")
-        rest = BIN_FLOOR_Z + PICK_PLACE_REST_HEIGHT[self.object]
-        carry_z = BIN_FLOOR_Z + 0.25
-        to_target = float(np.linalg.norm(obj[:2] - self.target[:2]))
-        in_bin = to_target < 0.05 and obj[2] < rest + 0.03
-        near = np.linalg.norm(obj - eef) < 0.025
-        held = near and settled and 0.02 < opening < 0.075
-        if in_bin:  # placed: open, then retreat upwards (success needs the hand ≥ 7 cm away)
-            if opening < 0.075 and near:
-                return _move(eef, eef, OPEN)
-            return _move(eef, np.array([eef[0], eef[1], carry_z]), OPEN)
-        if held:
-            grip_offset = (eef - obj) * np.array([1.0, 1.0, 0.0])
-            if to_target > 0.01:
-                if obj[2] < carry_z - 0.05 and eef[2] < carry_z - 0.05 and to_target > 0.05:  # lift clear first
-                    return _move(eef, np.array([eef[0], eef[1], carry_z]), CLOSE)
-                return _move(eef, np.array([self.target[0], self.target[1], carry_z]) + grip_offset, CLOSE)
-            return _move(eef, np.array([self.target[0], self.target[1], eef[2] - (obj[2] - rest) + 0.01])
-                         + grip_offset, CLOSE)
-        # grasp 1 cm above the centre: the fingers stop short of the bin floor under tall objects
-        return self._reach_and_grasp(eef, obj + np.array([0.0, 0.0, 0.01]), opening)
+        assert self.object is not None and self.target is not None and self.geometry is not None
+        return pick_place_action(
+            eef, self._get(obs, "robot0_eef_quat"), opening, settled, self._get(obs, f"{self.object}_pos"),
+            self._get(obs, f"{self.object}_quat"), self.geometry, self.target, PICK_PLACE_REST_HEIGHT[self.object])
 
     @staticmethod
-    def _reach_and_grasp(eef: npt.NDArray[np.float64], obj: npt.NDArray[np.float64],
-                         opening: float) -> npt.NDArray[np.float32]:
+    def _reach_and_grasp(eef: npt.NDArray[np.float64], obj: npt.NDArray[np.float64], opening: float,
+                         close_within: float = 0.005) -> npt.NDArray[np.float32]:
+        """Move above ``obj`` [m], descend with open fingers, close once within ``close_within`` [m] above it."""
         xy = float(np.linalg.norm(obj[:2] - eef[:2]))
         if opening < 0.02 and eef[2] < obj[2] + 0.02:  # closed on nothing: open and back off upwards
             return _move(eef, np.array([eef[0], eef[1], obj[2] + 0.08]), OPEN)
@@ -146,6 +171,133 @@ class RobosuiteOracle:
             if eef[2] < obj[2] + 0.03:  # low and misaligned: rise before moving sideways
                 return _move(eef, np.array([eef[0], eef[1], obj[2] + 0.06]), OPEN)
             return _move(eef, np.array([obj[0], obj[1], obj[2] + 0.06]), OPEN)
-        if eef[2] > obj[2] + 0.005:
+        if eef[2] > obj[2] + close_within:
             return _move(eef, obj, OPEN)
         return _move(eef, obj, CLOSE)
+
+
+def grasp_yaw_error(eef_quat: npt.NDArray[np.float64], obj_quat: npt.NDArray[np.float64],
+                    geometry: _ObjectGeometry) -> float:
+    """Rotation [rad] about world z that lines the fingers up across the object's narrow side.
+
+    The Panda's fingers close along the end effector's y axis and open to 8 cm. The object's box is rotated into
+    the world frame; its two most horizontal axes span its footprint. A footprint whose diagonal fits between the
+    fingers at any yaw (can, milk or bread standing) needs no rotation (0); otherwise (cereal box, a milk carton
+    lying down) the closing axis is turned parallel to the footprint's narrow axis. The gripper is symmetric, so
+    the error is wrapped to (-π/2, π/2]. Quaternions are robosuite's (x, y, z, w).
+    """
+    from robosuite.utils.transform_utils import quat2mat
+
+    rot = quat2mat(obj_quat)
+    if np.abs(rot[2, :]).max() < 0.9:  # leaning (e.g. against a wall or another object): no clear footprint
+        return 0.0
+    flat = np.argsort(np.abs(rot[2, :]))[:2]  # the two box axes closest to horizontal
+    half = geometry.half_extent[flat]
+    if np.hypot(*half) <= MAX_OPENING / 2 - 0.004:
+        return 0.0
+    narrow = rot[:, flat[int(np.argmin(half))]]
+    closing = quat2mat(eef_quat)[:, 1]
+    err = np.arctan2(narrow[1], narrow[0]) - np.arctan2(closing[1], closing[0])
+    return float((err + np.pi / 2) % np.pi - np.pi / 2)
+
+
+def object_top(obj: npt.NDArray[np.float64], obj_quat: npt.NDArray[np.float64], geometry: _ObjectGeometry) -> float:
+    """World z [m] of the top of the object's box in its current pose (standing or lying)."""
+    from robosuite.utils.transform_utils import quat2mat
+
+    rot = quat2mat(obj_quat)
+    return float(obj[2] + rot[2] @ geometry.centre + np.abs(rot[2]) @ geometry.half_extent)
+
+
+def pick_place_action(eef: npt.NDArray[np.float64], eef_quat: npt.NDArray[np.float64], opening: float,
+                      settled: bool, obj: npt.NDArray[np.float64], obj_quat: npt.NDArray[np.float64],
+                      geometry: _ObjectGeometry, target: npt.NDArray[np.float64], rest_height: float,
+                      stage: str = "pick_place") -> npt.NDArray[np.float32]:
+    """One OSC action of the pick-and-place oracle for one object (positions [m] in the world frame).
+
+    Grasp, with the fingers yawed across the object's narrow side (:func:`grasp_yaw_error`), 1 cm above the
+    object's centre or 3.5 cm below its top for tall objects (in the object's current pose: the hand would hit
+    the top of a standing milk carton);
+    lift clear of the bin walls to a carry height 25 cm above the bin floor; carry over ``target``; lower until
+    the object's centre is < 4 cm above its resting height ``rest_height`` [m above the bin floor] and release
+    (the hand may not get lower: it meets the bin's dividers);
+    retreat upwards (robosuite counts an object as placed only with the hand ≥ 7 cm away).
+
+    ``stage``: ``"pick_place"`` (the whole task), ``"pick"`` (grasp and lift to the carry height, then hold) or
+    ``"place"`` (carry a held object to ``target`` and release; when nothing is held it moves up and opens).
+
+    Returns:
+        ``(7,) float32`` action in [-1, 1].
+    """
+    top = object_top(obj, obj_quat, geometry)
+    grasp = np.array([obj[0], obj[1], max(obj[2] + 0.01, top - 0.035)])
+    rest = BIN_FLOOR_Z + rest_height
+    carry_z = BIN_FLOOR_Z + 0.25
+    to_target = float(np.linalg.norm(obj[:2] - target[:2]))
+    in_bin = to_target < 0.05 and obj[2] < rest + 0.03
+    near = np.linalg.norm(grasp - eef) < 0.025
+    held = near and settled and 0.02 < opening < MAX_OPENING - 0.005
+    if stage != "pick" and in_bin:  # placed: open, then retreat upwards
+        if opening < MAX_OPENING - 0.005 and near:
+            return _move(eef, eef, OPEN)
+        return _move(eef, np.array([eef[0], eef[1], carry_z]), OPEN)
+    if held:
+        grip_offset = eef - grasp
+        grip_offset[2] = 0.0
+        if stage == "pick" or to_target > 0.01:
+            if stage == "pick" or (eef[2] < carry_z - 0.05 and to_target > 0.05):  # lift clear first
+                return _move(eef, np.array([eef[0], eef[1], carry_z]), CLOSE)
+            return _move(eef, np.array([target[0], target[1], carry_z]) + grip_offset, CLOSE)
+        if obj[2] < rest + 0.04:  # low enough to drop: the hand may not reach lower over the bin's dividers
+            return _move(eef, eef, OPEN)
+        return _move(eef, np.array([target[0], target[1], eef[2] - (obj[2] - rest) + 0.01]) + grip_offset, CLOSE)
+    if stage == "place":  # nothing held: nothing to place
+        return _move(eef, np.array([eef[0], eef[1], carry_z]), OPEN)
+    # close within 1 cm: the P-controller's steady-state error is ≈ 5 mm when the fingers straddle a box
+    a = RobosuiteOracle._reach_and_grasp(eef, grasp, opening, close_within=0.01)
+    yaw = grasp_yaw_error(eef_quat, obj_quat, geometry)
+    a[5] = np.clip(yaw / OSC_ROT_LIMIT, -1.0, 1.0)
+    if abs(yaw) > 0.1 and a[6] == CLOSE:  # do not close before the fingers are across the narrow side
+        a[6] = OPEN
+        a[2] = max(a[2], 0.0)
+    return a
+
+
+class PickPlaceSkillOracle:
+    """Scripted oracle of one skill of the multi-object PickPlace scene (:mod:`skillstack.envs.robosuite_scene`):
+    ``pick_<o>`` grasps object ``o`` and lifts it clear, ``place_<o>`` carries the held ``o`` to its bin quarter and
+    releases it (:func:`pick_place_action` with ``stage="pick"`` / ``"place"``).
+
+    ``predict(obs)`` maps a ``(obs_dim,) float64`` scene observation to a ``(7,) float32`` action.
+
+    Args:
+        skill: ``pick_<o>`` or ``place_<o>``.
+        env: a :class:`~skillstack.envs.robosuite_scene.PickPlaceScene` to read the constants from (default: a
+            throwaway one, built once per process).
+
+    Raises:
+        UnknownNameError: unknown skill.
+    """
+
+    def __init__(self, skill: str, env: Any = None) -> None:
+        from skillstack.envs.robosuite_scene import REST_HEIGHT, parse_skill
+
+        self.kind, self.obj = parse_skill(skill)
+        layout, targets, geometry = (env.obs_layout, env.targets, env.geometry) if env is not None else _scene_info()
+        self.layout = layout
+        self.target = targets[self.obj]
+        self.geometry = geometry[self.obj]
+        self.rest = REST_HEIGHT[self.obj]
+        self.prefix = self.obj.capitalize()
+
+    def predict(self, obs: npt.ArrayLike) -> npt.NDArray[np.float32]:
+        obs = np.asarray(obs, dtype=np.float64)
+
+        def get(name: str) -> npt.NDArray[np.float64]:
+            return np.asarray(obs[self.layout[name]], dtype=np.float64)
+
+        q = get("robot0_gripper_qpos")
+        settled = float(np.abs(get("robot0_gripper_qvel")).max()) < 0.01
+        return pick_place_action(get("robot0_eef_pos"), get("robot0_eef_quat"), float(q[0] - q[1]), settled,
+                                 get(f"{self.prefix}_pos"), get(f"{self.prefix}_quat"), self.geometry, self.target,
+                                 self.rest, stage=self.kind)

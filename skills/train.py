@@ -52,9 +52,9 @@ class TrainConfig:
     env_id: str
     """Registered env, e.g. ``"metaworld/drawer-open-v3"``."""
     algo: str
-    """One of :data:`ALGORITHMS`: ``sac``, ``ppo``, ``bc``, ``sac-demos``."""
+    """One of :data:`ALGORITHMS`: ``sac``, ``ppo``, ``bc``, ``dagger``, ``sac-demos``."""
     steps: int
-    """Env steps for RL algorithms; gradient steps for ``bc``."""
+    """Env steps for RL algorithms; gradient steps for ``bc`` and ``dagger``."""
     seed: int = 0
     """Seeds torch, SB3, the envs and demonstration collection."""
     run_dir: str = ""
@@ -79,7 +79,12 @@ class TrainConfig:
     max_episode_steps: int | None = None
     """Horizon override [steps] (default: the env's registration, 500 for Meta-World)."""
     n_demos: int = 25
-    """Expert episodes for ``bc`` and ``sac-demos``."""
+    """Expert episodes for ``bc``, ``dagger`` (its first round) and ``sac-demos``."""
+    dagger_rounds: int = 4
+    """dagger: rounds of on-policy data collection after the BC round (``steps`` are split evenly over the
+    ``dagger_rounds + 1`` rounds)."""
+    dagger_episodes: int = 20
+    """dagger: episodes the current policy runs per round; every visited observation is labelled by the expert."""
     hidden_sizes: tuple[int, ...] = (256, 256)
     """Actor (and critic) hidden widths for bc/sac/sac-demos; ``ppo`` keeps SB3's default (64, 64)."""
     batch_size: int = 256
@@ -112,7 +117,7 @@ class TrainConfig:
 
     def resolved(self) -> TrainConfig:
         """Fill the defaults that depend on other fields (returns a new config)."""
-        eval_every = self.eval_every or (1000 if self.algo == "bc" else 10_000)
+        eval_every = self.eval_every or (1000 if self.algo in ("bc", "dagger") else 10_000)
         run_dir = self.run_dir or str(Path("runs") / self.env_id.replace("/", "_") / f"{self.algo}-s{self.seed}")
         return replace(self, eval_every=eval_every, checkpoint_every=self.checkpoint_every or eval_every,
                        run_dir=run_dir)
@@ -286,10 +291,48 @@ def _device(name: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- bc
+DAGGER_SEED_BASE = 4_000_000
+"""DAgger rollouts use seeds ``DAGGER_SEED_BASE + 10_000 * seed + 1_000 * round + i`` (disjoint from the rest)."""
+
+
+def _dagger_round(actor: MLPActor, cfg: TrainConfig, round_index: int,
+                  progress: bool) -> tuple[np.ndarray, np.ndarray, float]:
+    """Roll out ``actor`` alone (DAgger's β = 0) for ``cfg.dagger_episodes`` seeded episodes and label every visited
+    observation with the env's scripted expert. Returns ``(observations, expert actions, rollout success rate)``."""
+    from skillstack.envs import make_expert
+
+    expert = make_expert(cfg.env_id)
+    kwargs = {} if cfg.max_episode_steps is None else {"max_episode_steps": cfg.max_episode_steps}
+    env = make_env(cfg.env_id, **kwargs)
+    policy = _policy_fn(actor)
+    obs_list, act_list, wins = [], [], 0
+    seeds = [DAGGER_SEED_BASE + 10_000 * cfg.seed + 1_000 * round_index + i for i in range(cfg.dagger_episodes)]
+    for seed in tqdm(seeds, desc=f"dagger round {round_index}", unit="ep", disable=not progress, leave=False):
+        obs, _ = env.reset(seed=seed)
+        while True:
+            obs_list.append(obs)
+            act_list.append(expert.predict(obs))
+            obs, _, terminated, truncated, info = env.step(policy(obs))
+            if terminated or truncated:
+                wins += bool(info.get("success"))
+                break
+    env.close()
+    return (np.asarray(obs_list, dtype=np.float64), np.asarray(act_list, dtype=np.float32),
+            wins / max(1, cfg.dagger_episodes))
+
+
 @ALGORITHMS.register("bc")
 def _train_bc(run: Run, resume: bool, progress: bool = True) -> MLPActor:
-    """Behaviour cloning: MSE between the MLP's tanh output and the expert's action."""
+    """Behaviour cloning: MSE between the MLP's tanh output and the expert's action.
+
+    ``dagger`` (Ross, Gordon & Bagnell 2011, "A Reduction of Imitation Learning and Structured Prediction to
+    No-Regret Online Learning") is the same regression on a growing dataset: after each of ``dagger_rounds`` equal
+    shares of the ``steps`` gradient steps, the current policy runs ``dagger_episodes`` episodes on its own, the
+    env's scripted expert labels every observation it visited, and training continues on the aggregate. The
+    policy learns to recover from its own mistakes, which plain BC on expert states never sees (compounding error).
+    """
     cfg = run.cfg
+    dagger = cfg.algo == "dagger"
     demos = run.demonstrations()
     torch.manual_seed(cfg.seed)
     obs_dim, act_dim = demos.observations.shape[1], demos.actions.shape[1]
@@ -297,15 +340,20 @@ def _train_bc(run: Run, resume: bool, progress: bool = True) -> MLPActor:
     net.set_normalization(demos.observations.mean(0), demos.observations.std(0))
     opt = torch.optim.Adam(net.parameters(), lr=cfg.bc_lr)
     rng = np.random.default_rng(cfg.seed)
+    data_obs, data_act = demos.observations, demos.actions
     ckpt = run.latest_checkpoint() if resume else None
     if ckpt is not None:
         net.load_state_dict(load_file(str(ckpt / "model.safetensors")), strict=True)
         opt.load_state_dict(torch.load(ckpt / "optimizer.pt", weights_only=True))
         rng.bit_generator.state = json.loads((ckpt / "rng.json").read_text())
         torch.set_rng_state(torch.load(ckpt / "torch_rng.pt", weights_only=True))
+        if dagger:
+            with np.load(ckpt / "dagger_data.npz", allow_pickle=False) as z:
+                data_obs, data_act = z["observations"], z["actions"]
         run.restore_state(ckpt)
-    obs = torch.as_tensor(demos.observations, dtype=torch.float32)
-    act = torch.as_tensor(demos.actions, dtype=torch.float32)
+    obs = torch.as_tensor(data_obs, dtype=torch.float32)
+    act = torch.as_tensor(data_act, dtype=torch.float32)
+    per_round = max(1, cfg.steps // (cfg.dagger_rounds + 1)) if dagger else 0
     writer = _tb_writer(run)
 
     def write(d: Path) -> None:
@@ -313,8 +361,10 @@ def _train_bc(run: Run, resume: bool, progress: bool = True) -> MLPActor:
         torch.save(opt.state_dict(), d / "optimizer.pt")
         torch.save(torch.get_rng_state(), d / "torch_rng.pt")
         (d / "rng.json").write_text(json.dumps(rng.bit_generator.state))
+        if dagger:
+            np.savez(d / "dagger_data.npz", observations=data_obs, actions=data_act)
 
-    bar = tqdm(total=cfg.steps, initial=run.state.steps, desc=f"bc {cfg.env_id}", disable=not progress)
+    bar = tqdm(total=cfg.steps, initial=run.state.steps, desc=f"{cfg.algo} {cfg.env_id}", disable=not progress)
     while run.state.steps < cfg.steps:
         net.train()
         idx = torch.as_tensor(rng.integers(0, len(act), size=cfg.batch_size))
@@ -326,12 +376,27 @@ def _train_bc(run: Run, resume: bool, progress: bool = True) -> MLPActor:
         bar.update(1)
         if writer is not None and run.state.steps % 100 == 0:
             writer.add_scalar("train/bc_mse", loss.item(), run.state.steps)
+        collected = False
+        if dagger and run.state.steps % per_round == 0 and run.state.steps // per_round <= cfg.dagger_rounds \
+                and run.state.steps < cfg.steps:
+            new_obs, new_act, rollout_success = _dagger_round(net, cfg, run.state.steps // per_round, progress)
+            data_obs = np.concatenate([data_obs, new_obs])
+            data_act = np.concatenate([data_act, new_act])
+            obs = torch.as_tensor(data_obs, dtype=torch.float32)
+            act = torch.as_tensor(data_act, dtype=torch.float32)
+            collected = True
+            tqdm.write(f"[dagger] round {run.state.steps // per_round}: policy success {rollout_success:.2f}, "
+                       f"+{len(new_act)} labelled observations → {len(act)}")
+            if writer is not None:
+                writer.add_scalar("dagger/rollout_success", rollout_success, run.state.steps)
+                writer.add_scalar("dagger/dataset_size", len(act), run.state.steps)
         last = None
         if run.state.steps - run.state.last_eval >= cfg.eval_every:
             last = run.periodic_eval(net)
             if writer is not None:
                 writer.add_scalar("eval/success_rate", last.success_rate, run.state.steps)
-        if run.state.steps - run.state.last_checkpoint >= cfg.checkpoint_every or run.state.steps == cfg.steps:
+        if (collected or run.state.steps - run.state.last_checkpoint >= cfg.checkpoint_every
+                or run.state.steps == cfg.steps):
             run.save_checkpoint(write)
         if run.should_stop(last):
             run.save_checkpoint(write)
@@ -340,6 +405,9 @@ def _train_bc(run: Run, resume: bool, progress: bool = True) -> MLPActor:
     if writer is not None:
         writer.close()
     return net
+
+
+ALGORITHMS.register("dagger", _train_bc)
 
 
 def _tb_writer(run: Run) -> Any:
@@ -591,8 +659,8 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
     trainer = ALGORITHMS.get(cfg.algo)
     if cfg.steps <= 0 or cfg.n_envs <= 0 or cfg.seed < 0:
         raise ValueError("steps and n_envs must be positive and seed non-negative")
-    if cfg.n_envs > 1 and cfg.algo == "bc":
-        raise ValueError("--n-envs applies to RL algorithms, not bc")
+    if cfg.n_envs > 1 and cfg.algo in ("bc", "dagger"):
+        raise ValueError(f"--n-envs applies to RL algorithms, not {cfg.algo}")
     if cfg.skill_name is not None and not _NAME_RE.match(cfg.skill_name):
         raise ValueError(f"skill name {cfg.skill_name!r} must match {_NAME_RE.pattern}")
     cfg = cfg.resolved()

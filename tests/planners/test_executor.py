@@ -32,7 +32,7 @@ def test_metaworld_skill_is_refused_in_the_tabletop_scene():
 
 @pytest.mark.parametrize("args, msg", [
     (["--plan", "pick_red_blok"], "did you mean 'pick_red_block'"),
-    (["--plan", "open_drawer", "--scene", "kitchen"], "valid scene names: tabletop"),
+    (["--plan", "open_drawer", "--scene", "kitchen"], "valid scene names: robosuite-pickplace, tabletop"),
     (["--plan", "open_drawer", "--task", "nope"], "valid tabletop task names"),
 ])
 def test_rollout_cli_bad_input_one_line(args, msg):

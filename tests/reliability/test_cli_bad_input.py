@@ -70,6 +70,18 @@ CASES = {
     "rollout unknown task": (lambda t: ["rollout", "--scene", "tabletop", "--plan", "open_drawer", "--task",
                                         "red_blok_in_drawer", "--json", str(t / "out" / "r.json")],
                              "did you mean 'red_block_in_drawer'"),
+    "rollout robosuite unknown task": (lambda t: ["rollout", "--scene", "robosuite-pickplace", "--plan", "pick_can",
+                                                  "--task", "can_mlk", "--json", str(t / "out" / "r.json")],
+                                       "did you mean 'can_milk'"),
+    "rollout robosuite tabletop planner": (lambda t: ["rollout", "--scene", "robosuite-pickplace", "--instruction",
+                                                      "put the can in its bin", "--planner", "oracle",
+                                                      "--json", str(t / "out" / "r.json")],
+                                           "tabletop domain only"),
+    "rollout robosuite tabletop skill": (lambda t: ["rollout", "--scene", "robosuite-pickplace", "--plan",
+                                                    "open_drawer", "--json", str(t / "out" / "r.json")],
+                                         "not in a robosuite-pickplace/<skill> env"),
+    "rollout unknown scene": (lambda t: ["rollout", "--scene", "kitchen", "--plan", "open_drawer"],
+                              "valid scene names: robosuite-pickplace, tabletop"),
 }
 
 

@@ -47,6 +47,34 @@ def test_bc_resume_continues_step_count_and_matches_straight_run(tmp_path):
     np.testing.assert_array_equal(straight.skill.predict(OBS), resumed.skill.predict(OBS))
 
 
+def test_dagger_aggregates_expert_labelled_policy_states_and_resumes(tmp_path):
+    """DAgger: each round adds the observations the policy visited, labelled with the expert's action; the data
+    set is part of the checkpoint, and a resumed run continues from it to the same policy as a straight run."""
+    from skillstack.envs import make_expert
+    from skillstack.skills.demos import Demonstrations
+
+    base = dict(env_id="metaworld/reach-v3", algo="dagger", n_demos=2, seed=2, eval_every=150, eval_episodes=1,
+                final_eval_episodes=1, max_episode_steps=40, dagger_rounds=2, dagger_episodes=2, steps=300)
+    straight = train(TrainConfig(run_dir=str(tmp_path / "a"), **base), progress=False)
+    ckpt = tmp_path / "a" / "checkpoints" / (tmp_path / "a" / "checkpoints" / "latest").read_text().strip()
+    demos = Demonstrations.load(tmp_path / "a" / "demos.npz")
+    with np.load(ckpt / "dagger_data.npz") as z:
+        obs, act = z["observations"], z["actions"]
+    assert len(obs) == len(demos) + 2 * 2 * 40  # two rounds of two 40-step policy episodes
+    np.testing.assert_array_equal(obs[: len(demos)], demos.observations)
+    expert = make_expert("metaworld/reach-v3")
+    new = slice(len(demos), None)
+    assert not np.allclose(obs[new][:40], demos.observations[:40])  # the policy's own states, not the demos'
+    np.testing.assert_allclose(np.stack([expert.predict(o) for o in obs[new]]), act[new], atol=1e-6)
+    # stop at the first periodic evaluation (step 150, after round 1 at step 100), then resume to the end
+    b = tmp_path / "b"
+    first = train(TrainConfig(run_dir=str(b), **{**base, "stop_at_success": 0.0}), progress=False)
+    assert first.state.steps == 150
+    resumed = train(TrainConfig(run_dir=str(b), **base), resume=True, progress=False)
+    assert resumed.state.steps == 300
+    np.testing.assert_array_equal(straight.skill.predict(OBS), resumed.skill.predict(OBS))
+
+
 @pytest.mark.parametrize("algo", ["sac", "sac-demos", "ppo"])
 def test_rl_resume_continues_step_count(tmp_path, algo):
     base = dict(env_id="metaworld/reach-v3", algo=algo, seed=0, eval_every=10_000, final_eval_episodes=1,
