@@ -102,6 +102,9 @@ class RobosuiteEnv(gym.Env[npt.NDArray[np.float64], npt.NDArray[np.float32]]):
         camera_name: robosuite camera (``agentview``, ``frontview``, ``birdview``, ...).
         terminate_on_success: end the episode (``terminated=True``) on the first successful step.
         reward_shaping: robosuite's dense staged reward (else sparse 0/1).
+        proprio: keep only these ``robot0_*`` observables in ``robot0_proprio-state`` (``None``: all of
+            robosuite's). :class:`~skillstack.envs.robosuite_scene.PickPlaceScene` keeps robomimic's low-dimensional
+            set (end-effector pose and gripper), without the arm's joint angles, velocities and accelerations.
         **task_kwargs: passed to ``robosuite.make`` (e.g. ``placement_initializer``).
 
     Raises:
@@ -112,7 +115,7 @@ class RobosuiteEnv(gym.Env[npt.NDArray[np.float64], npt.NDArray[np.float32]]):
 
     def __init__(self, task: str, robot: str = "Panda", render_mode: str | None = None, width: int = 480,
                  height: int = 480, camera_name: str = "agentview", terminate_on_success: bool = False,
-                 reward_shaping: bool = True, **task_kwargs: Any) -> None:
+                 reward_shaping: bool = True, proprio: tuple[str, ...] | None = None, **task_kwargs: Any) -> None:
         if task not in ROBOSUITE_TASKS:
             from skillstack.envs.registry import UnknownNameError, unknown_name_message
 
@@ -133,6 +136,10 @@ class RobosuiteEnv(gym.Env[npt.NDArray[np.float64], npt.NDArray[np.float32]]):
             use_camera_obs=False, use_object_obs=True, reward_shaping=reward_shaping, control_freq=20,
             horizon=10**9, ignore_done=True, hard_reset=False, seed=0, render_camera=camera_name,
             **task_kwargs)
+        if proprio is not None:
+            for name, o in env._observables.items():
+                if o.modality == "robot0_proprio" and name not in proprio:
+                    env.modify_observable(name, "enabled", False)
         with warnings.catch_warnings():  # GymWrapper builds float32 Boxes from float64 bounds
             warnings.simplefilter("ignore", UserWarning)
             self._gym = GymWrapper(env)

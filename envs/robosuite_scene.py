@@ -45,6 +45,12 @@ BIN_FLOOR_Z = 0.8
 """World z [m] of both bin floors (robosuite's ``bin1_pos``/``bin2_pos``)."""
 LIFT_HEIGHT = 0.1
 """``lifted(o)``: the held object's centre at least this far [m] above its resting height."""
+PROPRIO = ("robot0_eef_pos", "robot0_eef_quat", "robot0_gripper_qpos", "robot0_gripper_qvel")
+"""Proprioception in the scene's observation: robomimic's low-dimensional set (Mandlekar et al. 2021: end-effector
+position and quaternion, finger positions) plus finger velocities. The arm's 7 joint angles are left out on purpose:
+the OSC controller leaves the redundant arm's null space free, so joint configurations drift from skill to skill,
+and policies cloned on them keyed on that nuisance (measured: a DAgger pick policy hovered above the can in arm
+configurations it had not seen)."""
 SKILL_KINDS = ("pick", "place")
 SKILL_PREFIX = "robosuite-pickplace/"
 """Registry prefix of the scene's skill envs (the executor accepts only skills trained in them)."""
@@ -120,8 +126,9 @@ SCENE_TASKS: dict[str, SceneTask] = {t.name: t for t in (
 class PickPlaceScene(RobosuiteEnv):
     """robosuite ``PickPlace`` with all four objects: the scene of robosuite hierarchical rollouts.
 
-    Observation: ``(obs_dim,) float64`` — robosuite's ``object-state`` (for each object: position [m],
-    quaternion (x, y, z, w), position and quaternion relative to the gripper) then ``robot0_proprio-state``.
+    Observation: ``(67,) float64`` — robosuite's ``object-state`` (for each object: position [m],
+    quaternion (x, y, z, w), position and quaternion relative to the gripper) then ``robot0_proprio-state``
+    restricted to :data:`PROPRIO` (end-effector position [m] and quaternion, finger positions [m] and velocities).
     Action: ``(7,) float32`` OSC end-effector Δpose and gripper, as :class:`RobosuiteEnv`.
     ``info["predicates"]`` holds the scene's predicates after every step (module docstring);
     ``info["success"]`` is the task's goal (or robosuite's "every object in its bin" without a task).
@@ -137,6 +144,7 @@ class PickPlaceScene(RobosuiteEnv):
 
     def __init__(self, task: str | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("camera_name", "frontview")
+        kwargs.setdefault("proprio", PROPRIO)
         super().__init__("PickPlace", single_object_mode=0, **kwargs)
         from skillstack.skills.robosuite_oracles import object_geometry
 

@@ -121,3 +121,22 @@ def test_rollout_instruction_bad_input_is_one_clear_line(tmp_path, args, message
     r = _cli("rollout", "--scene", "tabletop", *args, "--json", str(out))
     assert r.returncode != 0 and message in r.stderr and "Traceback" not in r.stderr, r.stderr
     assert not out.exists()
+
+
+@pytest.mark.render
+def test_robosuite_skill_video_has_the_overlay_and_the_scene(tmp_path):
+    """Video export of a shipped robosuite skill: robosuite's offscreen renderer, the same overlay as Meta-World
+    videos (black text band with the skill name on top, success square turning green once the cube is lifted)."""
+    pytest.importorskip("robosuite")
+    import imageio.v3 as iio
+
+    video = tmp_path / "lift.mp4"
+    r = runner.invoke(app, ["eval", "lift_cube", "-n", "1", "--video", str(video), "--video-episodes", "1"])
+    assert r.exit_code == 0, r.output
+    frames = iio.imread(video)
+    assert frames.ndim == 4 and frames.shape[0] > 10 and frames.shape[1:] == (480, 480, 3)
+    band = frames[:, :30, : 400].astype(float)
+    assert band.mean() < 60 and band.max() > 200  # black band with white text
+    assert frames[:, 60:, :, :].std() > 10.0  # the robot and the table are rendered
+    square = frames[-1, 8:18, -20:-10].reshape(-1, 3).mean(0)
+    assert square[1] > 150 and square[0] < 120, square  # green: success at the last frame
