@@ -277,6 +277,17 @@ def affordance_metrics(p: npt.ArrayLike, success: npt.ArrayLike, n_bins: int = 1
     }
 
 
+def _policy_digest(skill: Skill) -> str:
+    """First 12 hex digits of the sha256 of the policy's tensors (names and bytes)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for k, v in sorted(skill.policy.state_dict().items()):
+        h.update(k.encode())
+        h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:12]
+
+
 def train_affordance(skill: Skill, cfg: AffordanceConfig, progress: bool = True,
                      cache_dir: str | Path | None = None) -> tuple[MLPAffordance | TreeAffordance, dict[str, Any]]:
     """Collect outcomes of ``skill``'s policy, fit its affordance model and measure it on held-out starts.
@@ -295,7 +306,9 @@ def train_affordance(skill: Skill, cfg: AffordanceConfig, progress: bool = True,
     off = 100_000 * cfg.seed
 
     def outcomes(split: str, n: int, base: int) -> Outcomes:
-        path = None if cache_dir is None else Path(cache_dir) / f"{skill.name}_{split}_n{n}_s{cfg.seed}.npz"
+        # keyed by the policy's weights too: a retrained skill of the same name must not reuse old outcomes
+        path = None if cache_dir is None else (
+            Path(cache_dir) / f"{skill.name}_{_policy_digest(skill)}_{split}_n{n}_s{cfg.seed}.npz")
         if path is not None and path.exists():
             return Outcomes.load(path)
         o = collect_outcomes(skill, n, base + off, progress=progress)

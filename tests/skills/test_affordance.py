@@ -125,3 +125,31 @@ def test_skill_env_reports_when_the_job_is_already_done(skill, state, satisfied)
     env = TabletopSkillEnv(skill)
     _, info = env.reset(seed=0, options={"state": {**DEFAULT_STATE, **state}})
     assert info["satisfied_at_start"] is satisfied
+
+
+def test_outcome_cache_is_keyed_by_the_policy_weights(tmp_path, monkeypatch):
+    """A retrained skill with the same name must not reuse the cached outcomes of the old policy."""
+    import dataclasses
+
+    from skillstack.skills import affordance
+    from skillstack.skills.library import SkillLibrary, default_library_path
+
+    calls = []
+
+    def fake_collect(skill, n, seed_base, **kw):
+        calls.append(skill.name)
+        rng = np.random.default_rng(seed_base)
+        obs = rng.normal(size=(n, skill.observation_space.shape[0]))
+        return affordance.Outcomes(obs, obs[:, 0] > 0, np.ones(n, bool), np.ones(n, np.int64))
+
+    monkeypatch.setattr(affordance, "collect_outcomes", fake_collect)
+    skill = SkillLibrary(default_library_path()).load("open_drawer")
+    cfg = AffordanceConfig(n_train=60, n_test=30, n_trees=5)
+    affordance.train_affordance(skill, cfg, progress=False, cache_dir=tmp_path)
+    assert len(calls) == 2  # train and test splits collected
+    affordance.train_affordance(skill, cfg, progress=False, cache_dir=tmp_path)
+    assert len(calls) == 2  # same weights: both splits come from the cache
+    policy = type(skill.policy)(skill.observation_space.shape[0], skill.action_space.shape[0], [8], "relu", "tanh")
+    retrained = dataclasses.replace(skill, policy=policy)
+    affordance.train_affordance(retrained, cfg, progress=False, cache_dir=tmp_path)
+    assert len(calls) == 4  # new weights: collected again
