@@ -254,7 +254,9 @@ def pick_place_action(eef: npt.NDArray[np.float64], eef_quat: npt.NDArray[np.flo
     to_target = float(np.linalg.norm(obj[:2] - target[:2]))
     in_bin = to_target < 0.05 and obj[2] < rest + 0.03
     near = np.linalg.norm(grasp - eef) < 0.025
-    held = near and settled and 0.02 < opening < MAX_OPENING - 0.005
+    # "settled" fingers tell the pick that the grasp has closed; once carrying, a finger still moving must not read
+    # as "nothing held" (the place oracle would release mid-carry on a cloned policy's states)
+    held = near and (settled or stage == "place") and 0.02 < opening < MAX_OPENING - 0.005
     if stage != "pick" and in_bin:  # placed: open, then retreat upwards
         if opening < MAX_OPENING - 0.005 and near:
             return _move(eef, eef, OPEN)
