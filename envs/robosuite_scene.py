@@ -186,7 +186,7 @@ class PickPlaceScene(RobosuiteEnv):
             held = bool(rs._check_grasp(gripper=gripper, object_geoms=self.objects[name].contact_geoms))
             z = self.object_pos(name)[2]
             p[f"holding({name})"] = held
-            p[f"lifted({name})"] = held and z >= BIN_FLOOR_Z + REST_HEIGHT[name] + LIFT_HEIGHT
+            p[f"lifted({name})"] = bool(held and z >= BIN_FLOOR_Z + REST_HEIGHT[name] + LIFT_HEIGHT)
             p[f"in_bin({name})"] = bool(rs.objects_in_bins[i])
         p["hand_empty"] = not any(p[f"holding({o})"] for o in SCENE_OBJECTS)
         return p
