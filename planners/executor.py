@@ -19,7 +19,7 @@ from typing import Any
 
 from skillstack.envs import make_env
 from skillstack.envs.registry import UnknownNameError, unknown_name_message
-from skillstack.envs.tabletop import SKILL_SPECS, LongHorizonTask
+from skillstack.envs.tabletop import LongHorizonTask
 from skillstack.skills.evaluate import open_video, overlay_text
 from skillstack.skills.library import Skill, SkillLibrary
 
@@ -79,18 +79,6 @@ class PlanResult:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def spec_of(skill: Skill) -> Any:
-    """The :class:`~skillstack.envs.tabletop.SkillSpec` a library skill was trained for (from its env id).
-
-    Raises:
-        ValueError: the skill was not trained in a ``tabletop/<skill>`` env.
-    """
-    prefix, _, spec_name = skill.env_id.partition("/")
-    if prefix != "tabletop" or spec_name not in SKILL_SPECS:
-        raise ValueError(f"skill {skill.name!r} acts in {skill.env_id!r}, not in a tabletop/<skill> env")
-    return SKILL_SPECS[spec_name]
 
 
 def load_plan_skills(library: SkillLibrary, plan: Sequence[str], scene: str = TABLETOP) -> list[Skill]:

@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from skillstack.envs.robosuite_env import ORACLE_TASKS
+from skillstack.envs.robosuite_scene import BIN_FLOOR_Z, REST_HEIGHT
 
 OSC_POS_LIMIT = 0.05
 """robosuite's default OSC ``output_max`` for position [m per step at action 1]."""
@@ -28,10 +29,6 @@ MAX_OPENING = 0.08
 OPEN, CLOSE = -1.0, 1.0
 
 
-PICK_PLACE_REST_HEIGHT = {"Can": 0.06, "Milk": 0.085, "Bread": 0.045, "Cereal": 0.1}
-"""Height [m] of each PickPlace object's centre above the bin floor when it stands upright."""
-BIN_FLOOR_Z = 0.8
-"""World z [m] of both PickPlace bin floors (robosuite's ``bin1_pos``/``bin2_pos``)."""
 
 
 @dataclass(frozen=True)
@@ -158,7 +155,7 @@ class RobosuiteOracle:
         assert self.object is not None and self.target is not None and self.geometry is not None
         return pick_place_action(
             eef, self._get(obs, "robot0_eef_quat"), opening, settled, self._get(obs, f"{self.object}_pos"),
-            self._get(obs, f"{self.object}_quat"), self.geometry, self.target, PICK_PLACE_REST_HEIGHT[self.object])
+            self._get(obs, f"{self.object}_quat"), self.geometry, self.target, REST_HEIGHT[self.object.lower()])
 
     @staticmethod
     def _reach_and_grasp(eef: npt.NDArray[np.float64], obj: npt.NDArray[np.float64], opening: float,
@@ -299,7 +296,7 @@ class PickPlaceSkillOracle:
     """
 
     def __init__(self, skill: str, env: Any = None) -> None:
-        from skillstack.envs.robosuite_scene import REST_HEIGHT, parse_skill
+        from skillstack.envs.robosuite_scene import parse_skill
 
         self.kind, self.obj = parse_skill(skill)
         layout, targets, geometry = (env.obs_layout, env.targets, env.geometry) if env is not None else _scene_info()
