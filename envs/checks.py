@@ -53,6 +53,13 @@ class InstabilityMonitor:
     ``mjSTATE_INTEGRATION``), so time never runs backwards inside an episode and the last frame shows the
     last good state. Cost per step: one ``mj_getState`` copy and one NumPy read.
 
+    Every fault is detected, not only the first: MuJoCo's reset zeroes the warning counters and then counts the
+    new warning, so after each blow-up the counter reads 1 again and comparing with the previous count would
+    miss the next one. :meth:`check` (and :meth:`reset`) therefore zero the instability counters after reading
+    them; any non-zero count at the next :meth:`check` is a new fault. As a second signal, ``data.time`` falling
+    below its value at :meth:`snapshot` (only a reset moves it back) is reported as ``TIME_REVERSED`` when no
+    counter moved.
+
     Args:
         model: the ``MjModel``.
         data: the ``MjData`` stepped by the env.
@@ -64,16 +71,22 @@ class InstabilityMonitor:
         self.model = model
         self.data = data
         self._state = np.empty(mujoco.mj_stateSize(model, self._SPEC))
+        self._time = float(data.time)
         self.reset()
+
+    def _clear(self) -> None:
+        for i in _UNSTABLE_IDX:
+            self.data.warning[i].number = 0
 
     def reset(self) -> None:
         """Forget the warnings raised so far (call after an env reset)."""
-        self._counts = self.data.warning.number[_UNSTABLE_IDX].copy()
+        self._clear()
         self.snapshot()
 
     def snapshot(self) -> None:
         """Remember the current physics state (call before each step)."""
         mujoco.mj_getState(self.model, self.data, self._state, self._SPEC)
+        self._time = float(self.data.time)
 
     def restore(self) -> None:
         """Put back the state of the last :meth:`snapshot` and recompute derived quantities (``mj_forward``)."""
@@ -81,10 +94,14 @@ class InstabilityMonitor:
         mujoco.mj_forward(self.model, self.data)
 
     def check(self) -> str | None:
-        """Comma-separated names of the warnings raised since the last call, or ``None``."""
-        counts = self.data.warning.number[_UNSTABLE_IDX].copy()
-        changed = counts != self._counts
-        self._counts = counts
-        if not changed.any():
-            return None
-        return ",".join(n for n, c in zip(UNSTABLE_WARNINGS, changed, strict=True) if c)
+        """Comma-separated names of the warnings raised since the last call (or :meth:`reset`), or ``None``.
+
+        Zeroes the instability warning counters, so the next fault is seen however many came before.
+        """
+        counts = self.data.warning.number[_UNSTABLE_IDX]
+        if counts.any():
+            self._clear()
+            return ",".join(n for n, c in zip(UNSTABLE_WARNINGS, counts, strict=True) if c)
+        if self.data.time < self._time:
+            return "TIME_REVERSED"
+        return None

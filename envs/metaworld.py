@@ -218,27 +218,14 @@ class MetaWorldEnv(gym.Env[npt.NDArray[np.float64], npt.NDArray[np.float32]]):
     def close(self) -> None:
         self._env.close()
 
-    def expert_policy(self) -> ExpertPolicy:
-        """The task's scripted expert from ``metaworld.policies.ENV_POLICY_MAP``."""
-        return ExpertPolicy(self.task)
+
+def _register() -> None:
+    from skillstack.envs.make import EnvSpec, register_env
+
+    for task in TASKS:
+        register_env(EnvSpec(name=f"metaworld/{task}", entry_point="skillstack.envs.metaworld:MetaWorldEnv",
+                             kwargs={"task": task}, max_episode_steps=500,
+                             description=TASK_DESCRIPTIONS.get(task, task.removesuffix("-v3").replace("-", " "))))
 
 
-class ExpertPolicy:
-    """Meta-World's scripted expert for ``task`` as a demonstration source.
-
-    ``predict(obs)`` maps a ``(39,) float64`` observation to a ``(4,) float32`` action clipped to
-    [-1, 1] (the scripted policies sometimes exceed the bounds; Meta-World clips them anyway).
-    """
-
-    def __init__(self, task: str) -> None:
-        from metaworld.policies import ENV_POLICY_MAP
-
-        if task not in ENV_POLICY_MAP:
-            from skillstack.envs.registry import UnknownNameError, unknown_name_message
-
-            raise UnknownNameError(unknown_name_message("Meta-World expert", task, list(ENV_POLICY_MAP)))
-        self.task = task
-        self._policy = ENV_POLICY_MAP[task]()
-
-    def predict(self, obs: npt.NDArray[np.float64]) -> npt.NDArray[np.float32]:
-        return np.clip(self._policy.get_action(np.asarray(obs)), -1.0, 1.0).astype(np.float32)
+_register()

@@ -84,6 +84,21 @@ class Registry(Generic[T]):
         """All registered names, sorted."""
         return sorted(self._items)
 
+    def __getitem__(self, name: str) -> T:
+        return self.get(name)
+
+    def keys(self) -> list[str]:
+        """All registered names, sorted (a registry reads like a read-only mapping)."""
+        return self.names()
+
+    def values(self) -> list[T]:
+        """The registered objects, in name order."""
+        return [self._items[n] for n in self.names()]
+
+    def items(self) -> list[tuple[str, T]]:
+        """``(name, object)`` pairs, in name order."""
+        return [(n, self._items[n]) for n in self.names()]
+
     def __contains__(self, name: object) -> bool:
         return name in self._items
 

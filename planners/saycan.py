@@ -8,8 +8,18 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from skillstack.planners.base import DONE, PLANNERS, Candidate, CandidateScore, Decision, Step
-from skillstack.planners.lm import LM_BACKENDS
+from skillstack.envs.scenes import Scene
+from skillstack.planners.base import (
+    DONE,
+    Candidate,
+    CandidateScore,
+    Decision,
+    EpisodeContext,
+    PlannerSpec,
+    Step,
+    register_planner,
+)
+from skillstack.planners.lm import LM_BACKENDS, scene_examples
 
 
 class SayCanPlanner:
@@ -18,15 +28,27 @@ class SayCanPlanner:
     Args:
         backend: name in :data:`~skillstack.planners.lm.LM_BACKENDS` (default ``embedding``) or a scorer object.
         use_affordance: ``False`` is the paper's "no value function" ablation (language score only).
+        scene: the scene whose few-shot prompt (and templated exemplars) the backend uses unless
+            ``backend_kwargs`` give ``exemplars`` / ``examples``.
         backend_kwargs: passed to the backend's constructor.
 
     Raises:
         UnknownNameError: unknown backend (lists the valid ones).
     """
 
-    def __init__(self, backend: Any = "embedding", use_affordance: bool = True, **backend_kwargs: Any) -> None:
-        self.scorer = LM_BACKENDS.get(backend)(**backend_kwargs) if isinstance(backend, str) else backend
+    def __init__(self, backend: Any = "embedding", use_affordance: bool = True, scene: Scene | None = None,
+                 **backend_kwargs: Any) -> None:
+        if isinstance(backend, str):
+            cls = LM_BACKENDS.get(backend)
+            if scene is not None:
+                backend_kwargs = {**scene_examples(cls, scene), **backend_kwargs}
+            self.scorer = cls(**backend_kwargs)
+        else:
+            self.scorer = backend
         self.use_affordance = use_affordance
+
+    def reset(self, context: EpisodeContext) -> None:
+        """SayCan keeps no per-episode state (the language scores are cached by text)."""
 
     def plan_step(self, instruction: str, history: Sequence[Step], observation: npt.NDArray[np.float64],
                   candidates: Sequence[Candidate]) -> Decision:
@@ -47,8 +69,13 @@ class SayCanPlanner:
         return Decision(candidates[best].name, scores, {"use_affordance": self.use_affordance})
 
 
-PLANNERS.register("saycan", lambda **kw: SayCanPlanner(use_affordance=True, **kw))
-PLANNERS.register("saycan-no-affordance", lambda **kw: SayCanPlanner(use_affordance=False, **kw))
+register_planner(PlannerSpec(
+    "saycan", lambda **kw: SayCanPlanner(use_affordance=True, **kw),
+    "SayCan (Ahn et al. 2022): argmax p_LM(skill | instruction, history) x affordance", language_model=True))
+register_planner(PlannerSpec(
+    "saycan-no-affordance", lambda **kw: SayCanPlanner(use_affordance=False, **kw),
+    "SayCan without value functions (the paper's ablation): language score only", language_model=True))
 # The name used in benchmark tables: SayCan with the offline embedding language model (``saycan``'s default).
-PLANNERS.register("saycan-embedding",
-                  lambda **kw: SayCanPlanner(use_affordance=True, **{"backend": "embedding", **kw}))
+register_planner(PlannerSpec(
+    "saycan-embedding", lambda **kw: SayCanPlanner(use_affordance=True, **{"backend": "embedding", **kw}),
+    "SayCan with the offline sentence-embedding language model", language_model=True))

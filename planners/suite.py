@@ -1,19 +1,21 @@
-"""Instruction suites (evaluation) and few-shot prompts (planner input) for the tabletop scene.
+"""Instruction suites (evaluation) and few-shot prompts (planner input) of a scene.
 
-Both are JSON files under ``assets/``:
+Both are JSON files under ``assets/`` that the scene declares (:class:`~skillstack.envs.scenes.Scene`):
 
-* ``assets/instructions/tabletop.json`` — the evaluation suite: instructions in SayCan's seven families
+* instruction suites (e.g. ``assets/instructions/tabletop.json``) — instructions in SayCan's seven families
   (Ahn et al. 2022, Table 1), each with goal predicates (success) and a discrete start state;
-* ``assets/planners/prompt_tabletop.json`` — the few-shot prompt of the language scorers: instructions with
-  the skill texts that carry them out (SayCan's prompt format).
+* a few-shot prompt (e.g. ``assets/planners/prompt_tabletop.json``) — instructions with the skill texts that
+  carry them out (SayCan's prompt format).
 
-Every file is validated when loaded, so a typo fails with the entry's id and the valid names instead of
-silently producing an unsolvable task.
+Every file is validated against its scene when loaded (start states and goal predicates against the symbolic
+domain, step texts against the scene's skills), so a typo fails with the entry's id and the valid names instead
+of silently producing an unsolvable task. :func:`goal_for` maps an instruction to its goal.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,11 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from skillstack.envs.registry import unknown_name_message
-from skillstack.envs.tabletop import DEFAULT_STATE, SKILL_SPECS, SYMBOLIC_VALUES, LongHorizonTask
-
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
-DEFAULT_SUITE = ASSETS / "instructions" / "tabletop.json"
-DEFAULT_PROMPT = ASSETS / "planners" / "prompt_tabletop.json"
+from skillstack.envs.scenes import Scene, Task
+from skillstack.planners.symbolic import shortest_plan
 
 FAMILIES = ("single_primitive", "nl_nouns", "nl_verbs", "structured", "embodiment", "crowd_sourced",
             "long_horizon")
@@ -45,7 +44,7 @@ class InstructionSpec:
         family: one of :data:`FAMILIES`.
         instruction: the natural-language instruction.
         goal: predicate → required value (success = all hold at the end).
-        initial: full discrete start state (keys of :data:`~skillstack.envs.tabletop.SYMBOLIC_VALUES`).
+        initial: full discrete start state in the scene's symbolic domain (``{}`` for scenes without one).
         optimal_plan: a shortest skill sequence from ``initial`` to ``goal`` (the symbolic oracle's plan).
     """
 
@@ -56,9 +55,9 @@ class InstructionSpec:
     initial: dict[str, Any]
     optimal_plan: tuple[str, ...] = field(default=())
 
-    def task(self) -> LongHorizonTask:
-        """The entry as a task for ``skillstack/Tabletop-v0`` (reset option ``{"task": ...}``)."""
-        return LongHorizonTask(self.id, self.instruction, dict(self.goal), dict(self.initial))
+    def task(self) -> Task:
+        """The entry as a task of its scene's env (reset option ``{"task": ...}``)."""
+        return Task(self.id, self.instruction, dict(self.goal), dict(self.initial) or None, self.optimal_plan)
 
 
 @dataclass(frozen=True)
@@ -81,31 +80,52 @@ def _read(path: Path) -> dict[str, Any]:
     return data
 
 
-def _state(path: Path, where: str, initial: Any) -> dict[str, Any]:
+def _state(path: Path, where: str, initial: Any, scene: Scene) -> dict[str, Any]:
     if initial is None:
         initial = {}
     if not isinstance(initial, dict):
         raise SuiteError(f"{path}: {where}: 'initial' must be an object")
-    state = {**DEFAULT_STATE, **initial}
+    if scene.domain is None:
+        if initial:
+            raise SuiteError(f"{path}: {where}: scene {scene.name!r} has no symbolic domain, so no 'initial' state")
+        return {}
+    domain = scene.domain
+    state = {**domain.default_state, **initial}
     for k, v in state.items():
-        if k not in SYMBOLIC_VALUES:
-            raise SuiteError(f"{path}: {where}: {unknown_name_message('state variable', k, list(SYMBOLIC_VALUES))}")
-        if v not in SYMBOLIC_VALUES[k]:
-            raise SuiteError(f"{path}: {where}: {k}={v!r} is not one of {list(SYMBOLIC_VALUES[k])}")
-    if sum(state[b] == "hand" for b in ("red", "blue")) > 1:
-        raise SuiteError(f"{path}: {where}: the hand holds at most one block")
+        if k not in domain.variables:
+            raise SuiteError(f"{path}: {where}: {unknown_name_message('state variable', k, list(domain.variables))}")
+        if v not in domain.variables[k]:
+            raise SuiteError(f"{path}: {where}: {k}={v!r} is not one of {list(domain.variables[k])}")
+    if not domain.valid(state):
+        raise SuiteError(f"{path}: {where}: {state} is not a valid state of scene {scene.name!r}")
     return state
 
 
-def load_suite(path: str | Path = DEFAULT_SUITE) -> list[InstructionSpec]:
-    """Load and validate an instruction suite.
+_GROUNDED = re.compile(r"^([a-z_]+)(\(([a-z0-9_]+)\))?$")
+
+
+def _check_predicate(path: Path, where: str, scene: Scene, state: dict[str, Any], name: str) -> None:
+    if scene.domain is not None:
+        try:
+            scene.domain.holds(state, name)
+        except KeyError:
+            raise SuiteError(f"{path}: {where}: unknown goal predicate {name!r}") from None
+        return
+    m = _GROUNDED.match(name)  # no domain: check the predicate's name against the scene's vocabulary
+    heads = {v.split("(")[0] for v in scene.predicates}
+    if m is None or m.group(1) not in heads:
+        raise SuiteError(f"{path}: {where}: unknown goal predicate {name!r} (scene {scene.name!r} predicates: "
+                         f"{', '.join(scene.predicates)})")
+
+
+def load_suite(path: str | Path, scene: Scene) -> list[InstructionSpec]:
+    """Load and validate an instruction suite of ``scene``.
 
     Raises:
-        SuiteError: missing/invalid file, duplicate ids, unknown family/predicate/state value, or a goal
-            that no skill sequence reaches from the start state (checked with the symbolic oracle).
+        SuiteError: missing/invalid file, duplicate ids, unknown family/predicate/state value, or (scenes with a
+            symbolic domain) a goal that no skill sequence reaches from the start state (checked with the
+            symbolic oracle).
     """
-    from skillstack.planners.symbolic import holds, shortest_plan
-
     path = Path(path)
     data = _read(path)
     entries = data.get("instructions")
@@ -126,29 +146,27 @@ def load_suite(path: str | Path = DEFAULT_SUITE) -> list[InstructionSpec]:
         goal = e["goal"]
         if not isinstance(goal, dict) or not goal or not all(isinstance(v, bool) for v in goal.values()):
             raise SuiteError(f"{path}: {where}: 'goal' must map predicates to true/false")
-        state = _state(path, where, e.get("initial"))
+        state = _state(path, where, e.get("initial"), scene)
         for k in goal:
-            try:
-                holds(state, k)
-            except KeyError:
-                raise SuiteError(f"{path}: {where}: unknown goal predicate {k!r}") from None
-        plan = shortest_plan(state, goal)
-        if plan is None:
-            raise SuiteError(f"{path}: {where}: the goal {goal} is unreachable from {state}")
+            _check_predicate(path, where, scene, state, k)
+        plan: list[str] | None = []
+        if scene.domain is not None:
+            plan = shortest_plan(scene.domain, state, goal)
+            if plan is None:
+                raise SuiteError(f"{path}: {where}: the goal {goal} is unreachable from {state}")
         out.append(InstructionSpec(e["id"], e["family"], e["instruction"], dict(goal), state, tuple(plan)))
     return out
 
 
-def load_prompt(path: str | Path = DEFAULT_PROMPT, skill_texts: Sequence[str] | None = None) -> list[PromptExample]:
-    """Load a few-shot prompt; every step text must be one of ``skill_texts`` (default: the tabletop skills'
-    descriptions, :data:`SKILL_SPECS`).
+def load_prompt(path: str | Path, skill_texts: Sequence[str]) -> list[PromptExample]:
+    """Load a few-shot prompt; every step text must be one of ``skill_texts``.
 
     Raises:
         SuiteError: missing/invalid file or an unknown step text (lists the valid ones).
     """
     path = Path(path)
     data = _read(path)
-    texts = list(skill_texts) if skill_texts is not None else [s.description for s in SKILL_SPECS.values()]
+    texts = list(skill_texts)
     out = []
     for i, e in enumerate(data.get("examples") or []):
         if not isinstance(e, dict) or not isinstance(e.get("instruction"), str) or not isinstance(e.get("steps"), list):
@@ -162,28 +180,53 @@ def load_prompt(path: str | Path = DEFAULT_PROMPT, skill_texts: Sequence[str] | 
     return out
 
 
-ROBOSUITE_PROMPT = Path(DEFAULT_PROMPT).with_name("prompt_robosuite_pickplace.json")
-"""Few-shot prompt of the robosuite PickPlace scene."""
-
-
-def robosuite_prompt(path: str | Path = ROBOSUITE_PROMPT) -> list[PromptExample]:
-    """The robosuite PickPlace scene's few-shot prompt (step texts: that scene's skill descriptions).
+def scene_prompt(scene: Scene) -> list[PromptExample]:
+    """The scene's few-shot prompt (step texts: the scene's skill descriptions); without a prompt file, one
+    example per named task that has a reference plan.
 
     Raises:
-        SuiteError: missing/invalid file or an unknown step text.
+        SuiteError: missing/invalid file, an unknown step text, or no prompt file and no task with a plan.
     """
-    from skillstack.envs.robosuite_scene import skill_description, skill_names
-
-    return load_prompt(path, [skill_description(s) for s in skill_names()])
-
-
-def all_suite_instructions(folder: str | Path = DEFAULT_SUITE.parent) -> list[str]:
-    """Every instruction of every suite file in ``folder`` (``assets/instructions/*.json``): what exemplar banks
-    and training sets must leave out."""
-    out = []
-    for path in sorted(Path(folder).glob("*.json")):
-        out += [s.instruction for s in load_suite(path)]
+    if scene.prompt is not None:
+        return load_prompt(scene.prompt, list(scene.skills.values()))
+    out = [PromptExample(t.instruction, tuple(scene.skills[s] for s in t.plan)) for t in scene.tasks.values() if t.plan]
+    if not out:
+        raise SuiteError(f"scene {scene.name!r} has neither a prompt file nor tasks with reference plans")
     return out
+
+
+def suite_instructions(scene: Scene) -> list[str]:
+    """Every instruction of every instruction suite of ``scene``: what exemplar banks and training sets must
+    leave out."""
+    out = []
+    for path in scene.suites:
+        out += [s.instruction for s in load_suite(path, scene)]
+    return out
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def goal_for(scene: Scene, instruction: str) -> tuple[Task | None, str | None]:
+    """The task an instruction stands for, and where it was found: an entry of the scene's default instruction
+    suite, then a named task, then an entry of its other suites (case- and whitespace-insensitive match).
+
+    Returns:
+        ``(task, source)``, or ``(None, None)`` when no goal is known for the instruction.
+    """
+    norm = _norm(instruction)
+    sources: list[tuple[str, list[Task]]] = []
+    if scene.default_suite is not None:
+        sources.append(("instruction suite entry", [s.task() for s in load_suite(scene.default_suite, scene)]))
+    sources.append(("task", list(scene.tasks.values())))
+    for path in scene.suites[1:]:
+        sources.append(("instruction suite entry", [s.task() for s in load_suite(path, scene)]))
+    for label, tasks in sources:
+        for t in tasks:
+            if _norm(t.instruction) == norm:
+                return t, f"{label} {t.name}"
+    return None, None
 
 
 def family_counts(suite: list[InstructionSpec]) -> dict[str, int]:

@@ -1,8 +1,9 @@
-"""Symbolic oracle planner: optimal skill sequences by breadth-first search over the tabletop's discrete states.
+"""Symbolic oracle planner: optimal skill sequences by breadth-first search over a scene's symbolic domain.
 
-The domain is small (3 × 3 × 2 × 15 = 270 valid discrete states, 10 skills), so breadth-first search over
-:meth:`~skillstack.envs.tabletop.SkillSpec.apply` from the current discrete state finds a shortest plan whose
-end state satisfies the goal predicates — the reference for plan success and the teacher for learned planners.
+Domains are small (the tabletop: 3 × 3 × 2 × 15 = 270 valid discrete states, 10 skills), so breadth-first search
+over the actions' ``apply`` from the current discrete state finds a shortest plan whose end state satisfies the
+goal predicates — the reference for plan success and the teacher for learned planners. Everything here works on
+any :class:`~skillstack.envs.scenes.SymbolicDomain`.
 """
 
 from __future__ import annotations
@@ -14,57 +15,26 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from skillstack.envs.tabletop import BLOCKS, SKILL_SPECS, SkillSpec
-from skillstack.planners.base import DONE, PLANNERS, Candidate, CandidateScore, Decision, Step
+from skillstack.envs.scenes import SymbolicAction, SymbolicDomain
+from skillstack.planners.base import (
+    DONE,
+    Candidate,
+    CandidateScore,
+    Decision,
+    EpisodeContext,
+    PlannerSpec,
+    Step,
+    register_planner,
+)
 
 
-def satisfies(sym: Mapping[str, Any], goal: Mapping[str, bool]) -> bool:
+def satisfies(domain: SymbolicDomain, sym: Mapping[str, Any], goal: Mapping[str, bool]) -> bool:
     """Whether discrete state ``sym`` makes every goal predicate take its required value.
 
     Raises:
         KeyError: a goal predicate the symbolic domain does not know.
     """
-    return all(holds(sym, k) == v for k, v in goal.items())
-
-
-def holds(sym: Mapping[str, Any], predicate: str) -> bool:
-    """Truth of a grounded predicate (e.g. ``block_in_drawer(red)``) in discrete state ``sym``.
-
-    Raises:
-        KeyError: unknown predicate.
-    """
-    simple = {
-        "drawer_open": sym["drawer"] == "open",
-        "drawer_closed": sym["drawer"] == "closed",
-        "window_open": sym["window"] == "open",
-        "window_closed": sym["window"] == "closed",
-        "button_pressed": bool(sym["button_pressed"]),
-        "hand_empty": all(sym[b] != "hand" for b in BLOCKS),
-    }
-    if predicate in simple:
-        return simple[predicate]
-    for b in BLOCKS:
-        where = {f"holding({b})": "hand", f"block_in_drawer({b})": "drawer", f"block_in_bin({b})": "bin",
-                 f"block_on_table({b})": "table"}
-        if predicate in where:
-            return sym[b] == where[predicate]
-    raise KeyError(f"unknown predicate {predicate!r}")
-
-
-def is_noop(spec: SkillSpec, sym: Mapping[str, Any]) -> bool:
-    """Whether ``spec`` would succeed without changing anything in ``sym``: opening/closing something already
-    open/closed, pressing a pressed button, picking the block already held (the success predicate already
-    holds, so the executor reports success at once)."""
-    k, t = spec.kind, spec.target
-    if k == "open":
-        return sym[t] == "open"
-    if k == "close":
-        return sym[t] == "closed"
-    if k == "press":
-        return bool(sym["button_pressed"])
-    if k == "pick":
-        return sym[t] == "hand"
-    return False
+    return all(domain.holds(sym, k) == v for k, v in goal.items())
 
 
 def _key(sym: Mapping[str, Any]) -> tuple:
@@ -72,17 +42,20 @@ def _key(sym: Mapping[str, Any]) -> tuple:
 
 
 def shortest_plan(
-    start: Mapping[str, Any], goal: Mapping[str, bool], skills: Sequence[SkillSpec] | None = None,
-    max_depth: int = 12,
+    domain: SymbolicDomain, start: Mapping[str, Any], goal: Mapping[str, bool],
+    actions: Sequence[SymbolicAction] | None = None, max_depth: int = 12,
 ) -> list[str] | None:
     """A shortest skill sequence from discrete state ``start`` to a state satisfying ``goal``.
 
+    Args:
+        actions: the skills to search over (default: every action of ``domain``, in its order).
+
     Returns:
         Skill names (``[]`` if the goal already holds), or ``None`` if unreachable within ``max_depth``.
-        Ties break by the order of ``skills`` (deterministic).
+        Ties break by the order of ``actions`` (deterministic).
     """
-    skills = list(SKILL_SPECS.values()) if skills is None else list(skills)
-    if satisfies(start, goal):
+    actions = list(domain.actions.values()) if actions is None else list(actions)
+    if satisfies(domain, start, goal):
         return []
     frontier: deque[tuple[dict[str, Any], list[str]]] = deque([(dict(start), [])])
     seen = {_key(start)}
@@ -90,14 +63,14 @@ def shortest_plan(
         sym, plan = frontier.popleft()
         if len(plan) >= max_depth:
             continue
-        for spec in skills:
+        for spec in actions:
             if not spec.applicable(sym):
                 continue
             nxt = spec.apply(sym)
             k = _key(nxt)
             if k in seen:
                 continue
-            if satisfies(nxt, goal):
+            if satisfies(domain, nxt, goal):
                 return [*plan, spec.name]
             seen.add(k)
             frontier.append((nxt, [*plan, spec.name]))
@@ -105,38 +78,45 @@ def shortest_plan(
 
 
 class SymbolicPlanner:
-    """Oracle planner: from the current discrete state, the first skill of a shortest plan to ``goal``.
+    """Oracle planner: from the current discrete state, the first skill of a shortest plan to the goal.
 
-    It needs the goal predicates (not the instruction text) and the discrete state, which it reads through
-    ``state_fn(observation)`` — in the executor, the simulator's predicates.
+    It needs the goal predicates (not the instruction text) and the discrete state, which it reads from the
+    episode's scene env (privileged state) through the scene's symbolic domain. Both come from
+    :meth:`reset` (the executor calls it at the start of every episode).
 
     Args:
-        goal: predicate → required value.
-        state_fn: maps the current observation to the discrete state (keys of ``SYMBOLIC_VALUES``); or call
-            :meth:`bind_env` (the executor does) to read the simulator's predicates.
+        scene: the scene (must have a symbolic domain).
+        goal: goal predicates (default: the episode context's goal).
+        state_fn: ``observation -> discrete state`` (default: the domain's reading of the env's predicates).
     """
 
-    def __init__(self, goal: Mapping[str, bool], state_fn: Any = None) -> None:
-        self.goal = dict(goal)
+    def __init__(self, scene: Any = None, goal: Mapping[str, bool] | None = None, state_fn: Any = None) -> None:
+        self.domain = scene.require_domain("the oracle planner") if scene is not None else None
+        self.goal = dict(goal) if goal is not None else None
         self.state_fn = state_fn
 
-    def bind_env(self, env: Any) -> None:
-        """Read the discrete state from ``env``'s predicates (privileged state; the executor calls this)."""
-        from skillstack.envs.tabletop import symbolic_state
-
-        self.state_fn = lambda _obs: symbolic_state(env.predicates)
+    def reset(self, context: EpisodeContext) -> None:
+        """Take the goal and the discrete state of this episode (privileged state)."""
+        self.domain = context.scene.require_domain("the oracle planner")
+        if context.goal is not None:
+            self.goal = dict(context.goal)
+        if context.env is not None:
+            env, domain = context.env, self.domain
+            self.state_fn = lambda _obs: domain.state_of(env.predicates)
 
     def plan_step(self, instruction: str, history: Sequence[Step], observation: npt.NDArray[np.float64],
                   candidates: Sequence[Candidate]) -> Decision:
-        if self.state_fn is None:
-            raise RuntimeError("SymbolicPlanner needs a state_fn or bind_env(env) before plan_step")
+        if self.state_fn is None or self.domain is None or self.goal is None:
+            raise RuntimeError("SymbolicPlanner needs reset(EpisodeContext(scene, env, goal)) before plan_step")
         sym = self.state_fn(observation)
         names = [c.name for c in candidates]
-        specs = [SKILL_SPECS[n] for n in names if n in SKILL_SPECS]
-        plan = shortest_plan(sym, self.goal, specs) if sym is not None else None
+        actions = [self.domain.actions[n] for n in names if n in self.domain.actions]
+        plan = shortest_plan(self.domain, sym, self.goal, actions) if sym is not None else None
         choice = DONE if not plan else plan[0]
         scores = [CandidateScore(n, float(n == choice), 1.0, float(n == choice)) for n in names]
         return Decision(choice, scores, {"plan": plan, "state": sym})
 
 
-PLANNERS.register("oracle", SymbolicPlanner)
+register_planner(PlannerSpec(
+    "oracle", SymbolicPlanner, "symbolic oracle: first skill of a breadth-first shortest plan to the goal "
+    "(privileged state)", needs_domain=True, needs_goal=True))

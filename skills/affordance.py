@@ -25,7 +25,6 @@ calibration error over 10 equal-width bins, and a reliability diagram (``calibra
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,7 @@ import torch
 from tqdm.auto import tqdm
 
 from skillstack.envs import make_env
+from skillstack.envs.fileio import atomic_write_json, atomic_write_text
 from skillstack.skills.library import Skill
 from skillstack.skills.networks import MLPAffordance, TreeAffordance
 
@@ -370,12 +370,12 @@ def write_report(reports: dict[str, dict[str, Any]], out_dir: str | Path) -> dic
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "affordance_report.json", "md": out / "affordance_report.md", "png": out / "calibration.png"}
-    paths["json"].write_text(json.dumps(reports, indent=2, sort_keys=True))
+    atomic_write_json(paths["json"], reports, sort_keys=True)
     lines = ["| skill | AUROC | Brier | ECE | held-out starts | success rate (held-out) |",
              "|---|---|---|---|---|---|"]
     for name, r in reports.items():
         lines.append(f"| `{name}` | {r['auroc']:.3f} | {r['brier']:.3f} | {r['ece']:.3f} | {r['n']} | "
                      f"{r['base_rate']:.2f} |")
-    paths["md"].write_text("\n".join(lines) + "\n")
+    atomic_write_text(paths["md"], "\n".join(lines) + "\n")
     plot_calibration(reports, paths["png"])
     return paths

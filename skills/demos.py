@@ -9,7 +9,8 @@ import numpy as np
 import numpy.typing as npt
 from tqdm.auto import tqdm
 
-from skillstack.envs import make_env, make_expert
+from skillstack.envs import make_env
+from skillstack.skills.experts import make_expert
 
 DEMO_SEED_BASE = 1_000_000
 """Demonstration episodes use seeds ``DEMO_SEED_BASE + 10_000 * seed + i``: disjoint from evaluation seeds."""

@@ -15,11 +15,14 @@ Loading = read JSON → verify that the directory holds exactly the listed files
 build each network from its allow-listed kind in code → ``load_state_dict(strict=True)`` from
 safetensors. Nothing is ever unpickled. Writes go to a hidden temp directory beside the target and are
 published by one ``os.rename``, so a crash mid-write leaves the previous versions loadable and never a
-half-written one.
+half-written one. A killed write leaves only hidden ``.tmp-*`` entries, which listings ignore and
+:meth:`SkillLibrary.remove_stale_temps` deletes. JSON goes through :mod:`skillstack.envs.fileio` (atomic, durable
+writes; size- and depth-capped reads).
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -39,6 +42,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from skillstack.envs.fileio import atomic_write_json, fsync_dir, read_json_capped
 from skillstack.envs.registry import UnknownNameError, unknown_name_message
 from skillstack.skills.networks import ArchitectureError, MLPActor, MLPAffordance, TreeAffordance, build_network
 
@@ -47,9 +51,24 @@ MANIFEST = "manifest.json"
 MANIFEST_HASH_KEY = "manifest_sha256"
 """Manifest field holding the sha256 of the manifest itself (:func:`manifest_digest`): with the per-file
 hashes in ``files`` it makes every byte of an artifact directory checked at load."""
-_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
+SKILL_NAME_RE = re.compile(r"[a-z0-9][a-z0-9_\-]{0,63}")
+"""A skill name: lower-case letters, digits, ``_`` and ``-``, 1–64 characters, matched whole (``fullmatch``: a
+trailing newline is not accepted), so it is always a safe single path component."""
+
+
+def check_skill_name(name: object) -> str:
+    """Return ``name`` if it is a valid skill name (:data:`SKILL_NAME_RE`).
+
+    Raises:
+        ValueError: anything else (wrong type, characters, length, ``..``, a path, a trailing newline).
+    """
+    if not isinstance(name, str) or SKILL_NAME_RE.fullmatch(name) is None:
+        raise ValueError(f"skill name {name!r} must be 1-64 characters of [a-z0-9_-], starting with a letter or digit")
+    return name
 _VERSION_RE = re.compile(r"^v(\d{4,})$")
 _ROLES: dict[str, Any] = {"policy": MLPActor, "affordance": (MLPAffordance, TreeAffordance)}
+_MAX_SAVE_ATTEMPTS = 1000
+"""How many version numbers :meth:`SkillLibrary.save` tries (each lost to a concurrent writer) before giving up."""
 
 
 class SkillLoadError(ValueError):
@@ -63,9 +82,35 @@ def manifest_digest(manifest: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
-    """Write ``manifest`` (with its own sha256 added) durably: write, flush, fsync."""
-    _write_json_durable(path, {**manifest, MANIFEST_HASH_KEY: manifest_digest(manifest)})
+def write_manifest(path: Path, manifest: dict[str, Any], *, temp_dir: Path | None = None) -> None:
+    """Write ``manifest`` (with its own sha256 added) atomically and durably (temp file, fsync, replace).
+
+    Args:
+        path: the manifest file.
+        manifest: its content (without :data:`MANIFEST_HASH_KEY`, which is computed here).
+        temp_dir: where the temp file goes (default: beside ``path``); see
+            :func:`skillstack.envs.fileio.atomic_write_bytes`.
+
+    Raises:
+        OSError: the write failed (nothing is left behind).
+        TypeError: ``manifest`` is not JSON-serialisable.
+    """
+    _write_json_durable(path, {**manifest, MANIFEST_HASH_KEY: manifest_digest(manifest)}, temp_dir=temp_dir)
+
+
+def _read_manifest_json(mpath: Path) -> dict[str, Any]:
+    """A manifest file as a JSON object (size/depth-capped read, regular files only).
+
+    Raises:
+        SkillLoadError: unreadable, not JSON, too large or too deep, or not an object.
+    """
+    try:
+        m = read_json_capped(mpath)
+    except (OSError, ValueError) as e:
+        raise SkillLoadError(f"{mpath}: cannot read manifest ({e})") from None
+    if not isinstance(m, dict):
+        raise SkillLoadError(f"{mpath}: manifest must be a JSON object")
+    return m
 
 
 def read_verified_manifest(d: Path) -> dict[str, Any]:
@@ -82,12 +127,7 @@ def read_verified_manifest(d: Path) -> dict[str, Any]:
         SkillLoadError: naming the file and the check that failed.
     """
     mpath = d / MANIFEST
-    try:
-        m = json.loads(mpath.read_text())
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise SkillLoadError(f"{mpath}: cannot read manifest ({e})") from None
-    if not isinstance(m, dict):
-        raise SkillLoadError(f"{mpath}: manifest must be a JSON object")
+    m = _read_manifest_json(mpath)
     stored = m.get(MANIFEST_HASH_KEY)
     if not isinstance(stored, str):
         raise SkillLoadError(f"{mpath}: no {MANIFEST_HASH_KEY!r} field (written by an older skillstack; "
@@ -196,8 +236,7 @@ class Skill:
     version: int | None = None
 
     def __post_init__(self) -> None:
-        if not _NAME_RE.match(self.name):
-            raise ValueError(f"skill name {self.name!r} must match {_NAME_RE.pattern}")
+        check_skill_name(self.name)
 
     @torch.no_grad()
     def predict(self, obs: npt.ArrayLike) -> npt.NDArray[np.float32]:
@@ -269,7 +308,13 @@ class SkillLibrary:
                       if p.is_dir() and not p.name.startswith(".") and self.versions(p.name))
 
     def versions(self, name: str) -> list[int]:
-        """Complete versions of ``name`` (a version is complete once its manifest exists), ascending."""
+        """Complete versions of ``name`` (a version is complete once its manifest exists), ascending.
+
+        Hidden entries (temp directories of interrupted writes) and ``vNNNN`` entries without a manifest are
+        not versions; a string that is not a valid skill name (e.g. ``..`` or a path) has none.
+        """
+        if not isinstance(name, str) or SKILL_NAME_RE.fullmatch(name) is None:
+            return []
         d = self.root / name
         if not d.is_dir():
             return []
@@ -279,6 +324,16 @@ class SkillLibrary:
             if m and (p / MANIFEST).is_file():
                 out.append(int(m.group(1)))
         return sorted(out)
+
+    def _next_version(self, skill_dir: Path) -> int:
+        """One above every ``vNNNN`` entry of ``skill_dir``, complete or not (a directory without manifest, a
+        plain file, a dangling link all occupy their number)."""
+        top = 0
+        for p in skill_dir.iterdir():
+            m = _VERSION_RE.match(p.name)
+            if m:
+                top = max(top, int(m.group(1)))
+        return top + 1
 
     def path(self, name: str, version: int | str = "latest") -> Path:
         """Directory of ``name`` at ``version`` (an int or ``"latest"``).
@@ -305,13 +360,14 @@ class SkillLibrary:
 
         Raises:
             UnknownNameError: no such skill or version.
-            SkillLoadError: the manifest is not valid JSON.
+            SkillLoadError: the manifest is not valid JSON, not a regular file, or over the size/depth caps
+                of :func:`skillstack.envs.fileio.read_json_capped`.
         """
         p = self.path(name, version) / MANIFEST
         try:
-            return json.loads(p.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise SkillLoadError(f"{p}: not valid JSON ({e})") from None
+            return read_json_capped(p)
+        except ValueError as e:
+            raise SkillLoadError(f"{p}: cannot read manifest ({e})") from None
 
     # ------------------------------------------------------------------ load
     def load(self, name: str, version: int | str = "latest") -> Skill:
@@ -328,16 +384,25 @@ class SkillLibrary:
     def save(self, skill: Skill) -> Path:
         """Write ``skill`` as the next version, atomically.
 
+        The version number is one above every ``vNNNN`` entry of the skill's directory, complete or not, so a
+        stray ``v0002`` file or a manifest-less ``v0002`` directory is skipped, never overwritten. When another
+        writer publishes the same number first, the next one is tried, at most :data:`_MAX_SAVE_ATTEMPTS`
+        times.
+
         Returns:
             The new version directory.
+
+        Raises:
+            FileExistsError: no free version number after :data:`_MAX_SAVE_ATTEMPTS` attempts.
+            OSError: the write failed (the hidden temp directory is removed; existing versions are untouched).
         """
         skill_dir = self.root / skill.name
         skill_dir.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{uuid.uuid4().hex[:8]}-", dir=skill_dir))
         try:
             manifest = _write_skill_files(skill, tmp)
-            while True:
-                version = (self.versions(skill.name) or [0])[-1] + 1
+            for _ in range(_MAX_SAVE_ATTEMPTS):
+                version = self._next_version(skill_dir)
                 target = skill_dir / f"v{version:04d}"
                 manifest["version"] = version
                 write_manifest(tmp / MANIFEST, manifest)
@@ -345,9 +410,12 @@ class SkillLibrary:
                     os.rename(tmp, target)  # atomic; fails if another writer took this version
                     break
                 except OSError:
-                    if not target.exists():
+                    if not os.path.lexists(target):
                         raise
-            _fsync_dir(skill_dir)
+            else:
+                raise FileExistsError(errno.EEXIST, f"{skill_dir}: no free version number after "
+                                      f"{_MAX_SAVE_ATTEMPTS} attempts (other writers keep taking them)")
+            fsync_dir(skill_dir)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -355,29 +423,30 @@ class SkillLibrary:
         return target
 
     def remove_stale_temps(self) -> int:
-        """Delete hidden temp directories left by interrupted writes; returns how many."""
+        """Delete what interrupted writes left in the skill directories: hidden ``.tmp-*`` directories of
+        :meth:`save` and hidden ``.<name>.tmp-*`` / ``.<name>.tmp`` files of manifest rewrites. Only call it
+        when no other process is writing to the library.
+
+        Returns:
+            How many entries were deleted.
+        """
         n = 0
         if self.root.is_dir():
-            for tmp in self.root.glob("*/.tmp-*"):
-                shutil.rmtree(tmp, ignore_errors=True)
+            stale = {*self.root.glob("*/.tmp-*"), *self.root.glob("*/.*.tmp-*"), *self.root.glob("*/.*.tmp")}
+            for tmp in sorted(stale):
+                if tmp.is_dir() and not tmp.is_symlink():
+                    shutil.rmtree(tmp, ignore_errors=True)
+                else:
+                    tmp.unlink(missing_ok=True)
                 n += 1
         return n
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+"""Backward-compatible alias of :func:`skillstack.envs.fileio.fsync_dir` (to be removed)."""
 
 
-def _write_json_durable(path: Path, obj: Any) -> None:
-    with open(path, "w") as f:
-        json.dump(obj, f, indent=2, sort_keys=True)
-        f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
+def _write_json_durable(path: Path, obj: Any, *, temp_dir: Path | None = None) -> None:
+    atomic_write_json(path, obj, indent=2, sort_keys=True, temp_dir=temp_dir)
 
 
 def _write_skill_files(skill: Skill, d: Path) -> dict[str, Any]:
@@ -474,17 +543,17 @@ def upgrade_manifests(root: str | os.PathLike[str]) -> list[Path]:
         The manifests rewritten.
 
     Raises:
-        SkillLoadError: a directory fails its file checks (nothing is rewritten for it).
+        SkillLoadError: a manifest cannot be read, or a directory fails its file checks (nothing is rewritten for
+            it).
     """
     changed = []
     for mpath in sorted(Path(root).glob("**/v[0-9][0-9][0-9][0-9]/" + MANIFEST)):
-        m = json.loads(mpath.read_text())
+        m = _read_manifest_json(mpath)
         if MANIFEST_HASH_KEY in m:
             continue
         _verify_files(mpath.parent, m)
-        tmp = mpath.parent.parent / f".{mpath.parent.name}-{MANIFEST}.tmp"  # outside the version directory
-        write_manifest(tmp, m)
-        os.replace(tmp, mpath)
+        # the temp file goes outside the version directory, whose exact file set is checked at load
+        write_manifest(mpath, m, temp_dir=mpath.parent.parent)
         changed.append(mpath)
     return changed
 

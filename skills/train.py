@@ -1,4 +1,10 @@
-"""Train a skill (``sac``, ``ppo``, ``bc``, ``sac-demos``), evaluate it and register it in a library.
+"""Train a skill with an algorithm from :data:`~skillstack.skills.algorithms.ALGORITHMS`, evaluate it and register
+it in a library.
+
+This module holds the run bookkeeping (:class:`Run`, :class:`TrainConfig`, :func:`train`) and the two training
+loops: :func:`imitation_loop` (``bc``, ``dagger``) and :func:`sb3_loop` (``sac``, ``ppo``, ``sac-demos``). Both take
+everything algorithm-specific from the run's :class:`~skillstack.skills.algorithms.AlgorithmSpec`
+(``skills/algorithms.py``: model builders, demonstrations, warm-up, replay buffer, ...).
 
 Run directory layout::
 
@@ -19,10 +25,7 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -35,10 +38,12 @@ from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
 from skillstack.envs import ENVS, make_env
-from skillstack.envs.registry import Registry
+from skillstack.envs.fileio import atomic_write_json
+from skillstack.envs.provenance import command_line, git_sha, package_versions, utc_now
+from skillstack.skills.algorithms import ALGORITHMS, AlgorithmSpec, resolve_device
 from skillstack.skills.demos import Demonstrations, collect_demonstrations
 from skillstack.skills.evaluate import EvalResult, evaluate
-from skillstack.skills.library import _NAME_RE, Skill, SkillLibrary
+from skillstack.skills.library import Skill, SkillLibrary, check_skill_name
 from skillstack.skills.networks import MLPActor
 
 PERIODIC_EVAL_SEED_BASE = 500_000
@@ -52,9 +57,11 @@ class TrainConfig:
     env_id: str
     """Registered env, e.g. ``"metaworld/drawer-open-v3"``."""
     algo: str
-    """One of :data:`ALGORITHMS`: ``sac``, ``ppo``, ``bc``, ``dagger``, ``sac-demos``."""
+    """A name in :data:`~skillstack.skills.algorithms.ALGORITHMS` (``sac``, ``ppo``, ``bc``, ``dagger``,
+    ``sac-demos``)."""
     steps: int
-    """Env steps for RL algorithms; gradient steps for ``bc`` and ``dagger``."""
+    """Training length in the algorithm's ``step_unit``: env steps for RL algorithms, gradient steps for ``bc`` and
+    ``dagger``."""
     seed: int = 0
     """Seeds torch, SB3, the envs and demonstration collection."""
     run_dir: str = ""
@@ -62,9 +69,10 @@ class TrainConfig:
     device: str = "auto"
     """``auto`` (cuda if available), ``cpu`` or ``cuda``."""
     n_envs: int = 1
-    """Parallel envs for RL collection (``SubprocVecEnv`` when > 1)."""
+    """Parallel envs for RL collection (``SubprocVecEnv`` when > 1; only for ``vectorised`` algorithms)."""
     eval_every: int | None = None
-    """Periodic evaluation interval (env steps for RL, gradient steps for bc); default 10 000 / 1 000."""
+    """Periodic evaluation interval (same unit as ``steps``); default: the algorithm's ``default_eval_every``
+    (10 000 env steps for RL, 1 000 gradient steps for bc/dagger)."""
     eval_episodes: int = 20
     """Episodes per periodic evaluation."""
     final_eval_episodes: int = 100
@@ -116,14 +124,15 @@ class TrainConfig:
     networks when several runs share a machine."""
 
     def resolved(self) -> TrainConfig:
-        """Fill the defaults that depend on other fields (returns a new config)."""
-        eval_every = self.eval_every or (1000 if self.algo in ("bc", "dagger") else 10_000)
+        """Fill the defaults that depend on other fields (returns a new config).
+
+        Raises:
+            UnknownNameError: ``algo`` is not registered.
+        """
+        eval_every = self.eval_every or ALGORITHMS.get(self.algo).default_eval_every
         run_dir = self.run_dir or str(Path("runs") / self.env_id.replace("/", "_") / f"{self.algo}-s{self.seed}")
         return replace(self, eval_every=eval_every, checkpoint_every=self.checkpoint_every or eval_every,
                        run_dir=run_dir)
-
-
-ALGORITHMS: Registry[Callable[..., MLPActor]] = Registry("algorithm")
 
 
 # ---------------------------------------------------------------------------------------------- run state
@@ -163,9 +172,16 @@ class Run:
                     if old.get(key) != getattr(cfg, key):
                         raise ValueError(f"--resume: {key} differs from the run's config.json "
                                          f"({old.get(key)!r} vs {getattr(cfg, key)!r})")
-        tmp = self.dir / f".config.json.tmp-{os.getpid()}"
-        tmp.write_text(json.dumps(asdict(cfg), indent=2) + "\n")
-        os.replace(tmp, self.dir / "config.json")  # atomic: a kill never leaves a truncated config
+        atomic_write_json(self.dir / "config.json", asdict(cfg))  # a kill never leaves a truncated config
+
+    @property
+    def algorithm(self) -> AlgorithmSpec:
+        """The spec of ``cfg.algo``.
+
+        Raises:
+            UnknownNameError: ``cfg.algo`` is not registered.
+        """
+        return ALGORITHMS.get(self.cfg.algo)
 
     # wall clock accumulated over resumed segments
     def wall(self) -> float:
@@ -242,17 +258,11 @@ class Run:
                    f"return={res.mean_return:.1f} wall={row['wall_s']:.0f}s")
         return res
 
-    def rl_started(self) -> bool:
-        """Whether the policy has received RL updates (sac-demos: after the critic-only warm-up)."""
-        if self.cfg.algo != "sac-demos":
-            return True
-        return self.state.steps > self.cfg.batch_size + self.cfg.actor_warmup_updates
-
     def should_stop(self, last: EvalResult | None) -> bool:
         cfg = self.cfg
-        # sac-demos never stops on success before its actor has had RL updates: the policy would be pure BC.
+        # never stop on success before the policy has had RL updates (sac-demos' warm-up): it would be pure BC
         if (last is not None and cfg.stop_at_success is not None and last.success_rate >= cfg.stop_at_success
-                and self.rl_started()):
+                and self.algorithm.rl_started(self)):
             self.state.stop_reason = f"success {last.success_rate:.2f} >= {cfg.stop_at_success}"
             return True
         if cfg.max_minutes is not None and self.wall() >= 60 * cfg.max_minutes:
@@ -280,17 +290,7 @@ def _policy_fn(actor: MLPActor) -> Callable[[np.ndarray], np.ndarray]:
     return fn
 
 
-def _device(name: str) -> str:
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name not in ("cpu", "cuda"):
-        raise ValueError(f"device must be auto, cpu or cuda, got {name!r}")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' requested but torch sees no CUDA device")
-    return name
-
-
-# ---------------------------------------------------------------------------------------------- bc
+# ---------------------------------------------------------------------------------------------- imitation
 DAGGER_SEED_BASE = 4_000_000
 """DAgger rollouts use seeds ``DAGGER_SEED_BASE + 10_000 * seed + 1_000 * round + i`` (disjoint from the rest)."""
 
@@ -299,7 +299,7 @@ def _dagger_round(actor: MLPActor, cfg: TrainConfig, round_index: int,
                   progress: bool) -> tuple[np.ndarray, np.ndarray, float]:
     """Roll out ``actor`` alone (DAgger's β = 0) for ``cfg.dagger_episodes`` seeded episodes and label every visited
     observation with the env's scripted expert. Returns ``(observations, expert actions, rollout success rate)``."""
-    from skillstack.envs import make_expert
+    from skillstack.skills.experts import make_expert
 
     expert = make_expert(cfg.env_id)
     kwargs = {} if cfg.max_episode_steps is None else {"max_episode_steps": cfg.max_episode_steps}
@@ -321,18 +321,23 @@ def _dagger_round(actor: MLPActor, cfg: TrainConfig, round_index: int,
             wins / max(1, cfg.dagger_episodes))
 
 
-@ALGORITHMS.register("bc")
-def _train_bc(run: Run, resume: bool, progress: bool = True) -> MLPActor:
-    """Behaviour cloning: MSE between the MLP's tanh output and the expert's action.
+def imitation_loop(run: Run, resume: bool, progress: bool = True) -> MLPActor:
+    """Behaviour cloning (``bc``): MSE between the MLP's tanh output and the expert's action.
 
-    ``dagger`` (Ross, Gordon & Bagnell 2011, "A Reduction of Imitation Learning and Structured Prediction to
-    No-Regret Online Learning") is the same regression on a growing dataset: after each of ``dagger_rounds`` equal
-    shares of the ``steps`` gradient steps, the current policy runs ``dagger_episodes`` episodes on its own, the
-    env's scripted expert labels every observation it visited, and training continues on the aggregate. The
-    policy learns to recover from its own mistakes, which plain BC on expert states never sees (compounding error).
+    With the spec's ``expert_relabelling``: ``dagger`` (Ross, Gordon & Bagnell 2011, "A Reduction of Imitation
+    Learning and Structured Prediction to No-Regret Online Learning") is the same regression on a growing dataset:
+    after each of ``dagger_rounds`` equal shares of the ``steps`` gradient steps, the current policy runs
+    ``dagger_episodes`` episodes on its own, the env's scripted expert labels every observation it visited, and
+    training continues on the aggregate. The policy learns to recover from its own mistakes, which plain BC on
+    expert states never sees (compounding error).
+
+    Raises:
+        ValueError: the run's algorithm does not use demonstrations (this loop learns from them).
     """
     cfg = run.cfg
-    dagger = cfg.algo == "dagger"
+    if not run.algorithm.uses_demonstrations:
+        raise ValueError(f"algorithm {cfg.algo!r} does not use demonstrations; it cannot use imitation_loop")
+    dagger = run.algorithm.expert_relabelling
     demos = run.demonstrations()
     torch.manual_seed(cfg.seed)
     obs_dim, act_dim = demos.observations.shape[1], demos.actions.shape[1]
@@ -407,9 +412,6 @@ def _train_bc(run: Run, resume: bool, progress: bool = True) -> MLPActor:
     return net
 
 
-ALGORITHMS.register("dagger", _train_bc)
-
-
 def _tb_writer(run: Run) -> Any:
     try:
         from torch.utils.tensorboard import SummaryWriter
@@ -419,27 +421,6 @@ def _tb_writer(run: Run) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------- SB3
-def _actor_from_sb3(model: Any, algo: str) -> MLPActor:
-    """Copy the deterministic part of an SB3 SAC/PPO policy into an :class:`MLPActor`."""
-    from torch import nn
-
-    if algo == "ppo":
-        trunk, head, squash = model.policy.mlp_extractor.policy_net, model.policy.action_net, "clip"
-    else:
-        trunk, head, squash = model.actor.latent_pi, model.actor.mu, "tanh"
-    linears = [m for m in trunk if isinstance(m, nn.Linear)] + [head]
-    acts = {type(m) for m in trunk if not isinstance(m, nn.Linear)}
-    act_name = {nn.ReLU: "relu", nn.Tanh: "tanh", nn.ELU: "elu", nn.GELU: "gelu"}[acts.pop()]
-    obs_dim, act_dim = linears[0].in_features, head.out_features
-    net = MLPActor(obs_dim, act_dim, [m.out_features for m in linears[:-1]], act_name, squash)
-    ours = [m for m in net.net if isinstance(m, nn.Linear)]
-    with torch.no_grad():
-        for dst, src in zip(ours, linears, strict=True):
-            dst.weight.copy_(src.weight.detach().cpu())
-            dst.bias.copy_(src.bias.detach().cpu())
-    return net.eval()
-
-
 def _make_vec(cfg: TrainConfig) -> Any:
     from functools import partial
 
@@ -452,29 +433,6 @@ def _make_vec(cfg: TrainConfig) -> Any:
     return make_vec_env(partial(make_env, cfg.env_id, **kwargs), n_envs=cfg.n_envs, seed=cfg.seed,
                         vec_env_cls=SubprocVecEnv if cfg.n_envs > 1 else DummyVecEnv,
                         wrapper_class=ResetRNGRecorder)
-
-
-def _build_sb3(cfg: TrainConfig, env: Any, run: Run) -> Any:
-    from stable_baselines3 import PPO, SAC
-
-    from skillstack.skills.sb3_extras import DemoMixReplayBuffer, DemoSAC
-
-    common = {"seed": cfg.seed, "device": _device(cfg.device), "verbose": 0,
-              "tensorboard_log": str(run.dir / "tb")}
-    if cfg.algo == "ppo":
-        return PPO("MlpPolicy", env, **common)
-    buffer_size = min(1_000_000, max(cfg.steps, 1000))
-    pk = {"net_arch": list(cfg.hidden_sizes)}
-    if cfg.algo == "sac":
-        return SAC("MlpPolicy", env, buffer_size=buffer_size, batch_size=cfg.batch_size, policy_kwargs=pk,
-                   **common)
-    return DemoSAC(
-        "MlpPolicy", env, buffer_size=buffer_size, batch_size=cfg.batch_size, policy_kwargs=pk,
-        learning_starts=cfg.batch_size, ent_coef=f"auto_{cfg.ent_coef_init}",
-        replay_buffer_class=DemoMixReplayBuffer,
-        replay_buffer_kwargs={"demo_fraction": cfg.demo_fraction, "demo_seed": cfg.seed},
-        actor_warmup_updates=cfg.actor_warmup_updates, **common,
-    )
 
 
 _RB_FIELDS = ("observations", "next_observations", "actions", "rewards", "dones", "timeouts")
@@ -508,26 +466,33 @@ def load_replay_buffer_npz(buffer: Any, path: Path) -> None:
         buffer.full = bool(z["full"])
 
 
-def _train_sb3(run: Run, resume: bool, progress: bool = True) -> MLPActor:
+def sb3_loop(run: Run, resume: bool, progress: bool = True) -> MLPActor:
+    """Train the Stable-Baselines3 model of the run's spec (``build_model``) with periodic evaluations and
+    checkpoints between SB3 iterations (exact resume, see ``skills/resume.py``).
+
+    The spec decides: whether demonstrations are collected and handed to the model (``uses_demonstrations``,
+    ``attach_demonstrations``, ``pretrain`` on a fresh run), whether the replay buffer is checkpointed
+    (``off_policy``) and how the deterministic policy is read out (``actor_from_model``).
+
+    Raises:
+        ValueError: a checkpoint that cannot be loaded as weights only, or a replay buffer that does not fit.
+    """
     from stable_baselines3.common.callbacks import BaseCallback
 
     from skillstack.skills.resume import restore_rng_state, save_rng_state
-    from skillstack.skills.sb3_extras import pretrain_actor_bc
 
     cfg = run.cfg
+    algorithm = run.algorithm
+    if algorithm.build_model is None or algorithm.actor_from_model is None:
+        raise ValueError(f"algorithm {cfg.algo!r} has no SB3 model (build_model); it cannot use sb3_loop")
+    actor_from_model = algorithm.actor_from_model
     env = _make_vec(cfg)
-    model = _build_sb3(cfg, env, run)
+    model = algorithm.build_model(cfg, env, run.dir / "tb")
     ckpt = run.latest_checkpoint() if resume else None
-    off_policy = cfg.algo != "ppo"
-    demos = run.demonstrations() if cfg.algo == "sac-demos" else None
-    if demos is not None:
-        from skillstack.skills.sb3_extras import BCRegularisedOptimizer
-
-        model.replay_buffer.set_demonstrations(demos)
-        if cfg.bc_alpha > 0:
-            model.actor.optimizer = BCRegularisedOptimizer(model.actor.optimizer, model, demos, cfg.batch_size // 2,
-                                                           bc_alpha=cfg.bc_alpha, q_filter=cfg.q_filter,
-                                                           seed=cfg.seed + 1)
+    off_policy = algorithm.off_policy
+    demos = run.demonstrations() if algorithm.uses_demonstrations else None
+    if demos is not None and algorithm.attach_demonstrations is not None:
+        algorithm.attach_demonstrations(model, cfg, demos)
     if ckpt is not None:
         try:  # SB3 reads only the .pth parts, with torch.load(weights_only=True); the pickled "data" is skipped
             from stable_baselines3.common.save_util import load_from_zip_file, recursive_setattr
@@ -549,8 +514,8 @@ def _train_sb3(run: Run, resume: bool, progress: bool = True) -> MLPActor:
         model._episode_num = extra["episode_num"]
         if off_policy and (ckpt / "replay_buffer.npz").exists():
             load_replay_buffer_npz(model.replay_buffer, ckpt / "replay_buffer.npz")
-    elif demos is not None and cfg.bc_pretrain_steps > 0:
-        pretrain_actor_bc(model, demos, cfg.bc_pretrain_steps, cfg.batch_size, cfg.bc_lr, cfg.seed, progress)
+    elif demos is not None and algorithm.pretrain is not None:
+        algorithm.pretrain(model, cfg, demos, progress)
 
     def write(d: Path, at_boundary: bool) -> None:
         model.save(d / "model.zip", exclude=["replay_buffer", "env"])
@@ -580,7 +545,7 @@ def _train_sb3(run: Run, resume: bool, progress: bool = True) -> MLPActor:
             run.state.steps = int(self.model.num_timesteps)
             last = None
             if run.state.steps - run.state.last_eval >= cfg.eval_every:
-                last = run.periodic_eval(_actor_from_sb3(self.model, cfg.algo))
+                last = run.periodic_eval(actor_from_model(self.model))
                 self.logger.record("eval/success_rate", last.success_rate)
                 self.logger.record("eval/mean_return", last.mean_return)
                 self.logger.record("time/wall_s", run.wall())
@@ -598,44 +563,10 @@ def _train_sb3(run: Run, resume: bool, progress: bool = True) -> MLPActor:
         run.state.steps = int(model.num_timesteps)
         run.save_checkpoint(lambda d: write(d, hooks.at_boundary()))
     env.close()
-    return _actor_from_sb3(model, cfg.algo)
-
-
-for _name in ("sac", "ppo", "sac-demos"):
-    ALGORITHMS.register(_name, _train_sb3)
+    return actor_from_model(model)
 
 
 # ---------------------------------------------------------------------------------------------- entry
-def _git_sha() -> str | None:
-    try:
-        here = Path(__file__).resolve().parent
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
-        return out.stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-def versions() -> dict[str, str]:
-    """Versions of the packages that determine a result."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    import gymnasium
-    import metaworld  # noqa: F401
-    import mujoco
-    import stable_baselines3
-
-    def v(pkg: str) -> str:
-        try:
-            return version(pkg)
-        except PackageNotFoundError:
-            return "unknown"
-
-    return {"python": platform.python_version(), "numpy": np.__version__, "torch": torch.__version__,
-            "mujoco": mujoco.__version__, "gymnasium": gymnasium.__version__,
-            "stable_baselines3": stable_baselines3.__version__, "metaworld": v("metaworld"),
-            "skillstack": v("skillstack")}
-
-
 @dataclass
 class TrainResult:
     """What :func:`train` returns."""
@@ -656,22 +587,22 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
         ValueError: invalid settings.
     """
     spec = ENVS.get(cfg.env_id)
-    trainer = ALGORITHMS.get(cfg.algo)
+    algorithm = ALGORITHMS.get(cfg.algo)
     if cfg.steps <= 0 or cfg.n_envs <= 0 or cfg.seed < 0:
         raise ValueError("steps and n_envs must be positive and seed non-negative")
-    if cfg.n_envs > 1 and cfg.algo in ("bc", "dagger"):
+    if cfg.n_envs > 1 and not algorithm.vectorised:
         raise ValueError(f"--n-envs applies to RL algorithms, not {cfg.algo}")
-    if cfg.skill_name is not None and not _NAME_RE.match(cfg.skill_name):
-        raise ValueError(f"skill name {cfg.skill_name!r} must match {_NAME_RE.pattern}")
+    if cfg.skill_name is not None:
+        check_skill_name(cfg.skill_name)
     cfg = cfg.resolved()
-    _device(cfg.device)
+    resolve_device(cfg.device)
     if cfg.torch_threads is not None:
         torch.set_num_threads(cfg.torch_threads)
     run = Run(cfg, resume, progress)
-    actor = trainer(run, resume, progress)
+    actor = algorithm.train(run, resume, progress)
     final = evaluate(_policy_fn(actor), cfg.env_id, cfg.final_eval_episodes,
                      max_episode_steps=cfg.max_episode_steps, progress=progress, label=cfg.algo)
-    (run.dir / "final_eval.json").write_text(json.dumps(final.to_dict(), indent=2))
+    atomic_write_json(run.dir / "final_eval.json", final.to_dict())
     name = cfg.skill_name or cfg.env_id.split("/")[-1].lower()
     probe = make_env(cfg.env_id)
     skill = Skill(
@@ -684,10 +615,9 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
         max_steps=cfg.max_episode_steps or spec.max_episode_steps,
         provenance={
             "algo": cfg.algo, "env_id": cfg.env_id, "seed": cfg.seed, "steps": run.state.steps,
-            "wall_s": round(run.wall(), 1), "git_sha": _git_sha(), "versions": versions(),
-            "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-            "config": asdict(cfg), "first_reach": run.state.first_reach,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "wall_s": round(run.wall(), 1), "git_sha": git_sha(), "versions": package_versions(),
+            "command": command_line(), "config": asdict(cfg), "first_reach": run.state.first_reach,
+            "created": utc_now(),
         },
         metrics={"success_rate": final.success_rate, "success_ci95": list(final.success_ci95),
                  "n_episodes": final.n_episodes, "mean_return": final.mean_return,

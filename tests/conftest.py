@@ -13,6 +13,7 @@ import pytest  # noqa: E402
 def embedding_scorer():
     """The default embedding scorer (MiniLM + 1 648 exemplar embeddings): built once per test session.
     Tests that need fresh recomputation clear its per-text cache, which keeps the exemplar matrix."""
-    from skillstack.planners.lm import EmbeddingScorer
+    from skillstack.envs import get_scene
+    from skillstack.planners.lm import EmbeddingScorer, scene_exemplars
 
-    return EmbeddingScorer()
+    return EmbeddingScorer(exemplars=scene_exemplars(get_scene("tabletop")))

@@ -21,10 +21,10 @@ def lift():
 
 def test_every_task_is_registered_with_description_and_horizon():
     for task, (description, horizon) in ROBOSUITE_TASKS.items():
-        spec = ENVS.get(f"robosuite/{task}")
+        spec = ENVS.get(f"robosuite/{task}-v0")
         assert spec.description == description and spec.max_episode_steps == horizon
     assert {"Lift", "Stack", "PickPlaceCan", "Door", "NutAssemblySquare"} <= set(ROBOSUITE_TASKS)
-    with pytest.raises(UnknownNameError, match="did you mean 'robosuite/Lift'"):
+    with pytest.raises(UnknownNameError, match="did you mean 'robosuite/Lift-v0'"):
         make_env("robosuite/Lfit")
     with pytest.raises(UnknownNameError, match="did you mean 'Stack'"):
         RobosuiteEnv("Stak")
@@ -81,8 +81,8 @@ def test_observation_layout_matches_robosuites_observables(lift):
                                              ("PickPlaceMilk", range(1)), ("PickPlaceCereal", range(1))])
 def test_scripted_oracles_solve_seeded_starts(task, seeds):
     """Small version of the 100-start oracle benchmark (``skillstack eval robosuite/<Task> --expert -n 100``)."""
-    from skillstack.envs import make_expert
     from skillstack.skills.evaluate import evaluate
+    from skillstack.skills.experts import make_expert
 
     expert = make_expert(f"robosuite/{task}")
     res = evaluate(expert.predict, f"robosuite/{task}", len(seeds), seed_base=seeds[0])
@@ -116,11 +116,11 @@ def test_any_start_is_seeded_and_covers_satisfied_and_impossible_states():
 def test_grasp_yaw_error_turns_the_fingers_across_a_long_box_only():
     from robosuite.utils.transform_utils import axisangle2quat
 
-    from skillstack.skills.robosuite_oracles import _ObjectGeometry, grasp_yaw_error
+    from skillstack.envs.robosuite_control import ObjectGeometry, grasp_yaw_error
 
     down = np.array([1.0, 0.0, 0.0, 0.0])  # eef pointing down, fingers closing along world y
-    box = _ObjectGeometry(np.array([0.05, 0.015, 0.075]), np.zeros(3))  # long along body x
-    square = _ObjectGeometry(np.array([0.02, 0.02, 0.08]), np.zeros(3))
+    box = ObjectGeometry(np.array([0.05, 0.015, 0.075]), np.zeros(3))  # long along body x
+    square = ObjectGeometry(np.array([0.02, 0.02, 0.08]), np.zeros(3))
     upright = np.array([0.0, 0.0, 0.0, 1.0])
     assert grasp_yaw_error(down, upright, square) == 0.0
     assert abs(grasp_yaw_error(down, upright, box)) < 1e-6  # narrow axis (body y) already along the fingers

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from skillstack.envs import ENVS, UnknownNameError, make_env, make_expert
+from skillstack.envs import UnknownNameError, env_spec, make_env
+from skillstack.skills.experts import make_expert
 
 pytest.importorskip("robosuite")
 
@@ -29,13 +30,13 @@ def scene():
 
 def test_skills_and_tasks_are_registered_with_clear_errors():
     for s in skill_names():
-        assert ENVS.get(f"{SKILL_PREFIX}{s}").description == skill_description(s)
+        assert env_spec(f"{SKILL_PREFIX}{s}").description == skill_description(s)
     assert skill_description("place_milk") == "put the milk carton in its bin"
     with pytest.raises(UnknownNameError, match="did you mean 'pick_can'"):
         parse_skill("pick_cam")
-    with pytest.raises(UnknownNameError, match="valid PickPlace scene task names"):
+    with pytest.raises(UnknownNameError, match="valid robosuite-pickplace task names"):
         PickPlaceScene(task="everything")
-    assert SCENE_TASKS["can_milk"].plan() == ["pick_can", "place_can", "pick_milk", "place_milk"]
+    assert SCENE_TASKS["can_milk"].plan == ("pick_can", "place_can", "pick_milk", "place_milk")
 
 
 def test_reset_predicates_and_goal(scene):

@@ -53,7 +53,8 @@ def test_task_suites_and_bad_arguments():
 
     assert len(task_suite("mt10")) == 10 and len(task_suite("mt50")) == 50
     assert "metaworld/peg-insert-side-v3" in task_suite("mt10")
-    assert "tabletop/open_drawer" in task_suite("tabletop")
+    assert "tabletop/open_drawer-v0" in task_suite("tabletop")
+    assert "robosuite-pickplace/pick_can-v0" in task_suite("robosuite-pickplace")
     with pytest.raises(UnknownNameError, match="did you mean 'mt10'"):
         task_suite("mt11")
     with pytest.raises(ValueError, match="positive"):
@@ -64,7 +65,7 @@ def test_task_suites_and_bad_arguments():
 
 def test_training_rates_are_positive_and_finite():
     assert 0 < training_rate("metaworld/reach-v3", "sac", 40) < 1e5
-    with pytest.raises(ValueError, match="'sac' or 'ppo'"):
+    with pytest.raises(ValueError, match="must be one of 'ppo', 'sac'"):
         training_rate("metaworld/reach-v3", "td3", 10)
 
 
@@ -80,16 +81,20 @@ def test_planner_latency_uses_the_requested_number_of_candidates(monkeypatch, em
         return real(self, instruction, history, observation, candidates)
 
     monkeypatch.setattr(saycan.SayCanPlanner, "plan_step", spy)
+    from skillstack.envs import get_scene
+
     lib = SkillLibrary(default_library_path())
+    tabletop = get_scene("tabletop")
     kw = {"planner_kwargs": {"backend": embedding_scorer}}
-    res = planner_latency(lib, 16, ["saycan-no-affordance"], ["open the drawer", "press the button"], repeats=2, **kw)
+    res = planner_latency(lib, tabletop, 16, ["saycan-no-affordance"], ["open the drawer", "press the button"],
+                          repeats=2, **kw)
     r = res["saycan-no-affordance"]
     assert r["decisions"] == 4 and r["median_ms"] > 0 and r["warm_median_ms"] is not None
     assert seen == [(16, 16, "done")] * 4
-    res = planner_latency(lib, 70, ["saycan-no-affordance"], ["open the drawer"], repeats=1, **kw)
+    res = planner_latency(lib, tabletop, 70, ["saycan-no-affordance"], ["open the drawer"], repeats=1, **kw)
     assert seen[-1] == (70, 70, "done")
     with pytest.raises(ValueError, match="n_candidates must be"):
-        planner_latency(lib, 5, ["saycan"], ["x"])
+        planner_latency(lib, tabletop, 5, ["saycan"], ["x"])
 
 
 @pytest.mark.parametrize("env_id", ["metaworld/reach-v3", "robosuite/Lift"])

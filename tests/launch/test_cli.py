@@ -109,12 +109,13 @@ def test_rollout_instruction_with_the_oracle_logs_every_decision(tmp_path):
     (["--instruction", "open the drawer", "--planner", "saycann"], "did you mean 'saycan'"),
     (["--instruction", "open the drawer", "--plan", "open_drawer"], "exactly one of --plan"),
     (["--instruction", "   "], "--instruction is empty"),
-    (["--instruction", "do a dance", "--planner", "oracle"], "oracle planner needs goal predicates"),
+    (["--instruction", "do a dance", "--planner", "oracle"], "planner 'oracle' needs goal predicates"),
     (["--instruction", "open the drawer", "--backend", "hf-causal", "--model", "/nonexistent/model"],
      "local transformers model directory"),
     (["--instruction", "open the drawer", "--backend", "openai-compatible", "--base-url", "http://127.0.0.1:9/v1"],
      "cannot reach the language-model server"),
-    (["--instruction", "open the drawer", "--planner", "learned", "--backend", "embedding"], "apply to saycan"),
+    (["--instruction", "open the drawer", "--planner", "learned", "--backend", "embedding"],
+     "apply to planners with a language model"),
 ])
 def test_rollout_instruction_bad_input_is_one_clear_line(tmp_path, args, message):
     out = tmp_path / "r.json"

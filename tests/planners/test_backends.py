@@ -12,11 +12,15 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import numpy as np
 import pytest
 
+from skillstack.envs import get_scene
 from skillstack.envs.tabletop import DEFAULT_STATE, SKILL_SPECS
 from skillstack.planners.base import DONE, Candidate, Step
 from skillstack.planners.lm import LM_BACKENDS, build_prompt
+from skillstack.planners.suite import scene_prompt
 
 TEXTS = [s.description for s in SKILL_SPECS.values()] + ["done"]
+TABLETOP = get_scene("tabletop")
+EXAMPLES = [(e.instruction, e.steps) for e in scene_prompt(TABLETOP)]
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +48,7 @@ def test_hf_causal_matches_a_manual_forward_pass_and_caches(tiny_model):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    sc = LM_BACKENDS.get("hf-causal")(model_path=str(tiny_model), batch_size=4)
+    sc = LM_BACKENDS.get("hf-causal")(examples=EXAMPLES, model_path=str(tiny_model), batch_size=4)
     instr, hist = "put the red block in the drawer", ["open the drawer"]
     p = sc.probabilities(instr, hist, TEXTS, done_index=len(TEXTS) - 1)
     assert p.shape == (len(TEXTS),) and np.all(np.isfinite(p)) and math.isclose(p.sum(), 1.0, rel_tol=1e-9)
@@ -64,15 +68,15 @@ def test_hf_causal_matches_a_manual_forward_pass_and_caches(tiny_model):
     calls = sc.calls
     sc.probabilities(instr, hist, TEXTS, done_index=len(TEXTS) - 1)
     assert sc.calls == calls  # cached
-    mean = LM_BACKENDS.get("hf-causal")(model_path=str(tiny_model), normalize="mean")
+    mean = LM_BACKENDS.get("hf-causal")(examples=EXAMPLES, model_path=str(tiny_model), normalize="mean")
     assert not np.allclose(mean.probabilities(instr, hist, TEXTS), p)
 
 
 def test_hf_causal_missing_model_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="local transformers model directory"):
-        LM_BACKENDS.get("hf-causal")(model_path=str(tmp_path / "nope"))
+        LM_BACKENDS.get("hf-causal")(examples=EXAMPLES, model_path=str(tmp_path / "nope"))
     with pytest.raises(FileNotFoundError):
-        LM_BACKENDS.get("hf-causal")(model_path=None)
+        LM_BACKENDS.get("hf-causal")(examples=EXAMPLES, model_path=str(tmp_path))  # a directory, no config.json
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -125,7 +129,7 @@ def server():
 
 
 def test_openai_compatible_scores_only_the_candidate_tokens(server):
-    sc = LM_BACKENDS.get("openai-compatible")(base_url=server, model="m", timeout=5)
+    sc = LM_BACKENDS.get("openai-compatible")(examples=EXAMPLES, base_url=server, model="m", timeout=5)
     p = sc.probabilities("open the window", [], TEXTS)
     assert math.isclose(p.sum(), 1.0) and TEXTS[int(np.argmax(p))] == "open the window"
     req = _Handler.requests[-1]
@@ -139,17 +143,17 @@ def test_openai_compatible_scores_only_the_candidate_tokens(server):
 
 
 def test_openai_compatible_unreachable_and_slow_servers_fail_clearly(server):
-    dead = LM_BACKENDS.get("openai-compatible")(base_url="http://127.0.0.1:9/v1", timeout=2)
+    dead = LM_BACKENDS.get("openai-compatible")(examples=EXAMPLES, base_url="http://127.0.0.1:9/v1", timeout=2)
     with pytest.raises(ConnectionError, match="cannot reach the language-model server at http://127.0.0.1:9"):
         dead.probabilities("open the window", [], TEXTS)
     _Handler.delay = 1.5
-    slow = LM_BACKENDS.get("openai-compatible")(base_url=server, timeout=0.5)
+    slow = LM_BACKENDS.get("openai-compatible")(examples=EXAMPLES, base_url=server, timeout=0.5)
     with pytest.raises(TimeoutError, match="no answer within 0.5 s"):
         slow.probabilities("open the window", [], TEXTS)
     with pytest.raises(RuntimeError, match="HTTP 404"):
-        LM_BACKENDS.get("openai-compatible")(base_url=server + "/wrong", timeout=5).generate("x")
+        LM_BACKENDS.get("openai-compatible")(examples=EXAMPLES, base_url=server + "/wrong", timeout=5).generate("x")
     with pytest.raises(ValueError, match="--base-url"):
-        LM_BACKENDS.get("openai-compatible")()
+        LM_BACKENDS.get("openai-compatible")(examples=EXAMPLES)
 
 
 def _cands():
@@ -165,7 +169,7 @@ def test_generative_planner_repairs_an_invalid_plan_with_feedback(server):
     _Handler.script = [" 1. pick up the red block, 2. put the block in the drawer, 3. close the drawer, 4. done.",
                        " 1. open the drawer, 2. pick up the red block, 3. put the block in the drawer, "
                        "4. close the drawer, 5. done."]
-    planner = GenerativePlanner("openai-compatible", base_url=server, timeout=5)
+    planner = GenerativePlanner("openai-compatible", scene=TABLETOP, base_url=server, timeout=5)
     sym = dict(DEFAULT_STATE)
     planner.state_fn = lambda _o: sym
     d = planner.plan_step("put the red block in the drawer and close it", [], np.zeros(26), _cands())
@@ -188,9 +192,9 @@ def test_generative_planner_rejects_what_cannot_be_repaired(server):
     from skillstack.planners.generative import GenerativePlanner
 
     _Handler.script = [" 1. put the block in the bin, 2. done."] * 3
-    planner = GenerativePlanner("openai-compatible", base_url=server, timeout=5, max_repairs=2)
+    planner = GenerativePlanner("openai-compatible", scene=TABLETOP, base_url=server, timeout=5, max_repairs=2)
     planner.state_fn = lambda _o: dict(DEFAULT_STATE)
     d = planner.plan_step("put the block in the bin", [], np.zeros(26), _cands())
     assert d.choice == DONE and d.info["status"] == "rejected" and len(d.info["attempts"]) == 3
     with pytest.raises(ValueError, match="generates text"):
-        GenerativePlanner(backend=type("NoGen", (), {})())
+        GenerativePlanner(backend=type("NoGen", (), {})(), scene=TABLETOP)

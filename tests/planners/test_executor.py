@@ -10,7 +10,7 @@ from skillstack.planners.executor import execute_plan, load_plan_skills
 from skillstack.skills.library import SkillLibrary, default_library_path
 
 LIB = SkillLibrary(default_library_path())
-TABLETOP = ["open_drawer", "pick_red_block", "place_in_drawer", "close_drawer"]
+CHAIN = ["open_drawer", "pick_red_block", "place_in_drawer", "close_drawer"]
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
@@ -20,14 +20,14 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 
 def test_unknown_skill_in_plan_lists_valid_names():
     with pytest.raises(UnknownNameError, match="did you mean 'pick_red_block'"):
-        load_plan_skills(LIB, ["pick_red_blok"])
+        load_plan_skills(LIB, ["pick_red_blok"], "tabletop")
     with pytest.raises(ValueError, match="empty"):
-        load_plan_skills(LIB, [])
+        load_plan_skills(LIB, [], "tabletop")
 
 
 def test_metaworld_skill_is_refused_in_the_tabletop_scene():
     with pytest.raises(ValueError, match="not in a tabletop"):
-        load_plan_skills(LIB, ["mw_open_drawer"])
+        load_plan_skills(LIB, ["mw_open_drawer"], "tabletop")
 
 
 @pytest.mark.parametrize("args, msg", [
@@ -43,7 +43,7 @@ def test_rollout_cli_bad_input_one_line(args, msg):
 
 def test_execution_stops_at_first_failed_skill():
     # nothing is held at the start, so place_in_bin cannot succeed; pick_red_block must not run
-    r = execute_plan(["place_in_bin", "pick_red_block"], LIB, seed=0)
+    r = execute_plan(["place_in_bin", "pick_red_block"], LIB, "tabletop", seed=0)
     assert not r.success and r.failed_skill == "place_in_bin"
     assert [e.skill for e in r.executions] == ["place_in_bin"]
     ex = r.executions[0]
@@ -52,18 +52,18 @@ def test_execution_stops_at_first_failed_skill():
 
 
 def test_same_seed_same_execution():
-    a = execute_plan(TABLETOP[:2], LIB, seed=5)
-    b = execute_plan(TABLETOP[:2], LIB, seed=5)
+    a = execute_plan(CHAIN[:2], LIB, "tabletop", seed=5)
+    b = execute_plan(CHAIN[:2], LIB, "tabletop", seed=5)
     assert a.to_dict() == b.to_dict()
 
 
 @pytest.mark.render
 def test_rollout_cli_prints_affordances_and_writes_video(tmp_path):
     out = tmp_path / "chain.mp4"
-    r = _cli("rollout", "--scene", "tabletop", "--plan", ",".join(TABLETOP), "--task", "red_block_in_drawer",
+    r = _cli("rollout", "--scene", "tabletop", "--plan", ",".join(CHAIN), "--task", "red_block_in_drawer",
              "--video", str(out), "--json", str(tmp_path / "r.json"))
     assert r.returncode == 0, r.stderr
-    for name in TABLETOP:
+    for name in CHAIN:
         assert f"→ {name}  affordance " in r.stdout
     assert out.stat().st_size > 10_000
     import imageio.v3 as iio

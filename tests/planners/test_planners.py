@@ -3,19 +3,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from skillstack.envs.tabletop import DEFAULT_STATE, SKILL_SPECS, TASKS
-from skillstack.planners.base import DONE, Candidate, Step
+from skillstack.envs import get_scene
+from skillstack.envs.tabletop import DEFAULT_STATE, SKILL_SPECS, TABLETOP_DOMAIN, TASKS, holds
+from skillstack.planners.base import DONE, Candidate, EpisodeContext, Step, check_planner, make_planner
 from skillstack.planners.executor import run_instruction
-from skillstack.planners.symbolic import SymbolicPlanner, holds, shortest_plan
+from skillstack.planners.symbolic import SymbolicPlanner, shortest_plan
 from skillstack.skills.library import SkillLibrary, default_library_path
 
 LIB = SkillLibrary(default_library_path())
+TABLETOP = get_scene("tabletop")
 
 
 @pytest.mark.parametrize("task, n", [("red_block_in_drawer", 4), ("blocks_in_bin", 4), ("open_everything", 2),
                                      ("press_then_bin", 3), ("tidy_up", 6)])
 def test_shortest_plans_of_builtin_tasks(task, n):
-    plan = shortest_plan(DEFAULT_STATE, TASKS.get(task).goal)
+    plan = shortest_plan(TABLETOP_DOMAIN, DEFAULT_STATE, TASKS.get(task).goal)
     assert plan is not None and len(plan) == n
     sym = dict(DEFAULT_STATE)
     for name in plan:  # every step is applicable and the goal holds at the end
@@ -25,18 +27,18 @@ def test_shortest_plans_of_builtin_tasks(task, n):
 
 def test_unreachable_goal_and_unknown_predicate():
     no_drawer = [s for s in SKILL_SPECS.values() if s.name != "open_drawer"]
-    assert shortest_plan(DEFAULT_STATE, {"block_in_drawer(red)": True}, no_drawer) is None
-    assert shortest_plan(DEFAULT_STATE, {"drawer_closed": True}) == []
+    assert shortest_plan(TABLETOP_DOMAIN, DEFAULT_STATE, {"block_in_drawer(red)": True}, no_drawer) is None
+    assert shortest_plan(TABLETOP_DOMAIN, DEFAULT_STATE, {"drawer_closed": True}) == []
     with pytest.raises(KeyError, match="unknown predicate"):
         holds(DEFAULT_STATE, "lamp_on")
-    with pytest.raises(RuntimeError, match="bind_env"):
-        SymbolicPlanner({"drawer_open": True}).plan_step("", [], np.zeros(26), [Candidate(DONE, "done")])
+    with pytest.raises(RuntimeError, match="reset"):
+        SymbolicPlanner(TABLETOP, {"drawer_open": True}).plan_step("", [], np.zeros(26), [Candidate(DONE, "done")])
 
 
 def test_symbolic_planner_executes_closed_loop_in_simulation():
     task = TASKS.get("red_block_in_drawer")
-    planner = SymbolicPlanner(task.goal)
-    r = run_instruction(task.instruction, planner, LIB, seed=0, task=task.name)
+    planner = make_planner("oracle", TABLETOP)  # the goal comes from the episode's task
+    r = run_instruction(task.instruction, planner, LIB, TABLETOP, seed=0, task=task.name)
     choices = [d["choice"] for d in r.decisions]
     # the optimal plan from the start; replanning may insert recovery steps (e.g. the pick nudged the drawer)
     assert choices[:2] == ["open_drawer", "pick_red_block"] and choices[-2:] == ["close_drawer", DONE]
@@ -93,3 +95,30 @@ def test_unknown_backend_lists_valid_names():
 
     with pytest.raises(UnknownNameError, match="embedding"):
         SayCanPlanner(backend="gpt-17")
+
+
+def test_planner_registry_refuses_symbolic_planners_without_a_domain_or_goal():
+    rs = get_scene("robosuite-pickplace")
+    for name in ("oracle", "saycan-generative", "learned"):
+        with pytest.raises(ValueError, match="needs a symbolic domain"):
+            check_planner(name, rs)
+    check_planner("saycan", rs)
+    with pytest.raises(ValueError, match="needs goal predicates"):
+        check_planner("oracle", TABLETOP, has_goal=False)
+    with pytest.raises(ValueError, match="language model"):
+        make_planner("oracle", TABLETOP, backend="embedding")
+
+
+def test_oracle_reset_takes_goal_and_state_from_the_episode():
+    from skillstack.envs import make_env
+
+    env = make_env(TABLETOP.env_id, task=None).unwrapped
+    env.reset(seed=0)
+    planner = make_planner("oracle", TABLETOP)
+    planner.reset(EpisodeContext(TABLETOP, env, {"drawer_open": True}))
+    d = planner.plan_step("", [], np.zeros(26), [Candidate("open_drawer", "open the drawer"), Candidate(DONE, "done")])
+    assert d.choice == "open_drawer"
+    planner.reset(EpisodeContext(TABLETOP, env, {"drawer_closed": True}))
+    d = planner.plan_step("", [], np.zeros(26), [Candidate("open_drawer", "open the drawer"), Candidate(DONE, "done")])
+    assert d.choice == DONE
+    env.close()

@@ -9,41 +9,49 @@ import math
 import numpy as np
 import pytest
 
-from skillstack.envs.tabletop import SKILL_SPECS, TabletopEnv
-from skillstack.planners.base import DONE, Candidate
+from skillstack.envs import get_scene
+from skillstack.envs.tabletop import SKILL_SPECS, TABLETOP_DOMAIN, TabletopEnv
+from skillstack.planners.base import DONE, Candidate, make_planner
 from skillstack.planners.evaluate import plan_symbolically
-from skillstack.planners.suite import FAMILIES, SuiteError, family_counts, load_prompt, load_suite
-from skillstack.planners.symbolic import SymbolicPlanner
+from skillstack.planners.suite import (
+    FAMILIES,
+    SuiteError,
+    family_counts,
+    load_prompt,
+    load_suite,
+    scene_prompt,
+    suite_instructions,
+)
 from skillstack.planners.templates import generate
 from tests.artifact_tools import rehash
 
-SUITE = load_suite()
+TABLETOP = get_scene("tabletop")
+SUITE = load_suite(TABLETOP.default_suite, TABLETOP)
+TEXTS = [s.description for s in SKILL_SPECS.values()]
 
 
 def test_shipped_suite_covers_saycan_families_and_is_disjoint_from_planner_inputs():
     assert len(SUITE) >= 40
     assert all(n >= 5 for n in family_counts(SUITE).values()) and set(family_counts(SUITE)) == set(FAMILIES)
     assert all(len(s.optimal_plan) >= 4 for s in SUITE if s.family == "long_horizon")
-    from skillstack.planners.suite import all_suite_instructions
-
-    every = all_suite_instructions()
+    every = suite_instructions(TABLETOP)
     assert len(every) >= len(SUITE) + 21  # both suites (some texts repeat with other start states)
     norm = {" ".join(t.lower().split()) for t in every}
-    prompt = {" ".join(e.instruction.lower().split()) for e in load_prompt()}
+    prompt = {" ".join(e.instruction.lower().split()) for e in scene_prompt(TABLETOP)}
     assert not norm & prompt
-    bank = generate(exclude=every)
+    bank = generate(TABLETOP, exclude=every)
     assert len(bank) > 1000 and not norm & {" ".join(t.instruction.lower().split()) for t in bank}
-    assert len(generate()) > len(bank)  # the exclusion did remove suite instructions
+    assert len(generate(TABLETOP)) > len(bank)  # the exclusion did remove suite instructions
 
 
 def test_templated_plans_reach_their_goals():
     from skillstack.planners.symbolic import satisfies
 
-    for t in generate()[::37]:
+    for t in generate(TABLETOP)[::37]:
         s = dict(t.initial)
         for name in t.plan:
             s = SKILL_SPECS[name].apply(s)
-        assert satisfies(s, t.goal), t.instruction
+        assert satisfies(TABLETOP_DOMAIN, s, t.goal), t.instruction
 
 
 @pytest.mark.parametrize("mutate, match", [
@@ -55,32 +63,31 @@ def test_templated_plans_reach_their_goals():
     (lambda d: d["instructions"][0].update(initial={"lamp": "on"}), "unknown state variable"),
 ])
 def test_malformed_suites_fail_with_the_entry_named(tmp_path, mutate, match):
-    from skillstack.planners.suite import DEFAULT_SUITE
-
-    d = json.loads(DEFAULT_SUITE.read_text())
+    d = json.loads(TABLETOP.default_suite.read_text())
     mutate(d)
     p = tmp_path / "suite.json"
     p.write_text(json.dumps(d))
     with pytest.raises(SuiteError, match=match):
-        load_suite(p)
+        load_suite(p, TABLETOP)
     p.write_text("{not json")
     with pytest.raises(SuiteError, match="not valid JSON"):
-        load_suite(p)
+        load_suite(p, TABLETOP)
 
 
 def test_prompt_steps_must_be_skill_texts(tmp_path):
     p = tmp_path / "prompt.json"
     p.write_text(json.dumps({"schema_version": 1, "examples": [{"instruction": "x", "steps": ["open the drawr"]}]}))
     with pytest.raises(SuiteError, match="did you mean 'open the drawer'"):
-        load_prompt(p)
+        load_prompt(p, TEXTS)
 
 
 def test_symbolic_oracle_plans_every_suite_instruction_optimally():
     env = TabletopEnv(task=None)
+    oracle = make_planner("oracle", TABLETOP)
     for spec in SUITE:
-        out = plan_symbolically(SymbolicPlanner(spec.goal), spec, [Candidate(n, s.description) for n, s in
-                                                                     SKILL_SPECS.items()] + [Candidate(DONE, "done")],
-                                env, seed=0)
+        out = plan_symbolically(oracle, spec, [Candidate(n, s.description) for n, s in
+                                               SKILL_SPECS.items()] + [Candidate(DONE, "done")],
+                                env, TABLETOP, seed=0)
         assert out.success and tuple(out.plan) == spec.optimal_plan, (spec.id, out.plan)
     env.close()
 
@@ -118,8 +125,8 @@ def tiny_planner(tmp_path_factory):
     from skillstack.planners.learned import PlannerConfig, train_planner
 
     root = tmp_path_factory.mktemp("planner")
-    planner, metrics = train_planner(PlannerConfig(steps=30, layouts_per_state=1, hidden=(32,)), out=root,
-                                     progress=False)
+    planner, metrics = train_planner(PlannerConfig(steps=30, layouts_per_state=1, hidden=(32,)), TABLETOP,
+                                     out=root, progress=False)
     return root, planner, metrics
 
 
@@ -151,14 +158,12 @@ def test_learned_planner_round_trip_and_integrity(tiny_planner):
 
 
 def test_shipped_learned_planner_loads_and_solves_a_suite_instruction():
-    from skillstack.planners.learned import load_planner
-
-    planner = load_planner()
+    planner = make_planner("learned", TABLETOP)
     assert planner.manifest["metrics"]["val_accuracy"] > 0.9
     spec = next(s for s in SUITE if s.id == "long-01")
     env = TabletopEnv(task=None)
     cands = [Candidate(n, s.description) for n, s in SKILL_SPECS.items()] + [Candidate(DONE, "done")]
-    out = plan_symbolically(planner, spec, cands, env, seed=0)
+    out = plan_symbolically(planner, spec, cands, env, TABLETOP, seed=0)
     env.close()
     assert out.success and tuple(out.plan) == spec.optimal_plan
 
@@ -170,6 +175,9 @@ def test_noop_steps_are_allowed_but_infeasible_steps_end_the_plan():
         def __init__(self, choices):
             self.choices = list(choices)
 
+        def reset(self, context):
+            pass
+
         def plan_step(self, instruction, history, observation, candidates):
             c = self.choices.pop(0)
             return Decision(c, [CandidateScore(x.name, float(x.name == c), 1.0, float(x.name == c))
@@ -178,11 +186,11 @@ def test_noop_steps_are_allowed_but_infeasible_steps_end_the_plan():
     cands = [Candidate(n, s.description) for n, s in SKILL_SPECS.items()] + [Candidate(DONE, "done")]
     spec = next(s for s in SUITE if s.id == "single-01")  # open the drawer, from everything closed
     env = TabletopEnv(task=None)
-    ok = plan_symbolically(Scripted(["close_window", "open_drawer", DONE]), spec, cands, env)
+    ok = plan_symbolically(Scripted(["close_window", "open_drawer", DONE]), spec, cands, env, TABLETOP)
     assert ok.success and ok.noops == 1 and ok.plan == ["close_window", "open_drawer"]
-    bad = plan_symbolically(Scripted(["place_in_bin", DONE]), spec, cands, env)
+    bad = plan_symbolically(Scripted(["place_in_bin", DONE]), spec, cands, env, TABLETOP)
     assert not bad.success and bad.ended_by == "infeasible:place_in_bin"
-    early = plan_symbolically(Scripted([DONE]), spec, cands, env)
+    early = plan_symbolically(Scripted([DONE]), spec, cands, env, TABLETOP)
     assert not early.success and early.ended_by == "done"
     env.close()
 
@@ -192,7 +200,7 @@ def test_evaluate_planners_reports_plan_and_execution_per_family():
     from skillstack.skills.library import SkillLibrary, default_library_path
 
     sub = [s for s in SUITE if s.id in ("single-03", "embod-04")]
-    r = evaluate_planners(["oracle"], sub, SkillLibrary(default_library_path()), progress=False)
+    r = evaluate_planners(["oracle"], sub, SkillLibrary(default_library_path()), TABLETOP, progress=False)
     assert [row["id"] for row in r["rows"]] == ["single-03", "embod-04"]
     assert all(row["plan_success"] and row["execution_success"] for row in r["rows"])
     assert r["rows"][1]["plan"] == [] and r["rows"][1]["executed"] == []  # already pressed: done at once

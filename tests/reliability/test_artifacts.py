@@ -199,6 +199,7 @@ def test_missing_tensor_fails_strictly(tmp_path):
 
 
 def test_learned_planner_artifact_flipped_byte_and_payload(tmp_path):
+    from skillstack.envs import get_scene
     from skillstack.planners.learned import LearnedPlanner, PlannerConfig, PlannerMLP, load_planner, save_planner
 
     torch.manual_seed(0)
@@ -206,7 +207,7 @@ def test_learned_planner_artifact_flipped_byte_and_payload(tmp_path):
     planner = LearnedPlanner(net, ["a", "b", "done"], np.zeros(2, np.float32), np.ones(2, np.float32),
                              obs_indices=[0, 1])
     root = tmp_path / "planner"
-    d = save_planner(planner, root, PlannerConfig(), {"val_accuracy": 1.0})
+    d = save_planner(planner, root, PlannerConfig(), {"val_accuracy": 1.0}, get_scene("tabletop"))
     load_planner(root)
     for fname in ("model.safetensors", "manifest.json"):
         original = (d / fname).read_bytes()

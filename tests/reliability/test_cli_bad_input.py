@@ -76,7 +76,7 @@ CASES = {
     "rollout robosuite tabletop planner": (lambda t: ["rollout", "--scene", "robosuite-pickplace", "--instruction",
                                                       "put the can in its bin", "--planner", "oracle",
                                                       "--json", str(t / "out" / "r.json")],
-                                           "tabletop domain only"),
+                                           "needs a symbolic domain, and scene 'robosuite-pickplace' has none"),
     "rollout robosuite tabletop skill": (lambda t: ["rollout", "--scene", "robosuite-pickplace", "--plan",
                                                     "open_drawer", "--json", str(t / "out" / "r.json")],
                                          "not in a robosuite-pickplace/<skill> env"),

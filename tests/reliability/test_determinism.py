@@ -7,12 +7,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from skillstack.envs import get_scene
 from skillstack.envs.tabletop import TabletopEnv
-from skillstack.planners.base import planner_factory
+from skillstack.planners.base import make_planner
 from skillstack.planners.executor import library_candidates, run_instruction
 from skillstack.skills.library import SkillLibrary, default_library_path
 
 LIB = SkillLibrary(default_library_path())
+TABLETOP = get_scene("tabletop")
 
 
 @pytest.fixture()
@@ -21,7 +23,7 @@ def planners(embedding_scorer):  # noqa: ANN001, ANN201
 
     def get(name: str):  # noqa: ANN202
         embedding_scorer._cache.clear()  # keep the exemplar matrix, recompute every other embedding
-        return SayCanPlanner(backend=embedding_scorer) if name == "saycan" else planner_factory(name)()
+        return SayCanPlanner(backend=embedding_scorer) if name == "saycan" else make_planner(name, TABLETOP)
 
     return get
 
@@ -37,7 +39,8 @@ def _run(instruction: str, planner: str, seed: int, planners) -> tuple[list[dict
         return out
 
     env.step = recording_step  # type: ignore[method-assign]
-    res = run_instruction(instruction, planners(planner), LIB, seed=seed, loaded=library_candidates(LIB),
+    res = run_instruction(instruction, planners(planner), LIB, TABLETOP, seed=seed,
+                          loaded=library_candidates(LIB, TABLETOP),
                           env=env)
     return res.decisions, np.array(observations), res.success
 

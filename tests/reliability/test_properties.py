@@ -92,17 +92,18 @@ def test_save_load_round_trip_for_random_networks(obs_dim, act_dim, hidden, acti
 # ------------------------------------------------------------------------------------------------ planners
 @pytest.fixture(scope="module")
 def planning(embedding_scorer):  # noqa: ANN001, ANN201
-    from skillstack.planners.base import planner_factory
+    from skillstack.envs import get_scene
+    from skillstack.planners.base import make_planner
     from skillstack.planners.executor import library_candidates
     from skillstack.planners.saycan import SayCanPlanner
     from skillstack.skills.library import default_library_path
 
-    candidates, _ = library_candidates(SkillLibrary(default_library_path()))
+    candidates, _ = library_candidates(SkillLibrary(default_library_path()), get_scene("tabletop"))
     env = TabletopEnv()
     obs, _ = env.reset(seed=0)
     planners = {"saycan": SayCanPlanner(backend=embedding_scorer),
                 "saycan-no-affordance": SayCanPlanner(backend=embedding_scorer, use_affordance=False),
-                "learned": planner_factory("learned")()}
+                "learned": make_planner("learned", get_scene("tabletop"))}
     return candidates, obs, planners
 
 

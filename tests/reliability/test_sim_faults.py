@@ -8,6 +8,7 @@ recorded episode), and refuse NaN/inf/wrong-shape actions with ``ValueError`` be
 
 from __future__ import annotations
 
+import mujoco
 import numpy as np
 import pytest
 
@@ -82,3 +83,59 @@ def test_bad_actions_raise_and_leave_the_state_untouched(name, bad):
         env.step(bad)
     np.testing.assert_array_equal(data.qpos, qpos)
     assert data.time == time_
+
+
+REPEAT_ENVS = {
+    "skillstack/Tabletop-v0": lambda: make_env("skillstack/Tabletop-v0"),
+    "metaworld/drawer-open-v3": lambda: make_env("metaworld/drawer-open-v3"),
+}
+
+
+@pytest.mark.parametrize("name", list(REPEAT_ENVS))
+def test_every_blow_up_in_an_episode_is_reported_not_only_the_first(name):
+    """After MuJoCo's reset the BADQACC counter reads 1 again: a monitor comparing with the previous count
+    missed the second blow-up (no truncation, time jumped back to ~0)."""
+    env = REPEAT_ENVS[name]()
+    env.reset(seed=0)
+    model, data = _physics(env)
+    damping = model.dof_damping.copy()
+    rng = np.random.default_rng(0)
+    times = [data.time]
+    for fault in range(3):
+        for _ in range(3):  # ordinary steps between the faults: no report
+            *_, truncated, info = env.step(rng.uniform(-1, 1, size=env.action_space.shape).astype(np.float32))
+            times.append(data.time)
+            assert not truncated and "sim_unstable" not in info, f"spurious report before fault {fault + 1}"
+        model.dof_damping[:] = -1e6
+        qpos_before = data.qpos.copy()
+        obs, _, terminated, truncated, info = env.step(np.zeros(env.action_space.shape, np.float32))
+        times.append(data.time)
+        model.dof_damping[:] = damping
+        assert truncated and not terminated, f"blow-up {fault + 1} went undetected"
+        assert "BADQACC" in info["sim_unstable"]
+        np.testing.assert_allclose(data.qpos, qpos_before)
+        assert np.isfinite(obs).all()
+        assert np.all(np.diff(times) >= 0), f"time ran backwards after blow-up {fault + 1}: {times[-4:]}"
+    assert times[-1] > times[0]
+
+
+def test_monitor_reports_a_reset_that_raised_no_warning():
+    """Second signal: time falling below the snapshot's means the state was reset mid-step."""
+    from skillstack.envs.checks import InstabilityMonitor
+
+    env = make_env("metaworld/drawer-open-v3")
+    env.reset(seed=0)
+    model, data = _physics(env)
+    env.step(np.zeros(4, np.float32))
+    monitor = InstabilityMonitor(model, data)
+    assert monitor.check() is None
+    monitor.snapshot()
+    t = data.time
+    data.time = 0.0  # what a silent reset does
+    assert monitor.check() == "TIME_REVERSED"
+    monitor.restore()
+    assert data.time == t
+    monitor.snapshot()
+    data.warning[int(mujoco.mjtWarning.mjWARN_BADQVEL)].number = 1
+    assert monitor.check() == "BADQVEL"
+    assert monitor.check() is None  # counted once; the counter was cleared

@@ -10,7 +10,7 @@ import torch
 from gymnasium import spaces
 
 from skillstack.envs import UnknownNameError
-from skillstack.skills.library import Skill, SkillLibrary, SkillLoadError
+from skillstack.skills.library import Skill, SkillLibrary, SkillLoadError, load_skill_dir
 from skillstack.skills.networks import MLPActor, MLPAffordance
 from tests.artifact_tools import Payload, rehash
 
@@ -187,3 +187,112 @@ def test_skill_without_affordance(tmp_path):
     s = lib.load("open_drawer")
     with pytest.raises(LookupError):
         s.affordance(FIXED_OBS[0])
+
+
+# ------------------------------------------------------------------ incomplete version slots, killed saves
+@pytest.mark.timeout(30)
+def test_save_skips_a_version_directory_without_manifest(tmp_path):
+    lib = SkillLibrary(tmp_path)
+    lib.save(make_skill(seed=0))
+    junk = tmp_path / "open_drawer" / "v0002"
+    junk.mkdir()
+    (junk / "notes.txt").write_text("half-copied by hand")
+    assert lib.versions("open_drawer") == [1]
+    d = lib.save(make_skill(seed=1))  # used to spin at 100 % CPU: versions() ignored v0002, rename kept failing
+    assert d.name == "v0003" and lib.versions("open_drawer") == [1, 3]
+    assert lib.load("open_drawer").version == 3
+    assert (junk / "notes.txt").read_text() == "half-copied by hand"  # never overwritten
+
+
+@pytest.mark.timeout(30)
+def test_save_skips_a_plain_file_named_like_a_version(tmp_path):
+    lib = SkillLibrary(tmp_path)
+    lib.save(make_skill(seed=0))
+    (tmp_path / "open_drawer" / "v0002").write_text("not a version")
+    (tmp_path / "open_drawer" / "v0005").symlink_to(tmp_path / "nowhere")  # a dangling link occupies v0005
+    d = lib.save(make_skill(seed=1))
+    assert d.name == "v0006" and lib.versions("open_drawer") == [1, 6]
+    assert (tmp_path / "open_drawer" / "v0002").read_text() == "not a version"
+
+
+@pytest.mark.timeout(30)
+def test_save_gives_up_after_a_bounded_number_of_lost_races(tmp_path, monkeypatch):
+    import skillstack.skills.library as library
+
+    lib = SkillLibrary(tmp_path)
+    lib.save(make_skill(seed=0))
+    calls = []
+
+    def always_taken(src, dst):  # another writer always publishes the number first
+        calls.append(dst)
+        Path(dst).mkdir(exist_ok=True)
+        (Path(dst) / "x").write_text("other writer")
+        raise OSError(39, "Directory not empty")
+
+    monkeypatch.setattr(library, "_MAX_SAVE_ATTEMPTS", 5)
+    monkeypatch.setattr(os, "rename", always_taken)
+    with pytest.raises(FileExistsError, match="no free version number after 5 attempts"):
+        lib.save(make_skill(seed=1))
+    monkeypatch.undo()
+    assert len(calls) == 5
+    assert not list((tmp_path / "open_drawer").glob(".tmp-*"))
+    assert lib.versions("open_drawer") == [1]
+
+
+def test_leftovers_of_killed_writes_are_ignored_and_removed(tmp_path):
+    lib = SkillLibrary(tmp_path)
+    d = lib.save(make_skill())
+    skill_dir = tmp_path / "open_drawer"
+    killed_save = skill_dir / ".tmp-0123abcd-xyz"  # a save killed after writing its manifest
+    killed_save.mkdir()
+    (killed_save / "manifest.json").write_text('{"version": 2}')
+    (killed_save / ".manifest.json.tmp-abc").write_text("{")
+    (skill_dir / ".manifest.json.tmp-0a1b2c").write_text("{")  # an upgrade killed mid-write
+    (skill_dir / ".v0001-manifest.json.tmp").write_text("{")  # the same, by an older skillstack
+    orphan = tmp_path / "half_saved"  # a skill whose first save was killed
+    (orphan / ".tmp-deadbeef-q").mkdir(parents=True)
+    assert lib.names() == ["open_drawer"] and lib.versions("open_drawer") == [1]
+    assert lib.versions("half_saved") == []
+    assert lib.load("open_drawer").version == 1
+    assert lib.save(make_skill(seed=1)).name == "v0002"
+    assert lib.remove_stale_temps() == 4
+    assert sorted(p.name for p in skill_dir.iterdir()) == ["v0001", "v0002"]
+    assert sorted(p.name for p in d.iterdir()) == ["affordance.safetensors", "manifest.json", "policy.safetensors"]
+
+
+# ------------------------------------------------------------------ manifests are read within caps
+def test_deeply_nested_manifest_is_a_load_error_not_a_recursion_error(tmp_path):
+    lib = SkillLibrary(tmp_path)
+    d = lib.save(make_skill())
+    (d / "manifest.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(SkillLoadError, match="nested 100000 levels deep"):
+        lib.load("open_drawer")
+    with pytest.raises(SkillLoadError, match="nested 100000 levels deep"):
+        lib.manifest("open_drawer")
+
+
+@pytest.mark.timeout(30)
+def test_fifo_manifest_is_refused_without_hanging(tmp_path):
+    lib = SkillLibrary(tmp_path)
+    d = lib.save(make_skill())
+    (d / "manifest.json").unlink()
+    os.mkfifo(d / "manifest.json")
+    assert lib.versions("open_drawer") == []  # a version needs a regular manifest file
+    with pytest.raises(SkillLoadError, match="FIFO"):
+        load_skill_dir(d)  # reading the directory directly (as the planners and CLI can) does not block
+
+
+def test_upgrade_rewrites_in_place_and_leaves_no_temp(tmp_path):
+    import json
+
+    from skillstack.skills.library import MANIFEST_HASH_KEY, upgrade_manifests
+
+    lib = SkillLibrary(tmp_path)
+    d = lib.save(make_skill())
+    m = json.loads((d / "manifest.json").read_text())
+    del m[MANIFEST_HASH_KEY]
+    (d / "manifest.json").write_text(json.dumps(m))
+    assert upgrade_manifests(tmp_path) == [d / "manifest.json"]
+    assert lib.load("open_drawer").version == 1
+    assert sorted(p.name for p in (tmp_path / "open_drawer").iterdir()) == ["v0001"]
+    assert (d / "manifest.json").read_text().endswith("}\n")

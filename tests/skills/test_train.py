@@ -1,17 +1,26 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
 import torch
 
 from skillstack.envs import UnknownNameError
+from skillstack.skills.algorithms import ALGORITHMS, ENV_STEPS, GRADIENT_STEPS, STEP_UNITS
 from skillstack.skills.demos import collect_demonstrations
-from skillstack.skills.library import SkillLibrary
+from skillstack.skills.library import Skill, SkillLibrary
+from skillstack.skills.networks import NETWORK_KINDS, MLPActor, MLPAffordance, TreeAffordance
 from skillstack.skills.train import TrainConfig, train
 
 OBS = np.random.default_rng(0).normal(size=(8, 39))
+
+TINY = dict(env_id="metaworld/reach-v3", seed=0, eval_every=10_000, final_eval_episodes=1, max_episode_steps=30,
+            n_demos=1, bc_pretrain_steps=20, actor_warmup_updates=10, hidden_sizes=(32, 32), batch_size=32,
+            dagger_rounds=1, dagger_episodes=1)
+"""A run of any algorithm in about a second (PPO: one 2048-step rollout, a few seconds)."""
+TINY_STEPS = {ENV_STEPS: 64, GRADIENT_STEPS: 40}
 
 
 def test_tiny_bc_drawer_open_succeeds(tmp_path):
@@ -50,8 +59,8 @@ def test_bc_resume_continues_step_count_and_matches_straight_run(tmp_path):
 def test_dagger_aggregates_expert_labelled_policy_states_and_resumes(tmp_path):
     """DAgger: each round adds the observations the policy visited, labelled with the expert's action; the data
     set is part of the checkpoint, and a resumed run continues from it to the same policy as a straight run."""
-    from skillstack.envs import make_expert
     from skillstack.skills.demos import Demonstrations
+    from skillstack.skills.experts import make_expert
 
     base = dict(env_id="metaworld/reach-v3", algo="dagger", n_demos=2, seed=2, eval_every=150, eval_episodes=1,
                 final_eval_episodes=1, max_episode_steps=40, dagger_rounds=2, dagger_episodes=2, steps=300)
@@ -127,3 +136,116 @@ def test_demo_mix_buffer_sampling(tmp_path):
     from_online = (s.observations == 7.0).all(dim=1)
     assert int(from_online.sum()) == 8
     assert torch.isfinite(s.rewards).all()
+
+
+# ---------------------------------------------------------------------------------------------- every algorithm
+@pytest.mark.parametrize("algo", ALGORITHMS.names())
+def test_every_algorithm_spec_names_its_source_and_is_consistent(algo):
+    spec = ALGORITHMS.get(algo)
+    assert spec.name == algo
+    assert re.search(r"\b(19|20)\d\d\b", spec.description), "the description cites its paper (author year)"
+    assert "Stable-Baselines3" in spec.description or "skills/" in spec.description, "and names its implementation"
+    assert spec.step_unit in STEP_UNITS and spec.default_eval_every > 0
+    assert (spec.build_model is None) == (spec.actor_from_model is None)
+    assert not spec.off_policy or spec.build_model is not None, "off-policy algorithms are SB3 models"
+    assert not spec.vectorised or spec.step_unit == ENV_STEPS, "parallel envs only make sense for env steps"
+    assert spec.warmup_steps(TrainConfig(env_id="metaworld/reach-v3", algo=algo, steps=1)) >= 0
+
+
+def test_imitation_algorithms_are_not_vectorised():
+    assert {"bc", "dagger"} <= {n for n in ALGORITHMS.names() if not ALGORITHMS.get(n).vectorised}
+
+
+@pytest.mark.parametrize("algo", [n for n in ALGORITHMS.names() if not ALGORITHMS.get(n).vectorised])
+def test_non_vectorised_algorithms_refuse_parallel_envs(tmp_path, algo):
+    with pytest.raises(ValueError, match="--n-envs"):
+        train(TrainConfig(algo=algo, steps=10, n_envs=2, run_dir=str(tmp_path / "r"), **TINY), progress=False)
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("algo", ALGORITHMS.names())
+def test_tiny_run_of_every_algorithm_round_trips_through_the_library(tmp_path, algo):
+    """The spec's flags describe what the run does: demonstrations collected ⇔ ``uses_demonstrations``, replay
+    buffer checkpointed ⇔ ``off_policy``, SB3 checkpoint ⇔ ``build_model``, aggregated data ⇔ DAgger's
+    ``expert_relabelling``; ``steps`` counts ``step_unit``. The registered skill loads with identical outputs."""
+    spec = ALGORITHMS.get(algo)
+    steps = TINY_STEPS[spec.step_unit]
+    run = tmp_path / "run"
+    res = train(TrainConfig(algo=algo, steps=steps, run_dir=str(run), library=str(tmp_path / "lib"), **TINY),
+                progress=False)
+    assert (run / "demos.npz").exists() == spec.uses_demonstrations
+    ckpt = run / "checkpoints" / (run / "checkpoints" / "latest").read_text().strip()
+    assert (ckpt / "replay_buffer.npz").exists() == spec.off_policy
+    assert (ckpt / "model.zip").exists() == (spec.build_model is not None)
+    assert (ckpt / "dagger_data.npz").exists() == spec.expert_relabelling
+    if spec.step_unit == GRADIENT_STEPS:
+        assert res.state.steps == steps
+    else:  # SB3 finishes its iteration (PPO: a whole rollout)
+        assert res.state.steps >= steps
+    loaded = SkillLibrary(tmp_path / "lib").load("reach-v3")
+    np.testing.assert_array_equal(loaded.predict(OBS), res.skill.predict(OBS))
+    assert loaded.provenance["algo"] == algo and loaded.provenance["steps"] == res.state.steps
+    assert loaded.provenance["versions"]["torch"] and loaded.provenance["created"].endswith("Z")
+
+
+def test_same_seed_sac_demos_gives_identical_weights(tmp_path):
+    states = []
+    for i in range(2):
+        res = train(TrainConfig(algo="sac-demos", steps=64, run_dir=str(tmp_path / f"r{i}"), **TINY), progress=False)
+        states.append(res.skill.policy.state_dict())
+    assert states[0].keys() == states[1].keys()
+    assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
+
+
+def test_sac_demos_never_stops_on_success_during_its_warmup(tmp_path):
+    """A success stop waits until the policy has had RL updates (the spec's ``warmup_steps``: learning starts +
+    critic-only updates = 32 + 10 env steps here), else the registered policy would be the BC initialisation."""
+    cfg = TrainConfig(algo="sac-demos", steps=128, run_dir=str(tmp_path / "r"), stop_at_success=0.0,
+                      **{**TINY, "eval_every": 20, "eval_episodes": 1})
+    warmup = ALGORITHMS.get("sac-demos").warmup_steps(cfg)
+    assert warmup == 42
+    res = train(cfg, progress=False)
+    assert res.state.steps == 60 and res.state.stop_reason.startswith("success")
+
+
+# ---------------------------------------------------------------------------------------------- network kinds
+def _tree_affordance() -> TreeAffordance:
+    """Two depth-1 trees: split on feature 3 (tree 0) and 7 (tree 1) at 0.0, random leaf values."""
+    net = TreeAffordance(39, n_trees=2, max_nodes=3, max_depth=1)
+    with torch.no_grad():
+        net.feature[:, 0] = torch.tensor([3, 7])
+        net.left[:, 0], net.right[:, 0] = 1, 2
+        net.is_leaf[:, 0] = False
+        net.value.copy_(torch.randn(2, 3, dtype=torch.float64))
+        net.baseline[0] = 0.25
+    return net
+
+
+_EXAMPLE_NETWORKS = {
+    "mlp_actor": lambda: MLPActor(39, 4, [16, 8], "elu", "clip"),
+    "mlp_affordance": lambda: MLPAffordance(39, [16], "tanh"),
+    "tree_affordance": _tree_affordance,
+}
+
+
+@pytest.mark.parametrize("kind", NETWORK_KINDS.names())
+def test_every_network_kind_round_trips_through_the_library(tmp_path, kind):
+    """Every allow-listed network kind a skill can hold (policy or affordance) saves and loads bit-identically."""
+    from gymnasium import spaces
+
+    assert kind in _EXAMPLE_NETWORKS, f"add an example {kind!r} network to _EXAMPLE_NETWORKS"
+    torch.manual_seed(0)
+    net = _EXAMPLE_NETWORKS[kind]()
+    assert net.kind == kind
+    policy = net if isinstance(net, MLPActor) else MLPActor(39, 4, [8], "relu", "tanh")
+    skill = Skill("net_kind", "round trip", "metaworld/reach-v3", policy,
+                  spaces.Box(-np.inf, np.inf, (39,), np.float64), spaces.Box(-1.0, 1.0, (4,), np.float32),
+                  affordance_model=None if net is policy else net)
+    lib = SkillLibrary(tmp_path)
+    lib.save(skill)
+    loaded = lib.load("net_kind")
+    np.testing.assert_array_equal(loaded.predict(OBS), skill.predict(OBS))
+    if net is not policy:
+        assert type(loaded.affordance_model) is type(net)
+        np.testing.assert_array_equal(loaded.affordance(OBS), skill.affordance(OBS))
+    assert lib.manifest("net_kind")["networks"]["policy" if net is policy else "affordance"]["kind"] == kind

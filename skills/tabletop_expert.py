@@ -1,6 +1,6 @@
-"""Scripted oracle controllers for the tabletop skills (privileged-state waypoint controllers).
+"""Scripted experts for the tabletop skills (privileged-state waypoint controllers).
 
-Each oracle maps the ``(26,)`` tabletop observation (:data:`skillstack.envs.tabletop.OBS_LAYOUT`) to a
+Each expert maps the ``(26,)`` tabletop observation (:data:`skillstack.envs.tabletop.OBS_LAYOUT`) to a
 ``(4,) float32`` action with no internal state, like Meta-World's scripted policies
 (``metaworld.policies``): the phase (approach, descend, grasp, carry, release, ...) is read from the
 observation, and the hand is driven to the phase's waypoint with a clipped proportional law
@@ -63,7 +63,7 @@ def _held(obs: npt.NDArray[np.float64]) -> str | None:
     return None
 
 
-class TabletopOracle:
+class TabletopExpert:
     """Scripted controller of one tabletop skill; ``predict(obs) -> action``.
 
     Args:
@@ -103,7 +103,7 @@ class TabletopOracle:
             return _act(hand, hover, OPEN)
         w = _o(obs, "window_handle_pos")
         push_from = w + np.array([-0.04, 0.03, 0.0])  # fingertips left of the handle
-        return TabletopOracle._slide(hand, tcp, push_from, np.array([1.0, 0.0, 0.0]))
+        return TabletopExpert._slide(hand, tcp, push_from, np.array([1.0, 0.0, 0.0]))
 
     @staticmethod
     def _close(obs: npt.NDArray[np.float64], target: str) -> npt.NDArray[np.float32]:
@@ -123,7 +123,7 @@ class TabletopOracle:
             return _act(hand, push_from + np.array([0.0, 0.0, 0.1]), CLOSE)
         w = _o(obs, "window_handle_pos")
         push_from = w + np.array([0.035, 0.03, 0.0])  # fingertips right of the handle
-        return TabletopOracle._slide(hand, tcp, push_from, np.array([-1.0, 0.0, 0.0]))
+        return TabletopExpert._slide(hand, tcp, push_from, np.array([-1.0, 0.0, 0.0]))
 
     @staticmethod
     def _slide(hand: npt.NDArray[np.float64], tcp: npt.NDArray[np.float64], push_from: npt.NDArray[np.float64],

@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from skillstack.envs import make_env, make_expert
+from skillstack.envs import make_env
 from skillstack.envs.tabletop import SKILL_SPECS
+from skillstack.skills.experts import make_expert
 
 
 def _oracle_success_rate(name: str, n: int) -> float:

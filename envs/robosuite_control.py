@@ -1,0 +1,170 @@
+"""Scripted operational-space controllers for robosuite: the control math shared by the robosuite envs (which stage
+skill start states with them, e.g. an object already grasped) and the skill layer (which registers them as
+experts: demonstration sources, :mod:`skillstack.skills.experts`).
+
+Stateless controllers in the style of Meta-World's scripted policies: each call reads the object and gripper
+state from the flat observation and decides the phase — move above, descend, close, lift, carry, lower,
+release — from that state alone, so they recover when a grasp slips. The arm action is a P-controller on the
+end-effector position: ``a = clip(Δ / 0.05 m, -1, 1)`` (robosuite's OSC maps ±1 to ±0.05 m per 50 ms step);
+orientation deltas are zero except the grasp yaw; gripper -1 opens, +1 closes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+REST_HEIGHT = {"can": 0.06, "milk": 0.085, "bread": 0.045, "cereal": 0.1}
+"""Height [m] of each PickPlace object's centre above the bin floor when it stands upright."""
+BIN_FLOOR_Z = 0.8
+"""World z [m] of both PickPlace bin floors (robosuite's ``bin1_pos``/``bin2_pos``)."""
+
+OSC_POS_LIMIT = 0.05
+"""robosuite's default OSC ``output_max`` for position [m per step at action 1]."""
+OSC_ROT_LIMIT = 0.5
+"""robosuite's default OSC ``output_max`` for orientation [rad per step at action 1]."""
+MAX_OPENING = 0.08
+"""Panda finger opening [m] when fully open (sum of the two finger joints)."""
+OPEN, CLOSE = -1.0, 1.0
+
+
+
+
+@dataclass(frozen=True)
+class ObjectGeometry:
+    """A PickPlace object's collision box in its body frame: constants of the model, read from MuJoCo."""
+
+    half_extent: npt.NDArray[np.float64]
+    """Half sizes [m] along the body's x, y, z axes (the mesh geom's bounding box, rotated into the body frame)."""
+    centre: npt.NDArray[np.float64]
+    """Geom centre [m] in the body frame."""
+
+
+def object_geometry(rs_env: Any, obj: Any) -> ObjectGeometry:
+    """Collision box of a robosuite object (its first contact geom) in its body frame, read from the model."""
+    import mujoco
+
+    m = rs_env.sim.model._model
+    gid = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_GEOM, obj.contact_geoms[0])
+    rot = np.zeros(9)
+    mujoco.mju_quat2Mat(rot, m.geom_quat[gid])
+    return ObjectGeometry(np.abs(rot.reshape(3, 3)) @ m.geom_size[gid], m.geom_pos[gid].copy())
+
+
+
+def move(eef: npt.NDArray[np.float64], target: npt.NDArray[np.float64], grip: float) -> npt.NDArray[np.float32]:
+    """OSC action ``(7,) float32``: P-control of the end effector from ``eef`` to ``target`` [m], gripper ``grip``."""
+    a = np.zeros(7, dtype=np.float32)
+    a[:3] = np.clip((target - eef) / OSC_POS_LIMIT, -1.0, 1.0)
+    a[6] = grip
+    return a
+
+
+
+def funnel_grasp(eef: npt.NDArray[np.float64], grasp: npt.NDArray[np.float64],
+                  opening: float) -> npt.NDArray[np.float32]:
+    """Approach ``grasp`` [m] down a funnel and close there: the hand's target height above the grasp point is a
+    continuous function of the horizontal error (8 cm when ≥ 3 cm off, 0 when within 1 cm), so the action is a
+    continuous function of the state except for the gripper command — a controller that behaviour cloning can
+    imitate (threshold switches such as "rise if misaligned, else descend" average out to hovering in a cloned
+    policy). The fingers close once within 2 cm horizontally and 1 cm above the grasp point (the OSC
+    P-controller's steady-state error is ≈ 5 mm when the fingers straddle a box). The 2 cm capture radius is
+    deliberate: the 8 cm finger opening leaves that margin around the can and the milk carton, and cloned policies
+    were measured to stall 1–1.5 cm off (a pick_can DAgger policy: 0.36 success with a 1.2 cm radius)."""
+    xy = float(np.linalg.norm(grasp[:2] - eef[:2]))
+    if opening < 0.02 and eef[2] < grasp[2] + 0.02:  # closed on nothing: open and back off upwards
+        return move(eef, np.array([eef[0], eef[1], grasp[2] + 0.08]), OPEN)
+    hover = 0.08 * float(np.clip((xy - 0.01) / 0.02, 0.0, 1.0))
+    close = xy < 0.02 and eef[2] < grasp[2] + 0.01
+    return move(eef, np.array([grasp[0], grasp[1], grasp[2] + hover]), CLOSE if close else OPEN)
+
+
+def grasp_yaw_error(eef_quat: npt.NDArray[np.float64], obj_quat: npt.NDArray[np.float64],
+                    geometry: ObjectGeometry) -> float:
+    """Rotation [rad] about world z that lines the fingers up across the object's narrow side.
+
+    The Panda's fingers close along the end effector's y axis and open to 8 cm. The object's box is rotated into
+    the world frame; its two most horizontal axes span its footprint. A footprint whose diagonal fits between the
+    fingers at any yaw (can, milk or bread standing) needs no rotation (0); otherwise (cereal box, a milk carton
+    lying down) the closing axis is turned parallel to the footprint's narrow axis. The gripper is symmetric, so
+    the error is wrapped to (-π/2, π/2]. Quaternions are robosuite's (x, y, z, w).
+    """
+    from robosuite.utils.transform_utils import quat2mat
+
+    rot = quat2mat(obj_quat)
+    if np.abs(rot[2, :]).max() < 0.9:  # leaning (e.g. against a wall or another object): no clear footprint
+        return 0.0
+    flat = np.argsort(np.abs(rot[2, :]))[:2]  # the two box axes closest to horizontal
+    half = geometry.half_extent[flat]
+    if np.hypot(*half) <= MAX_OPENING / 2 - 0.002:  # the can's box (2.6 cm half sides as read) passes
+        return 0.0
+    narrow = rot[:, flat[int(np.argmin(half))]]
+    closing = quat2mat(eef_quat)[:, 1]
+    err = np.arctan2(narrow[1], narrow[0]) - np.arctan2(closing[1], closing[0])
+    return float((err + np.pi / 2) % np.pi - np.pi / 2)
+
+
+def object_top(obj: npt.NDArray[np.float64], obj_quat: npt.NDArray[np.float64], geometry: ObjectGeometry) -> float:
+    """World z [m] of the top of the object's box in its current pose (standing or lying)."""
+    from robosuite.utils.transform_utils import quat2mat
+
+    rot = quat2mat(obj_quat)
+    return float(obj[2] + rot[2] @ geometry.centre + np.abs(rot[2]) @ geometry.half_extent)
+
+
+def pick_place_action(eef: npt.NDArray[np.float64], eef_quat: npt.NDArray[np.float64], opening: float,
+                      settled: bool, obj: npt.NDArray[np.float64], obj_quat: npt.NDArray[np.float64],
+                      geometry: ObjectGeometry, target: npt.NDArray[np.float64], rest_height: float,
+                      stage: str = "pick_place") -> npt.NDArray[np.float32]:
+    """One OSC action of the pick-and-place oracle for one object (positions [m] in the world frame).
+
+    Grasp, with the fingers yawed across the object's narrow side (:func:`grasp_yaw_error`), 1 cm above the
+    object's centre or 3.5 cm below its top for tall objects (in the object's current pose: the hand would hit
+    the top of a standing milk carton);
+    lift clear of the bin walls to a carry height 25 cm above the bin floor; carry over ``target``; lower until
+    the object's centre is < 4 cm above its resting height ``rest_height`` [m above the bin floor] and release
+    (the hand may not get lower: it meets the bin's dividers);
+    retreat upwards (robosuite counts an object as placed only with the hand ≥ 7 cm away).
+
+    ``stage``: ``"pick_place"`` (the whole task), ``"pick"`` (grasp and lift to the carry height, then hold) or
+    ``"place"`` (carry a held object to ``target`` and release; when nothing is held it moves up and opens).
+
+    Returns:
+        ``(7,) float32`` action in [-1, 1].
+    """
+    top = object_top(obj, obj_quat, geometry)
+    grasp = np.array([obj[0], obj[1], max(obj[2] + 0.01, top - 0.035)])
+    rest = BIN_FLOOR_Z + rest_height
+    carry_z = BIN_FLOOR_Z + 0.25
+    to_target = float(np.linalg.norm(obj[:2] - target[:2]))
+    in_bin = to_target < 0.05 and obj[2] < rest + 0.03
+    near = np.linalg.norm(grasp - eef) < 0.025
+    # "settled" fingers tell the pick that the grasp has closed; once carrying, a finger still moving must not read
+    # as "nothing held" (the place oracle would release mid-carry on a cloned policy's states)
+    held = near and (settled or stage == "place") and 0.02 < opening < MAX_OPENING - 0.005
+    if stage != "pick" and in_bin:  # placed: open, then retreat upwards
+        if opening < MAX_OPENING - 0.005 and near:
+            return move(eef, eef, OPEN)
+        return move(eef, np.array([eef[0], eef[1], carry_z]), OPEN)
+    if held:
+        grip_offset = eef - grasp
+        grip_offset[2] = 0.0
+        if stage == "pick" or to_target > 0.01:
+            if stage == "pick" or (eef[2] < carry_z - 0.05 and to_target > 0.05):  # lift clear first
+                return move(eef, np.array([eef[0], eef[1], carry_z]), CLOSE)
+            return move(eef, np.array([target[0], target[1], carry_z]) + grip_offset, CLOSE)
+        if obj[2] < rest + 0.04:  # low enough to drop: the hand may not reach lower over the bin's dividers
+            return move(eef, eef, OPEN)
+        return move(eef, np.array([target[0], target[1], eef[2] - (obj[2] - rest) + 0.01]) + grip_offset, CLOSE)
+    if stage == "place":  # nothing held: nothing to place
+        return move(eef, np.array([eef[0], eef[1], carry_z]), OPEN)
+    a = funnel_grasp(eef, grasp, opening)
+    yaw = grasp_yaw_error(eef_quat, obj_quat, geometry)
+    a[5] = np.clip(yaw / OSC_ROT_LIMIT, -1.0, 1.0)
+    if abs(yaw) > 0.1 and a[6] == CLOSE:  # do not close before the fingers are across the narrow side
+        a[6] = OPEN
+        a[2] = max(a[2], 0.0)
+    return a
