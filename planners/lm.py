@@ -6,6 +6,7 @@ candidates, p_LM(candidate | instruction, history) in SayCan's notation (Ahn et 
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -241,11 +242,12 @@ class HFCausalScorer(_LikelihoodScorer):
     :func:`build_prompt`; ``done`` is scored like any skill text. Without ``model_path`` the shipped offline model
     is used (SmolLM2-135M-Instruct, :mod:`skillstack.planners.local_models`).
 
-    Cost per decision (Ahn et al. 2022 score every skill with one forward pass each; here one batched pass): the
-    prompt's KV cache is computed once and shared by all candidates, which run as one right-padded batch on top
-    of it; the static part of the prompt (the few-shot examples, everything before the last ``Human:``) is
-    encoded once per scorer and reused by every later decision whose prompt tokenises to the same prefix. Scores
-    are cached per (prompt, text).
+    Cost per decision (Ahn et al. 2022 score every skill with its own forward pass; here one pass for all): the
+    candidates' tokens form a trie appended after the prompt and attend to the prompt and their own ancestors
+    only (tree attention, a 4-D mask); the prompt's KV cache is kept between decisions, so a decision encodes only
+    the tokens its prompt adds to the longest cached prompt (the few-shot examples are encoded once per scorer,
+    the instruction once per episode, then one executed step per decision). Scores are cached per
+    (prompt, text). Exact: the same log-likelihoods as separate full passes (to float32 rounding, tested).
 
     Args:
         model_path: a local directory with ``config.json``, weights and tokenizer (never downloaded); ``None``:
@@ -253,7 +255,6 @@ class HFCausalScorer(_LikelihoodScorer):
         examples: few-shot examples ``(instruction, skill texts)`` (e.g. the scene's prompt).
         temperature: softmax temperature on log-likelihoods.
         normalize: ``"sum"`` of token log-probs (SayCan) or ``"mean"`` per token.
-        batch_size: candidates per forward pass.
         device: torch device.
 
     Raises:
@@ -262,7 +263,7 @@ class HFCausalScorer(_LikelihoodScorer):
     """
 
     def __init__(self, model_path: str | None = None, examples: Sequence[tuple[str, Sequence[str]]] | None = None,
-                 temperature: float = 1.0, normalize: str = "sum", batch_size: int = 16, device: str = "cpu") -> None:
+                 temperature: float = 1.0, normalize: str = "sum", device: str = "cpu") -> None:
         from pathlib import Path
 
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -279,72 +280,113 @@ class HFCausalScorer(_LikelihoodScorer):
         self.tokenizer = AutoTokenizer.from_pretrained(model_path, local_files_only=True)
         self.model = AutoModelForCausalLM.from_pretrained(model_path, local_files_only=True).to(device).eval()
         self.device = device
-        self.batch_size = batch_size
         self.calls = 0
-        self._prefix: tuple[tuple[int, ...], Any, Any] | None = None  # (token ids, KV cache, last log-probs)
+        self.max_snapshots = 4
+        self._static: tuple[int, ...] | None = None
+        self._snapshots: OrderedDict[tuple[int, ...], tuple[Any, Any]] = OrderedDict()
 
-    def _encode(self, ids: list[int], past: Any) -> tuple[Any, Any]:
-        """Run ``ids`` after ``past`` (a KV cache or ``None``); returns the grown cache and the last position's
-        log-probabilities ``(vocab,) float64``."""
-        import torch
-
-        with torch.no_grad():
-            out = self.model(input_ids=torch.as_tensor([ids], device=self.device), past_key_values=past,
-                             use_cache=True)
-        self.calls += 1
-        return out.past_key_values, torch.log_softmax(out.logits[0, -1].double(), -1).cpu()
-
-    def _prompt_state(self, prompt: str) -> tuple[Any, Any, int]:
-        """KV cache of ``prompt``, the log-probabilities after its last token, and its length in tokens, reusing
-        the cached static prefix (the few-shot examples) when the prompt's tokens start with it."""
+    def _snapshot(self, p_ids: list[int]) -> tuple[int, Any, Any]:
+        """The longest cached prompt prefix of ``p_ids``: ``(length, KV cache copy, log-probs after it)``, or
+        ``(0, None, None)``. Snapshots: the static few-shot part and the last :attr:`max_snapshots` prompts."""
         import copy
 
-        p_ids = self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
-        static = prompt.rsplit("Human:", 1)[0]
-        if self._prefix is None or p_ids[:len(self._prefix[0])] != list(self._prefix[0]):
-            s_ids = self.tokenizer(static, add_special_tokens=False)["input_ids"]
-            if 0 < len(s_ids) < len(p_ids) and p_ids[:len(s_ids)] == s_ids:
-                cache, last = self._encode(s_ids, None)
-                self._prefix = (tuple(s_ids), cache, last)
-        if self._prefix is not None and p_ids[:len(self._prefix[0])] == list(self._prefix[0]) \
-                and len(p_ids) > len(self._prefix[0]):
-            n = len(self._prefix[0])
-            cache, last = self._encode(p_ids[n:], copy.deepcopy(self._prefix[1]))
-        else:
-            cache, last = self._encode(p_ids, None)
-        return cache, last, len(p_ids)
+        best: tuple[int, ...] | None = None
+        for key in self._snapshots:
+            if (len(key) <= len(p_ids) and (best is None or len(key) > len(best))
+                    and tuple(p_ids[:len(key)]) == key):
+                best = key
+        if best is None:
+            return 0, None, None
+        cache, last = self._snapshots[best]
+        return len(best), copy.deepcopy(cache), last
+
+    def _remember(self, ids: tuple[int, ...], cache: Any, last: Any) -> None:
+        self._snapshots[ids] = (cache, last)
+        self._snapshots.move_to_end(ids)
+        recent = [k for k in self._snapshots if k != self._static]
+        while len(recent) > self.max_snapshots:
+            del self._snapshots[recent.pop(0)]
 
     def _logprobs(self, prompt: str, continuations: Sequence[str]) -> list[tuple[float, int]]:
-        import copy
+        """Summed log-probabilities of every continuation after ``prompt``, in ONE forward pass.
 
+        The continuations' tokens form a trie (shared prefixes such as " pick up the" are run once) appended
+        after the prompt's not-yet-cached tokens; a 4-D attention mask lets each trie node see the prompt and its
+        own ancestors only (tree attention), with position ids continuing from the prompt. The prompt's KV cache
+        is kept (cropped to the prompt) as a snapshot for the next decision, whose prompt extends it.
+        """
         import torch
 
-        cache, last, n_prompt = self._prompt_state(prompt)
+        p_ids = self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        if not p_ids:
+            raise ValueError("empty prompt")
+        if self._static is None:  # the few-shot part, identical in every prompt of this scorer
+            s_ids = self.tokenizer(prompt.rsplit("Human:", 1)[0], add_special_tokens=False)["input_ids"]
+            if 0 < len(s_ids) < len(p_ids) and p_ids[:len(s_ids)] == s_ids:
+                self._static = tuple(s_ids)
+                cache, last = self._forward(s_ids, list(range(len(s_ids))), None, None)
+                self._remember(self._static, cache, last)
+        n_cached, cache, last = self._snapshot(p_ids)
+        new = p_ids[n_cached:]
+        c_ids = [self.tokenizer(c, add_special_tokens=False)["input_ids"] for c in continuations]
+        if any(not c for c in c_ids):
+            raise ValueError("a candidate text tokenises to nothing")
+        nodes: list[int] = []
+        parent: list[int] = []
+        depth: list[int] = []
+        index: dict[tuple[int, int], int] = {}
+        paths: list[list[int]] = []
+        for c in c_ids:  # the last token of a continuation is scored, never input
+            at, path = -1, []
+            for tok in c[:-1]:
+                if (at, tok) not in index:
+                    index[(at, tok)] = len(nodes)
+                    nodes.append(tok)
+                    parent.append(at)
+                    depth.append(0 if at < 0 else depth[at] + 1)
+                at = index[(at, tok)]
+                path.append(at)
+            paths.append(path)
+        n_new, n_tree = len(new), len(nodes)
+        q = n_new + n_tree
+        allowed = torch.zeros((q, n_cached + q), dtype=torch.bool)
+        allowed[:, :n_cached] = True
+        allowed[:n_new, n_cached:n_cached + n_new] = torch.tril(torch.ones(n_new, n_new, dtype=torch.bool))
+        allowed[n_new:, n_cached:n_cached + n_new] = True
+        for k in range(n_tree):
+            a = k
+            while a >= 0:
+                allowed[n_new + k, n_cached + n_new + a] = True
+                a = parent[a]
+        positions = list(range(n_cached, len(p_ids))) + [len(p_ids) + d for d in depth]
+        cache, logp = self._forward(new + nodes, positions, cache, allowed, all_logits=True)
+        if n_new:
+            last = logp[n_new - 1]
+        if n_tree:
+            cache.crop(-n_tree)  # keep the prompt's KV (without the trie) for the next decision
+        self._remember(tuple(p_ids), cache, last)
         out = []
-        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-        for b in range(0, len(continuations), self.batch_size):
-            chunk = continuations[b:b + self.batch_size]
-            c_ids = [self.tokenizer(c, add_special_tokens=False)["input_ids"] for c in chunk]
-            width = max(map(len, c_ids))
-            ids = torch.full((len(c_ids), width), pad, dtype=torch.long)
-            mask = torch.zeros((len(c_ids), n_prompt + width), dtype=torch.long)
-            mask[:, :n_prompt] = 1
-            for i, c in enumerate(c_ids):
-                ids[i, :len(c)] = torch.as_tensor(c)
-                mask[i, n_prompt:n_prompt + len(c)] = 1
-            past = copy.deepcopy(cache)
-            past.batch_repeat_interleave(len(c_ids))
-            with torch.no_grad():
-                logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
-                                    past_key_values=past, use_cache=True).logits
-            self.calls += 1
-            logp = torch.log_softmax(logits.double(), -1).cpu()
-            for i, c in enumerate(c_ids):
-                total = float(last[c[0]])
-                if len(c) > 1:
-                    total += float(logp[i, torch.arange(len(c) - 1), torch.as_tensor(c[1:])].sum())
-                out.append((total, len(c)))
+        for c, path in zip(c_ids, paths, strict=True):
+            total = float(last[c[0]]) + sum(float(logp[n_new + path[k], c[k + 1]]) for k in range(len(c) - 1))
+            out.append((total, len(c)))
         return out
+
+    def _forward(self, ids: list[int], positions: list[int], cache: Any, allowed: Any,
+                 all_logits: bool = False) -> tuple[Any, Any]:
+        """One forward pass of ``ids`` at ``positions`` after ``cache`` with the boolean ``allowed`` mask
+        ``(len(ids), cached + len(ids))`` (``None``: causal). Returns the grown cache and the log-probabilities
+        ``(len(ids), vocab) float64`` (``all_logits``) or of the last position only."""
+        import torch
+
+        kw: dict[str, Any] = {"cache": cache} if cache is not None else {}
+        if allowed is not None:
+            kw["attention_mask"] = allowed[None, None].to(self.device)
+        with torch.no_grad():
+            out = self.model(input_ids=torch.as_tensor([ids], device=self.device),
+                             position_ids=torch.as_tensor([positions], device=self.device), use_cache=True, **kw)
+        self.calls += 1
+        logits = out.logits[0] if all_logits else out.logits[0, -1]
+        return out.past_key_values, torch.log_softmax(logits.double(), -1).cpu()
 
     def generate(self, prompt: str, max_new_tokens: int = 64) -> str:
         """Greedy continuation of ``prompt`` (for the generative planner), up to the first newline."""

@@ -93,6 +93,24 @@ def _verify(d: Path, source_sha: str | None) -> bool:
     return True
 
 
+def _save_dequantised(model: Any, d: Path) -> None:
+    """Save a GGUF-loaded (dequantised, fp32) transformers model as ``model.safetensors`` + ``config.json``.
+
+    transformers refuses ``save_pretrained`` on GGUF-loaded models ("quantized with gguf and is not
+    serializable"), but the tensors are plain fp32 after dequantisation: the state dict is written with
+    safetensors (tied output weights once) and the config without its ``quantization_config``.
+    """
+    from safetensors.torch import save_file
+
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    if getattr(model.config, "tie_word_embeddings", False):
+        state.pop("lm_head.weight", None)
+    save_file(state, str(d / "model.safetensors"), metadata={"format": "pt"})
+    config = model.config.to_dict()
+    config.pop("quantization_config", None)
+    (d / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+
+
 def smollm2_model_dir(progress: Any = None) -> Path:
     """A verified transformers model directory of SmolLM2-135M-Instruct (converted from the GGUF on first use).
 
@@ -116,7 +134,7 @@ def smollm2_model_dir(progress: Any = None) -> Path:
     try:
         tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
         model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-        model.save_pretrained(str(tmp), safe_serialization=True)
+        _save_dequantised(model, tmp)
         tok.save_pretrained(str(tmp))
         files = {p.name: _sha256(p) for p in sorted(tmp.iterdir()) if p.is_file()}
         manifest = {"schema_version": CACHE_SCHEMA, "model": "HuggingFaceTB/SmolLM2-135M-Instruct (GGUF Q4_1, "

@@ -75,6 +75,10 @@ register_planner(PlannerSpec(
 register_planner(PlannerSpec(
     "saycan-no-affordance", lambda **kw: SayCanPlanner(use_affordance=False, **kw),
     "SayCan without value functions (the paper's ablation): language score only", language_model=True))
+register_planner(PlannerSpec(
+    "saycan-causal", lambda **kw: SayCanPlanner(use_affordance=True, **{"backend": "hf-causal", **kw}),
+    "SayCan with true log-likelihoods of a causal LM (default: the shipped SmolLM2-135M-Instruct, offline)",
+    language_model=True))
 # The name used in benchmark tables: SayCan with the offline embedding language model (``saycan``'s default).
 register_planner(PlannerSpec(
     "saycan-embedding", lambda **kw: SayCanPlanner(use_affordance=True, **{"backend": "embedding", **kw}),

@@ -25,6 +25,7 @@ calibration error over 10 equal-width bins, and a reliability diagram (``calibra
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -379,3 +380,85 @@ def write_report(reports: dict[str, dict[str, Any]], out_dir: str | Path) -> dic
     atomic_write_text(paths["md"], "\n".join(lines) + "\n")
     plot_calibration(reports, paths["png"])
     return paths
+
+
+# ------------------------------------------------------------------------------------------ batched evaluation
+class AffordanceSet:
+    """Many skills' affordance models evaluated together: ``set(obs) -> (n_models,) float64`` in [0, 1].
+
+    A planner scores every candidate skill at every decision; one model call each costs ≈ 1 ms of torch
+    overhead (measured: 10 tree models ≈ 9 ms, 64 ≈ 60 ms). Here all :class:`TreeAffordance` models are stacked
+    into one forest (trees padded to a common node count) and descended together in one vectorised loop, then
+    each model's leaves are summed (bit-identical to the model's own forward); other model kinds (MLPs) are
+    called one by one. The result for the last observation is memoised, so the candidates' per-skill callables
+    (:meth:`member`) evaluate the whole set once per decision and read their entry.
+
+    Args:
+        models: affordance networks (``(B, obs_dim) float32 -> (B,) P(success)``), one per skill.
+    """
+
+    def __init__(self, models: list[torch.nn.Module]) -> None:
+        self.models = list(models)
+        trees = [(i, m) for i, m in enumerate(self.models) if isinstance(m, TreeAffordance)]
+        self._others = [(i, m) for i, m in enumerate(self.models) if not isinstance(m, TreeAffordance)]
+        self._memo: tuple[bytes, npt.NDArray[np.float64]] | None = None
+        self._forest: dict[str, torch.Tensor] | None = None
+        if trees:
+            width = max(m.feature.shape[1] for _, m in trees)
+
+            def cat(name: str, fill: Any) -> torch.Tensor:
+                parts = []
+                for _, m in trees:
+                    t = getattr(m, name)
+                    pad = torch.full((t.shape[0], width - t.shape[1]), fill, dtype=t.dtype)
+                    parts.append(torch.cat([t, pad], dim=1))
+                return torch.cat(parts)
+
+            self._forest = {name: cat(name, fill) for name, fill in (
+                ("feature", 0), ("threshold", 0.0), ("left", 0), ("right", 0), ("is_leaf", True),
+                ("missing_left", False), ("value", 0.0))}
+            self._forest["baseline"] = torch.zeros(len(self.models), dtype=torch.float64)
+            for i, m in trees:
+                self._forest["baseline"][i] = m.baseline[0]
+            self._tree_models = torch.as_tensor([i for i, _ in trees])
+            ends = np.cumsum([m.feature.shape[0] for _, m in trees])
+            self._segments = list(zip([0, *ends[:-1].tolist()], ends.tolist(), strict=True))
+            self._depth = max(m.arch["max_depth"] for _, m in trees)
+
+    def __len__(self) -> int:
+        return len(self.models)
+
+    @torch.no_grad()
+    def __call__(self, obs: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """``P(success)`` of every model for one observation ``(obs_dim,)``: ``(n_models,) float64``."""
+        x = np.asarray(obs, dtype=np.float32).reshape(-1)
+        key = x.tobytes()
+        if self._memo is not None and self._memo[0] == key:
+            return self._memo[1]
+        out = np.zeros(len(self.models), dtype=np.float64)
+        if self._forest is not None:
+            f = self._forest
+            xv64 = torch.from_numpy(x).to(torch.float64)
+            tree = torch.arange(f["feature"].shape[0])
+            node = torch.zeros_like(tree)
+            for _ in range(self._depth):
+                xv = xv64[f["feature"][tree, node]]
+                go_left = torch.where(torch.isnan(xv), f["missing_left"][tree, node], xv <= f["threshold"][tree, node])
+                nxt = torch.where(go_left, f["left"][tree, node], f["right"][tree, node])
+                node = torch.where(f["is_leaf"][tree, node], node, nxt)
+            leaves = f["value"][tree, node]
+            for i, (lo, hi) in zip(self._tree_models.tolist(), self._segments, strict=True):
+                # the same float64 sum, baseline and float32 rounding as TreeAffordance.forward (bit-identical)
+                logit = f["baseline"][i] + leaves[lo:hi][None].sum(dim=1)
+                out[i] = float(torch.sigmoid(logit).to(torch.float32)[0])
+        xt = torch.from_numpy(x)[None]
+        for i, m in self._others:
+            out[i] = float(m(xt)[0])
+        self._memo = (key, out)
+        return out
+
+    def member(self, index: int) -> Callable[[npt.ArrayLike], float]:
+        """The callable ``obs -> P(success)`` of model ``index`` (evaluates the whole set once per observation)."""
+        if not 0 <= index < len(self.models):
+            raise IndexError(f"model index {index} outside 0..{len(self.models) - 1}")
+        return lambda obs: float(self(obs)[index])

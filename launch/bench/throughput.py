@@ -58,18 +58,25 @@ def planner_latency(library: Any, scene: Scene, n_candidates: int, planners: lis
     from skillstack.envs.metaworld import TASK_DESCRIPTIONS
     from skillstack.planners.base import DONE, Candidate, EpisodeContext, Step, make_planner
     from skillstack.planners.executor import library_candidates
+    from skillstack.skills.affordance import AffordanceSet
 
-    base, _ = library_candidates(library, scene)
+    base, skills = library_candidates(library, scene)
     real = [c for c in base if c.name != DONE]
     if n_candidates < len(base):
         raise ValueError(f"n_candidates must be ≥ {len(base)} (the library's {scene.name} skills and done)")
     if not real:
         raise ValueError(f"no {scene.name} skills in {library.root}")
-    extra = [Candidate(f"mw_{t.removesuffix('-v3').replace('-', '_')}", d, real[i % len(real)].affordance)
-             for i, (t, d) in enumerate(sorted(TASK_DESCRIPTIONS.items()))]
+    extra = [(f"mw_{t.removesuffix('-v3').replace('-', '_')}", d) for t, d in sorted(TASK_DESCRIPTIONS.items())]
     while len(base) + len(extra) < n_candidates:  # more than 60: numbered copies
-        extra += [Candidate(f"{c.name}_{len(extra)}", f"{c.description} again", c.affordance) for c in extra[:10]]
-    cands = [*real, *extra[: n_candidates - len(base)], Candidate(DONE, "done")]
+        extra += [(f"{n}_{len(extra)}", f"{d} again") for n, d in extra[:10]]
+    named = [(c.name, c.description) for c in real] + extra[: n_candidates - len(base)]
+    # every candidate has its own affordance model (the scene's models, cycled), all in one batched set, as a real
+    # library of that size would
+    models = [skills[real[i % len(real)].name].affordance_model for i in range(len(named))]
+    batch = AffordanceSet([m for m in models if m is not None])
+    index = {i: k for k, i in enumerate(i for i, m in enumerate(models) if m is not None)}
+    cands = [Candidate(n, d, batch.member(index[i]) if i in index else None) for i, (n, d) in enumerate(named)]
+    cands.append(Candidate(DONE, "done"))
     env = make_env(scene.env_id).unwrapped
     obs = [env.reset(seed=i)[0] for i in range(8)]
     out: dict[str, dict[str, float]] = {}
@@ -167,7 +174,8 @@ def _latency_section(console: Console, library: Any, scene: Scene, planner_candi
 def run_throughput(env_id: str, steps: int, max_envs: int, out: Path, console: Console, repeats: int = 3,
                    sac_steps: int = 2000, ppo_steps: int = 4096, library: Any = None,
                    planner_candidates: tuple[int, ...] = (16, 64),
-                   planners: tuple[str, ...] = ("saycan", "saycan-no-affordance"), scene: Scene | None = None) -> dict:
+                   planners: tuple[str, ...] = ("saycan", "saycan-no-affordance", "saycan-causal"),
+                   scene: Scene | None = None) -> dict:
     """Measure env steps/s of raw ``mj_step``, the bare simulator env (Meta-World's or robosuite's own, for
     ``metaworld/*`` and ``robosuite/*`` ids), the skillstack env and vectorised envs, SB3 SAC/PPO training steps/s
     (:func:`training_rate`) and planner decision latency (:func:`planner_latency`).

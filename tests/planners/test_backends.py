@@ -48,7 +48,7 @@ def test_hf_causal_matches_a_manual_forward_pass_and_caches(tiny_model):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    sc = LM_BACKENDS.get("hf-causal")(examples=EXAMPLES, model_path=str(tiny_model), batch_size=4)
+    sc = LM_BACKENDS.get("hf-causal")(examples=EXAMPLES, model_path=str(tiny_model))
     instr, hist = "put the red block in the drawer", ["open the drawer"]
     p = sc.probabilities(instr, hist, TEXTS, done_index=len(TEXTS) - 1)
     assert p.shape == (len(TEXTS),) and np.all(np.isfinite(p)) and math.isclose(p.sum(), 1.0, rel_tol=1e-9)
@@ -198,3 +198,31 @@ def test_generative_planner_rejects_what_cannot_be_repaired(server):
     assert d.choice == DONE and d.info["status"] == "rejected" and len(d.info["attempts"]) == 3
     with pytest.raises(ValueError, match="generates text"):
         GenerativePlanner(backend=type("NoGen", (), {})(), scene=TABLETOP)
+
+
+def test_hf_causal_reuses_prompt_caches_across_decisions_exactly(tiny_model):
+    warm = LM_BACKENDS.get("hf-causal")(examples=EXAMPLES, model_path=str(tiny_model))
+    hist = ["open the drawer", "pick up the red block", "put the block in the drawer"]
+    for n in range(len(hist) + 1):  # one episode: each prompt extends the last one
+        p_warm = warm.probabilities("put the red block in the drawer", hist[:n], TEXTS, done_index=len(TEXTS) - 1)
+        cold = LM_BACKENDS.get("hf-causal")(examples=EXAMPLES, model_path=str(tiny_model))
+        p_cold = cold.probabilities("put the red block in the drawer", hist[:n], TEXTS, done_index=len(TEXTS) - 1)
+        np.testing.assert_allclose(p_warm, p_cold, rtol=1e-9, atol=1e-12)
+    assert len(warm._snapshots) <= warm.max_snapshots + 1
+
+
+def test_local_model_cache_is_verified_before_use(tmp_path):
+    from skillstack.planners.local_models import MANIFEST, _sha256, _verify
+
+    d = tmp_path / "m"
+    d.mkdir()
+    (d / "config.json").write_text("{}")
+    (d / "model.safetensors").write_bytes(b"weights")
+    files = {p.name: _sha256(p) for p in d.iterdir()}
+    (d / MANIFEST).write_text(json.dumps({"schema_version": 1, "source_sha256": "abc", "files": files}))
+    assert _verify(d, "abc") and not _verify(d, "other source")
+    (d / "model.safetensors").write_bytes(b"weightz")
+    assert not _verify(d, "abc")
+    (d / "model.safetensors").write_bytes(b"weights")
+    (d / "extra.bin").write_bytes(b"x")
+    assert not _verify(d, "abc")

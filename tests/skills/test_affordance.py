@@ -153,3 +153,24 @@ def test_outcome_cache_is_keyed_by_the_policy_weights(tmp_path, monkeypatch):
     retrained = dataclasses.replace(skill, policy=policy)
     affordance.train_affordance(retrained, cfg, progress=False, cache_dir=tmp_path)
     assert len(calls) == 4  # new weights: collected again
+
+
+def test_affordance_set_is_bit_identical_to_each_model_and_memoised():
+    from skillstack.envs import get_scene, make_env
+    from skillstack.skills.affordance import AffordanceSet
+    from skillstack.skills.library import SkillLibrary, default_library_path
+
+    lib, scene = SkillLibrary(default_library_path()), get_scene("tabletop")
+    skills = [lib.load(n) for n in lib.names() if scene.owns(lib.manifest(n)["env_id"])]
+    models = [s.affordance_model for s in skills]
+    batch = AffordanceSet(models + models[:3])  # duplicates are separate members
+    env = make_env("tabletop/place_in_bin-v0").unwrapped
+    for seed in range(15):
+        obs, _ = env.reset(seed=seed, options={"start": "any"})
+        want = [s.affordance(obs) for s in skills]
+        got = batch(obs)
+        assert got.tolist() == want + want[:3]
+        assert batch.member(2)(obs) == want[2] and batch(obs) is got  # memoised per observation
+    env.close()
+    with pytest.raises(IndexError):
+        batch.member(99)
