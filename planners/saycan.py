@@ -79,6 +79,11 @@ register_planner(PlannerSpec(
     "saycan-causal", lambda **kw: SayCanPlanner(use_affordance=True, **{"backend": "hf-causal", **kw}),
     "SayCan with true log-likelihoods of a causal LM (default: the shipped SmolLM2-135M-Instruct, offline)",
     language_model=True))
+register_planner(PlannerSpec(
+    "saycan-causal-no-affordance",
+    lambda **kw: SayCanPlanner(use_affordance=False, **{"backend": "hf-causal", **kw}),
+    "SayCan without value functions, causal-LM log-likelihoods only (default: the shipped SmolLM2)",
+    language_model=True))
 # The name used in benchmark tables: SayCan with the offline embedding language model (``saycan``'s default).
 register_planner(PlannerSpec(
     "saycan-embedding", lambda **kw: SayCanPlanner(use_affordance=True, **{"backend": "embedding", **kw}),
