@@ -499,23 +499,42 @@ def _rollout_instruction(instruction: str, planner: str, backend: Optional[str],
 
 @app.command("train-planner")
 def train_planner_cmd(
+    kind: str = typer.Option("mlp", help="mlp: the learned planner (policy over skills imitating the symbolic "
+                             "oracle); lm: LoRA fine-tuning of the shipped SmolLM2 (saycan-finetuned)."),
     scene: str = SceneOpt,
-    out: Path = typer.Option(None, help="Directory of planner versions (default: assets/planners/learned_<scene>)."),
+    out: Path = typer.Option(None, help="Directory of planner versions (default: assets/planners/learned_<scene> "
+                             "or lm_<scene>)."),
     seed: int = typer.Option(0),
-    steps: int = typer.Option(4000, help="Adam steps of imitation."),
-    layouts_per_state: int = typer.Option(6, help="Simulated layouts per discrete state."),
+    steps: Optional[int] = typer.Option(None, help="Adam steps (default 4000 for mlp, 300 for lm)."),
+    layouts_per_state: int = typer.Option(6, help="mlp: simulated layouts per discrete state."),
+    threads: Optional[int] = typer.Option(None, help="torch threads."),
 ) -> None:
-    """Train the learned high-level planner by imitation of the symbolic oracle on templated instructions."""
+    """Train a high-level planner on the scene's templated instructions (--kind mlp | lm)."""
+    import torch
+
     from skillstack.envs.scenes import get_scene
-    from skillstack.planners.learned import PlannerConfig, planner_dir, train_planner
 
     sc = get_scene(scene)
-    sc.require_domain("the learned planner")
-    if steps <= 0 or layouts_per_state <= 0:
+    if kind not in ("mlp", "lm"):
+        raise UnknownNameError(unknown_name_message("planner kind", kind, ["mlp", "lm"]))
+    sc.require_domain(f"train-planner --kind {kind}")
+    if (steps is not None and steps <= 0) or layouts_per_state <= 0:
         raise CLIError("--steps and --layouts-per-state must be positive")
+    if threads:
+        torch.set_num_threads(threads)
+    if kind == "lm":
+        from skillstack.planners.finetune import LMPlannerConfig, lm_planner_dir, train_lm_planner
+
+        target = out or lm_planner_dir(sc)
+        _check_outputs(out=target / "probe")
+        _, _, metrics = train_lm_planner(LMPlannerConfig(seed=seed, steps=steps or 300), sc, out=target)
+        console.print(json.dumps(metrics, indent=2), highlight=False)
+        return
+    from skillstack.planners.learned import PlannerConfig, planner_dir, train_planner
+
     target = out or planner_dir(sc)
     _check_outputs(out=target / "probe")
-    _, metrics = train_planner(PlannerConfig(seed=seed, steps=steps, layouts_per_state=layouts_per_state), sc,
+    _, metrics = train_planner(PlannerConfig(seed=seed, steps=steps or 4000, layouts_per_state=layouts_per_state), sc,
                                out=target)
     console.print(json.dumps(metrics, indent=2), highlight=False)
     console.print(f"saved → {escape(str(target))}")

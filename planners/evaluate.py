@@ -56,9 +56,10 @@ def plan_symbolically(planner: Planner, spec: InstructionSpec, candidates: Seque
     sym = dict(spec.initial)
     history: list[Step] = []
     planner.reset(EpisodeContext(scene=scene, env=env, goal=spec.goal))
+    blocked: set[str] = set()  # the executor's loop guard: no-ops are not offered again until the state changes
     for _ in range(max_decisions):
         obs, _ = env.reset(seed=seed, options={"task": None, "state": sym})
-        d = planner.plan_step(spec.instruction, history, obs, candidates)
+        d = planner.plan_step(spec.instruction, history, obs, [c for c in candidates if c.name not in blocked])
         out.decisions.append(d.to_dict())
         if d.choice == DONE:
             out.ended_by = "done"
@@ -68,12 +69,14 @@ def plan_symbolically(planner: Planner, spec: InstructionSpec, candidates: Seque
         s = domain.actions[d.choice]
         if domain.is_noop(d.choice, sym):
             out.noops += 1
+            blocked.add(d.choice)
             history.append(Step(d.choice, s.description, True))
             continue
         if not s.applicable(sym):
             out.ended_by = f"infeasible:{d.choice}"
             return out
         sym = s.apply(sym)
+        blocked.clear()
         history.append(Step(d.choice, s.description, True))
     out.ended_by = "decisions"
     return out

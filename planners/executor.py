@@ -253,6 +253,8 @@ class InstructionResult:
         success: ``goal_satisfied`` if a goal was given, else the planner ended with ``done``.
         seed: episode seed.
         steps: control steps used.
+        loops_prevented: decisions at which skills that had just run without changing any predicate were
+            withheld from the planner (the loop guard; such a skill is offered again once something changes).
     """
 
     instruction: str
@@ -263,6 +265,7 @@ class InstructionResult:
     success: bool = False
     seed: int | None = None
     steps: int = 0
+    loops_prevented: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -333,8 +336,11 @@ def run_instruction(
 
     The planner is first reset with the episode's context (scene, env, goal if known). After each skill it sees
     the new observation and the history (skill, success). A failed skill may be chosen again (a retry) at most
-    ``max_retries`` times; the episode ends when the planner chooses ``done`` or a budget runs out. Every
-    decision is recorded with all candidates' scores.
+    ``max_retries`` times; the episode ends when the planner chooses ``done`` or a budget runs out. Loop guard:
+    a skill that ran without changing any predicate (its success predicate already held, or it did nothing) is
+    not offered to the planner again until some predicate changes, so a planner cannot burn the budget
+    repeating it (``InstructionResult.loops_prevented`` counts such decisions). Every decision is recorded with
+    the scores of the candidates offered.
 
     Args:
         instruction: natural-language instruction.
@@ -365,6 +371,7 @@ def run_instruction(
     result = InstructionResult(instruction=instruction, seed=seed)
     budget = _Budget(max_decisions, max_retries, step_budget)
     history: list[Step] = []
+    blocked: set[str] = set()  # skills that ran and changed no predicate, offered again only after a change
     try:
         obs, _ = env.reset(seed=seed, options={"task": task} if task is not None else None)
         planner.reset(EpisodeContext(scene=scene, env=env, goal=task.goal if task is not None else None))
@@ -373,8 +380,12 @@ def run_instruction(
             if len(result.decisions) >= max_decisions:
                 result.ended_by = "decisions"
                 break
-            decision = planner.plan_step(instruction, history, obs, candidates)
+            offered = [c for c in candidates if c.name not in blocked]
+            decision = planner.plan_step(instruction, history, obs, offered)
             d = decision.to_dict()
+            if blocked:
+                d["info"]["blocked"] = sorted(blocked)
+                result.loops_prevented += 1
             result.decisions.append(d)
             if on_event:
                 on_event("decision", d)
@@ -389,10 +400,15 @@ def run_instruction(
                 if writer is not None:
                     writer.append_data(overlay_text(env.render(), [*lines, f"running {name} step {t}"], False))
 
+            before = dict(env.predicates)
             obs, ex = run_skill(env, skill, obs, aff, on_frame)
             result.executions.append(ex)
             result.steps += ex.steps
             history.append(Step(skill.name, skill.description, ex.success))
+            if ex.predicates == before:  # no effect (e.g. closing a closed drawer): not offered again until a change
+                blocked.add(skill.name)
+            else:
+                blocked.clear()
             if on_event:
                 on_event("skill_end", asdict(ex))
             ended = budget.after_skill(result, ex)

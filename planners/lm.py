@@ -181,11 +181,12 @@ PROMPT_HEADER = ("Robot: I am a robot arm at a table with a drawer, a window, a 
                  "blue block. Tell me a task and I will list the skills I would do, in order, ending with done.\n")
 
 
-def build_prompt(instruction: str, history: Sequence[str], examples: Sequence[tuple[str, Sequence[str]]]) -> str:
-    """SayCan's prompt format (Ahn et al. 2022, appendix): few-shot examples, then the instruction and the
-    numbered steps executed so far, ending with the next number, e.g. ``"...Robot: 1. open the drawer, 2."``.
+def build_prompt(instruction: str, history: Sequence[str], examples: Sequence[tuple[str, Sequence[str]]],
+                 header: str = PROMPT_HEADER) -> str:
+    """SayCan's prompt format (Ahn et al. 2022, appendix): ``header``, few-shot examples, then the instruction and
+    the numbered steps executed so far, ending with the next number, e.g. ``"...Robot: 1. open the drawer, 2."``.
     Candidates are scored as the continuation ``" <skill text>"``."""
-    lines = [PROMPT_HEADER]
+    lines = [header]
     for instr, steps in examples:
         numbered = ", ".join(f"{i + 1}. {s}" for i, s in enumerate([*steps, "done"]))
         lines.append(f"Human: {instr}\nRobot: {numbered}.\n")
@@ -202,6 +203,8 @@ def _distribution(logps: npt.NDArray[np.float64], temperature: float) -> npt.NDA
 
 class _LikelihoodScorer:
     """Shared logic of likelihood backends: prompt, normalisation, cache, distribution."""
+
+    header = PROMPT_HEADER
 
     def __init__(self, examples: Sequence[tuple[str, Sequence[str]]] | None, temperature: float,
                  normalize: str) -> None:
@@ -230,7 +233,7 @@ class _LikelihoodScorer:
 
     def probabilities(self, instruction: str, history: Sequence[str], candidates: Sequence[str],
                       done_index: int | None = None) -> npt.NDArray[np.float64]:
-        prompt = build_prompt(instruction, history, self.examples)
+        prompt = build_prompt(instruction, history, self.examples, self.header)
         return _distribution(self.loglik(prompt, [f" {c}" for c in candidates]), self.temperature)
 
 
@@ -284,6 +287,22 @@ class HFCausalScorer(_LikelihoodScorer):
         self.max_snapshots = 4
         self._static: tuple[int, ...] | None = None
         self._snapshots: OrderedDict[tuple[int, ...], tuple[Any, Any]] = OrderedDict()
+
+    @classmethod
+    def from_model(cls, model: Any, tokenizer: Any, examples: Sequence[tuple[str, Sequence[str]]] | None = None,
+                   header: str = "", temperature: float = 1.0, normalize: str = "sum",
+                   device: str = "cpu") -> HFCausalScorer:
+        """A scorer around an already-built model (e.g. a LoRA-fine-tuned one) whose prompt has ``header``
+        (fine-tuned planners are trained without SayCan's header and few-shot examples)."""
+        self = cls.__new__(cls)
+        _LikelihoodScorer.__init__(self, examples if examples is not None else [], temperature, normalize)
+        self.header = header
+        self.model_path = None
+        self.tokenizer, self.model, self.device = tokenizer, model.to(device).eval(), device
+        self.calls, self.max_snapshots = 0, 4
+        self._static = None
+        self._snapshots = OrderedDict()
+        return self
 
     def _snapshot(self, p_ids: list[int]) -> tuple[int, Any, Any]:
         """The longest cached prompt prefix of ``p_ids``: ``(length, KV cache copy, log-probs after it)``, or
@@ -386,7 +405,7 @@ class HFCausalScorer(_LikelihoodScorer):
                              position_ids=torch.as_tensor([positions], device=self.device), use_cache=True, **kw)
         self.calls += 1
         logits = out.logits[0] if all_logits else out.logits[0, -1]
-        return out.past_key_values, torch.log_softmax(logits.double(), -1).cpu()
+        return out.cache, torch.log_softmax(logits.double(), -1).cpu()
 
     def generate(self, prompt: str, max_new_tokens: int = 64) -> str:
         """Greedy continuation of ``prompt`` (for the generative planner), up to the first newline."""
@@ -406,77 +425,259 @@ class OpenAICompatibleScorer(_LikelihoodScorer):
     llama.cpp server, ...): the server returns the log-probabilities of the prompt's own tokens, and the
     tokens whose text offset lies inside the candidate are summed. Same distribution as :class:`HFCausalScorer`.
 
+    Every request has an overall deadline of ``timeout`` seconds (connecting, sending, the status line, headers
+    and body together: a server that answers one byte at a time is cut off), and a reply larger than
+    :attr:`max_reply_bytes` is refused. Redirects are not followed. Replies are checked field by field before
+    use.
+
     Args:
-        base_url: e.g. ``http://localhost:8000/v1`` (``/completions`` is appended).
+        base_url: ``http://`` or ``https://`` URL with a host, e.g. ``http://localhost:8000/v1``
+            (``/completions`` is appended).
         model: model name sent to the server.
         examples, temperature, normalize: as :class:`HFCausalScorer`.
-        timeout: seconds per HTTP request.
+        timeout: overall deadline of one HTTP request [s].
         api_key: sent as a bearer token if given (default: ``$OPENAI_API_KEY`` if set).
 
     Raises:
-        ValueError: no ``base_url``.
+        ValueError: no ``base_url``, one that is not an http(s) URL with a host, or a ``timeout`` that is not a
+            positive number.
         ConnectionError: the server cannot be reached (raised on first use, naming the URL).
-        TimeoutError: no answer within ``timeout``.
-        LMBackendError: an HTTP error or a reply without echoed log-probabilities.
+        TimeoutError: no complete answer within ``timeout``.
+        LMBackendError: an HTTP error, a reply that is too large, not JSON, or malformed (one line saying what is
+            wrong), or one without echoed log-probabilities.
     """
+
+    max_reply_bytes = 8 * 1024 * 1024
+    """Largest reply body accepted [bytes] (8 MiB)."""
 
     def __init__(self, base_url: str | None = None, model: str = "default",
                  examples: Sequence[tuple[str, Sequence[str]]] | None = None, temperature: float = 1.0,
                  normalize: str = "sum", timeout: float = 30.0, api_key: str | None = None) -> None:
+        import math
         import os
+        from urllib.parse import urlsplit
 
         if not base_url:
             raise ValueError("openai-compatible needs --base-url, e.g. http://localhost:8000/v1")
+        try:
+            parts = urlsplit(str(base_url))
+            parts.port  # noqa: B018 (raises ValueError for a malformed port)
+        except ValueError as e:
+            raise ValueError(f"--base-url {base_url!r} is not a valid URL ({e})") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"--base-url must be an http:// or https:// URL with a host, e.g. "
+                             f"http://localhost:8000/v1; got {base_url!r}")
+        if parts.query or parts.fragment or any(c.isspace() for c in str(base_url)):
+            raise ValueError(f"--base-url must not contain a query, a fragment or whitespace; got {base_url!r}")
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not math.isfinite(timeout) \
+                or timeout <= 0:
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         super().__init__(examples, temperature, normalize)
-        self.url = base_url.rstrip("/") + "/completions"
+        self.url = str(base_url).rstrip("/") + "/completions"
         self.model = model
-        self.timeout = timeout
+        self.timeout = float(timeout)
         self.api_key = api_key or os.environ.get("OPENAI_API_KEY")
 
-    def _post(self, body: dict) -> dict:
+    def _post(self, body: dict) -> Any:
+        """POST ``body`` as JSON and return the parsed reply (any JSON value; the callers check its shape).
+
+        Raises:
+            ConnectionError: the server cannot be reached or dropped the connection.
+            TimeoutError: the whole exchange took longer than ``timeout``.
+            LMBackendError: an HTTP error status, a reply over :attr:`max_reply_bytes`, or a body that is not JSON.
+        """
+        import contextlib
+        import http.client
         import json
         import socket
+        import threading
+        import time
         import urllib.error
         import urllib.request
+
+        deadline = time.monotonic() + self.timeout
+        lock, socks, fired = threading.Lock(), [], []
+
+        def shut(sock: socket.socket) -> None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)  # a blocked recv/send returns at once
+
+        def fire() -> None:
+            with lock:
+                fired.append(True)
+                for s in socks:
+                    shut(s)
+
+        def watched(base: type) -> type:
+            class Conn(base):  # type: ignore[misc, valid-type]
+                def connect(self) -> None:
+                    super().connect()
+                    with lock:
+                        socks.append(self.sock)
+                        if fired:
+                            shut(self.sock)
+
+            return Conn
+
+        class Http(urllib.request.HTTPHandler):
+            def do_open(self, http_class, req, **kw):  # noqa: ANN001, ANN003, ANN202
+                return super().do_open(watched(http_class), req, **kw)
+
+        handlers: list[Any] = [urllib.request.ProxyHandler(), Http(), urllib.request.UnknownHandler(),
+                               urllib.request.HTTPDefaultErrorHandler(), urllib.request.HTTPErrorProcessor()]
+        if hasattr(urllib.request, "HTTPSHandler"):
+            class Https(urllib.request.HTTPSHandler):
+                def do_open(self, http_class, req, **kw):  # noqa: ANN001, ANN003, ANN202
+                    return super().do_open(watched(http_class), req, **kw)
+
+            handlers.append(Https())
+        opener = urllib.request.OpenerDirector()
+        for h in handlers:
+            opener.add_handler(h)
+
+        def timed_out() -> TimeoutError:
+            return TimeoutError(f"{self.url}: no answer within {self.timeout} s")
 
         headers = {"Content-Type": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
         req = urllib.request.Request(self.url, data=json.dumps(body).encode(), headers=headers, method="POST")
+        cap = self.max_reply_bytes
+        timer = threading.Timer(self.timeout, fire)
+        timer.daemon = True
+        timer.start()
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as r:
-                return json.loads(r.read())
-        except urllib.error.HTTPError as e:
-            raise LMBackendError(f"{self.url}: HTTP {e.code}: {e.read()[:200].decode(errors='replace')}") from None
-        except TimeoutError:
-            raise TimeoutError(f"{self.url}: no answer within {self.timeout} s") from None
-        except urllib.error.URLError as e:
-            if isinstance(e.reason, (TimeoutError, socket.timeout)):
-                raise TimeoutError(f"{self.url}: no answer within {self.timeout} s") from None
-            raise ConnectionError(f"cannot reach the language-model server at {self.url}: {e.reason}") from None
+            try:
+                with opener.open(req, timeout=self.timeout) as r:
+                    length = getattr(r, "length", None)  # the parsed Content-Length, if any
+                    if isinstance(length, int) and length > cap:
+                        raise LMBackendError(f"{self.url}: reply of {length} bytes, more than the {cap}-byte limit")
+                    chunks, size = [], 0
+                    while True:
+                        if time.monotonic() >= deadline or fired:
+                            raise timed_out()
+                        chunk = r.read1(1 << 16)
+                        if not chunk:
+                            break
+                        size += len(chunk)
+                        if size > cap:
+                            raise LMBackendError(f"{self.url}: reply larger than the {cap}-byte limit")
+                        chunks.append(chunk)
+                    if fired:  # the watchdog cut the connection: what was read may be incomplete
+                        raise timed_out()
+                    if isinstance(length, int) and size < length:
+                        raise LMBackendError(f"{self.url}: not a valid HTTP reply (the connection closed after "
+                                             f"{size} of {length} announced bytes)")
+                    data = b"".join(chunks)
+            except urllib.error.HTTPError as e:
+                try:
+                    text = e.read(200).decode(errors="replace")
+                except (OSError, http.client.HTTPException):
+                    text = ""
+                if fired:
+                    raise timed_out() from None
+                raise LMBackendError(f"{self.url}: HTTP {e.code}: {' '.join(text.split())}") from None
+            except urllib.error.URLError as e:
+                if fired or isinstance(e.reason, TimeoutError):
+                    raise timed_out() from None
+                raise ConnectionError(f"cannot reach the language-model server at {self.url}: {e.reason}") from None
+            except TimeoutError:
+                raise timed_out() from None
+            except (OSError, http.client.HTTPException) as e:
+                if fired:
+                    raise timed_out() from None
+                if isinstance(e, OSError):
+                    raise ConnectionError(f"the language-model server at {self.url} dropped the connection "
+                                          f"({type(e).__name__}: {e})") from None
+                raise LMBackendError(f"{self.url}: not a valid HTTP reply ({type(e).__name__}: {e})") from None
+        finally:
+            timer.cancel()
+        try:
+            return json.loads(data)
+        except (ValueError, RecursionError) as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            snippet = data[:80].decode(errors="replace")
+            raise LMBackendError(f"{self.url}: the reply is not JSON ({type(e).__name__}: {str(e)[:120]}); "
+                                 f"it starts with {snippet!r}") from None
+
+    def _choices(self, reply: Any, n: int | None) -> list[dict]:
+        """The reply's ``choices``, checked: a JSON object with a list of objects (``n`` of them if given,
+        ordered by their ``index``, which must then be 0 … n-1).
+
+        Raises:
+            LMBackendError: the reply does not have that shape.
+        """
+
+        def kind(x: Any) -> str:
+            return type(x).__name__ if x is not None else "null"
+
+        if not isinstance(reply, dict):
+            raise LMBackendError(f"{self.url}: malformed reply: expected a JSON object, got {kind(reply)}")
+        choices = reply.get("choices")
+        if not isinstance(choices, list) or not all(isinstance(ch, dict) for ch in choices):
+            raise LMBackendError(f"{self.url}: malformed reply: 'choices' must be a list of objects, "
+                                 f"got {kind(choices)}")
+        if n is None:
+            if not choices:
+                raise LMBackendError(f"{self.url}: malformed reply: 'choices' is empty")
+            return choices
+        if len(choices) != n:
+            raise LMBackendError(f"{self.url}: expected {n} choices, got {len(choices)}")
+        idx = [ch.get("index", i) for i, ch in enumerate(choices)]
+        if not all(type(i) is int for i in idx) or sorted(idx) != list(range(n)):
+            raise LMBackendError(f"{self.url}: malformed reply: choice indices must be 0..{n - 1}, got "
+                                 f"{str(idx)[:80]}")
+        return [ch for _, ch in sorted(zip(idx, choices, strict=True), key=lambda t: t[0])]
 
     def _logprobs(self, prompt: str, continuations: Sequence[str]) -> list[tuple[float, int]]:
+        import math
+
         reply = self._post({"model": self.model, "prompt": [prompt + c for c in continuations], "max_tokens": 1,
                             "echo": True, "logprobs": 1, "temperature": 0.0})
-        choices = sorted(reply.get("choices", []), key=lambda ch: ch.get("index", 0))
-        if len(choices) != len(continuations):
-            raise LMBackendError(f"{self.url}: expected {len(continuations)} choices, got {len(choices)}")
+        choices = self._choices(reply, len(continuations))
         out = []
-        for c, ch in zip(continuations, choices, strict=True):
-            lp = ch.get("logprobs") or {}
-            offsets, tlp = lp.get("text_offset"), lp.get("token_logprobs")
-            if offsets is None or tlp is None:
+        for i, (c, ch) in enumerate(zip(continuations, choices, strict=True)):
+            lp = ch.get("logprobs")
+            if lp is None or (isinstance(lp, dict) and (lp.get("text_offset") is None
+                                                         or lp.get("token_logprobs") is None)):
                 raise LMBackendError(f"{self.url}: the reply has no echoed logprobs (does the server support echo?)")
+            if not isinstance(lp, dict):
+                raise LMBackendError(f"{self.url}: malformed reply: choice {i}: 'logprobs' must be an object")
+            offsets, tlp = lp["text_offset"], lp["token_logprobs"]
+            if not isinstance(offsets, list) or not isinstance(tlp, list):
+                raise LMBackendError(f"{self.url}: malformed reply: choice {i}: 'text_offset' and 'token_logprobs' "
+                                     "must be lists")
+            if len(offsets) != len(tlp):
+                raise LMBackendError(f"{self.url}: malformed reply: choice {i}: {len(offsets)} text offsets but "
+                                     f"{len(tlp)} token log-probabilities")
+            if not all(type(o) is int and o >= 0 for o in offsets):
+                raise LMBackendError(f"{self.url}: malformed reply: choice {i}: 'text_offset' must hold "
+                                     "non-negative integers")
+            for v in tlp:
+                if v is not None and (type(v) not in (int, float) or math.isnan(v)):
+                    raise LMBackendError(f"{self.url}: malformed reply: choice {i}: log-probability {str(v)[:40]!r} "
+                                         "is not a number")
             lo, hi = len(prompt), len(prompt) + len(c)
-            vals = [v for off, v in zip(offsets, tlp, strict=False) if lo <= off < hi and v is not None]
-            out.append((float(sum(vals)), len(vals)))
+            vals = [float(v) for off, v in zip(offsets, tlp, strict=True) if lo <= off < hi and v is not None]
+            if not vals:
+                raise LMBackendError(f"{self.url}: malformed reply: choice {i}: no token log-probability lies in the "
+                                     f"candidate text {c.strip()[:60]!r} (offsets {lo}..{hi - 1})")
+            if not all(math.isfinite(v) and v <= 0 for v in vals):
+                raise LMBackendError(f"{self.url}: malformed reply: choice {i}: log-probabilities of "
+                                     f"{c.strip()[:60]!r} must be finite and <= 0, got {str(vals)[:80]}")
+            out.append((math.fsum(vals), len(vals)))
         return out
 
     def generate(self, prompt: str, max_new_tokens: int = 64) -> str:
-        """Greedy completion of ``prompt`` up to the first newline (for the generative planner)."""
+        """Greedy completion of ``prompt`` up to the first newline (for the generative planner).
+
+        Raises:
+            ConnectionError, TimeoutError: as :meth:`_post`.
+            LMBackendError: an HTTP error or a malformed reply (no ``choices[0].text`` string).
+        """
         reply = self._post({"model": self.model, "prompt": prompt, "max_tokens": max_new_tokens, "temperature": 0.0,
                             "stop": ["\n"]})
-        try:
-            return str(reply["choices"][0]["text"]).split("\n")[0]
-        except (KeyError, IndexError, TypeError):
-            raise LMBackendError(f"{self.url}: malformed completion reply: {str(reply)[:200]}") from None
+        text = self._choices(reply, None)[0].get("text")
+        if not isinstance(text, str):
+            raise LMBackendError(f"{self.url}: malformed completion reply: 'choices[0].text' must be a string, "
+                                 f"got {type(text).__name__ if text is not None else 'null'}")
+        return text.split("\n")[0]

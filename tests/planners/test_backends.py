@@ -81,11 +81,22 @@ def test_hf_causal_missing_model_is_a_clear_error(tmp_path):
 
 class _Handler(BaseHTTPRequestHandler):
     """Fake /v1/completions: whitespace tokens; log-prob −0.5 for words of the prompt's last Human line, else −3.
-    Generation replies with the scripted plans in turn."""
+    Generation replies with the scripted plans in turn.
+
+    Hostile modes: ``mutate(reply)`` replaces the reply (a JSON value, or raw bytes sent as they are);
+    ``no_length`` omits Content-Length (the body ends when the connection closes); ``truncate`` announces 1000
+    bytes more than it sends; ``drip`` = ``"body"`` sends the headers, then the body one byte every
+    ``drip_every`` seconds, ``"status"`` sends the whole response (status line first) that way."""
 
     script: list[str] = []
     requests: list[dict] = []
     delay = 0.0
+    mutate = None
+    no_length = False
+    truncate = False
+    drip: str | None = None
+    drip_every = 2.0
+    stop = threading.Event()
 
     def do_POST(self):  # noqa: N802
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -107,12 +118,32 @@ class _Handler(BaseHTTPRequestHandler):
                 choices.append({"index": i, "text": text, "logprobs": {"text_offset": offsets, "token_logprobs": lps}})
         else:
             choices = [{"index": 0, "text": type(self).script.pop(0) if type(self).script else " done."}]
-        data = json.dumps({"choices": choices}).encode()
+        reply = {"choices": choices}
+        if type(self).mutate is not None:
+            reply = type(self).mutate(reply)
+        data = reply if isinstance(reply, bytes) else json.dumps(reply).encode()
+        if type(self).drip == "status":
+            head = f"HTTP/1.0 200 OK\r\nContent-Length: {len(data)}\r\n\r\n".encode()
+            self._drip(head + data)
+            return
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
+        if not type(self).no_length:
+            self.send_header("Content-Length", str(len(data) + (1000 if type(self).truncate else 0)))
         self.end_headers()
+        if type(self).drip == "body":
+            self._drip(data)
+            return
         self.wfile.write(data)
+
+    def _drip(self, data: bytes) -> None:
+        for i in range(len(data)):
+            if type(self).stop.wait(type(self).drip_every):
+                return
+            try:
+                self.wfile.write(data[i:i + 1])
+            except OSError:  # the client gave up
+                return
 
     def log_message(self, *args):
         pass
@@ -122,10 +153,14 @@ class _Handler(BaseHTTPRequestHandler):
 def server():
     httpd = HTTPServer(("127.0.0.1", 0), _Handler)
     _Handler.script, _Handler.requests, _Handler.delay = [], [], 0.0
+    _Handler.mutate, _Handler.no_length, _Handler.truncate, _Handler.drip = None, False, False, None
+    _Handler.stop = threading.Event()
     t = threading.Thread(target=httpd.serve_forever, daemon=True)
     t.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+    _Handler.stop.set()  # ends a dripping reply at once
     httpd.shutdown()
+    httpd.server_close()
 
 
 def test_openai_compatible_scores_only_the_candidate_tokens(server):
@@ -154,6 +189,133 @@ def test_openai_compatible_unreachable_and_slow_servers_fail_clearly(server):
         LM_BACKENDS.get("openai-compatible")(examples=EXAMPLES, base_url=server + "/wrong", timeout=5).generate("x")
     with pytest.raises(ValueError, match="--base-url"):
         LM_BACKENDS.get("openai-compatible")(examples=EXAMPLES)
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/v1", "http://", "http:///v1",
+                                 "https://:8000/v1", "localhost:8000/v1", "javascript:alert(1)", "//host/v1",
+                                 "http://host:port/v1", "http://host/v1?x=1", "http://ho st/v1"])
+def test_openai_compatible_base_url_must_be_http_or_https_with_a_host(url):
+    with pytest.raises(ValueError, match="--base-url"):
+        LM_BACKENDS.get("openai-compatible")(examples=EXAMPLES, base_url=url)
+    for ok in ("http://127.0.0.1:8000/v1", "https://lm.example.com/v1/", "HTTP://localhost/v1"):
+        LM_BACKENDS.get("openai-compatible")(examples=EXAMPLES, base_url=ok)
+    for bad in (0, -1.0, float("nan"), float("inf"), "5", True):
+        with pytest.raises(ValueError, match="timeout"):
+            LM_BACKENDS.get("openai-compatible")(examples=EXAMPLES, base_url="http://h/v1", timeout=bad)
+
+
+def _set_first(key, value):  # noqa: ANN001, ANN202
+    def edit(reply):  # noqa: ANN001, ANN202
+        reply["choices"][0]["logprobs"][key] = value
+        return reply
+
+    return edit
+
+
+def _each_logprobs(fn):  # noqa: ANN001, ANN202
+    def edit(reply):  # noqa: ANN001, ANN202
+        for ch in reply["choices"]:
+            fn(ch["logprobs"])
+        return reply
+
+    return edit
+
+
+_BAD_REPLIES = {
+    "not json": (lambda r: b"<html>Bad gateway</html>", "the reply is not JSON"),
+    "not utf-8": (lambda r: b"\xff\xfe{", "the reply is not JSON"),
+    "empty body": (lambda r: b"", "the reply is not JSON"),
+    "deeply nested": (lambda r: b"[" * 100_000 + b"]" * 100_000, "the reply is not JSON"),
+    "a list": (lambda r: [], "expected a JSON object, got list"),
+    "a number": (lambda r: 3, "expected a JSON object, got int"),
+    "choices a string": (lambda r: {"choices": "abc"}, "'choices' must be a list of objects, got str"),
+    "choices missing": (lambda r: {}, "'choices' must be a list of objects, got null"),
+    "choices of numbers": (lambda r: {"choices": list(range(len(r["choices"])))}, "must be a list of objects"),
+    "too few choices": (lambda r: {"choices": r["choices"][:1]}, "choices, got 1"),
+    "duplicate indices": (lambda r: {"choices": [{**c, "index": 0} for c in r["choices"]]}, "choice indices"),
+    "index a string": (lambda r: {"choices": [{**c, "index": str(c["index"])} for c in r["choices"]]},
+                       "choice indices"),
+    "logprobs missing": (lambda r: {"choices": [{"index": c["index"], "text": ""} for c in r["choices"]]},
+                         "no echoed logprobs"),
+    "logprobs a string": (lambda r: {"choices": [{**c, "logprobs": "abc"} for c in r["choices"]]},
+                          "'logprobs' must be an object"),
+    "offsets a string": (_set_first("text_offset", "0 1 2"), "must be lists"),
+    "lengths differ": (_each_logprobs(lambda lp: lp["token_logprobs"].pop()), "text offsets but"),
+    "offsets negative": (_set_first("text_offset", [-1] * 3), "text offsets but|non-negative integers"),
+    "offset a float": (_each_logprobs(lambda lp: lp["text_offset"].__setitem__(-1, 1.5)), "non-negative integers"),
+    "log-prob a string": (_each_logprobs(lambda lp: lp["token_logprobs"].__setitem__(-1, "-0.5")),
+                          "is not a number"),
+    "log-prob NaN": (_each_logprobs(lambda lp: lp["token_logprobs"].__setitem__(-1, float("nan"))),
+                     "is not a number"),
+    "log-prob a bool": (_each_logprobs(lambda lp: lp["token_logprobs"].__setitem__(-1, True)), "is not a number"),
+    "log-prob a list": (_each_logprobs(lambda lp: lp["token_logprobs"].__setitem__(-1, [-1])), "is not a number"),
+    "log-prob -inf": (_each_logprobs(lambda lp: lp["token_logprobs"].__setitem__(-1, float("-inf"))),
+                      "must be finite"),
+    "offsets outside the candidate": (_each_logprobs(lambda lp: lp.update(text_offset=[0] * len(lp["text_offset"]))),
+                                      "no token log-probability lies in the candidate"),
+}
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("case", sorted(_BAD_REPLIES))
+def test_openai_compatible_malformed_replies_are_one_line_backend_errors(server, case):
+    from skillstack.planners.lm import LMBackendError
+
+    mutate, match = _BAD_REPLIES[case]
+    _Handler.mutate = staticmethod(mutate)
+    sc = LM_BACKENDS.get("openai-compatible")(examples=EXAMPLES, base_url=server, timeout=10)
+    with pytest.raises(LMBackendError, match=match) as e:
+        sc.probabilities("open the window", [], TEXTS)
+    assert "\n" not in str(e.value) and server in str(e.value) and len(str(e.value)) < 400
+
+
+@pytest.mark.parametrize("reply,match", [([], "expected a JSON object"), ({"choices": []}, "'choices' is empty"),
+                                         ({"choices": {"0": {}}}, "must be a list of objects"),
+                                         ({"choices": [{"text": 5}]}, "must be a string, got int"),
+                                         ({"choices": [{}]}, "must be a string, got null"),
+                                         (b"nope", "not JSON")])
+def test_openai_compatible_generate_checks_the_reply(server, reply, match):
+    from skillstack.planners.lm import LMBackendError
+
+    _Handler.mutate = staticmethod(lambda r: reply)
+    sc = LM_BACKENDS.get("openai-compatible")(examples=EXAMPLES, base_url=server, timeout=10)
+    with pytest.raises(LMBackendError, match=match):
+        sc.generate("Human: open the window\nRobot:")
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("where", ["body", "status"])
+def test_openai_compatible_dripping_server_hits_the_overall_deadline(server, where):
+    _Handler.drip, _Handler.drip_every = where, 1.0  # each byte well within the socket timeout
+    sc = LM_BACKENDS.get("openai-compatible")(examples=EXAMPLES, base_url=server, timeout=2.5)
+    t0 = time.monotonic()
+    with pytest.raises(TimeoutError, match="no answer within 2.5 s"):
+        sc.generate("Human: open the window\nRobot:")
+    assert time.monotonic() - t0 < 2.5 + 1.5
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("no_length", [False, True])
+def test_openai_compatible_reply_size_is_capped(server, no_length):
+    from skillstack.planners.lm import LMBackendError, OpenAICompatibleScorer
+
+    assert OpenAICompatibleScorer.max_reply_bytes == 8 * 1024 * 1024
+    _Handler.no_length = no_length
+    _Handler.mutate = staticmethod(lambda r: {**r, "pad": "x" * (9 * 1024 * 1024)})
+    sc = LM_BACKENDS.get("openai-compatible")(examples=EXAMPLES, base_url=server, timeout=20)
+    with pytest.raises(LMBackendError, match="8388608-byte limit"):
+        sc.generate("Human: open the window\nRobot:")
+    _Handler.mutate = staticmethod(lambda r: {**r, "pad": "x" * 1000})  # under the cap: fine
+    assert sc.generate("Human: open the window\nRobot:") == " done."
+
+
+def test_openai_compatible_truncated_reply_is_a_backend_error(server):
+    from skillstack.planners.lm import LMBackendError
+
+    _Handler.truncate = True
+    sc = LM_BACKENDS.get("openai-compatible")(examples=EXAMPLES, base_url=server, timeout=10)
+    with pytest.raises(LMBackendError, match="not a valid HTTP reply"):
+        sc.generate("Human: open the window\nRobot:")
 
 
 def _cands():

@@ -70,3 +70,30 @@ def test_rollout_cli_prints_affordances_and_writes_video(tmp_path):
 
     frames = iio.imread(out)
     assert frames.shape[0] > 100 and frames[len(frames) // 2].std() > 10
+
+
+class _Stubborn:
+    """Chooses close_drawer whenever it is offered, else done: the loop the guard must stop."""
+
+    def reset(self, context):
+        self.offers = []
+
+    def plan_step(self, instruction, history, observation, candidates):
+        from skillstack.planners.base import CandidateScore, Decision
+
+        names = [c.name for c in candidates]
+        self.offers.append(names)
+        choice = "close_drawer" if "close_drawer" in names else "done"
+        return Decision(choice, [CandidateScore(n, float(n == choice), 1.0, float(n == choice)) for n in names])
+
+
+def test_loop_guard_withholds_a_skill_that_changed_nothing():
+    from skillstack.planners.executor import run_instruction
+
+    planner = _Stubborn()
+    r = run_instruction("close the drawer", planner, LIB, "tabletop", seed=0, task="red_block_in_drawer")
+    # the drawer starts closed: close_drawer succeeds at once and changes nothing, so it is not offered again
+    assert [e.skill for e in r.executions] == ["close_drawer"]
+    assert r.ended_by == "done" and r.loops_prevented == 1
+    assert "close_drawer" in planner.offers[0] and "close_drawer" not in planner.offers[1]
+    assert r.decisions[1]["info"]["blocked"] == ["close_drawer"]

@@ -122,3 +122,46 @@ def test_oracle_reset_takes_goal_and_state_from_the_episode():
     d = planner.plan_step("", [], np.zeros(26), [Candidate("open_drawer", "open the drawer"), Candidate(DONE, "done")])
     assert d.choice == DONE
     env.close()
+
+
+def test_goal_parsing_refuses_unknown_predicates():
+    from skillstack.planners.grounding import goal_text, parse_goal
+
+    vocab = ["drawer_open", "drawer_closed", "block_in_bin(red)", "holding(blue)"]
+    goal, problems = parse_goal(" block_in_bin(red), not drawer_open.", vocab)
+    assert goal == {"block_in_bin(red)": True, "drawer_open": False} and problems == []
+    assert goal_text(goal) == "block_in_bin(red), not drawer_open"
+    goal, problems = parse_goal("block_in_bin(green) and lamp_on, drawer_closed", vocab)
+    assert goal == {"drawer_closed": True} and problems == ["block_in_bin(green)", "lamp_on"]
+
+
+class _ScriptedLM:
+    def __init__(self, replies):
+        self.replies, self.prompts = list(replies), []
+
+    def generate(self, prompt):
+        self.prompts.append(prompt)
+        return self.replies.pop(0)
+
+
+def test_goal_grounding_repairs_then_plans_and_rejects_clearly():
+    from skillstack.envs import make_env
+    from skillstack.planners.grounding import GoalGroundingPlanner
+
+    lm = _ScriptedLM([" block_in_drawer(crimson), drawer_closed", " block_in_drawer(red), drawer_closed"])
+    planner = GoalGroundingPlanner(TABLETOP, backend=lm)
+    env = make_env(TABLETOP.env_id, task=None).unwrapped
+    obs, _ = env.reset(seed=0)
+    planner.reset(EpisodeContext(TABLETOP, env, goal={"window_open": True}))  # the context's goal is never used
+    cands = [Candidate(n, s.description) for n, s in SKILL_SPECS.items()] + [Candidate(DONE, "done")]
+    d = planner.plan_step("hide the red block in the drawer", [], obs, cands)
+    assert d.info["grounding"] == "repaired by the LM" and d.info["goal"] == {"block_in_drawer(red)": True,
+                                                                              "drawer_closed": True}
+    assert d.choice == "open_drawer" and d.info["plan"][-1] == "close_drawer"
+    assert "'block_in_drawer(crimson)' are not predicates" in lm.prompts[1]
+    assert "Instruction: hide the red block in the drawer\nGoal:" in lm.prompts[0]
+    bad = GoalGroundingPlanner(TABLETOP, backend=_ScriptedLM([" lamp_on", " lamp_on"]))
+    bad.reset(EpisodeContext(TABLETOP, env))
+    d = bad.plan_step("turn on the lamp", [], obs, cands)
+    assert d.choice == DONE and d.info["grounding"].startswith("rejected") and d.info["goal"] is None
+    env.close()

@@ -296,3 +296,220 @@ def test_upgrade_rewrites_in_place_and_leaves_no_temp(tmp_path):
     assert lib.load("open_drawer").version == 1
     assert sorted(p.name for p in (tmp_path / "open_drawer").iterdir()) == ["v0001"]
     assert (d / "manifest.json").read_text().endswith("}\n")
+
+
+# ------------------------------------------------------------------ an artifact is tied to its path
+def _write_manifest_raw(d: Path, edit) -> None:  # noqa: ANN001
+    """Apply ``edit`` to ``d``'s manifest and re-sign it (file hashes untouched); ``edit`` may return a
+    replacement value (e.g. a list), written as is."""
+    import json
+
+    from skillstack.skills.library import MANIFEST_HASH_KEY, manifest_digest
+
+    path = d / "manifest.json"
+    m = json.loads(path.read_text())
+    m.pop(MANIFEST_HASH_KEY)
+    new = edit(m)
+    if new is not None:
+        m = new
+    if isinstance(m, dict):
+        m[MANIFEST_HASH_KEY] = manifest_digest(m)
+    path.write_text(json.dumps(m))
+
+
+@pytest.mark.parametrize("name", ["..", "../x", "/etc", "a/b", "open_drawer\n", "x/../open_drawer", ".", "",
+                                  f"{'a' * 65}", "Open_drawer", None, 7])
+def test_names_that_are_not_skill_names_never_resolve(tmp_path, name):
+    SkillLibrary(tmp_path).save(make_skill("x"))  # a complete skill just outside the library: <tmp>/x/v0001
+    lib = SkillLibrary(tmp_path / "lib")
+    lib.save(make_skill())
+    assert lib.versions(name) == []
+    for call in (lib.path, lib.load, lib.manifest):
+        with pytest.raises(UnknownNameError):
+            call(name)
+    assert lib.names() == ["open_drawer"]
+
+
+def test_symlinked_skill_directory_is_never_listed_nor_loaded(tmp_path):
+    other = SkillLibrary(tmp_path / "other")
+    other.save(make_skill("close_drawer"))
+    lib = SkillLibrary(tmp_path / "lib")
+    lib.save(make_skill())
+    (tmp_path / "lib" / "close_drawer").symlink_to(tmp_path / "other" / "close_drawer")
+    assert lib.names() == ["open_drawer"] and lib.versions("close_drawer") == []
+    for call in (lib.path, lib.load, lib.manifest):
+        with pytest.raises(SkillLoadError, match="close_drawer: is a symbolic link"):
+            call("close_drawer")
+    rows = dict(lib.manifests())
+    assert "symbolic link" in rows["close_drawer"] and isinstance(rows["open_drawer"], dict)
+
+
+def test_symlinked_version_directory_is_never_latest_nor_loaded(tmp_path):
+    other = SkillLibrary(tmp_path / "other")
+    other.save(make_skill(seed=5))
+    target = other.save(make_skill(seed=6))  # a valid open_drawer v0002, elsewhere
+    lib = SkillLibrary(tmp_path / "lib")
+    lib.save(make_skill())
+    link = tmp_path / "lib" / "open_drawer" / "v0002"
+    link.symlink_to(target)
+    assert lib.versions("open_drawer") == [1]
+    assert lib.load("open_drawer").version == 1 and lib.path("open_drawer") == tmp_path / "lib/open_drawer/v0001"
+    for call in (lib.path, lib.load, lib.manifest):
+        with pytest.raises(SkillLoadError, match="v0002: is a symbolic link"):
+            call("open_drawer", 2)
+    with pytest.raises(SkillLoadError, match="symbolic link"):
+        load_skill_dir(link)
+    # a link inside the library is refused as well
+    (tmp_path / "lib" / "open_drawer" / "v0003").symlink_to("v0001")
+    assert lib.versions("open_drawer") == [1]
+    # so is a version named non-canonically (v00004 would be a second "version 4")
+    (tmp_path / "lib" / "open_drawer" / "v00004").mkdir()
+    assert lib.versions("open_drawer") == [1]
+
+
+def test_symlinked_manifest_is_not_a_version(tmp_path):
+    lib = SkillLibrary(tmp_path)
+    d = lib.save(make_skill())
+    real = tmp_path / "manifest-elsewhere.json"
+    (d / "manifest.json").rename(real)
+    (d / "manifest.json").symlink_to(real)
+    assert lib.versions("open_drawer") == []
+    with pytest.raises(SkillLoadError, match="manifest.json: is a symbolic link"):
+        load_skill_dir(d)
+
+
+def _fifo(p: Path) -> None:
+    os.mkfifo(p)
+
+
+def _zero_link(p: Path) -> None:
+    p.symlink_to("/dev/zero")
+
+
+def _char_device(p: Path) -> None:
+    try:
+        os.mknod(p, 0o600 | __import__("stat").S_IFCHR, os.makedev(1, 5))  # like /dev/zero
+    except (PermissionError, OSError) as e:
+        pytest.skip(f"cannot create a device node here ({e})")
+
+
+def _subdir(p: Path) -> None:
+    p.mkdir()
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("make,what", [(_zero_link, "is a symbolic link"), (_fifo, "is a FIFO"),
+                                       (_char_device, "is a character device"), (_subdir, "is a directory")])
+@pytest.mark.parametrize("fname", ["policy.safetensors", "affordance.safetensors"])
+def test_listed_file_that_is_not_a_regular_file_fails_at_once(tmp_path, make, what, fname):
+    lib = SkillLibrary(tmp_path)
+    d = lib.save(make_skill())
+    (d / fname).unlink()
+    make(d / fname)
+    with pytest.raises(SkillLoadError, match=f"{fname}: {what}"):
+        lib.load("open_drawer")
+
+
+def test_version_directory_copied_under_another_name_or_number_is_refused(tmp_path):
+    import shutil
+
+    lib = SkillLibrary(tmp_path)
+    src = lib.save(make_skill("open_drawer"))
+    lib.save(make_skill("close_drawer"))
+    shutil.copytree(src, tmp_path / "close_drawer" / "v0002")  # becomes close_drawer's "latest"
+    assert lib.versions("close_drawer") == [1, 2]
+    for call in (lib.load, lib.manifest):
+        with pytest.raises(SkillLoadError, match="skill 'open_drawer' version 1, but it lies in close_drawer/v0002"):
+            call("close_drawer")
+    assert lib.load("close_drawer", 1).name == "close_drawer"
+    shutil.copytree(src, tmp_path / "open_drawer" / "v0003")  # an old version re-published as the newest
+    with pytest.raises(SkillLoadError, match="version 1, but it lies in open_drawer/v0003"):
+        lib.load("open_drawer")
+    with pytest.raises(SkillLoadError, match="version 1, but it lies in open_drawer/v0003"):
+        load_skill_dir(tmp_path / "open_drawer" / "v0003")
+
+
+_BAD_SHAPES = {
+    "list": lambda m: [1, 2],
+    "string": lambda m: "manifest",
+    "networks str": lambda m: m.update(networks="x"),
+    "networks without policy": lambda m: m.update(networks={"affordance": m["networks"]["affordance"]}),
+    "network spec str": lambda m: m["networks"].update(policy="x"),
+    "files list": lambda m: m.update(files=[]),
+    "files values": lambda m: m.update(files=dict.fromkeys(m["files"], 1)),
+    "name null": lambda m: m.update(name=None),
+    "version str": lambda m: m.update(version="1"),
+    "version missing": lambda m: m.pop("version"),
+    "description int": lambda m: m.update(description=5),
+    "env_id list": lambda m: m.update(env_id=["x"]),
+    "max_steps bool": lambda m: m.update(max_steps=True),
+    "max_steps float": lambda m: m.update(max_steps=1.5),
+    "max_steps negative": lambda m: m.update(max_steps=-1),
+    "space list": lambda m: m.update(observation_space=[]),
+    "provenance str": lambda m: m.update(provenance="x"),
+    "metrics list": lambda m: m.update(metrics=[1]),
+    "success_rate str": lambda m: m["metrics"].update(success_rate="high"),
+    "success int": lambda m: m.update(success=1),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_BAD_SHAPES))
+def test_manifest_of_the_wrong_shape_is_a_load_error(tmp_path, case):
+    lib = SkillLibrary(tmp_path)
+    d = lib.save(make_skill())
+    _write_manifest_raw(d, _BAD_SHAPES[case])
+    with pytest.raises(SkillLoadError, match="manifest"):
+        lib.load("open_drawer")
+    with pytest.raises(SkillLoadError, match="manifest"):
+        lib.manifest("open_drawer")  # the cheap listing read checks the shape too
+
+
+def test_manifests_lists_a_broken_skill_as_an_error_row(tmp_path):
+    lib = SkillLibrary(tmp_path)
+    lib.save(make_skill("open_drawer"))
+    _write_manifest_raw(lib.save(make_skill("close_drawer")), lambda m: [1, 2])
+    bad = lib.save(make_skill("press_button"))
+    (bad / "manifest.json").write_text("{not json")
+    lib.save(make_skill("open_window"))
+    assert lib.names() == ["close_drawer", "open_drawer", "open_window", "press_button"]
+    rows = list(lib.manifests())
+    assert [n for n, _ in rows] == lib.names()
+    by_name = dict(rows)
+    assert "must be a JSON object" in by_name["close_drawer"]
+    assert "not valid JSON" in by_name["press_button"]
+    assert by_name["open_drawer"]["name"] == "open_drawer" and by_name["open_window"]["version"] == 1
+    assert list(SkillLibrary(tmp_path / "missing").manifests()) == []
+
+
+def test_every_shipped_skill_version_still_loads():
+    from skillstack.skills import library
+
+    root = Path(library.__file__).resolve().parent.parent / "assets" / "skills"
+    if not root.is_dir():
+        pytest.skip("no shipped skills in this installation")
+    lib = SkillLibrary(root)
+    assert lib.names()
+    for name in lib.names():
+        assert lib.load(name).name == name
+        for v in lib.versions(name):
+            assert lib.manifest(name, v)["version"] == v
+    assert all(isinstance(m, dict) for _, m in lib.manifests())
+
+
+def test_upgrade_never_writes_through_a_symlinked_directory(tmp_path):
+    import json
+
+    from skillstack.skills.library import MANIFEST_HASH_KEY, upgrade_manifests
+
+    outside = SkillLibrary(tmp_path / "outside")
+    d = outside.save(make_skill())
+    m = json.loads((d / "manifest.json").read_text())
+    del m[MANIFEST_HASH_KEY]
+    (d / "manifest.json").write_text(json.dumps(m))
+    before = (d / "manifest.json").read_bytes()
+    (tmp_path / "lib" / "close_drawer").mkdir(parents=True)
+    (tmp_path / "lib" / "open_drawer").symlink_to(tmp_path / "outside" / "open_drawer")
+    (tmp_path / "lib" / "close_drawer" / "v0001").symlink_to(d)
+    assert upgrade_manifests(tmp_path / "lib") == []
+    assert (d / "manifest.json").read_bytes() == before
+    assert upgrade_manifests(tmp_path / "outside") == [d / "manifest.json"]
