@@ -86,10 +86,15 @@ def train(
     threads: Optional[int] = typer.Option(None, help="torch threads (default: torch's choice)."),
 ) -> None:
     """Train a skill, evaluate it and register it in the library with its measured success rate."""
+    from skillstack.envs.fileio import check_output_path
     from skillstack.skills.train import TrainConfig
     from skillstack.skills.train import train as run_train
 
     lib = None if no_register else str(_library(library).root)
+    if lib is not None:  # a library that cannot be written fails now, not after the training (nothing is lost)
+        check_output_path(lib, kind="dir")
+    if run_dir is not None:
+        check_output_path(run_dir, kind="dir")
     cfg = TrainConfig(
         env_id=env, algo=algo, steps=steps, seed=seed, device=device, n_envs=n_envs,
         run_dir=str(run_dir or ""), eval_every=eval_every, eval_episodes=eval_episodes,
@@ -178,8 +183,10 @@ def skills_list(library: Optional[Path] = LibraryOpt) -> None:
     t = Table(title=f"skills in {lib.root}")
     for col in ("name", "version", "description", "env", "success", "algo", "steps", "seed", "git"):
         t.add_column(col)
-    for name in lib.names():
-        m = lib.manifest(name)
+    for name, m in lib.manifests():
+        if isinstance(m, str):  # one broken skill is shown as such, the others still list
+            t.add_row(escape(name), "-", f"[red]{escape(m)}[/]", "", "", "", "", "", "")
+            continue
         p, met = m.get("provenance", {}), m.get("metrics", {})
         sr = met.get("success_rate")
         t.add_row(escape(name), f"v{escape(str(m.get('version', '?')))}", escape(str(m.get("description", ""))),

@@ -508,14 +508,31 @@ class OpenAICompatibleScorer(_LikelihoodScorer):
                 for s in socks:
                     shut(s)
 
+        def watch(sock: socket.socket) -> None:
+            with lock:
+                socks.append(sock)
+                if fired:
+                    shut(sock)
+
         def watched(base: type) -> type:
+            """``base`` (an HTTP(S) connection class) whose sockets the watchdog can cut: the TCP socket as soon
+            as it is connected (a proxy's CONNECT reply is read on it), the final (TLS) socket after ``connect``."""
+
             class Conn(base):  # type: ignore[misc, valid-type]
+                def __init__(self, *args: Any, **kwargs: Any) -> None:
+                    super().__init__(*args, **kwargs)
+                    create = self._create_connection
+
+                    def create_watched(*a: Any, **k: Any) -> socket.socket:
+                        sock = create(*a, **k)
+                        watch(sock)
+                        return sock
+
+                    self._create_connection = create_watched
+
                 def connect(self) -> None:
                     super().connect()
-                    with lock:
-                        socks.append(self.sock)
-                        if fired:
-                            shut(self.sock)
+                    watch(self.sock)
 
             return Conn
 
@@ -574,8 +591,15 @@ class OpenAICompatibleScorer(_LikelihoodScorer):
                     text = e.read(200).decode(errors="replace")
                 except (OSError, http.client.HTTPException):
                     text = ""
+                finally:
+                    with contextlib.suppress(Exception):
+                        e.close()
                 if fired:
                     raise timed_out() from None
+                if 300 <= e.code < 400:
+                    where = " ".join(str(e.headers.get("Location", "?")).split())[:200]
+                    raise LMBackendError(f"{self.url}: HTTP {e.code}: redirect to {where!r} not followed (give the "
+                                         "final URL as --base-url)") from None
                 raise LMBackendError(f"{self.url}: HTTP {e.code}: {' '.join(text.split())}") from None
             except urllib.error.URLError as e:
                 if fired or isinstance(e.reason, TimeoutError):

@@ -28,8 +28,10 @@ import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +44,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from skillstack.envs.fileio import atomic_write_json, fsync_dir, read_json_capped
+from skillstack.envs.fileio import _kind_of, atomic_write_json, fsync_dir, read_json_capped
 from skillstack.envs.registry import UnknownNameError, unknown_name_message
 from skillstack.skills.networks import ArchitectureError, MLPActor, MLPAffordance, TreeAffordance, build_network
 
@@ -105,12 +107,24 @@ def _read_manifest_json(mpath: Path) -> dict[str, Any]:
         SkillLoadError: unreadable, not JSON, too large or too deep, or not an object.
     """
     try:
+        if os.path.islink(mpath):
+            raise SkillLoadError(f"{mpath}: is a symbolic link; a manifest must be a regular file in its directory")
         m = read_json_capped(mpath)
     except (OSError, ValueError) as e:
+        if isinstance(e, SkillLoadError):
+            raise
         raise SkillLoadError(f"{mpath}: cannot read manifest ({e})") from None
     if not isinstance(m, dict):
-        raise SkillLoadError(f"{mpath}: manifest must be a JSON object")
+        raise SkillLoadError(f"{mpath}: manifest must be a JSON object, got {_json_type(m)}")
     return m
+
+
+def _json_type(value: object) -> str:
+    """The JSON name of ``value``'s type, for error messages."""
+    if isinstance(value, bool):
+        return "a boolean"
+    return {dict: "an object", list: "an array", str: "a string", int: "an integer", float: "a number",
+            type(None): "null"}.get(type(value), type(value).__name__)
 
 
 def read_verified_manifest(d: Path) -> dict[str, Any]:
@@ -155,7 +169,7 @@ def _verify_files(d: Path, m: dict[str, Any]) -> None:
         raise SkillLoadError(f"{d}: files on disk do not match the manifest: missing {sorted(listed - present)}, "
                              f"unexpected {sorted(present - listed)}")
     for fname, digest in files.items():
-        actual = sha256_file(d / fname)
+        actual = _sha256_regular(d / fname)
         if actual != digest:
             raise SkillLoadError(f"{d / fname}: sha256 mismatch (manifest {digest[:16]}…, file {actual[:16]}…); "
                                  "the artifact is corrupted or was modified")
@@ -201,6 +215,105 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def _sha256_regular(path: Path) -> str:
+    """Hex sha256 of ``path``, which must be a regular file and not a symlink (checked before anything is read).
+
+    The file is examined with ``os.lstat``, then opened with ``O_NOFOLLOW | O_NONBLOCK`` and examined again with
+    ``fstat``, so a symlink (e.g. to ``/dev/zero``), a FIFO or a device fails at once instead of hanging or
+    reading without end, also when the entry is swapped between the two checks.
+
+    Raises:
+        SkillLoadError: naming the file: a symlink, not a regular file, or unreadable.
+    """
+    try:
+        st = os.lstat(path)
+        if stat.S_ISLNK(st.st_mode):
+            raise SkillLoadError(f"{path}: is a symbolic link; artifact files must be regular files")
+        if not stat.S_ISREG(st.st_mode):
+            raise SkillLoadError(f"{path}: is {_kind_of(st.st_mode)}, not a regular file; refusing to read it")
+        flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(path, flags)
+    except SkillLoadError:
+        raise
+    except OSError as e:
+        raise SkillLoadError(f"{path}: cannot read ({e.strerror or e})") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise SkillLoadError(f"{path}: is {_kind_of(st.st_mode)}, not a regular file; refusing to read it")
+        h = hashlib.sha256()
+        while chunk := os.read(fd, 1 << 20):
+            h.update(chunk)
+    except OSError as e:
+        raise SkillLoadError(f"{path}: cannot read ({e.strerror or e})") from None
+    finally:
+        os.close(fd)
+    return h.hexdigest()
+
+
+def _version_of(d: Path) -> int | None:
+    """The version number of a directory named like one (``v0001`` → 1; canonical ``v{n:04d}`` only), else None."""
+    m = _VERSION_RE.match(d.name)
+    if m is None or d.name != f"v{int(m.group(1)):04d}":
+        return None
+    return int(m.group(1))
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_skill_manifest(m: dict[str, Any], d: Path) -> None:
+    """Check the shape of a skill manifest and that it belongs to the version directory ``d``
+    (``<root>/<name>/v<version:04d>``): its ``name`` and ``version`` fields must match the path, so a version
+    directory copied under another skill's name or number is refused.
+
+    Args:
+        m: the manifest (already a JSON object).
+        d: the version directory it was read from.
+
+    Raises:
+        SkillLoadError: a field is missing or has the wrong type, the schema version is unsupported, or the
+            ``name``/``version`` fields do not match ``d``.
+    """
+    mpath = d / MANIFEST
+    if m.get("schema_version") != SCHEMA_VERSION:
+        raise SkillLoadError(f"{mpath}: schema_version {m.get('schema_version')!r} unsupported "
+                             f"(this skillstack reads {SCHEMA_VERSION})")
+    required: dict[str, tuple[type, ...]] = {
+        "name": (str,), "version": (int,), "description": (str,), "env_id": (str,), "max_steps": (int,),
+        "observation_space": (dict,), "action_space": (dict,), "networks": (dict,), "files": (dict,)}
+    optional: dict[str, tuple[type, ...]] = {"success": (str,), "provenance": (dict,), "metrics": (dict,)}
+    for key, types in (*required.items(), *optional.items()):
+        if key not in m:
+            if key in required:
+                raise SkillLoadError(f"{mpath}: malformed manifest: no {key!r} field")
+            continue
+        value = m[key]
+        if key in optional and value is None:
+            continue
+        if not isinstance(value, types) or (types == (int,) and isinstance(value, bool)):
+            want = {str: "a string", int: "an integer", dict: "an object"}[types[0]]
+            raise SkillLoadError(f"{mpath}: malformed manifest: {key!r} must be {want}, got {_json_type(value)}")
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in m["files"].items()):
+        raise SkillLoadError(f"{mpath}: malformed manifest: 'files' must map file names to sha256 strings")
+    if "policy" not in m["networks"] or not all(isinstance(v, dict) for v in m["networks"].values()):
+        raise SkillLoadError(f"{mpath}: malformed manifest: 'networks' must map roles (at least 'policy') to objects")
+    if m["max_steps"] <= 0:
+        raise SkillLoadError(f"{mpath}: malformed manifest: 'max_steps' must be positive, got {m['max_steps']}")
+    sr = (m.get("metrics") or {}).get("success_rate")
+    if sr is not None and (isinstance(sr, bool) or not isinstance(sr, (int, float))):
+        raise SkillLoadError(f"{mpath}: malformed manifest: 'metrics.success_rate' must be a number, "
+                             f"got {_json_type(sr)}")
+    expected_version = _version_of(d)
+    if expected_version is None:
+        raise SkillLoadError(f"{d}: not a skill version directory (expected a name like v0001)")
+    if m["name"] != d.parent.name or m["version"] != expected_version:
+        raise SkillLoadError(f"{mpath}: the manifest is skill {m['name']!r} version {m['version']}, but it lies in "
+                             f"{d.parent.name}/{d.name}; a version directory must not be copied or renamed "
+                             "(save the skill under its own name instead)")
 
 
 @dataclass
@@ -301,28 +414,31 @@ class SkillLibrary:
 
     # ------------------------------------------------------------------ queries
     def names(self) -> list[str]:
-        """Names of skills with at least one complete version, sorted."""
+        """Names of skills with at least one complete version, sorted (symlinked skill directories are not
+        skills)."""
         if not self.root.is_dir():
             return []
-        return sorted(p.name for p in self.root.iterdir()
-                      if p.is_dir() and not p.name.startswith(".") and self.versions(p.name))
+        return sorted(p.name for p in self.root.iterdir() if not p.name.startswith(".") and self.versions(p.name))
 
     def versions(self, name: str) -> list[int]:
         """Complete versions of ``name`` (a version is complete once its manifest exists), ascending.
 
         Hidden entries (temp directories of interrupted writes) and ``vNNNN`` entries without a manifest are
-        not versions; a string that is not a valid skill name (e.g. ``..`` or a path) has none.
+        not versions; a string that is not a valid skill name (e.g. ``..`` or a path) has none. Only real
+        directories count: a symlinked skill or version directory (even one pointing at a valid version
+        elsewhere) and a symlinked manifest are never listed, so they never become ``latest``. Version
+        directories are named ``v{n:04d}`` exactly (``v00001`` is not version 1).
         """
         if not isinstance(name, str) or SKILL_NAME_RE.fullmatch(name) is None:
             return []
         d = self.root / name
-        if not d.is_dir():
+        if not _is_real_dir(d):
             return []
         out = []
         for p in d.iterdir():
-            m = _VERSION_RE.match(p.name)
-            if m and (p / MANIFEST).is_file():
-                out.append(int(m.group(1)))
+            v = _version_of(p)
+            if v is not None and _is_real_dir(p) and _is_regular_file(p / MANIFEST):
+                out.append(v)
         return sorted(out)
 
     def _next_version(self, skill_dir: Path) -> int:
@@ -335,15 +451,39 @@ class SkillLibrary:
                 top = max(top, int(m.group(1)))
         return top + 1
 
+    def _check_inside(self, *dirs: Path) -> None:
+        """Check that each of ``dirs`` is a real directory (not a symlink) whose resolved path lies under the
+        resolved library root.
+
+        Raises:
+            SkillLoadError: naming the offending directory.
+        """
+        root = self.root.resolve()
+        for d in dirs:
+            if d.is_symlink():
+                raise SkillLoadError(f"{d}: is a symbolic link; skill and version directories must be real "
+                                     f"directories inside the library {self.root}")
+            resolved = d.resolve()
+            if resolved == root or not resolved.is_relative_to(root):
+                raise SkillLoadError(f"{d}: resolves to {resolved}, outside the library {self.root}")
+
     def path(self, name: str, version: int | str = "latest") -> Path:
-        """Directory of ``name`` at ``version`` (an int or ``"latest"``).
+        """Directory of ``name`` at ``version`` (an int or ``"latest"``), always ``<root>/<name>/v<NNNN>``.
+
+        ``name`` must be a valid skill name (:func:`check_skill_name`): ``..``, a path or a trailing newline
+        never resolve to anything.
 
         Raises:
             UnknownNameError: no such skill or version (lists the valid ones).
+            SkillLoadError: the skill or version directory is a symlink or resolves outside the library root.
         """
+        valid = isinstance(name, str) and SKILL_NAME_RE.fullmatch(name) is not None
+        if valid and (self.root / name).is_symlink():
+            self._check_inside(self.root / name)  # raises, naming the link
         versions = self.versions(name)
         if not versions:
-            raise UnknownNameError(unknown_name_message("skill", name, self.names()) + f" (library {self.root})")
+            raise UnknownNameError(unknown_name_message("skill", str(name), self.names()) +
+                                   f" (library {self.root})")
         if version == "latest":
             v = versions[-1]
         else:
@@ -352,22 +492,49 @@ class SkillLibrary:
             except ValueError:
                 v = -1
             if v not in versions:
+                link = self.root / name / f"v{v:04d}"
+                if v >= 0 and link.is_symlink():
+                    self._check_inside(link)  # raises, naming the link
                 raise UnknownNameError(f"skill {name!r} has no version {version!r}; versions: {versions}")
-        return self.root / name / f"v{v:04d}"
+        d = self.root / name / f"v{v:04d}"
+        self._check_inside(self.root / name, d)
+        return d
 
     def manifest(self, name: str, version: int | str = "latest") -> dict[str, Any]:
-        """The parsed manifest (no hash check, no network built): cheap, for listings.
+        """The parsed manifest (no hash check, no network built): cheap, for listings. Its shape is checked
+        (:func:`check_skill_manifest`): field types, and ``name``/``version`` matching the directory.
 
         Raises:
             UnknownNameError: no such skill or version.
-            SkillLoadError: the manifest is not valid JSON, not a regular file, or over the size/depth caps
-                of :func:`skillstack.envs.fileio.read_json_capped`.
+            SkillLoadError: the manifest is not valid JSON, not a JSON object, not a regular file, over the
+                size/depth caps of :func:`skillstack.envs.fileio.read_json_capped`, malformed, or does not
+                match its directory; the skill or version directory is a symlink.
         """
-        p = self.path(name, version) / MANIFEST
-        try:
-            return read_json_capped(p)
-        except ValueError as e:
-            raise SkillLoadError(f"{p}: cannot read manifest ({e})") from None
+        d = self.path(name, version)
+        m = _read_manifest_json(d / MANIFEST)
+        check_skill_manifest(m, d)
+        return m
+
+    def manifests(self) -> Iterator[tuple[str, dict[str, Any] | str]]:
+        """Every skill's latest manifest, for listings that must not stop at one broken skill.
+
+        Yields ``(name, manifest)`` for each skill of :meth:`names` whose latest manifest reads and has the
+        right shape (:meth:`manifest`), ``(name, error message)`` for one that does not, and also an error row
+        for each symlinked skill directory (never loaded), in name order.
+
+        Yields:
+            ``(skill name, manifest dict or one-line error string)``.
+        """
+        if not self.root.is_dir():
+            return
+        names = set(self.names())
+        links = {p.name for p in self.root.iterdir()
+                 if p.is_symlink() and SKILL_NAME_RE.fullmatch(p.name) is not None and p.is_dir()}
+        for name in sorted(names | links):
+            try:
+                yield name, self.manifest(name)
+            except (SkillLoadError, UnknownNameError, OSError) as e:
+                yield name, str(e)
 
     # ------------------------------------------------------------------ load
     def load(self, name: str, version: int | str = "latest") -> Skill:
@@ -375,7 +542,8 @@ class SkillLibrary:
 
         Raises:
             UnknownNameError: unknown skill/version, or a network kind outside the allow-list.
-            SkillLoadError: missing/extra files, sha256 mismatch, malformed manifest or tensors.
+            SkillLoadError: missing/extra files, sha256 mismatch, malformed manifest or tensors, a manifest whose
+                name/version do not match its directory, a symlinked skill/version directory or file.
         """
         d = self.path(name, version)
         return load_skill_dir(d)
@@ -442,7 +610,6 @@ class SkillLibrary:
         return n
 
 
-"""Backward-compatible alias of :func:`skillstack.envs.fileio.fsync_dir` (to be removed)."""
 
 
 def _write_json_durable(path: Path, obj: Any, *, temp_dir: Path | None = None) -> None:
@@ -479,17 +646,22 @@ def _write_skill_files(skill: Skill, d: Path) -> dict[str, Any]:
 
 
 def load_skill_dir(d: Path) -> Skill:
-    """Load and verify the skill version directory ``d`` (see :meth:`SkillLibrary.load`)."""
+    """Load and verify the skill version directory ``d`` = ``<root>/<name>/v<NNNN>`` (see
+    :meth:`SkillLibrary.load`): the manifest's ``name`` and ``version`` must match that path.
+
+    Raises:
+        UnknownNameError: a network kind outside the allow-list.
+        SkillLoadError: ``d`` is a symlink; missing/extra/non-regular files, sha256 mismatch, malformed manifest
+            or tensors; the manifest belongs to another skill or version.
+    """
     mpath = d / MANIFEST
+    if d.is_symlink():
+        raise SkillLoadError(f"{d}: is a symbolic link; a skill version directory must be a real directory")
     m = read_verified_manifest(d)
-    if m.get("schema_version") != SCHEMA_VERSION:
-        raise SkillLoadError(f"{mpath}: schema_version {m.get('schema_version')!r} unsupported "
-                             f"(this skillstack reads {SCHEMA_VERSION})")
+    check_skill_manifest(m, d)
     files = m["files"]
     nets: dict[str, nn.Module] = {}
-    networks = m.get("networks")
-    if not isinstance(networks, dict) or "policy" not in networks:
-        raise SkillLoadError(f"{mpath}: 'networks' must contain a 'policy' entry")
+    networks = m["networks"]
     used = {spec.get("file") for spec in networks.values() if isinstance(spec, dict)}
     if set(files) - used:
         raise SkillLoadError(f"{d}: files not used by any network: {sorted(set(files) - used)} (a skill directory "
@@ -526,7 +698,7 @@ def load_skill_dir(d: Path) -> Skill:
             observation_space=space_from_json(m["observation_space"]),
             action_space=space_from_json(m["action_space"]),
             max_steps=int(m["max_steps"]),
-            success=str(m.get("success", "info.success")),
+            success=m.get("success") or "info.success",
             provenance=dict(m.get("provenance") or {}),
             metrics=dict(m.get("metrics") or {}),
             version=int(m["version"]) if "version" in m else None,
@@ -535,9 +707,28 @@ def load_skill_dir(d: Path) -> Skill:
         raise SkillLoadError(f"{mpath}: malformed manifest ({type(e).__name__}: {e})") from None
 
 
+def _is_real_dir(p: Path) -> bool:
+    """``p`` is a directory and not a symlink (``os.lstat``)."""
+    try:
+        return stat.S_ISDIR(os.lstat(p).st_mode)
+    except OSError:
+        return False
+
+
+def _is_regular_file(p: Path) -> bool:
+    """``p`` is a regular file and not a symlink (``os.lstat``)."""
+    try:
+        return stat.S_ISREG(os.lstat(p).st_mode)
+    except OSError:
+        return False
+
+
 def upgrade_manifests(root: str | os.PathLike[str]) -> list[Path]:
     """Add :data:`MANIFEST_HASH_KEY` to every manifest under ``root`` that lacks it (written by skillstack before
     manifests hashed themselves), after verifying its exact file set and every file's sha256.
+
+    Manifests reached through a symlink (a linked directory or a linked manifest) are skipped, never written
+    through.
 
     Returns:
         The manifests rewritten.
@@ -547,7 +738,11 @@ def upgrade_manifests(root: str | os.PathLike[str]) -> list[Path]:
             it).
     """
     changed = []
-    for mpath in sorted(Path(root).glob("**/v[0-9][0-9][0-9][0-9]/" + MANIFEST)):
+    root = Path(root)
+    for mpath in sorted(root.glob("**/v[0-9][0-9][0-9][0-9]/" + MANIFEST)):
+        rel = mpath.relative_to(root)
+        if any(os.path.islink(root.joinpath(*rel.parts[:i + 1])) for i in range(len(rel.parts))):
+            continue  # reached through a symlink: not an artifact of this tree, and never written through
         m = _read_manifest_json(mpath)
         if MANIFEST_HASH_KEY in m:
             continue

@@ -82,6 +82,13 @@ CASES = {
                                          "not in a robosuite-pickplace/<skill> env"),
     "rollout unknown scene": (lambda t: ["rollout", "--scene", "kitchen", "--plan", "open_drawer"],
                               "valid scene names: robosuite-pickplace, tabletop"),
+    # output locations are checked before any work starts (issue 17): nothing trained or evaluated is lost
+    "train into an unwritable library": (lambda t: ["train", "metaworld/reach-v3", "--algo", "bc", "--steps", "10",
+                                                     "--library", "/proc/skillstack-no-such-dir"],
+                                         "cannot create files in /proc"),
+    "eval json into a directory": (lambda t: ["eval", "metaworld/reach-v3", "--expert", "-n", "1", "--json", "/tmp"],
+                                   "is a directory"),
+    "instruction with console markup": (lambda t: ["rollout", "--plan", "open_drawr[/x]"], "open_drawr[/x]"),
 }
 
 
@@ -97,3 +104,12 @@ def test_bad_input_is_one_clear_line_without_traceback_or_output(tmp_path, case)
     assert not (tmp_path / "out").exists(), "bad input must not leave partial output"
     leftovers = {p.name for p in tmp_path.iterdir()} - {"suite.json"}
     assert not leftovers, leftovers
+
+
+def test_writing_results_into_a_device_keeps_the_device_and_fails_in_one_line(tmp_path):
+    import stat
+
+    r = _cli("eval", "metaworld/reach-v3", "--expert", "-n", "1", "--json", "/dev/full", cwd=tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1].startswith("error:") and "/dev/full" in r.stderr
+    assert stat.S_ISCHR(os.stat("/dev/full").st_mode)  # the device node was written into, never replaced
