@@ -14,8 +14,8 @@ verify the hashes and read the safetensors (a few seconds). Nothing is downloade
 Why transformers rather than ``llama-cpp-python``: transformers is already installed (sentence-transformers needs
 it), installs from wheels, and gives batched forward passes with an explicit KV cache, which SayCan scoring reuses
 across candidates and decisions (:class:`~skillstack.planners.lm.HFCausalScorer`); ``llama-cpp-python`` has no
-wheel for this platform on PyPI (``pip download --only-binary :all: llama-cpp-python`` finds none) and compiles llama.cpp at
-install time (that compile time was not measured here).
+wheel for this platform on PyPI (``pip download --only-binary :all: llama-cpp-python`` finds none) and compiles
+llama.cpp at install time (that compile time was not measured here).
 """
 
 from __future__ import annotations
