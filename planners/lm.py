@@ -412,9 +412,9 @@ class HFCausalScorer(_LikelihoodScorer):
         import torch
 
         ids = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False).input_ids.to(self.device)
-        with torch.no_grad():
+        with torch.no_grad():  # greedy; stops at the first newline (the answer is one line)
             gen = self.model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_new_tokens,
-                                      do_sample=False,
+                                      do_sample=False, stop_strings=["\n"], tokenizer=self.tokenizer,
                                       pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id)
         return self.tokenizer.decode(gen[0, ids.shape[1]:], skip_special_tokens=True).split("\n")[0]
 
