@@ -17,25 +17,20 @@ the adapter tensors strictly (exactly the keys the configuration creates). Nothi
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import time
-import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from skillstack.envs.fileio import fsync_dir
 from skillstack.envs.provenance import git_sha, package_versions, utc_now
 from skillstack.envs.scenes import ASSETS, Scene
 from skillstack.planners.base import PlannerSpec, register_planner
 from skillstack.planners.lm import LM_BACKENDS, HFCausalScorer, build_prompt
 from skillstack.planners.suite import scene_prompt, suite_instructions
 from skillstack.planners.templates import generate
-from skillstack.skills.library import SkillLoadError, read_verified_manifest, sha256_file, write_manifest
+from skillstack.skills.library import SkillLoadError, publish_version, read_verified_manifest, sha256_file
 
 KIND = "lora_adapter"
 SCHEMA_VERSION = 1
@@ -160,15 +155,13 @@ def train_lm_planner(cfg: LMPlannerConfig, scene: Scene, out: str | Path | None 
 
 def save_adapter(state: dict[str, Any], cfg: LMPlannerConfig, scene: Scene, base_sha: str,
                  metrics: dict[str, Any], root: str | Path) -> Path:
-    """Write ``root/vNNNN`` (``adapter.safetensors`` + hashed manifest) through a temp dir and one rename."""
+    """Write ``root/vNNNN`` (``adapter.safetensors`` + hashed manifest) atomically
+    (:func:`~skillstack.skills.library.publish_version`)."""
     from safetensors.torch import save_file
 
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{uuid.uuid4().hex[:8]}-", dir=root))
-    try:
+    def fill(tmp: Path) -> dict[str, Any]:
         save_file(state, str(tmp / ADAPTER_FILE), metadata={"kind": KIND})
-        manifest = {
+        return {
             "schema_version": SCHEMA_VERSION, "kind": KIND, "scene": scene.name,
             "lora": {"rank": cfg.rank, "alpha": cfg.alpha, "dropout": cfg.dropout,
                      "target_modules": list(cfg.target_modules)},
@@ -178,23 +171,8 @@ def save_adapter(state: dict[str, Any], cfg: LMPlannerConfig, scene: Scene, base
             "metrics": {k: v for k, v in metrics.items() if k != "path"},
             "files": {ADAPTER_FILE: sha256_file(tmp / ADAPTER_FILE)},
         }
-        for attempt in range(1000):
-            existing = [int(p.name[1:]) for p in root.iterdir() if p.name[:1] == "v" and p.name[1:].isdigit()]
-            version = max(existing, default=0) + 1
-            target = root / f"v{version:04d}"
-            manifest["version"] = version
-            write_manifest(tmp / "manifest.json", manifest)
-            try:
-                os.rename(tmp, target)
-                break
-            except OSError:
-                if not os.path.lexists(target) or attempt == 999:
-                    raise
-        fsync_dir(root)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return target
+
+    return publish_version(root, fill)
 
 
 def _typed(m: dict[str, Any], d: Path) -> tuple[int, int, float, tuple[str, ...], str]:

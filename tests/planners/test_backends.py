@@ -374,7 +374,8 @@ def test_hf_causal_reuses_prompt_caches_across_decisions_exactly(tiny_model):
 
 
 def test_local_model_cache_is_verified_before_use(tmp_path):
-    from skillstack.planners.local_models import MANIFEST, _sha256, _verify
+    from skillstack.planners.local_models import MANIFEST, _verify
+    from skillstack.skills.library import sha256_file as _sha256
 
     d = tmp_path / "m"
     d.mkdir()
