@@ -136,7 +136,7 @@ def publish_version(root: str | os.PathLike[str], fill: Callable[[Path], dict[st
     Used by planner artifacts (learned planner, LoRA adapters); skills use :meth:`SkillLibrary.save`.
 
     Raises:
-        FileExistsError: 1000 concurrent writers took every candidate version.
+        FileExistsError: no free version number after :data:`_MAX_SAVE_ATTEMPTS` attempts.
         OSError: a write failed.
     """
     root = Path(root)
@@ -144,9 +144,11 @@ def publish_version(root: str | os.PathLike[str], fill: Callable[[Path], dict[st
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{uuid.uuid4().hex[:8]}-", dir=root))
     try:
         manifest = fill(tmp)
-        for _ in range(1000):
-            taken = [int(m.group(1)) for p in root.iterdir() if (m := re.fullmatch(r"v(\d+)", p.name))]
-            version = max(taken, default=0) + 1
+        for _ in range(_MAX_SAVE_ATTEMPTS):
+            # one above every vNNNN entry, complete or not (a directory without manifest, a plain file, a dangling
+            # link all occupy their number)
+            version = 1 + max((int(m.group(1)) for p in root.iterdir() if (m := _VERSION_RE.match(p.name))),
+                              default=0)
             target = root / f"v{version:04d}"
             manifest["version"] = version
             write_manifest(tmp / MANIFEST, manifest)
@@ -157,7 +159,8 @@ def publish_version(root: str | os.PathLike[str], fill: Callable[[Path], dict[st
                 if not os.path.lexists(target):
                     raise
         else:
-            raise FileExistsError(f"{root}: no free version number after 1000 attempts")
+            raise FileExistsError(errno.EEXIST, f"{root}: no free version number after {_MAX_SAVE_ATTEMPTS} "
+                                  "attempts (other writers keep taking them)")
         fsync_dir(root)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -479,16 +482,6 @@ class SkillLibrary:
                 out.append(v)
         return sorted(out)
 
-    def _next_version(self, skill_dir: Path) -> int:
-        """One above every ``vNNNN`` entry of ``skill_dir``, complete or not (a directory without manifest, a
-        plain file, a dangling link all occupy their number)."""
-        top = 0
-        for p in skill_dir.iterdir():
-            m = _VERSION_RE.match(p.name)
-            if m:
-                top = max(top, int(m.group(1)))
-        return top + 1
-
     def _check_inside(self, *dirs: Path) -> None:
         """Check that each of ``dirs`` is a real directory (not a symlink) whose resolved path lies under the
         resolved library root.
@@ -602,30 +595,8 @@ class SkillLibrary:
             FileExistsError: no free version number after :data:`_MAX_SAVE_ATTEMPTS` attempts.
             OSError: the write failed (the hidden temp directory is removed; existing versions are untouched).
         """
-        skill_dir = self.root / skill.name
-        skill_dir.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{uuid.uuid4().hex[:8]}-", dir=skill_dir))
-        try:
-            manifest = _write_skill_files(skill, tmp)
-            for _ in range(_MAX_SAVE_ATTEMPTS):
-                version = self._next_version(skill_dir)
-                target = skill_dir / f"v{version:04d}"
-                manifest["version"] = version
-                write_manifest(tmp / MANIFEST, manifest)
-                try:
-                    os.rename(tmp, target)  # atomic; fails if another writer took this version
-                    break
-                except OSError:
-                    if not os.path.lexists(target):
-                        raise
-            else:
-                raise FileExistsError(errno.EEXIST, f"{skill_dir}: no free version number after "
-                                      f"{_MAX_SAVE_ATTEMPTS} attempts (other writers keep taking them)")
-            fsync_dir(skill_dir)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        skill.version = version
+        target = publish_version(self.root / skill.name, lambda tmp: _write_skill_files(skill, tmp))
+        skill.version = int(target.name[1:])
         return target
 
     def remove_stale_temps(self) -> int:
