@@ -32,12 +32,10 @@ from skillstack.envs.scenes import (
     get_scene,
     load_plugins,
     register_scene,
-    scene_names,
-    scene_of_skill_env,
 )
 
 __all__ = [
     "ENVS", "ENV_ALIASES", "SCENES", "EnvSpec", "Registry", "Scene", "Task", "UnknownNameError", "env_names",
     "env_spec", "get_scene", "load_plugins", "make_env", "register_env", "register_scene", "register_versioned",
-    "resolve_env_id", "scene_names", "scene_of_skill_env", "unknown_name_message", "unversioned",
+    "resolve_env_id", "unknown_name_message", "unversioned",
 ]

@@ -282,19 +282,8 @@ def get_scene(name: str) -> Scene:
     return SCENES.get(name)
 
 
-def scene_names() -> list[str]:
-    """Every registered scene name (plugins loaded first), sorted."""
-    load_plugins()
-    return SCENES.names()
 
 
-def scene_of_skill_env(skill_env_id: str) -> Scene | None:
-    """The scene whose skill family contains ``skill_env_id``, or ``None``."""
-    load_plugins()
-    for name in SCENES.names():
-        if SCENES.get(name).owns(skill_env_id):
-            return SCENES.get(name)
-    return None
 
 
 def as_task(scene: Scene, task: str | Task | None) -> Task | None:

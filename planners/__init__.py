@@ -1,7 +1,8 @@
 """Scheduling layer: planners choose skills, the executor runs them closed-loop in the tabletop scene.
 
 * :mod:`~skillstack.planners.base` — the interface: ``plan_step(instruction, history, observation, candidates)
-  -> Decision`` with every candidate's language score, affordance and combined score; :func:`planner_factory`.
+  -> Decision`` with every candidate's language score, affordance and combined score; :func:`make_planner`
+  (checked against the scene by the planner registry).
 * :mod:`~skillstack.planners.executor` — :func:`execute_plan` (a given skill sequence) and
   :func:`run_instruction` (planner in the loop: decide, execute, re-read the predicates, decide again).
 * :mod:`~skillstack.planners.saycan` and :mod:`~skillstack.planners.lm` — SayCan (language × affordance) with

@@ -94,6 +94,20 @@ class EpisodeContext:
     env: Any = None
     goal: Mapping[str, bool] | None = None
 
+    def state_reader(self, why: str) -> Callable[[Any], dict[str, Any]]:
+        """``observation -> discrete state`` read from the env's predicates through the scene's symbolic domain
+        (privileged state; the observation argument is ignored).
+
+        Raises:
+            ValueError: the scene has no symbolic domain (``why`` names what needed it).
+            RuntimeError: the context has no env.
+        """
+        domain = self.scene.require_domain(why)
+        if self.env is None:
+            raise RuntimeError(f"{why} reads the scene env's predicates: the episode context has no env")
+        env = self.env
+        return lambda _obs: domain.state_of(env.predicates)
+
 
 class Planner(Protocol):
     """Chooses the next skill."""
@@ -200,11 +214,3 @@ def make_planner(name: str, scene: Scene, **kwargs: Any) -> Planner:
         raise ValueError(f"--backend/--model/--base-url apply to planners with a language model, not {name!r}")
     return spec.factory(scene=scene, **kwargs)
 
-
-def planner_factory(name: str) -> Callable[..., Planner]:
-    """The factory of the registered planner ``name`` (``factory(scene=..., **kwargs)``).
-
-    Raises:
-        UnknownNameError: unknown planner (lists the valid ones, "did you mean").
-    """
-    return planner_spec(name).factory

@@ -92,10 +92,9 @@ class GenerativePlanner:
     def reset(self, context: EpisodeContext) -> None:
         """New episode: validate against the scene env's discrete state (the symbolic checker reads the
         predicates) and write a new plan at the first decision."""
-        domain = self.domain = context.scene.require_domain("the generative planner")
+        self.domain = context.scene.require_domain("the generative planner")
         if context.env is not None:
-            env = context.env
-            self.state_fn = lambda _obs: domain.state_of(env.predicates)
+            self.state_fn = context.state_reader("the generative planner")
         self._plan, self._expected = None, None
 
     def _action(self, name: str) -> Any:

@@ -116,8 +116,7 @@ class GoalGroundingPlanner:
         context's goal is never used)."""
         self.domain = context.scene.require_domain("the goal-grounding planner")
         if context.env is not None:
-            env, domain = context.env, self.domain
-            self.state_fn = lambda _obs: domain.state_of(env.predicates)
+            self.state_fn = context.state_reader("the goal-grounding planner")
 
     def _examples(self, instruction: str) -> list[tuple[str, dict[str, bool]]]:
         if self._embedder is None:

@@ -279,10 +279,12 @@ class HFCausalScorer(_LikelihoodScorer):
         if not (Path(model_path) / "config.json").exists():
             raise FileNotFoundError(f"hf-causal needs --model pointing at a local transformers model directory "
                                     f"(with config.json); got {model_path!r}")
-        self.model_path = str(model_path)
-        self.tokenizer = AutoTokenizer.from_pretrained(model_path, local_files_only=True)
-        self.model = AutoModelForCausalLM.from_pretrained(model_path, local_files_only=True).to(device).eval()
-        self.device = device
+        self.model_path: str | None = str(model_path)
+        self._attach(AutoModelForCausalLM.from_pretrained(model_path, local_files_only=True),
+                     AutoTokenizer.from_pretrained(model_path, local_files_only=True), device)
+
+    def _attach(self, model: Any, tokenizer: Any, device: str) -> None:
+        self.tokenizer, self.model, self.device = tokenizer, model.to(device).eval(), device
         self.calls = 0
         self.max_snapshots = 4
         self._static: tuple[int, ...] | None = None
@@ -298,10 +300,7 @@ class HFCausalScorer(_LikelihoodScorer):
         _LikelihoodScorer.__init__(self, examples if examples is not None else [], temperature, normalize)
         self.header = header
         self.model_path = None
-        self.tokenizer, self.model, self.device = tokenizer, model.to(device).eval(), device
-        self.calls, self.max_snapshots = 0, 4
-        self._static = None
-        self._snapshots = OrderedDict()
+        self._attach(model, tokenizer, device)
         return self
 
     def _snapshot(self, p_ids: list[int]) -> tuple[int, Any, Any]:

@@ -101,8 +101,7 @@ class SymbolicPlanner:
         if context.goal is not None:
             self.goal = dict(context.goal)
         if context.env is not None:
-            env, domain = context.env, self.domain
-            self.state_fn = lambda _obs: domain.state_of(env.predicates)
+            self.state_fn = context.state_reader("the oracle planner")
 
     def plan_step(self, instruction: str, history: Sequence[Step], observation: npt.NDArray[np.float64],
                   candidates: Sequence[Candidate]) -> Decision:

@@ -26,7 +26,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from skillstack.envs import ENVS, resolve_env_id, unversioned
+from skillstack.envs import resolve_env_id, unversioned
 from skillstack.envs.registry import Registry, UnknownNameError, unknown_name_message
 from skillstack.envs.robosuite_env import SCRIPTED_TASKS, RobosuiteController
 from skillstack.envs.robosuite_scene import SKILL_PREFIX as PICKPLACE_PREFIX
@@ -69,7 +69,8 @@ def _robosuite_expert(task: str) -> Expert:
 
 
 EXPERTS: Registry[Callable[[str], Expert]] = Registry("expert family")
-"""Env-name prefix → expert factory ``(name without prefix, e.g. "drawer-open-v3" or "open_drawer") -> Expert``."""
+"""Env-name prefix → expert factory ``(registered name without the prefix, e.g. "drawer-open-v3" or
+"open_drawer-v0") -> Expert``."""
 
 
 def register_expert(prefix: str, factory: Callable[[str], Expert]) -> None:
@@ -81,10 +82,10 @@ def register_expert(prefix: str, factory: Callable[[str], Expert]) -> None:
     EXPERTS.register(prefix, factory)
 
 
-register_expert("metaworld/", MetaWorldExpert)
-register_expert("tabletop/", TabletopExpert)
-register_expert("robosuite/", _robosuite_expert)
-register_expert(PICKPLACE_PREFIX, PickPlaceSkillController)
+register_expert("metaworld/", MetaWorldExpert)  # Meta-World's "-v3" is part of its task name
+register_expert("tabletop/", lambda name: TabletopExpert(unversioned(name)))
+register_expert("robosuite/", lambda name: _robosuite_expert(unversioned(name)))
+register_expert(PICKPLACE_PREFIX, lambda name: PickPlaceSkillController(unversioned(name)))
 
 
 def make_expert(env: str) -> Expert:
@@ -99,13 +100,5 @@ def make_expert(env: str) -> Expert:
     if not prefixes:
         raise ValueError(f"env {env!r} has no scripted expert")
     prefix = prefixes[0]
-    rest = name.removeprefix(prefix)
-    # Meta-World's own version suffix is part of its task name; skillstack's -vN env versions are not
-    key = rest if prefix == "metaworld/" else unversioned(rest)
-    return EXPERTS.get(prefix)(key)
+    return EXPERTS.get(prefix)(name.removeprefix(prefix))
 
-
-def has_expert(env: str) -> bool:
-    """Whether :func:`make_expert` would find an expert family for ``env`` (it may still refuse the task)."""
-    name = resolve_env_id(env)
-    return any(name.startswith(p) for p in EXPERTS.names()) and name in ENVS
