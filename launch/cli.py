@@ -19,8 +19,10 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="skillstack: robot skill library and hierarchical policy stack in MuJoCo.")
 skills_app = typer.Typer(no_args_is_help=True, help="Inspect the skill library.")
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks (results as JSON + Markdown).")
+memory_app = typer.Typer(no_args_is_help=True, help="Inspect and edit the correction memory (rollout corrections).")
 app.add_typer(skills_app, name="skills")
 app.add_typer(bench_app, name="bench")
+app.add_typer(memory_app, name="memory")
 # Piped output (logs, CI) gets 140 columns instead of rich's 80 so tables stay readable.
 console = Console() if sys.stdout.isatty() else Console(width=140)
 err_console = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=200)
@@ -342,12 +344,22 @@ def rollout(
     video: Optional[Path] = typer.Option(None, "--video", help="mp4 of the first episode with the overlay."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write every episode's result as JSON."),
     library: Optional[Path] = LibraryOpt,
+    interactive: bool = typer.Option(False, "--interactive", help="Read corrections from the terminal while the "
+                                     "episode runs: at each decision type a correction (Enter: go on); while a "
+                                     "skill runs, 'stop' interrupts it."),
+    corrections: Optional[Path] = typer.Option(None, "--corrections", help="JSON script of corrections "
+                                               "([{\"after_skill\": k | \"at_step\": n, \"text\": ...}])."),
+    memory: Optional[Path] = typer.Option(None, "--memory", help="Correction memory file (default: "
+                                          "$SKILLSTACK_MEMORY, else corrections.json in the user data dir)."),
+    no_memory: bool = typer.Option(False, "--no-memory", help="Neither use nor update the correction memory."),
 ) -> None:
     """Execute a skill sequence (--plan) or an instruction with a planner (--instruction), closed loop.
 
     --plan: affordance before each skill, outcome after; stops at the first failure.
     --instruction: the planner chooses a skill after every skill; each decision's table (language score ×
-    affordance) is printed, logged in --json and overlaid on --video.
+    affordance) is printed, logged in --json and overlaid on --video. Corrections (--interactive or
+    --corrections) amend what the planner does; memories of earlier corrections similar to the instruction are
+    applied first, and new corrections are stored (--memory, --no-memory).
     """
     from skillstack.envs.scenes import get_scene
 
@@ -357,11 +369,29 @@ def rollout(
     if (plan is None) == (instruction is None):
         raise CLIError("give exactly one of --plan (skill names) or --instruction (text for a planner)")
     _check_outputs(json_out=json_out, video=video)
+    if (interactive or corrections is not None) and instruction is None:
+        raise CLIError("--interactive and --corrections correct a planner: give --instruction")
+    if interactive and corrections is not None:
+        raise CLIError("give one of --interactive (the terminal) or --corrections (a script)")
+    if (interactive or corrections is not None) and episodes != 1:
+        raise CLIError("corrections apply to one episode: use --episodes 1")
+    if no_memory and memory is not None:
+        raise CLIError("give one of --memory PATH or --no-memory")
     goal_task = sc.task(task) if task is not None else None
     lib = _library(library)
     if instruction is not None:
+        from skillstack.planners.corrections import (
+            CorrectionMemory,
+            ScriptedCorrections,
+            TerminalCorrections,
+            load_corrections,
+        )
+
+        source = (TerminalCorrections() if interactive else
+                  ScriptedCorrections(load_corrections(corrections)) if corrections is not None else None)
+        mem = None if no_memory else CorrectionMemory(memory)
         _rollout_instruction(instruction, planner, backend, model, base_url, goal_task, seed, episodes, video,
-                             json_out, lib, sc)
+                             json_out, lib, sc, source, mem)
         return
     assert plan is not None
     _rollout_plan([n.strip() for n in plan.split(",") if n.strip()], goal_task, seed, episodes, video, json_out,
@@ -453,9 +483,39 @@ def _planner_kwargs(backend: Optional[str], model: Optional[str], base_url: Opti
     return kw
 
 
+def _print_correction(d: dict) -> None:
+    if d.get("stopped"):
+        what = "the episode" if d["stopped"] == "episode" else f"skill {d['stopped']} at step {d['step']}"
+        console.print(f"[bold magenta]correction[/] {escape(repr(d['text']))}: stopped {escape(what)}")
+        return
+    a = d["amendment"]
+    read = [f"{'' if v else 'not '}{k}" for k, v in a["require"].items()]
+    if a["referent"]:
+        read.append(f"referent {a['referent']}")
+    console.print(f"[bold magenta]correction[/] {escape(repr(d['text']))} → "
+                  + (escape(", ".join(read)) if read else "[yellow]not understood[/] (see the JSON log's clauses)"),
+                  highlight=False)
+    console.print(f"  decision before: {escape(d['before'])}   after: [bold]{escape(d['after'])}[/]")
+    for title, key in (("before", "table_before"), ("after", "table_after")):
+        console.print(f"  table {title} the correction:")
+        for line in d[key][1:]:
+            console.print("    " + escape(line), highlight=False)
+
+
+def _print_memory(entries: list) -> None:
+    for m in entries:
+        what = ", ".join(f"{'' if v else 'not '}{k}" for k, v in (m["require"] or {}).items())
+        if m["referent"]:
+            what = (what + ", " if what else "") + f"referent {m['referent']}"
+        console.print(f"[cyan]memory[/] {m['id']} (similarity {m['similarity']:.2f}): "
+                      f"{escape(repr(m['correction']))} for {escape(repr(m['instruction']))} → {escape(what)}",
+                      highlight=False)
+
+
 def _rollout_instruction(instruction: str, planner: str, backend: Optional[str], model: Optional[str],
                          base_url: Optional[str], task, seed: int, episodes: int,  # noqa: ANN001
-                         video: Optional[Path], json_out: Optional[Path], lib, scene) -> None:  # noqa: ANN001
+                         video: Optional[Path], json_out: Optional[Path], lib, scene,  # noqa: ANN001
+                         corrections=None, memory=None) -> None:  # noqa: ANN001
     from tqdm.auto import tqdm
 
     from skillstack.planners.base import check_planner, make_planner
@@ -478,12 +538,15 @@ def _rollout_instruction(instruction: str, planner: str, backend: Optional[str],
 
     def on_event(event: str, d: dict) -> None:
         if verbose:
-            (_print_decision if event == "decision" else _print_skill_end)(d)
+            {"decision": _print_decision, "correction": _print_correction}.get(event, _print_skill_end)(d)
 
     results = []
     for i in tqdm(range(episodes), desc="rollout", unit="ep", disable=verbose):
         r = run_instruction(instruction, built, lib, scene, seed=seed + i, task=goal_task, on_event=on_event,
-                            loaded=loaded, video_path=video if i == 0 else None)
+                            loaded=loaded, video_path=video if i == 0 else None, corrections=corrections,
+                            memory=memory)
+        if verbose and r.memory:
+            _print_memory(r.memory)
         results.append(r)
     n_ok = sum(r.success for r in results)
     if verbose:
@@ -492,6 +555,9 @@ def _rollout_instruction(instruction: str, planner: str, backend: Optional[str],
         verdict = "[bold green]success[/]" if r.success else "[bold red]failure[/]"
         goal = "" if r.goal_satisfied is None else f", goal {'holds' if r.goal_satisfied else 'does not hold'}"
         console.print(f"{verdict}: executed {escape(str(chosen))}, ended by {r.ended_by}{goal} ({r.steps} steps)")
+        if r.learned and memory is not None:
+            console.print(f"learned {len(r.learned)} correction(s) → {escape(str(memory.path))} "
+                          f"(skillstack memory list)")
     else:
         lo, hi = wilson_interval(n_ok, episodes)
         console.print(f"success: [bold]{n_ok}/{episodes} = {n_ok / episodes:.3f}[/] (95% CI {lo:.2f}–{hi:.2f})")
@@ -783,6 +849,81 @@ def bench_sample_efficiency(
 
     run_sample_efficiency([e for e in envs.split(",") if e], [a for a in algos.split(",") if a], minutes,
                           steps, seed, threshold, eval_every, eval_episodes, out, console, threads)
+
+
+@bench_app.command("corrections")
+def bench_corrections(
+    planners: str = typer.Option("saycan,goal-grounding,oracle", help="Comma-separated planners."),
+    scene: str = SceneOpt,
+    suite: Path = typer.Option(Path("assets/corrections/tabletop_corrections.json"),
+                               help="Corrections suite JSON (scenarios with scripted corrections)."),
+    seeds: int = typer.Option(2, help="Layout seeds per scenario (0..seeds-1; the second instruction uses "
+                              "100+seed)."),
+    out: Path = typer.Option(Path("bench_results/corrections"), help="Output directory (JSON, Markdown)."),
+    library: Optional[Path] = LibraryOpt,
+) -> None:
+    """Success uncorrected, with the scripted correction, and on a second instruction with vs without the
+    correction memory (issue 20's targets: ≥ 90 %; ≥ 80 % and ≥ 30 points above no memory)."""
+    from skillstack.envs.scenes import get_scene
+    from skillstack.launch.bench.corrections import run_corrections
+    from skillstack.planners.base import check_planner
+
+    sc = get_scene(scene)
+    names = [p.strip() for p in planners.split(",") if p.strip()]
+    for n in names:
+        check_planner(n, sc)
+    if seeds <= 0:
+        raise CLIError("--seeds must be positive")
+    _check_outputs(out=out / "corrections.json")
+    run_corrections(names, sc, suite, list(range(seeds)), out, _library(library), console)
+
+
+MemoryOpt = typer.Option(None, "--memory", help="Correction memory file (default: $SKILLSTACK_MEMORY, else "
+                         "corrections.json in the user data dir).")
+
+
+def _memory(path: Optional[Path]):  # noqa: ANN202
+    from skillstack.planners.corrections import CorrectionMemory
+
+    return CorrectionMemory(path)
+
+
+@memory_app.command("list")
+def memory_list(memory: Optional[Path] = MemoryOpt) -> None:
+    """One line per stored correction: id, scene, instruction, correction, what it requires."""
+    mem = _memory(memory)
+    if not mem.entries:
+        console.print(f"no corrections stored in {escape(str(mem.path))}")
+        return
+    t = Table(title=f"correction memory {mem.path} ({len(mem.entries)} entries)")
+    for col in ("id", "scene", "instruction", "correction", "requires", "wrong → fix"):
+        t.add_column(col)
+    for e in mem.entries:
+        a = e.amendment
+        req = ", ".join(f"{'' if v else 'not '}{k}" for k, v in a.get("require", {}).items())
+        if a.get("referent"):
+            req = (req + "; " if req else "") + f"referent {a['referent']}"
+        t.add_row(e.id, e.scene, escape(e.instruction), escape(e.correction), escape(req),
+                  f"{e.wrong_choice or '–'} → {e.fix or '–'}")
+    console.print(t)
+
+
+@memory_app.command("show")
+def memory_show(entry: str = typer.Argument(..., help="Entry id (or a unique prefix)."),
+                memory: Optional[Path] = MemoryOpt) -> None:
+    """Print one entry as JSON (the instruction, state, wrong choice, correction, amendment and fix)."""
+    from dataclasses import asdict
+
+    console.print(json.dumps(asdict(_memory(memory).get(entry)), indent=2), highlight=False)
+
+
+@memory_app.command("forget")
+def memory_forget(entry: str = typer.Argument(..., help="Entry id (or a unique prefix)."),
+                  memory: Optional[Path] = MemoryOpt) -> None:
+    """Delete one entry (the file is rewritten atomically)."""
+    mem = _memory(memory)
+    e = mem.forget(entry)
+    console.print(f"forgot {e.id}: {escape(repr(e.correction))} for {escape(repr(e.instruction))}")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,15 @@ from skillstack.envs import make_env
 from skillstack.envs.registry import UnknownNameError, unknown_name_message
 from skillstack.envs.scenes import Scene, Task, as_task, get_scene
 from skillstack.planners.base import DONE, Candidate, Decision, EpisodeContext, Planner, Step
+from skillstack.planners.corrections import (
+    Amendment,
+    CorrectionInterpreter,
+    CorrectionMemory,
+    Corrections,
+    CorrectionSource,
+    MemoryEntry,
+    is_stop,
+)
 from skillstack.skills.affordance import AffordanceSet
 from skillstack.skills.evaluate import open_video, overlay_text
 from skillstack.skills.library import Skill, SkillLibrary
@@ -48,6 +57,7 @@ class SkillExecution:
         steps: control steps used.
         predicates: all predicates after the skill.
         sim_unstable: MuJoCo instability warning names if the simulation faulted, else ``None``.
+        interrupted: a person stopped the skill (a ``stop`` correction).
     """
 
     skill: str
@@ -56,6 +66,7 @@ class SkillExecution:
     steps: int
     predicates: dict[str, bool]
     sim_unstable: str | None = None
+    interrupted: bool = False
 
 
 @dataclass
@@ -127,19 +138,27 @@ def _overlay_lines(plan: Sequence[str], done: Sequence[SkillExecution], current:
 
 
 def run_skill(env: Any, skill: Skill, obs: Any, affordance: float | None,
-              on_frame: Callable[[int], None] | None = None) -> tuple[Any, SkillExecution]:
-    """Run ``skill``'s policy from ``obs`` until its success predicate holds, its step cap, or a sim fault.
+              on_frame: Callable[[int], None] | None = None,
+              interrupt: Callable[[int], bool] | None = None) -> tuple[Any, SkillExecution]:
+    """Run ``skill``'s policy from ``obs`` until its success predicate holds, its step cap, a sim fault, or an
+    interruption.
 
     Args:
         env: a scene env, unwrapped.
+        on_frame: called with the skill's step index before each control step (video frames).
+        interrupt: called with the skill's step index before each control step; ``True`` stops the skill there
+            (``SkillExecution.interrupted``).
 
     Returns:
         The last observation and the :class:`SkillExecution`.
     """
     start = dict(env.predicates)
-    ok, fault, t = False, None, 0
+    ok, fault, t, stopped = False, None, 0, False
     p = start
     while t < skill.max_steps:
+        if interrupt is not None and interrupt(t):
+            stopped = True
+            break
         if on_frame is not None:
             on_frame(t)
         obs, _, _, _, info = env.step(skill.predict(obs))
@@ -151,7 +170,7 @@ def run_skill(env: Any, skill: Skill, obs: Any, affordance: float | None,
         if env.skill_succeeded(skill.env_id, start, p):
             ok = True
             break
-    return obs, SkillExecution(skill.name, affordance, ok, t, dict(p), fault)
+    return obs, SkillExecution(skill.name, affordance, ok, t, dict(p), fault, stopped)
 
 
 def execute_plan(
@@ -255,6 +274,12 @@ class InstructionResult:
         steps: control steps used.
         loops_prevented: decisions at which skills that had just run without changing any predicate were
             withheld from the planner (the loop guard; such a skill is offered again once something changes).
+        corrections: every correction received, in order: its text, when (``after_skill``, ``step``), the
+            :class:`~skillstack.planners.corrections.Amendment` read from it, and the decision before and after it
+            (``stop`` corrections name the skill they interrupted).
+        memory: the correction-memory entries retrieved and applied before the first decision (id, similarity,
+            correction).
+        learned: ids of the memory entries written from this episode's corrections.
     """
 
     instruction: str
@@ -266,6 +291,9 @@ class InstructionResult:
     seed: int | None = None
     steps: int = 0
     loops_prevented: int = 0
+    corrections: list[dict[str, Any]] = field(default_factory=list)
+    memory: list[dict[str, Any]] = field(default_factory=list)
+    learned: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -307,8 +335,9 @@ class _Budget:
     failures: dict[str, int] = field(default_factory=dict)
 
     def after_skill(self, result: InstructionResult, ex: SkillExecution) -> str | None:
-        """Why the episode ends after ``ex`` (``"retries"``, ``"steps"``), or ``None``."""
-        if not ex.success:
+        """Why the episode ends after ``ex`` (``"retries"``, ``"steps"``), or ``None``. A skill a person
+        interrupted is not a failure."""
+        if not ex.success and not ex.interrupted:
             self.failures[ex.skill] = self.failures.get(ex.skill, 0) + 1
             if self.failures[ex.skill] > self.max_retries:
                 return "retries"
@@ -331,6 +360,10 @@ def run_instruction(
     on_event: Callable[[str, dict[str, Any]], None] | None = None,
     loaded: tuple[list[Candidate], dict[str, Skill]] | None = None,
     env: Any = None,
+    corrections: CorrectionSource | None = None,
+    memory: CorrectionMemory | None = None,
+    learn: bool = True,
+    interpreter: CorrectionInterpreter | None = None,
 ) -> InstructionResult:
     """Carry out ``instruction`` closed-loop: decide, execute, re-read the predicates, decide again.
 
@@ -342,6 +375,16 @@ def run_instruction(
     repeating it (``InstructionResult.loops_prevented`` counts such decisions). Every decision is recorded with
     the scores of the candidates offered.
 
+    Corrections (:mod:`skillstack.planners.corrections`): at each decision the planner first proposes, then
+    ``corrections`` may deliver texts; each is read into an amendment, applied (:class:`Corrections`) and the
+    planner decides again — both decision tables are logged. Texts arriving while a skill runs are applied at
+    the next decision, except ``stop``, which interrupts the skill at the next control step (a ``stop`` at a
+    decision ends the episode, ``ended_by="stopped"``). Planners with a ``correct(corrections)`` method
+    (goal-grounding, generative, oracle) amend their goal or replan; the others score the instruction with the
+    corrections' canonical phrasings appended; for every planner ``done`` is withheld until the required
+    predicates hold and skills that would undo them are vetoed. ``memory`` entries similar to the instruction are
+    applied before the first decision, and (with ``learn``) each understood correction is stored in it.
+
     Args:
         instruction: natural-language instruction.
         planner: a :class:`~skillstack.planners.base.Planner`.
@@ -350,13 +393,19 @@ def run_instruction(
         seed: layout seed.
         task: optional task (name in ``scene.tasks`` or a :class:`Task`): start state and the goal checked at
             the end.
-        max_decisions: decision budget.
+        max_decisions: decision budget (decisions superseded by a correction do not count).
         max_retries: extra attempts allowed per failed skill.
         step_budget: control-step budget.
-        video_path: mp4 with the decision table overlaid.
-        on_event: callback ``(event, data)``: ``"decision"`` (a decision dict) and ``"skill_end"``.
+        video_path: mp4 with the decision table (and corrections) overlaid.
+        on_event: callback ``(event, data)``: ``"decision"`` (a decision dict), ``"correction"`` (a correction
+            record) and ``"skill_end"``.
         loaded: ``library_candidates(library, scene)`` computed once (benchmarks loop over many instructions).
         env: an existing scene env to reuse (``render_mode="rgb_array"`` for video); not closed.
+        corrections: where corrections come from (a script or the terminal), or ``None``.
+        memory: a correction memory to retrieve from (and, with ``learn``, to store new corrections in).
+        learn: store this episode's understood corrections in ``memory``.
+        interpreter: reads corrections (default: a :class:`CorrectionInterpreter` of ``scene``, built when
+            needed).
 
     Returns:
         An :class:`InstructionResult`.
@@ -372,41 +421,150 @@ def run_instruction(
     budget = _Budget(max_decisions, max_retries, step_budget)
     history: list[Step] = []
     blocked: set[str] = set()  # skills that ran and changed no predicate, offered again only after a change
+    fix = Corrections(scene)
+    structural = callable(getattr(planner, "correct", None))  # amends its own goal / replans
+    pending: list[str] = []  # texts that arrived while a skill ran
+    new_entries: list[MemoryEntry] = []
+    stopped_at: list[int] = []
+    n_decisions = 0
+
+    def state() -> dict[str, Any] | None:
+        return scene.domain.state_of(env.predicates) if scene.domain is not None else None
+
+    def held() -> list[str]:
+        return [k[len("holding("):-1] for k, v in env.predicates.items() if v and k.startswith("holding(")]
+
+    def read(text: str) -> Amendment:
+        nonlocal interpreter
+        if interpreter is None:
+            interpreter = CorrectionInterpreter(scene)
+        return interpreter.interpret(text, instruction, held(), fix.referent)
+
+    def read_names(text: str) -> list[str]:
+        nonlocal interpreter
+        if interpreter is None:
+            interpreter = CorrectionInterpreter(scene)
+        return interpreter.mentioned(text)
+
+    def decide(obs: Any) -> dict[str, Any]:
+        offered = [c for c in candidates if c.name not in blocked]
+        offered, vetoed = fix.filter(offered, env.predicates)
+        text = instruction if structural else fix.instruction(instruction)
+        decision = planner.plan_step(text, history, obs, offered)
+        d = decision.to_dict()
+        d["lines"] = _decision_lines(instruction, decision)
+        if blocked:
+            d["info"]["blocked"] = sorted(blocked)
+        if vetoed:
+            d["info"]["vetoed"] = vetoed
+        if fix:
+            d["info"]["require"] = dict(fix.require)
+            if not structural:
+                d["info"]["scored_instruction"] = text
+        return d
+
+    def correct(a: Amendment) -> None:
+        fix.add(a, state())
+        if structural:
+            planner.correct(fix)
+
     try:
         obs, _ = env.reset(seed=seed, options={"task": task} if task is not None else None)
         planner.reset(EpisodeContext(scene=scene, env=env, goal=task.goal if task is not None else None))
+        if memory is not None:
+            for entry, sim in memory.retrieve(instruction, scene.name):
+                a = entry.to_amendment()
+                if a.referent is not None and read_names(instruction):
+                    a = a.without_referent()  # a remembered referent resolves vague wording, not a named object
+                correct(a)
+                result.memory.append({"id": entry.id, "similarity": round(sim, 4), "correction": entry.correction,
+                                      "instruction": entry.instruction, "require": entry.amendment.get("require"),
+                                      "referent": entry.amendment.get("referent")})
         lines: list[str] = [f"instruction: {instruction}"]
         while True:
-            if len(result.decisions) >= max_decisions:
+            if n_decisions >= max_decisions:
                 result.ended_by = "decisions"
                 break
-            offered = [c for c in candidates if c.name not in blocked]
-            decision = planner.plan_step(instruction, history, obs, offered)
-            d = decision.to_dict()
+            d = decide(obs)
+            texts = pending + (corrections.at_decision(len(result.executions), d["lines"]) if corrections else [])
+            pending.clear()
+            stop = False
+            while texts and not stop:
+                for text in texts:
+                    a = read(text)
+                    record: dict[str, Any] = {"text": text, "after_skill": len(result.executions),
+                                              "step": result.steps, "amendment": a.to_dict()}
+                    if a.stop:
+                        stop = True
+                        record["stopped"] = "episode"
+                        result.corrections.append(record)
+                        if on_event:
+                            on_event("correction", record)
+                        break
+                    before = d
+                    before["info"]["superseded_by_correction"] = text
+                    result.decisions.append({k: v for k, v in before.items() if k != "lines"})
+                    snapshot = dict(env.predicates)
+                    if a.additive and before["choice"] != DONE and interpreter is not None:
+                        interpreter.accept_proposal(a, before["choice"], state())
+                        record["amendment"] = a.to_dict()
+                    correct(a)
+                    d = decide(obs)
+                    record.update(before=before["choice"], after=d["choice"], table_before=before["lines"],
+                                  table_after=d["lines"])
+                    result.corrections.append(record)
+                    if on_event:
+                        on_event("correction", record)
+                    if a.understood:
+                        new_entries.append(MemoryEntry.make(
+                            scene.name, instruction, snapshot,
+                            before["choice"] if before["choice"] != d["choice"] else None, text, a, d["choice"]))
+                texts = [] if stop or corrections is None else corrections.at_decision(len(result.executions),
+                                                                                      d["lines"])
+            if stop:
+                result.ended_by = "stopped"
+                break
+            lines = list(d.pop("lines"))
+            if fix:
+                lines.append("corrections: " + " | ".join(a.text for a in fix.amendments)[:200])
             if blocked:
-                d["info"]["blocked"] = sorted(blocked)
                 result.loops_prevented += 1
             result.decisions.append(d)
+            n_decisions += 1
             if on_event:
                 on_event("decision", d)
-            lines = _decision_lines(instruction, decision)
-            if decision.choice == DONE:
+            if d["choice"] == DONE:
                 result.ended_by = "done"
                 break
-            skill = skills[decision.choice]
+            skill = skills[d["choice"]]
             aff = float(skill.affordance(obs)) if skill.affordance_model is not None else None
 
             def on_frame(t: int, lines: list[str] = lines, name: str = skill.name) -> None:
                 if writer is not None:
                     writer.append_data(overlay_text(env.render(), [*lines, f"running {name} step {t}"], False))
 
+            def interrupt(t: int, name: str = skill.name) -> bool:
+                if corrections is None:
+                    return False
+                for text in corrections.during_skill(result.steps + t):
+                    if is_stop(text):
+                        record = {"text": text, "after_skill": len(result.executions), "step": result.steps + t,
+                                  "stopped": name}
+                        result.corrections.append(record)
+                        stopped_at.append(result.steps + t)
+                        if on_event:
+                            on_event("correction", record)
+                        return True
+                    pending.append(text)
+                return False
+
             before = dict(env.predicates)
-            obs, ex = run_skill(env, skill, obs, aff, on_frame)
+            obs, ex = run_skill(env, skill, obs, aff, on_frame, interrupt)
             result.executions.append(ex)
             result.steps += ex.steps
             history.append(Step(skill.name, skill.description, ex.success))
-            if ex.predicates == before:  # no effect (e.g. closing a closed drawer): not offered again until a change
-                blocked.add(skill.name)
+            if ex.predicates == before and not ex.interrupted:  # no effect (e.g. closing a closed drawer): not
+                blocked.add(skill.name)  # offered again until a change (a skill a person stopped stays offered)
             else:
                 blocked.clear()
             if on_event:
@@ -428,4 +586,9 @@ def run_instruction(
             writer.close()
         if own_env:
             env.close()
+    if memory is not None and learn and new_entries:
+        for e in new_entries:
+            memory.add(e, save=False)
+        memory.save()
+        result.learned = [e.id for e in new_entries]
     return result

@@ -88,6 +88,7 @@ class GenerativePlanner:
         self.state_fn: Any = None
         self._plan: list[str] | None = None  # None: no plan written yet in this episode
         self._expected: dict[str, Any] | None = None
+        self._said: list[str] = []  # a person's corrections, fed back in the prompt
 
     def reset(self, context: EpisodeContext) -> None:
         """New episode: validate against the scene env's discrete state (the symbolic checker reads the
@@ -95,6 +96,13 @@ class GenerativePlanner:
         self.domain = context.scene.require_domain("the generative planner")
         if context.env is not None:
             self.state_fn = context.state_reader("the generative planner")
+        self._plan, self._expected = None, None
+        self._said = []
+
+    def correct(self, corrections: Any) -> None:
+        """A person's corrections trigger a new plan, written with the corrections fed back in the prompt (as
+        feedback lines, like the validator's errors)."""
+        self._said = [f"The person corrected: {a.text}" for a in corrections.amendments]
         self._plan, self._expected = None, None
 
     def _action(self, name: str) -> Any:
@@ -122,7 +130,7 @@ class GenerativePlanner:
         names, texts = [c.name for c in known], [c.description for c in known]
         aff = {c.name: c.affordance for c in known}
         base = build_prompt(instruction, [h.description for h in history if h.success], self.examples)
-        feedback: list[str] = []
+        feedback: list[str] = list(self._said)
         log: dict[str, Any] = {"attempts": []}
         plan: list[str] = []
         for _ in range(self.max_repairs + 1):

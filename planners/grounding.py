@@ -101,6 +101,7 @@ class GoalGroundingPlanner:
         self._bank_emb: npt.NDArray[np.float32] | None = None
         self._grounded: dict[str, dict[str, Any]] = {}
         self.state_fn: Any = None
+        self.corrections: Any = None
 
     def _grounded_predicates(self) -> list[str]:
         names = set()
@@ -117,6 +118,12 @@ class GoalGroundingPlanner:
         self.domain = context.scene.require_domain("the goal-grounding planner")
         if context.env is not None:
             self.state_fn = context.state_reader("the goal-grounding planner")
+        self.corrections = None
+
+    def correct(self, corrections: Any) -> None:
+        """A person's corrections amend the grounded goal (:meth:`Corrections.amend_goal
+        <skillstack.planners.corrections.Corrections.amend_goal>`: referent swapped in, requirements on top)."""
+        self.corrections = corrections
 
     def _examples(self, instruction: str) -> list[tuple[str, dict[str, bool]]]:
         if self._embedder is None:
@@ -181,6 +188,9 @@ class GoalGroundingPlanner:
         grounded = self.ground(instruction, sym)
         goal = grounded["goal"]
         info: dict[str, Any] = {"planner": "goal-grounding", "goal": goal, "grounding": grounded["status"]}
+        if self.corrections:
+            goal = self.corrections.amend_goal(goal, sym)
+            info["corrected_goal"] = goal
         plan = None
         if goal is not None:
             actions = [self.domain.actions[c.name] for c in candidates if c.name in self.domain.actions]

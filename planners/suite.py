@@ -233,3 +233,85 @@ def family_counts(suite: list[InstructionSpec]) -> dict[str, int]:
     """Number of instructions per family, in :data:`FAMILIES` order."""
     c = Counter(s.family for s in suite)
     return {f: c.get(f, 0) for f in FAMILIES}
+
+
+@dataclass(frozen=True)
+class CorrectionEpisode:
+    """One episode of a corrections scenario.
+
+    Attributes:
+        instruction: what the person says.
+        goal: the person's intent (success), which the planner does not see.
+        initial: full discrete start state.
+        corrections: the scripted corrections (:class:`~skillstack.planners.corrections.ScheduledCorrection`);
+            empty for the second episode.
+    """
+
+    instruction: str
+    goal: dict[str, bool]
+    initial: dict[str, Any]
+    corrections: tuple[Any, ...] = ()
+
+    def task(self, name: str) -> Task:
+        return Task(name, self.instruction, dict(self.goal), dict(self.initial) or None)
+
+
+@dataclass(frozen=True)
+class CorrectionScenario:
+    """A corrections-benchmark scenario: a first episode with a scripted correction, and a second, different
+    instruction/layout where the same knowledge applies."""
+
+    id: str
+    kind: str
+    first: CorrectionEpisode
+    second: CorrectionEpisode
+
+
+def load_correction_suite(path: str | Path, scene: Scene) -> list[CorrectionScenario]:
+    """Load and validate a corrections suite (``assets/corrections/*.json``) of ``scene``.
+
+    Raises:
+        SuiteError: missing/invalid file, duplicate ids, unknown predicate or state value, an intent goal that is
+            unreachable or already holds at the start, a first episode without corrections or a second with them.
+    """
+    from skillstack.planners.corrections import CorrectionError, parse_corrections
+    from skillstack.planners.symbolic import satisfies
+
+    path = Path(path)
+    data = _read(path)
+    entries = data.get("scenarios")
+    if not isinstance(entries, list) or not entries:
+        raise SuiteError(f"{path}: 'scenarios' must be a non-empty list")
+    out, seen = [], set()
+    for i, e in enumerate(entries):
+        where = f"scenario {i} ({e.get('id', '?') if isinstance(e, dict) else '?'})"
+        if not isinstance(e, dict) or not all(k in e for k in ("id", "kind", "first", "second")):
+            raise SuiteError(f"{path}: {where}: needs 'id', 'kind', 'first' and 'second'")
+        if e["id"] in seen:
+            raise SuiteError(f"{path}: {where}: duplicate id")
+        seen.add(e["id"])
+        episodes = []
+        for part in ("first", "second"):
+            ep, w = e[part], f"{where}.{part}"
+            if not isinstance(ep, dict) or not isinstance(ep.get("instruction"), str) or not ep["instruction"].strip():
+                raise SuiteError(f"{path}: {w}: needs a non-empty 'instruction'")
+            goal = ep.get("goal")
+            if not isinstance(goal, dict) or not goal or not all(isinstance(v, bool) for v in goal.values()):
+                raise SuiteError(f"{path}: {w}: 'goal' must map predicates to true/false")
+            state = _state(path, w, ep.get("initial"), scene)
+            for k in goal:
+                _check_predicate(path, w, scene, state, k)
+            if scene.domain is not None:
+                if satisfies(scene.domain, state, goal):
+                    raise SuiteError(f"{path}: {w}: the goal already holds at the start")
+                if shortest_plan(scene.domain, state, goal) is None:
+                    raise SuiteError(f"{path}: {w}: the goal {goal} is unreachable from {state}")
+            try:
+                script = tuple(parse_corrections(ep.get("corrections", []), f"{path}: {w}.corrections"))
+            except CorrectionError as err:
+                raise SuiteError(str(err)) from None
+            if (part == "first") != bool(script):
+                raise SuiteError(f"{path}: {w}: the first episode needs corrections, the second has none")
+            episodes.append(CorrectionEpisode(ep["instruction"], dict(goal), state, script))
+        out.append(CorrectionScenario(e["id"], str(e["kind"]), *episodes))
+    return out

@@ -94,6 +94,7 @@ class SymbolicPlanner:
         self.domain = scene.require_domain("the oracle planner") if scene is not None else None
         self.goal = dict(goal) if goal is not None else None
         self.state_fn = state_fn
+        self.corrections: Any = None
 
     def reset(self, context: EpisodeContext) -> None:
         """Take the goal and the discrete state of this episode (privileged state)."""
@@ -102,6 +103,12 @@ class SymbolicPlanner:
             self.goal = dict(context.goal)
         if context.env is not None:
             self.state_fn = context.state_reader("the oracle planner")
+        self.corrections = None
+
+    def correct(self, corrections: Any) -> None:
+        """A person's corrections amend the goal (:meth:`Corrections.amend_goal
+        <skillstack.planners.corrections.Corrections.amend_goal>`)."""
+        self.corrections = corrections
 
     def plan_step(self, instruction: str, history: Sequence[Step], observation: npt.NDArray[np.float64],
                   candidates: Sequence[Candidate]) -> Decision:
@@ -110,10 +117,14 @@ class SymbolicPlanner:
         sym = self.state_fn(observation)
         names = [c.name for c in candidates]
         actions = [self.domain.actions[n] for n in names if n in self.domain.actions]
-        plan = shortest_plan(self.domain, sym, self.goal, actions) if sym is not None else None
+        goal = self.corrections.amend_goal(self.goal, sym) if self.corrections else self.goal
+        plan = shortest_plan(self.domain, sym, goal, actions) if sym is not None else None
         choice = DONE if not plan else plan[0]
         scores = [CandidateScore(n, float(n == choice), 1.0, float(n == choice)) for n in names]
-        return Decision(choice, scores, {"plan": plan, "state": sym})
+        info: dict[str, Any] = {"plan": plan, "state": sym}
+        if self.corrections:
+            info["corrected_goal"] = goal
+        return Decision(choice, scores, info)
 
 
 register_planner(PlannerSpec(
