@@ -252,6 +252,12 @@ class Amendment:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def without(self, predicates: Sequence[str]) -> Amendment:
+        """A copy whose requirements omit ``predicates`` (and whose context omits their phrasings' clauses)."""
+        drop = set(predicates)
+        return Amendment(self.text, self.stop, {k: v for k, v in self.require.items() if k not in drop},
+                         self.referent, list(self.context), list(self.clauses), self.additive)
+
     def without_referent(self) -> Amendment:
         """A copy without the referent (and its phrase in the context)."""
         phrase = self.context[0] if self.referent is not None and self.context else None
@@ -431,7 +437,7 @@ class CorrectionInterpreter:
         return self._bank[allowed[best]][1], float(cos[best])
 
     def interpret(self, text: str, instruction: str = "", held: Sequence[str] = (),
-                  previous_referent: str | None = None) -> Amendment:
+                  previous_referent: str | None = None, threshold: float | None = None) -> Amendment:
         """Read ``text`` (a correction of ``instruction``).
 
         Args:
@@ -439,6 +445,7 @@ class CorrectionInterpreter:
             instruction: the instruction being carried out (its single named object is the default focus).
             held: objects in the hand now (a single one is the focus of "it").
             previous_referent: the referent of an earlier correction in the episode.
+            threshold: minimum clause–atom similarity (default: the interpreter's).
 
         Returns:
             The :class:`Amendment` (``understood`` is ``False`` when nothing matched; the clauses say why).
@@ -482,7 +489,7 @@ class CorrectionInterpreter:
                 c = re.sub(rf"\b{olds[-1]}\b", fixture, positives[0]) if olds else f"{positives[0]} {c}"
             atom, sim = self._match(c, set(self._mentioned(c)), focus)
             read: dict[str, Any] = {"clause": orig, "as": c, "negated": neg, "similarity": round(sim, 3)}
-            if atom is None or sim < self.threshold:
+            if atom is None or sim < (self.threshold if threshold is None else threshold):
                 read["read"] = "not understood"
                 amend.clauses.append(read)
                 continue
@@ -541,6 +548,19 @@ class Corrections:
             out = {k: v for k, v in out.items()
                    if shortest_plan(self.domain, state, {**new, k: v}) is not None}
         return {**out, **new}
+
+    def conflicts(self, require: Mapping[str, bool], explicit: Mapping[str, bool],
+                  state: Mapping[str, Any] | None) -> list[str]:
+        """The predicates of ``require`` (a remembered amendment) that contradict ``explicit`` (what the current
+        instruction itself asks for): the same predicate with the other value, or (with a symbolic domain) one
+        that cannot hold together with ``explicit`` from ``state``."""
+        from skillstack.planners.symbolic import shortest_plan
+
+        out = [k for k, v in require.items() if k in explicit and explicit[k] != v]
+        if self.domain is not None and state is not None and explicit:
+            out += [k for k, v in require.items() if k not in out and k not in explicit
+                    and shortest_plan(self.domain, state, {**explicit, k: v}) is None]
+        return out
 
     def instruction(self, instruction: str) -> str:
         """The instruction with the corrections' canonical phrasings appended (what language models score)."""
@@ -787,14 +807,16 @@ class CorrectionMemory:
         self.save()
         return e
 
-    def retrieve(self, instruction: str, scene: str, k: int = 2, threshold: float = 0.75
+    def retrieve(self, instruction: str, scene: str, k: int = 2, threshold: float = 0.75, margin: float = 0.05
                  ) -> list[tuple[MemoryEntry, float]]:
         """The ``k`` entries of ``scene`` most similar to ``instruction``, least similar first (so the most similar
         is applied last); ties break by id.
 
         Similarity: the largest cosine between the entry's instruction and the new instruction or one of its
         clauses (split at commas, "and", "then", "after"), so knowledge about "put the block away" is found in
-        "put the block away and open the window". Entries below ``threshold`` are not returned.
+        "put the block away and open the window". Entries below ``threshold``, or more than ``margin`` below the
+        best entry, are not returned (a near miss such as "get rid of the blue block" for "tidy away the blue
+        block" must not ride along with the exact match).
         """
         pool = [e for e in self.entries if e.scene == scene]
         if not pool:
@@ -803,5 +825,6 @@ class CorrectionMemory:
         q = self.embed(list(dict.fromkeys(parts)))
         sims = (self.embed([e.instruction for e in pool]) @ q.T).max(axis=1)
         ranked = sorted(zip(pool, sims.tolist(), strict=True), key=lambda p: (-round(p[1], 6), p[0].id))
-        hits = [(e, s) for e, s in ranked[:k] if s >= threshold]
+        best = ranked[0][1]
+        hits = [(e, s) for e, s in ranked[:k] if s >= threshold and s >= best - margin]
         return hits[::-1]

@@ -34,6 +34,11 @@ from skillstack.skills.evaluate import open_video, overlay_text
 from skillstack.skills.library import Skill, SkillLibrary
 
 
+EXPLICIT_SIMILARITY = 0.8
+"""Clause–atom similarity above which a clause of the instruction counts as an explicit request that overrides a
+remembered correction (an instruction is read like a correction, but only its clear clauses count)."""
+
+
 def _scene(scene: str | Scene) -> Scene:
     """``scene`` as a :class:`Scene` (a name is looked up in the registry; raises ``UnknownNameError``)."""
     return scene if isinstance(scene, Scene) else get_scene(scene)
@@ -434,11 +439,11 @@ def run_instruction(
     def held() -> list[str]:
         return [k[len("holding("):-1] for k, v in env.predicates.items() if v and k.startswith("holding(")]
 
-    def read(text: str) -> Amendment:
+    def read(text: str, about: str | None = None, threshold: float | None = None) -> Amendment:
         nonlocal interpreter
         if interpreter is None:
             interpreter = CorrectionInterpreter(scene)
-        return interpreter.interpret(text, instruction, held(), fix.referent)
+        return interpreter.interpret(text, instruction if about is None else about, held(), fix.referent, threshold)
 
     def read_names(text: str) -> list[str]:
         nonlocal interpreter
@@ -472,14 +477,19 @@ def run_instruction(
         obs, _ = env.reset(seed=seed, options={"task": task} if task is not None else None)
         planner.reset(EpisodeContext(scene=scene, env=env, goal=task.goal if task is not None else None))
         if memory is not None:
-            for entry, sim in memory.retrieve(instruction, scene.name):
+            hits = memory.retrieve(instruction, scene.name)
+            # what the instruction itself asks for (read like a correction) overrides remembered preferences
+            explicit = read(instruction, "", EXPLICIT_SIMILARITY).require if hits else {}
+            for entry, sim in hits:
                 a = entry.to_amendment()
                 if a.referent is not None and read_names(instruction):
                     a = a.without_referent()  # a remembered referent resolves vague wording, not a named object
+                overridden = fix.conflicts(a.require, explicit, state())
+                a = a.without(overridden)
                 correct(a)
                 result.memory.append({"id": entry.id, "similarity": round(sim, 4), "correction": entry.correction,
-                                      "instruction": entry.instruction, "require": entry.amendment.get("require"),
-                                      "referent": entry.amendment.get("referent")})
+                                      "instruction": entry.instruction, "require": a.require,
+                                      "referent": a.referent, "overridden_by_instruction": overridden})
         lines: list[str] = [f"instruction: {instruction}"]
         while True:
             if n_decisions >= max_decisions:

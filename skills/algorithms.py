@@ -223,6 +223,24 @@ def build_sac_demos(cfg: TrainConfig, env: Any, tensorboard_dir: str | Path | No
     return DemoSAC("MlpPolicy", env, **{**kwargs, **overrides})
 
 
+def build_ibrl(cfg: TrainConfig, env: Any, tensorboard_dir: str | Path | None, **overrides: Any) -> Any:
+    """:class:`~skillstack.skills.ibrl.IBRLSAC`: :func:`build_sac_demos`'s settings (demonstrations in each
+    minibatch, critic warm-up) with IBRL's proposal selection (greedy unless ``cfg.proposal_beta``).
+
+    Args: as :func:`build_ppo`.
+    """
+    from skillstack.skills.ibrl import IBRLSAC
+    from skillstack.skills.sb3_extras import DemoMixReplayBuffer
+
+    kwargs = {"buffer_size": _replay_size(cfg), "batch_size": cfg.batch_size,
+              "policy_kwargs": {"net_arch": list(cfg.hidden_sizes)}, "learning_starts": cfg.batch_size,
+              "ent_coef": f"auto_{cfg.ent_coef_init}", "replay_buffer_class": DemoMixReplayBuffer,
+              "replay_buffer_kwargs": {"demo_fraction": cfg.demo_fraction, "demo_seed": cfg.seed},
+              "actor_warmup_updates": cfg.actor_warmup_updates, "proposal_beta": cfg.proposal_beta,
+              **_sb3_common(cfg, tensorboard_dir)}
+    return IBRLSAC("MlpPolicy", env, **{**kwargs, **overrides})
+
+
 def _mlp_actor_from(trunk: nn.Sequential, head: nn.Linear, squash: str) -> MLPActor:
     """Copy an SB3 MLP (``trunk`` of Linear + activation layers, then ``head``) into an :class:`MLPActor`."""
     import torch
@@ -270,6 +288,24 @@ def _pretrain_sac_actor(model: Any, cfg: TrainConfig, demos: Demonstrations, pro
 
     if cfg.bc_pretrain_steps > 0:
         pretrain_actor_bc(model, demos, cfg.bc_pretrain_steps, cfg.batch_size, cfg.bc_lr, cfg.seed, progress)
+
+
+def _attach_demos_to_ibrl(model: Any, cfg: TrainConfig, demos: Demonstrations) -> None:  # noqa: ARG001
+    """ibrl: demonstrations as ``cfg.demo_fraction`` of every minibatch; no BC regulariser (the frozen BC
+    proposal takes its place)."""
+    model.replay_buffer.set_demonstrations(demos)
+
+
+def _pretrain_ibrl(model: Any, cfg: TrainConfig, demos: Demonstrations, progress: bool) -> None:
+    """ibrl: behaviour-clone the SAC actor (as sac-demos), then freeze a copy as the BC proposal."""
+    _pretrain_sac_actor(model, cfg, demos, progress)
+    model.freeze_bc_policy()
+
+
+def _actor_from_ibrl(model: Any) -> Any:
+    from skillstack.skills.ibrl import actor_from_ibrl
+
+    return actor_from_ibrl(model)
 
 
 def _sac_demos_warmup(cfg: TrainConfig) -> int:
@@ -405,4 +441,16 @@ register_algorithm(AlgorithmSpec(
     train=_sb3, step_unit=ENV_STEPS, default_eval_every=10_000, build_model=build_sac_demos,
     actor_from_model=actor_from_sac, off_policy=True, uses_demonstrations=True, vectorised=True,
     warmup_steps=_sac_demos_warmup, attach_demonstrations=_attach_demos_to_sac, pretrain=_pretrain_sac_actor,
+))
+register_algorithm(AlgorithmSpec(
+    name="ibrl",
+    description="Imitation Bootstrapped RL (Hu, Mirchandani & Sadigh 2024, 'Imitation Bootstrapped Reinforcement "
+                "Learning', RSS, arXiv:2311.02198): the behaviour-cloned SAC actor is frozen as a second proposal; "
+                "acting, the TD target and the deployed policy take whichever of the RL and BC actions has the "
+                "higher min(Q1, Q2), so RL fine-tuning starts from and is measured against the demonstrator. "
+                "Stable-Baselines3's SAC with the proposal logic in skills/ibrl.py (RLPD-style demonstration "
+                "sampling and the critic warm-up of sac-demos; no BC regulariser).",
+    train=_sb3, step_unit=ENV_STEPS, default_eval_every=10_000, build_model=build_ibrl,
+    actor_from_model=_actor_from_ibrl, off_policy=True, uses_demonstrations=True, vectorised=True,
+    warmup_steps=_sac_demos_warmup, attach_demonstrations=_attach_demos_to_ibrl, pretrain=_pretrain_ibrl,
 ))

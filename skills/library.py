@@ -46,7 +46,14 @@ from torch import nn
 
 from skillstack.envs.fileio import _kind_of, atomic_write_json, fsync_dir, read_json_capped
 from skillstack.envs.registry import UnknownNameError, unknown_name_message
-from skillstack.skills.networks import ArchitectureError, MLPActor, MLPAffordance, TreeAffordance, build_network
+from skillstack.skills.networks import (
+    ArchitectureError,
+    MLPActor,
+    MLPAffordance,
+    QProposalActor,
+    TreeAffordance,
+    build_network,
+)
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
@@ -68,7 +75,7 @@ def check_skill_name(name: object) -> str:
         raise ValueError(f"skill name {name!r} must be 1-64 characters of [a-z0-9_-], starting with a letter or digit")
     return name
 _VERSION_RE = re.compile(r"^v(\d{4,})$")
-_ROLES: dict[str, Any] = {"policy": MLPActor, "affordance": (MLPAffordance, TreeAffordance)}
+_ROLES: dict[str, Any] = {"policy": (MLPActor, QProposalActor), "affordance": (MLPAffordance, TreeAffordance)}
 _MAX_SAVE_ATTEMPTS = 1000
 """How many version numbers :meth:`SkillLibrary.save` tries (each lost to a concurrent writer) before giving up."""
 
@@ -379,7 +386,7 @@ class Skill:
     name: str
     description: str
     env_id: str
-    policy: MLPActor
+    policy: MLPActor | QProposalActor
     observation_space: spaces.Box
     action_space: spaces.Box
     affordance_model: MLPAffordance | TreeAffordance | None = None

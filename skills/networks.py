@@ -241,7 +241,61 @@ class TreeAffordance(nn.Module):
         return torch.sigmoid(self.logits(obs)).to(torch.float32)
 
 
+class QProposalActor(nn.Module):
+    """IBRL's deployed policy (Hu et al. 2023, "Imitation Bootstrapped Reinforcement Learning", RSS 2024, §4):
+    two deterministic proposals — the RL actor's and the frozen imitation (BC) policy's — and the one with the
+    higher value ``min(Q1, Q2)(obs, a)`` is executed.
+
+    ``action = a_bc if Q(obs, a_bc) > Q(obs, a_rl) else a_rl`` with ``a_rl = rl(obs)``, ``a_bc = bc(obs)`` (both
+    :class:`MLPActor`) and ``Q_i`` MLPs over ``[obs, action]`` (SB3's critic layout, raw observations).
+
+    Args:
+        rl: the RL policy.
+        bc: the imitation policy (same observation and action sizes).
+        critic_hidden: hidden widths of each Q network (``arch["hidden_sizes"]``).
+        activation: one of :data:`ACTIVATIONS` (the critics').
+        n_critics: number of Q networks (their minimum is the value).
+    """
+
+    kind = "q_proposal_actor"
+
+    def __init__(self, rl: MLPActor, bc: MLPActor, critic_hidden: list[int], activation: str = "relu",
+                 n_critics: int = 2) -> None:
+        super().__init__()
+        if (rl.arch["obs_dim"], rl.arch["act_dim"]) != (bc.arch["obs_dim"], bc.arch["act_dim"]):
+            raise ArchitectureError("the RL and BC proposals must have the same observation and action sizes")
+        if not 1 <= n_critics <= 10:
+            raise ArchitectureError(f"n_critics must be in [1, 10], got {n_critics}")
+        validate_arch({"hidden_sizes": list(critic_hidden), "activation": activation},
+                      {"hidden_sizes": list, "activation": str})
+        obs_dim, act_dim = rl.arch["obs_dim"], rl.arch["act_dim"]
+        self.rl, self.bc = rl, bc
+        self.critics = nn.ModuleList(_mlp(obs_dim + act_dim, list(critic_hidden), 1, activation)
+                                     for _ in range(n_critics))
+        self.arch = {"obs_dim": obs_dim, "act_dim": act_dim, "rl": rl.arch, "bc": bc.arch,
+                     "hidden_sizes": list(critic_hidden), "activation": activation, "n_critics": n_critics}
+
+    @classmethod
+    def from_arch(cls, arch: Any) -> QProposalActor:
+        a = validate_arch(arch, {"obs_dim": int, "act_dim": int, "rl": dict, "bc": dict, "hidden_sizes": list,
+                                 "activation": str, "n_critics": int})
+        return cls(MLPActor.from_arch(a["rl"]), MLPActor.from_arch(a["bc"]), a["hidden_sizes"], a["activation"],
+                   a["n_critics"])
+
+    def value(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        """``min_i Q_i(obs, action)`` → ``(B,)`` float32."""
+        x = torch.cat([obs, action], dim=-1)
+        return torch.stack([q(x).squeeze(-1) for q in self.critics]).min(dim=0).values
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        """``obs (B, obs_dim) float32`` → ``action (B, act_dim) float32`` in [-1, 1]: the higher-valued proposal."""
+        a_rl, a_bc = self.rl(obs), self.bc(obs)
+        use_bc = self.value(obs, a_bc) > self.value(obs, a_rl)
+        return torch.where(use_bc.unsqueeze(-1), a_bc, a_rl)
+
+
 NETWORK_KINDS: Registry[type[nn.Module]] = Registry("network kind")
+NETWORK_KINDS.register(QProposalActor.kind, QProposalActor)
 NETWORK_KINDS.register(MLPActor.kind, MLPActor)
 NETWORK_KINDS.register(MLPAffordance.kind, MLPAffordance)
 NETWORK_KINDS.register(TreeAffordance.kind, TreeAffordance)

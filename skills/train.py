@@ -107,6 +107,9 @@ class TrainConfig:
     """sac-demos: fraction of each minibatch drawn from the demonstrations (RLPD uses 0.5)."""
     bc_alpha: float = 2.5
     """sac-demos: TD3+BC-style weight of the Q-filtered BC regulariser (larger = weaker BC; 0 disables)."""
+    proposal_beta: float | None = None
+    """ibrl: ``None``: act with the higher-valued proposal (greedy, IBRL's default); > 0: sample
+    ``softmax(β·Q)`` over the RL and BC proposals."""
     q_filter: bool = False
     """sac-demos: apply the BC term only where Q(s, a_demo) > Q(s, π(s)) (Nair et al. 2018). Off by default:
     with SB3's un-normalised critics the filter passed the critic's early errors through and drawer-open fell

@@ -62,7 +62,7 @@ def _compare_checkpoints(a: Path, b: Path) -> None:
             np.testing.assert_array_equal(za[k], zb[k], err_msg=k)
 
 
-@pytest.mark.parametrize("algo", ["sac-demos", pytest.param("sac", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("algo", ["sac-demos", "ibrl", pytest.param("sac", marks=pytest.mark.slow)])
 def test_n_then_resume_n_equals_2n_straight(tmp_path, algo):
     n = 120
     straight = train(_cfg(algo, 2 * n, tmp_path / "straight"), progress=False)
