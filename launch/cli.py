@@ -833,22 +833,29 @@ def bench_long_horizon(
 
 @bench_app.command("sample-efficiency")
 def bench_sample_efficiency(
-    envs: str = typer.Option("metaworld/drawer-open-v3,metaworld/pick-place-v3,metaworld/push-v3"),
-    algos: str = typer.Option("sac-demos,sac"),
-    minutes: float = typer.Option(15.0, help="Wall-clock budget per (env, algo) run [min]."),
+    envs: str = typer.Option("metaworld/drawer-open-v3,metaworld/pick-place-v3,metaworld/push-v3,"
+                             "metaworld/reach-v3,metaworld/peg-insert-side-v3"),
+    algos: str = typer.Option("ibrl,sac-demos,sac"),
+    minutes: float = typer.Option(15.0, help="Wall-clock budget per (env, algo, seed) run [min]."),
     steps: int = typer.Option(1_000_000, help="Env-step cap per run."),
-    seed: int = typer.Option(0),
+    seed: int = typer.Option(0, help="First training seed."),
+    seeds: int = typer.Option(3, help="Training seeds per (env, algo): seed..seed+seeds-1."),
     threshold: float = typer.Option(0.9, help="Success rate whose first crossing is reported."),
     eval_every: int = typer.Option(5000),
     eval_episodes: int = typer.Option(20),
     out: Path = typer.Option(Path("bench_results/sample_efficiency")),
     threads: int = typer.Option(1, help="torch threads per run."),
 ) -> None:
-    """Wall-clock and env steps to reach a success threshold, per env and algorithm, same seed."""
+    """Success vs env steps and wall-clock per env, algorithm and seed: time to a threshold, the regression after
+    RL starts (vs the BC start), curves with intervals over seeds. Runs resume: rerun the command to continue."""
     from skillstack.launch.bench import run_sample_efficiency
 
+    if seeds <= 0 or minutes <= 0:
+        raise CLIError("--seeds and --minutes must be positive")
+    _check_outputs(out=out / "sample_efficiency.json")
     run_sample_efficiency([e for e in envs.split(",") if e], [a for a in algos.split(",") if a], minutes,
-                          steps, seed, threshold, eval_every, eval_episodes, out, console, threads)
+                          steps, list(range(seed, seed + seeds)), threshold, eval_every, eval_episodes, out, console,
+                          threads)
 
 
 @bench_app.command("corrections")

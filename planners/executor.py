@@ -33,7 +33,6 @@ from skillstack.skills.affordance import AffordanceSet
 from skillstack.skills.evaluate import open_video, overlay_text
 from skillstack.skills.library import Skill, SkillLibrary
 
-
 EXPLICIT_SIMILARITY = 0.8
 """Clause–atom similarity above which a clause of the instruction counts as an explicit request that overrides a
 remembered correction (an instruction is read like a correction, but only its clear clauses count)."""

@@ -1,10 +1,26 @@
-"""``skillstack bench sample-efficiency``: wall-clock and env steps to a success threshold per env and algorithm."""
+"""``skillstack bench sample-efficiency``: success against env steps and wall-clock, per env, algorithm and seed.
+
+Every (env, algorithm, seed) run trains under a wall-clock budget with periodic evaluations (``metrics.jsonl`` in
+its run directory), stops at the first evaluation ≥ ``threshold`` once RL has started (or at the budget), and its
+final policy is evaluated on 100 fixed-seed episodes. Runs live under ``out/runs/`` and resume where they stopped
+(``--resume`` semantics), so a long benchmark can be spread over sessions by running the same command again.
+
+Reported per run: env steps and wall-clock to ``threshold``, and the regression metric of issue 19 — the
+**minimum periodic success after the first RL update** next to the **BC start** (the last periodic evaluation
+before RL updates reach the policy, for algorithms that start from demonstrations). Per (env, algorithm): the
+mean over seeds with a 95 % t-interval, and the speed-up in wall-clock to ``threshold`` against ``sac``. Curves
+(PNG): success vs env steps and vs wall-clock, mean over seeds with the t-interval as a band.
+"""
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
@@ -12,13 +28,42 @@ from skillstack.envs.fileio import atomic_write_json
 from skillstack.launch.bench.common import write_result
 
 
-def run_sample_efficiency(envs: list[str], algos: list[str], minutes: float, steps: int, seed: int,
+def _history(run_dir: Path) -> list[dict[str, Any]]:
+    path = run_dir / "metrics.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def regression_metric(history: list[dict[str, Any]], warmup_steps: int) -> dict[str, float | None]:
+    """``{"bc_start", "min_after_rl"}``: the last periodic success at or before ``warmup_steps`` (the policy before
+    any RL update: its demonstration-cloned start; ``None`` when no evaluation fell there) and the minimum periodic
+    success after it (``None`` before RL started)."""
+    before = [h["success_rate"] for h in history if h["steps"] <= warmup_steps]
+    after = [h["success_rate"] for h in history if h["steps"] > warmup_steps]
+    return {"bc_start": before[-1] if before and warmup_steps > 0 else None,
+            "min_after_rl": min(after) if after else None}
+
+
+def t_interval(values: list[float]) -> tuple[float, float, float]:
+    """Mean and 95 % Student-t interval over seeds (the interval is the mean itself for one seed)."""
+    from scipy import stats
+
+    x = np.asarray(values, dtype=float)
+    m = float(x.mean())
+    if len(x) < 2:
+        return m, m, m
+    h = float(stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
+    return m, m - h, m + h
+
+
+def run_sample_efficiency(envs: list[str], algos: list[str], minutes: float, steps: int, seeds: list[int],
                           threshold: float, eval_every: int, eval_episodes: int, out: Path,
                           console: Console, threads: int | None = 1) -> dict:
-    """Train each (env, algo) with the same seed under a wall-clock budget; report time to ``threshold``.
+    """Train every (env, algo, seed) under a wall-clock budget; write JSON, Markdown and curves (module docstring).
 
-    Each run stops at the budget or at the first periodic evaluation ≥ ``threshold``; its policy is then
-    evaluated on 100 fixed-seed episodes. Runs are not registered in any library.
+    Raises:
+        UnknownNameError: an unknown env or algorithm.
     """
     from skillstack.envs import ENVS
     from skillstack.skills.train import ALGORITHMS, TrainConfig, train
@@ -30,35 +75,154 @@ def run_sample_efficiency(envs: list[str], algos: list[str], minutes: float, ste
     results = []
     for env_id in envs:
         for algo in algos:
-            cfg = TrainConfig(env_id=env_id, algo=algo, steps=steps, seed=seed,
-                              run_dir=str(out / "runs" / env_id.replace("/", "_") / f"{algo}-s{seed}"),
-                              eval_every=eval_every, eval_episodes=eval_episodes, stop_at_success=threshold,
-                              max_minutes=minutes, library=None, torch_threads=threads)
-            res = train(cfg, resume=Path(cfg.run_dir).exists())
-            reach = res.state.first_reach.get(f"{threshold:.2f}")
-            row = {"env_id": env_id, "algo": algo, "seed": seed, "budget_min": minutes,
-                   "reached": reach is not None,
-                   "steps_to_threshold": reach["steps"] if reach else None,
-                   "wall_s_to_threshold": reach["wall_s"] if reach else None,
-                   "best_periodic_success": res.state.best_success,
-                   "steps_run": res.state.steps, "wall_s_run": round(res.state.wall_s, 1),
-                   "final_success_rate_100ep": res.final_eval.success_rate,
-                   "stop_reason": res.state.stop_reason, "config": asdict(cfg.resolved())}
-            results.append(row)
-            atomic_write_json(out / "sample_efficiency.partial.json", results)
-    md = (f"# Time to {threshold:.0%} success (seed {seed}, budget {minutes} min per run)\n\n"
-          "| env | algo | reached | env steps | wall-clock [s] | best periodic | final 100-ep success |\n"
-          "|---|---|---|---:|---:|---:|---:|\n")
+            for seed in seeds:
+                run_dir = out / "runs" / env_id.replace("/", "_") / f"{algo}-s{seed}"
+                cfg = TrainConfig(env_id=env_id, algo=algo, steps=steps, seed=seed, run_dir=str(run_dir),
+                                  eval_every=eval_every, eval_episodes=eval_episodes, stop_at_success=threshold,
+                                  max_minutes=minutes, library=None, torch_threads=threads)
+                res = train(cfg, resume=run_dir.exists())
+                reach = res.state.first_reach.get(f"{threshold:.2f}")
+                history = _history(run_dir)
+                warmup = ALGORITHMS.get(algo).warmup_steps(cfg.resolved())
+                results.append({
+                    "env_id": env_id, "algo": algo, "seed": seed, "budget_min": minutes,
+                    "reached": reach is not None,
+                    "steps_to_threshold": reach["steps"] if reach else None,
+                    "wall_s_to_threshold": reach["wall_s"] if reach else None,
+                    "best_periodic_success": res.state.best_success,
+                    **regression_metric(history, warmup), "rl_starts_after_steps": warmup,
+                    "steps_run": res.state.steps, "wall_s_run": round(res.state.wall_s, 1),
+                    "final_success_rate_100ep": res.final_eval.success_rate,
+                    "stop_reason": res.state.stop_reason, "history": history, "config": asdict(cfg.resolved())})
+                atomic_write_json(out / "sample_efficiency.partial.json", results)
+    summary = summarize(results, envs, algos, threshold)
+    md = markdown(results, summary, threshold, seeds, minutes)
+    console.print(_table(results, threshold))
+    write_result(out, "sample_efficiency", {"threshold": threshold, "seeds": seeds, "summary": summary,
+                                            "results": results}, md)
+    plot_curves(results, envs, algos, threshold, out / "sample_efficiency.png")
+    console.print(md)
+    return {"results": results, "summary": summary}
+
+
+def summarize(results: list[dict[str, Any]], envs: list[str], algos: list[str], threshold: float) -> dict:
+    """Per env and algorithm: runs, how many reached ``threshold``, mean [95 % t-interval] of wall-clock and env
+    steps to it (over the runs that reached it), of the final 100-episode success, the regression metric, and the
+    wall-clock speed-up over ``sac`` (a lower bound ``>`` when ``sac`` did not reach the threshold in a run)."""
+    out: dict[str, Any] = {}
+    for env_id in envs:
+        out[env_id] = {}
+        for algo in algos:
+            rs = [r for r in results if r["env_id"] == env_id and r["algo"] == algo]
+            if not rs:
+                continue
+            reached = [r for r in rs if r["reached"]]
+            s: dict[str, Any] = {"runs": len(rs), "reached": len(reached)}
+            for key in ("wall_s_to_threshold", "steps_to_threshold"):
+                s[key] = t_interval([r[key] for r in reached]) if reached else None
+            s["final_success_rate_100ep"] = t_interval([r["final_success_rate_100ep"] for r in rs])
+            drops = [r["bc_start"] - r["min_after_rl"] for r in rs
+                     if r["bc_start"] is not None and r["min_after_rl"] is not None]
+            s["max_regression_points"] = round(100 * max(drops), 1) if drops else None
+            s["regression_target_met"] = (all(d <= 0.05 + 1e-9 for d in drops) if drops else None)
+            out[env_id][algo] = s
+        base = out[env_id].get("sac")
+        for algo, s in out[env_id].items():
+            if algo == "sac" or base is None or not s["reached"]:
+                continue
+            mine = s["wall_s_to_threshold"][0]
+            if base["reached"] == base["runs"]:
+                s["speedup_vs_sac"] = round(base["wall_s_to_threshold"][0] / mine, 2)
+            else:  # sac missed the threshold in some run: its time is at least the budget it ran
+                sac_runs = [r for r in results if r["env_id"] == env_id and r["algo"] == "sac"]
+                lower = np.mean([r["wall_s_to_threshold"] if r["reached"] else r["wall_s_run"] for r in sac_runs])
+                s["speedup_vs_sac"] = f">{lower / mine:.2f}"
+    return out
+
+
+def _fmt(ci: tuple[float, float, float] | None, scale: float = 1.0, digits: int = 0) -> str:
+    if ci is None:
+        return "–"
+    m, lo, hi = (v * scale for v in ci)
+    return f"{m:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+
+
+def markdown(results: list[dict[str, Any]], summary: dict, threshold: float, seeds: list[int],
+             minutes: float) -> str:
+    md = (f"# Sample efficiency: time to {threshold:.0%} success (seeds {seeds}, budget {minutes} min per run)\n\n"
+          "Mean [95 % t-interval] over seeds. Regression: the largest drop, over runs, from the BC start (last "
+          "periodic evaluation before RL updates) to the minimum periodic success after RL started (target ≤ 5 "
+          "points).\n\n"
+          "| env | algo | reached | wall-clock to threshold [s] | env steps to threshold | final success (100 ep) "
+          "| max regression [pts] | speed-up vs sac |\n|---|---|---|---|---|---|---|---|\n")
+    for env_id, per in summary.items():
+        for algo, s in per.items():
+            md += (f"| {env_id} | {algo} | {s['reached']}/{s['runs']} | {_fmt(s['wall_s_to_threshold'])} | "
+                   f"{_fmt(s['steps_to_threshold'])} | {_fmt(s['final_success_rate_100ep'], 100)} % | "
+                   f"{'–' if s['max_regression_points'] is None else s['max_regression_points']} | "
+                   f"{s.get('speedup_vs_sac', '–')} |\n")
+    md += "\nPer run:\n\n" + _runs_md(results, threshold)
+    return md
+
+
+def _run_cells(r: dict[str, Any]) -> list[str]:
+    return [r["env_id"], r["algo"], str(r["seed"]), "yes" if r["reached"] else "no",
+            str(r["steps_to_threshold"] if r["reached"] else f">{r['steps_run']}"),
+            str(r["wall_s_to_threshold"] if r["reached"] else f">{r['wall_s_run']}"),
+            "–" if r["bc_start"] is None else f"{r['bc_start']:.2f}",
+            "–" if r["min_after_rl"] is None else f"{r['min_after_rl']:.2f}",
+            f"{r['best_periodic_success']:.2f}", f"{r['final_success_rate_100ep']:.2f}"]
+
+
+_RUN_COLS = ("env", "algo", "seed", "reached", "env steps", "wall [s]", "BC start", "min after RL",
+             "best periodic", "final (100 ep)")
+
+
+def _runs_md(results: list[dict[str, Any]], threshold: float) -> str:  # noqa: ARG001
+    md = "| " + " | ".join(_RUN_COLS) + " |\n|" + "---|" * len(_RUN_COLS) + "\n"
+    return md + "".join("| " + " | ".join(_run_cells(r)) + " |\n" for r in results)
+
+
+def _table(results: list[dict[str, Any]], threshold: float) -> Table:
     t = Table(title=f"time to {threshold:.0%} success")
-    for col in ("env", "algo", "reached", "env steps", "wall [s]", "best periodic", "final (100 ep)"):
+    for col in _RUN_COLS:
         t.add_column(col)
     for r in results:
-        cells = [r["env_id"], r["algo"], "yes" if r["reached"] else "no",
-                 str(r["steps_to_threshold"] if r["reached"] else f">{r['steps_run']}"),
-                 str(r["wall_s_to_threshold"] if r["reached"] else f">{r['wall_s_run']}"),
-                 f"{r['best_periodic_success']:.2f}", f"{r['final_success_rate_100ep']:.2f}"]
-        t.add_row(*cells)
-        md += "| " + " | ".join(cells) + " |\n"
-    console.print(t)
-    write_result(out, "sample_efficiency", {"threshold": threshold, "results": results}, md)
-    return {"results": results}
+        t.add_row(*_run_cells(r))
+    return t
+
+
+def plot_curves(results: list[dict[str, Any]], envs: list[str], algos: list[str], threshold: float,
+                path: Path) -> None:
+    """Success vs env steps and vs wall-clock per env (rows), mean over seeds with the 95 % t-interval band; a
+    run's success between evaluations is its last evaluation (a step function)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(envs), 2, figsize=(12, 3.2 * len(envs)), squeeze=False)
+    for i, env_id in enumerate(envs):
+        for j, key in enumerate(("steps", "wall_s")):
+            ax = axes[i][j]
+            for algo in algos:
+                runs = [r["history"] for r in results if r["env_id"] == env_id and r["algo"] == algo and r["history"]]
+                if not runs:
+                    continue
+                end = max(h[-1][key] for h in runs)
+                grid = np.linspace(0, end, 200)
+                ys = np.array([[next((e["success_rate"] for e in reversed(h) if e[key] <= g), 0.0) for g in grid]
+                               for h in runs])
+                stats = [t_interval(list(col)) for col in ys.T]
+                mean = np.array([s[0] for s in stats])
+                ax.plot(grid, mean, label=f"{algo} ({len(runs)} seeds)")
+                ax.fill_between(grid, [s[1] for s in stats], [s[2] for s in stats], alpha=0.2)
+            ax.axhline(threshold, color="grey", lw=0.8, ls="--")
+            ax.set_ylim(-0.02, 1.02)
+            ax.set_xlabel("env steps" if key == "steps" else "wall-clock [s]")
+            ax.set_ylabel("periodic success rate")
+            ax.set_title(env_id)
+            ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
