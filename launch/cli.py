@@ -840,6 +840,8 @@ def bench_sample_efficiency(
     steps: int = typer.Option(1_000_000, help="Env-step cap per run."),
     seed: int = typer.Option(0, help="First training seed."),
     seeds: int = typer.Option(3, help="Training seeds per (env, algo): seed..seed+seeds-1."),
+    stop: bool = typer.Option(True, help="Stop a run at its first evaluation >= --threshold after RL started "
+                              "(--no-stop: train for the whole budget)."),
     threshold: float = typer.Option(0.9, help="Success rate whose first crossing is reported."),
     eval_every: int = typer.Option(5000),
     eval_episodes: int = typer.Option(20),
@@ -855,7 +857,7 @@ def bench_sample_efficiency(
     _check_outputs(out=out / "sample_efficiency.json")
     run_sample_efficiency([e for e in envs.split(",") if e], [a for a in algos.split(",") if a], minutes,
                           steps, list(range(seed, seed + seeds)), threshold, eval_every, eval_episodes, out, console,
-                          threads)
+                          threads, stop)
 
 
 @bench_app.command("corrections")

@@ -1,7 +1,8 @@
 """``skillstack bench sample-efficiency``: success against env steps and wall-clock, per env, algorithm and seed.
 
 Every (env, algorithm, seed) run trains under a wall-clock budget with periodic evaluations (``metrics.jsonl`` in
-its run directory), stops at the first evaluation ≥ ``threshold`` once RL has started (or at the budget), and its
+its run directory), stops at the first evaluation ≥ ``threshold`` once RL has started (or at the budget; ``--no-stop``:
+always at the budget, so the regression metric covers the whole run), and its
 final policy is evaluated on 100 fixed-seed episodes. Runs live under ``out/runs/`` and resume where they stopped
 (``--resume`` semantics), so a long benchmark can be spread over sessions by running the same command again.
 
@@ -59,8 +60,13 @@ def t_interval(values: list[float]) -> tuple[float, float, float]:
 
 def run_sample_efficiency(envs: list[str], algos: list[str], minutes: float, steps: int, seeds: list[int],
                           threshold: float, eval_every: int, eval_episodes: int, out: Path,
-                          console: Console, threads: int | None = 1) -> dict:
+                          console: Console, threads: int | None = 1, stop_at_threshold: bool = True) -> dict:
     """Train every (env, algo, seed) under a wall-clock budget; write JSON, Markdown and curves (module docstring).
+
+    Args:
+        stop_at_threshold: stop a run at its first evaluation ≥ ``threshold`` after RL started; ``False``: use the
+            whole budget (the regression metric then covers the whole run; the time to threshold is still
+            recorded).
 
     Raises:
         UnknownNameError: an unknown env or algorithm.
@@ -78,7 +84,8 @@ def run_sample_efficiency(envs: list[str], algos: list[str], minutes: float, ste
             for seed in seeds:
                 run_dir = out / "runs" / env_id.replace("/", "_") / f"{algo}-s{seed}"
                 cfg = TrainConfig(env_id=env_id, algo=algo, steps=steps, seed=seed, run_dir=str(run_dir),
-                                  eval_every=eval_every, eval_episodes=eval_episodes, stop_at_success=threshold,
+                                  eval_every=eval_every, eval_episodes=eval_episodes,
+                                  stop_at_success=threshold if stop_at_threshold else None,
                                   max_minutes=minutes, library=None, torch_threads=threads)
                 res = train(cfg, resume=run_dir.exists())
                 reach = res.state.first_reach.get(f"{threshold:.2f}")
