@@ -204,7 +204,9 @@ class MetaWorldEnv(gym.Env[npt.NDArray[np.float64], npt.NDArray[np.float32]]):
             info["sim_unstable"] = fault
             info["success"] = success = False
             obs, reward = self._last_obs, 0.0
-        self._last_obs = obs = obs.astype(np.float64, copy=False)
+        if obs.dtype != np.float64:
+            obs = obs.astype(np.float64)
+        self._last_obs = obs
         terminated = success and self.terminate_on_success
         return obs, float(reward), terminated, truncated, info
 

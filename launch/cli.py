@@ -707,6 +707,7 @@ def planners_list() -> None:
 def bench_throughput(
     env: str = typer.Option("metaworld/drawer-open-v3", help="A metaworld/* or robosuite/* env."),
     steps: int = typer.Option(20_000, help="Steps per measurement."),
+    repeats: int = typer.Option(11, help="Interleaved repeats of the env measurements (medians reported)."),
     max_envs: int = typer.Option(2, help="Measure vectorised collection with 1..max_envs envs."),
     sac_steps: int = typer.Option(2000, help="Timed SB3 SAC training steps (0 skips)."),
     ppo_steps: int = typer.Option(4096, help="Timed SB3 PPO training steps, whole 2048-step rollouts (0 skips)."),
@@ -723,7 +724,7 @@ def bench_throughput(
     from skillstack.launch.bench import run_throughput
     from skillstack.planners.base import check_planner
 
-    if steps <= 0 or max_envs <= 0 or sac_steps < 0 or ppo_steps < 0:
+    if steps <= 0 or max_envs <= 0 or sac_steps < 0 or ppo_steps < 0 or repeats <= 0:
         raise CLIError("--steps and --max-envs must be positive, --sac-steps/--ppo-steps non-negative")
     env = resolve_env_id(env)
     if not env.startswith(("metaworld/", "robosuite/")):
@@ -734,7 +735,7 @@ def bench_throughput(
     for n in names:
         check_planner(n, sc)
     _check_outputs(out=out / "throughput.json")
-    run_throughput(env, steps, max_envs, out, console, sac_steps=sac_steps, ppo_steps=ppo_steps,
+    run_throughput(env, steps, max_envs, out, console, repeats=repeats, sac_steps=sac_steps, ppo_steps=ppo_steps,
                    library=_library(library) if counts else None, planner_candidates=counts, planners=names,
                    scene=sc)
 
