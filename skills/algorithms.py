@@ -229,16 +229,17 @@ def build_ibrl(cfg: TrainConfig, env: Any, tensorboard_dir: str | Path | None, *
 
     Args: as :func:`build_ppo`.
     """
-    from skillstack.skills.ibrl import IBRLSAC
+    from skillstack.skills.ibrl import IBRLSAC, IBRLPolicy
     from skillstack.skills.sb3_extras import DemoMixReplayBuffer
 
     kwargs = {"buffer_size": _replay_size(cfg), "batch_size": cfg.batch_size,
-              "policy_kwargs": {"net_arch": list(cfg.hidden_sizes)}, "learning_starts": cfg.batch_size,
+              "policy_kwargs": {"net_arch": list(cfg.hidden_sizes), "n_critics": cfg.n_critics},
+              "learning_starts": cfg.batch_size,
               "ent_coef": f"auto_{cfg.ent_coef_init}", "replay_buffer_class": DemoMixReplayBuffer,
               "replay_buffer_kwargs": {"demo_fraction": cfg.demo_fraction, "demo_seed": cfg.seed},
               "actor_warmup_updates": cfg.actor_warmup_updates, "proposal_beta": cfg.proposal_beta,
               **_sb3_common(cfg, tensorboard_dir)}
-    return IBRLSAC("MlpPolicy", env, **{**kwargs, **overrides})
+    return IBRLSAC(IBRLPolicy if cfg.critic_layer_norm else "MlpPolicy", env, **{**kwargs, **overrides})
 
 
 def _mlp_actor_from(trunk: nn.Sequential, head: nn.Linear, squash: str) -> MLPActor:
@@ -291,9 +292,12 @@ def _pretrain_sac_actor(model: Any, cfg: TrainConfig, demos: Demonstrations, pro
 
 
 def _attach_demos_to_ibrl(model: Any, cfg: TrainConfig, demos: Demonstrations) -> None:  # noqa: ARG001
-    """ibrl: demonstrations as ``cfg.demo_fraction`` of every minibatch; no BC regulariser (the frozen BC
-    proposal takes its place)."""
-    model.replay_buffer.set_demonstrations(demos)
+    """ibrl: demonstrations as ``cfg.demo_fraction`` of every minibatch; the BC regulariser only with
+    ``cfg.ibrl_bc_regulariser`` (the frozen BC proposal takes its place)."""
+    if cfg.ibrl_bc_regulariser:
+        _attach_demos_to_sac(model, cfg, demos)
+    else:
+        model.replay_buffer.set_demonstrations(demos)
 
 
 def _pretrain_ibrl(model: Any, cfg: TrainConfig, demos: Demonstrations, progress: bool) -> None:

@@ -30,10 +30,39 @@ from typing import Any
 import numpy as np
 import torch as th
 import torch.nn.functional as F  # noqa: N812
+from stable_baselines3.common.policies import ContinuousCritic
 from stable_baselines3.common.utils import polyak_update
+from stable_baselines3.sac.policies import SACPolicy
 
 from skillstack.skills.networks import MLPActor
 from skillstack.skills.sb3_extras import DemoSAC
+
+
+class LayerNormCritic(ContinuousCritic):
+    """SB3's ``ContinuousCritic`` with ``LayerNorm`` after every hidden linear layer (RLPD, Ball et al. 2023 §3.2;
+    IBRL's critics): it bounds how far Q can extrapolate to actions the data never covered, which is what an
+    unfrozen actor climbs to."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for i, q in enumerate(self.q_networks):
+            layers: list[th.nn.Module] = []
+            linears = [m for m in q if isinstance(m, th.nn.Linear)]
+            for m in q:
+                layers.append(m)
+                if isinstance(m, th.nn.Linear) and m is not linears[-1]:
+                    layers.append(th.nn.LayerNorm(m.out_features))
+            net = th.nn.Sequential(*layers)
+            self.add_module(f"qf{i}", net)
+            self.q_networks[i] = net
+
+
+class IBRLPolicy(SACPolicy):
+    """SB3's SAC policy with :class:`LayerNormCritic` critics."""
+
+    def make_critic(self, features_extractor: Any = None) -> ContinuousCritic:
+        critic_kwargs = self._update_features_extractor(self.critic_kwargs, features_extractor)
+        return LayerNormCritic(**critic_kwargs).to(self.device)
 
 
 class IBRLSAC(DemoSAC):
@@ -200,7 +229,8 @@ def actor_from_ibrl(model: IBRLSAC) -> Any:
     bc.load_state_dict({k: v.cpu() for k, v in model.bc_actor.state_dict().items() if k != "bc_ready"})
     qnets = model.critic.q_networks
     hidden = [m.out_features for m in qnets[0] if isinstance(m, th.nn.Linear)][:-1]
-    policy = QProposalActor(rl, bc, hidden, "relu", len(qnets))
+    layer_norm = any(isinstance(m, th.nn.LayerNorm) for m in qnets[0])
+    policy = QProposalActor(rl, bc, hidden, "relu", len(qnets), layer_norm)
     with th.no_grad():
         for dst, src in zip(policy.critics, qnets, strict=True):
             for d, s in zip(dst.parameters(), src.parameters(), strict=True):

@@ -27,11 +27,11 @@ class ArchitectureError(ValueError):
     """A manifest's architecture is malformed or outside the allowed ranges."""
 
 
-def _mlp(in_dim: int, hidden: list[int], out_dim: int, activation: str) -> nn.Sequential:
+def _mlp(in_dim: int, hidden: list[int], out_dim: int, activation: str, layer_norm: bool = False) -> nn.Sequential:
     layers: list[nn.Module] = []
     last = in_dim
     for width in hidden:
-        layers += [nn.Linear(last, width), ACTIVATIONS[activation]()]
+        layers += [nn.Linear(last, width), *([nn.LayerNorm(width)] if layer_norm else []), ACTIVATIONS[activation]()]
         last = width
     layers.append(nn.Linear(last, out_dim))
     return nn.Sequential(*layers)
@@ -51,7 +51,7 @@ def validate_arch(arch: Any, required: dict[str, type | tuple[type, ...]]) -> di
     if missing or extra:
         raise ArchitectureError(f"architecture keys: missing {sorted(missing)}, unexpected {sorted(extra)}")
     for key, typ in required.items():
-        if not isinstance(arch[key], typ) or isinstance(arch[key], bool):
+        if not isinstance(arch[key], typ) or (isinstance(arch[key], bool) and typ is not bool):
             raise ArchitectureError(f"architecture[{key!r}] must be {typ}, got {arch[key]!r}")
     for key in ("obs_dim", "act_dim"):
         if key in arch and not 1 <= arch[key] <= MAX_WIDTH:
@@ -255,12 +255,13 @@ class QProposalActor(nn.Module):
         critic_hidden: hidden widths of each Q network (``arch["hidden_sizes"]``).
         activation: one of :data:`ACTIVATIONS` (the critics').
         n_critics: number of Q networks (their minimum is the value).
+        layer_norm: ``LayerNorm`` after each hidden layer of the critics (as trained by ``ibrl``).
     """
 
     kind = "q_proposal_actor"
 
     def __init__(self, rl: MLPActor, bc: MLPActor, critic_hidden: list[int], activation: str = "relu",
-                 n_critics: int = 2) -> None:
+                 n_critics: int = 2, layer_norm: bool = False) -> None:
         super().__init__()
         if (rl.arch["obs_dim"], rl.arch["act_dim"]) != (bc.arch["obs_dim"], bc.arch["act_dim"]):
             raise ArchitectureError("the RL and BC proposals must have the same observation and action sizes")
@@ -270,17 +271,18 @@ class QProposalActor(nn.Module):
                       {"hidden_sizes": list, "activation": str})
         obs_dim, act_dim = rl.arch["obs_dim"], rl.arch["act_dim"]
         self.rl, self.bc = rl, bc
-        self.critics = nn.ModuleList(_mlp(obs_dim + act_dim, list(critic_hidden), 1, activation)
+        self.critics = nn.ModuleList(_mlp(obs_dim + act_dim, list(critic_hidden), 1, activation, layer_norm)
                                      for _ in range(n_critics))
         self.arch = {"obs_dim": obs_dim, "act_dim": act_dim, "rl": rl.arch, "bc": bc.arch,
-                     "hidden_sizes": list(critic_hidden), "activation": activation, "n_critics": n_critics}
+                     "hidden_sizes": list(critic_hidden), "activation": activation, "n_critics": n_critics,
+                     "layer_norm": layer_norm}
 
     @classmethod
     def from_arch(cls, arch: Any) -> QProposalActor:
         a = validate_arch(arch, {"obs_dim": int, "act_dim": int, "rl": dict, "bc": dict, "hidden_sizes": list,
-                                 "activation": str, "n_critics": int})
+                                 "activation": str, "n_critics": int, "layer_norm": bool})
         return cls(MLPActor.from_arch(a["rl"]), MLPActor.from_arch(a["bc"]), a["hidden_sizes"], a["activation"],
-                   a["n_critics"])
+                   a["n_critics"], a["layer_norm"])
 
     def value(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
         """``min_i Q_i(obs, action)`` → ``(B,)`` float32."""

@@ -100,4 +100,4 @@ def test_seeded_smoke_run_on_drawer_open_reaches_90_percent(tmp_path):
     cfg = TrainConfig(env_id="metaworld/drawer-open-v3", algo="ibrl", steps=6000, seed=0, n_demos=25,
                       eval_every=3000, final_eval_episodes=20, run_dir=str(tmp_path / "run"))
     res = train(cfg, progress=False)
-    assert res.final.success_rate >= 0.9
+    assert res.final_eval.success_rate >= 0.9, res.final_eval
