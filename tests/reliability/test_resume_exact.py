@@ -20,7 +20,7 @@ from skillstack.skills.train import TrainConfig, train
 
 BASE = dict(env_id="metaworld/reach-v3", seed=3, eval_every=10_000, final_eval_episodes=1, max_episode_steps=40,
             n_demos=1, bc_pretrain_steps=20, actor_warmup_updates=10, hidden_sizes=(32, 32), batch_size=32,
-            checkpoint_every=40)
+            checkpoint_every=40, torch_threads=1)  # one thread: the same float summation order in both processes
 
 
 def _cfg(algo: str, steps: int, run_dir: Path) -> TrainConfig:

@@ -11,7 +11,7 @@ from skillstack.envs import UnknownNameError
 from skillstack.skills.algorithms import ALGORITHMS, ENV_STEPS, GRADIENT_STEPS, STEP_UNITS
 from skillstack.skills.demos import collect_demonstrations
 from skillstack.skills.library import Skill, SkillLibrary
-from skillstack.skills.networks import NETWORK_KINDS, MLPActor, MLPAffordance, TreeAffordance
+from skillstack.skills.networks import NETWORK_KINDS, MLPActor, MLPAffordance, QProposalActor, TreeAffordance
 from skillstack.skills.train import TrainConfig, train
 
 OBS = np.random.default_rng(0).normal(size=(8, 39))
@@ -225,6 +225,8 @@ _EXAMPLE_NETWORKS = {
     "mlp_actor": lambda: MLPActor(39, 4, [16, 8], "elu", "clip"),
     "mlp_affordance": lambda: MLPAffordance(39, [16], "tanh"),
     "tree_affordance": _tree_affordance,
+    "q_proposal_actor": lambda: QProposalActor(MLPActor(39, 4, [16], "relu", "tanh"),
+                                               MLPActor(39, 4, [16], "relu", "tanh"), [8, 8], "relu", 3, True),
 }
 
 
@@ -237,7 +239,7 @@ def test_every_network_kind_round_trips_through_the_library(tmp_path, kind):
     torch.manual_seed(0)
     net = _EXAMPLE_NETWORKS[kind]()
     assert net.kind == kind
-    policy = net if isinstance(net, MLPActor) else MLPActor(39, 4, [8], "relu", "tanh")
+    policy = net if isinstance(net, (MLPActor, QProposalActor)) else MLPActor(39, 4, [8], "relu", "tanh")
     skill = Skill("net_kind", "round trip", "metaworld/reach-v3", policy,
                   spaces.Box(-np.inf, np.inf, (39,), np.float64), spaces.Box(-1.0, 1.0, (4,), np.float32),
                   affordance_model=None if net is policy else net)
