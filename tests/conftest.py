@@ -1,8 +1,11 @@
 import os
+import tempfile
 import warnings
 
 os.environ.setdefault("TQDM_DISABLE", "1")
 os.environ["COLUMNS"] = "220"  # rich tables are not truncated in CLI output checks
+# hermetic: a developer's own correction memory (user data dir) never changes what a test rollout does
+os.environ["SKILLSTACK_MEMORY"] = os.path.join(tempfile.mkdtemp(prefix="skillstack-test-memory-"), "corrections.json")
 warnings.filterwarnings("ignore", message="Constant\\(s\\) may be too high")
 
 
