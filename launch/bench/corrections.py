@@ -92,8 +92,7 @@ def run_corrections(planners: list[str], scene: Scene, suite_path: Path, seeds: 
 
                     for sc in suite:
                         per[sc.id] = {"uncorrected": episode(sc, "first", "uncorrected")}
-                        own = CorrectionMemory(Path(tmp) / f"{name}-{seed}-{sc.id}.json", embedder)
-                        own.entries = []
+                        own = CorrectionMemory(Path(tmp) / f"{name}-{seed}-{sc.id}.json", embedder)  # new, empty
                         per[sc.id]["corrected"] = episode(sc, "first", "corrected", memory=own,
                                                           corrections=ScriptedCorrections(sc.first.corrections))
                         for e in own.entries:
