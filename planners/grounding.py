@@ -82,6 +82,8 @@ class GoalGroundingPlanner:
         ValueError: the scene has no symbolic domain or language, or the backend cannot generate text.
     """
 
+    name = "goal-grounding"
+
     def __init__(self, scene: Scene, backend: Any = "hf-causal", n_examples: int = 8, max_repairs: int = 1,
                  **backend_kwargs: Any) -> None:
         self.scene = scene
@@ -184,7 +186,7 @@ class GoalGroundingPlanner:
         sym = self.state_fn(observation)
         grounded = self.ground(instruction, sym)
         goal = grounded["goal"]
-        info: dict[str, Any] = {"planner": "goal-grounding", "goal": goal, "grounding": grounded["status"]}
+        info: dict[str, Any] = {"planner": self.name, "goal": goal, "grounding": grounded["status"]}
         if self.corrections:
             goal = self.corrections.amend_goal(goal, sym)
             info["corrected_goal"] = goal
