@@ -162,8 +162,8 @@ def _load_builtin_planners() -> None:
     import skillstack.planners.finetune  # noqa: F401  (registers "saycan-finetuned")
     import skillstack.planners.generative  # noqa: F401  (registers "saycan-generative")
     import skillstack.planners.grounding  # noqa: F401  (registers "goal-grounding")
-    import skillstack.planners.parse  # noqa: F401  (registers "goal-grounding-parse")
     import skillstack.planners.learned  # noqa: F401  (registers "learned")
+    import skillstack.planners.parse  # noqa: F401  (registers "goal-grounding-parse")
     import skillstack.planners.saycan  # noqa: F401  (registers "saycan*")
     import skillstack.planners.symbolic  # noqa: F401  (registers "oracle")
 
