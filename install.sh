@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One command: system packages, Python packages (torch pinned to the 2.13.0 CPU wheel), then the main job:
-# the SayCan planner (offline sentence-embedding LM × the shipped skills' affordances) carries out
+# the goal-grounding-parse planner (the instruction parsed into a goal over the scene's predicates with the offline
+# sentence-embedding model, breadth-first search, the shipped skills' affordances in every decision) carries out
 # "put the red block in the drawer and close it" closed-loop in the tabletop scene, printing every decision,
 # and writes out/rollout.mp4 (decision table overlaid) and out/rollout.json (every decision, every candidate).
 #   bash install.sh              # install + main job
@@ -28,5 +29,5 @@ if [ "${1:-}" != "--no-main-job" ]; then
   mkdir -p out
   skillstack skills list
   skillstack rollout --scene tabletop --instruction "put the red block in the drawer and close it" \
-    --planner saycan --seed 0 --video out/rollout.mp4 --json out/rollout.json
+    --planner goal-grounding-parse --seed 0 --video out/rollout.mp4 --json out/rollout.json
 fi

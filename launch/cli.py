@@ -310,6 +310,13 @@ def skills_affordance_report(
 
 
 def _print_decision(d: dict) -> None:
+    info = d.get("info", {})
+    if "grounding" in info:  # goal-grounding planners: the goal they read and the plan they search
+        from skillstack.planners.grounding import goal_text
+
+        goal = goal_text(info["goal"]) if info.get("goal") else "none"
+        plan = " → ".join(info.get("plan") or []) or "–"
+        console.print(f"[dim]goal: {escape(goal)} ({escape(info['grounding'])}); plan: {escape(plan)}[/]")
     t = Table(title=f"decision {d['info'].get('index', '')}".strip(), show_edge=False)
     for col in ("skill", "language", "affordance", "combined"):
         t.add_column(col, justify="right" if col != "skill" else "left")

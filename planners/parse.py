@@ -23,8 +23,8 @@ planner and closed-loop executor:
    (reachability in the symbolic domain: "pick up the red block **and put it in the bin**" keeps only the bin).
 
 Limits (measured in the README): implicit goals without an action word ("it's stuffy in here") and non-English
-instructions (the bundled MiniLM is English-only; a multilingual sentence-embedding model given with
-``--model`` is the remedy) are not understood; the planner then answers ``done`` with the reason logged.
+instructions (the bundled MiniLM is English-only; a local multilingual sentence-embedding model can be given
+with ``--model``; none installs offline here, so that path is untested on the suites) are not understood; the planner then answers ``done`` with the reason logged.
 """
 
 from __future__ import annotations
@@ -254,14 +254,31 @@ class GoalParsingPlanner(GoalGroundingPlanner):
         scene: a scene with a symbolic domain and a templated language.
         threshold: see :class:`InstructionParser`.
         embedder: see :class:`InstructionParser`.
+        backend: ``"embedding"`` (the only kind this planner uses: a sentence-embedding model).
+        model_path: a local sentence-transformers model directory (e.g. a multilingual one) instead of the
+            bundled MiniLM; never downloaded.
 
     Raises:
-        ValueError: the scene has no symbolic domain or no templated language.
+        ValueError: the scene has no symbolic domain or no templated language, or ``backend`` is not
+            ``"embedding"``.
+        FileNotFoundError: ``model_path`` does not exist.
     """
 
     name = "goal-grounding-parse"
 
-    def __init__(self, scene: Scene, threshold: float = 0.5, embedder: Embedder | None = None) -> None:
+    def __init__(self, scene: Scene, threshold: float = 0.5, embedder: Embedder | None = None,
+                 backend: str = "embedding", model_path: str | None = None) -> None:
+        if backend != "embedding":
+            raise ValueError(f"the goal-grounding-parse planner uses a sentence-embedding model: backend must be "
+                             f"'embedding', got {backend!r}")
+        if embedder is None and model_path is not None:
+            from pathlib import Path
+
+            from sentence_transformers import SentenceTransformer
+
+            if not Path(model_path).exists():
+                raise FileNotFoundError(f"sentence-transformers model not found: {model_path}")
+            embedder = Embedder(SentenceTransformer(model_path, device="cpu"))
         self.scene = scene
         self.domain = scene.require_domain("the goal-parsing planner")
         self.parser = InstructionParser(scene, embedder=embedder, threshold=threshold)
@@ -284,4 +301,4 @@ class GoalParsingPlanner(GoalGroundingPlanner):
 register_planner(PlannerSpec(
     "goal-grounding-parse", GoalParsingPlanner, "the instruction is parsed into a goal over the scene's predicates "
     "(clauses matched to sub-goal phrasings by sentence embeddings, no generative LM), breadth-first search plans "
-    "it", needs_domain=True))
+    "it", needs_domain=True, language_model=True))

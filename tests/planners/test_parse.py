@@ -76,3 +76,10 @@ def test_planner_plans_from_the_parsed_goal_and_regrounds_each_episode():
         assert d.choice == DONE and d.info["goal"] is None and d.info["grounding"].startswith("rejected")
     finally:
         env.close()
+
+
+def test_other_backends_and_missing_models_are_refused():
+    with pytest.raises(ValueError, match="backend must be 'embedding'"):
+        make_planner("goal-grounding-parse", TABLETOP, backend="hf-causal")
+    with pytest.raises(FileNotFoundError, match="not found"):
+        make_planner("goal-grounding-parse", TABLETOP, model_path="/nonexistent/model")
