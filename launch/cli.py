@@ -79,6 +79,11 @@ def train(
     n_demos: int = typer.Option(25, help="Expert episodes for bc / dagger / sac-demos."),
     dagger_rounds: int = typer.Option(4, help="dagger: on-policy rounds after the BC round."),
     dagger_episodes: int = typer.Option(20, help="dagger: policy episodes per round, labelled by the expert."),
+    chunk_size: int = typer.Option(1, help="bc: actions predicted per forward pass (action chunking; 1 = off)."),
+    execute_steps: Optional[int] = typer.Option(None, help="bc with --chunk-size: actions of each chunk executed "
+                                                "before predicting again (default chunk-size // 2)."),
+    demo_noise: float = typer.Option(0.0, help="bc / dagger: std of the noise added to the expert's executed "
+                                     "actions while collecting demonstrations (DART); labels stay clean."),
     bc_pretrain_steps: int = typer.Option(3000, help="sac-demos: BC pre-training steps of the actor."),
     actor_warmup_updates: int = typer.Option(5000, help="sac-demos: critic-only updates first."),
     skill_name: Optional[str] = typer.Option(None, help="Registered skill name (default from env)."),
@@ -104,7 +109,8 @@ def train(
         stop_at_success=stop_at_success, max_minutes=max_minutes, n_demos=n_demos,
         bc_pretrain_steps=bc_pretrain_steps, actor_warmup_updates=actor_warmup_updates,
         dagger_rounds=dagger_rounds, dagger_episodes=dagger_episodes, skill_name=skill_name,
-        description=description, library=lib, torch_threads=threads,
+        description=description, library=lib, torch_threads=threads, chunk_size=chunk_size,
+        execute_steps=execute_steps, demo_noise=demo_noise,
     )
     res = run_train(cfg, resume=resume)
     _print_eval(res.skill.name, res.final_eval)
@@ -153,7 +159,7 @@ def eval_cmd(
                 raise UnknownNameError(f"{e}; {name!r} looks like an env name: evaluate an env's scripted expert "
                                        "with --expert, or a library skill by its name") from None
             raise
-        env_id, policy, label = skill.env_id, skill.predict, f"{skill.name} v{skill.version}: {skill.description}"
+        env_id, policy, label = skill.env_id, skill, f"{skill.name} v{skill.version}: {skill.description}"
     res = evaluate(policy, env_id, episodes, seed_base=seed, video_path=video, video_episodes=video_episodes,
                    label=label, progress=True)
     _print_eval(label, res)

@@ -159,6 +159,7 @@ def run_skill(env: Any, skill: Skill, obs: Any, affordance: float | None,
     start = dict(env.predicates)
     ok, fault, t, stopped = False, None, 0, False
     p = start
+    skill.reset()  # an action-chunk skill starts with a fresh chunk; a chunk cut by success leaves nothing behind
     while t < skill.max_steps:
         if interrupt is not None and interrupt(t):
             stopped = True

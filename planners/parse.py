@@ -23,8 +23,9 @@ planner and closed-loop executor:
    (reachability in the symbolic domain: "pick up the red block **and put it in the bin**" keeps only the bin).
 
 Limits (measured in the README): implicit goals without an action word ("it's stuffy in here") and non-English
-instructions (the bundled MiniLM is English-only; a local multilingual sentence-embedding model can be given
-with ``--model``; none installs offline here, so that path is untested on the suites) are not understood; the planner then answers ``done`` with the reason logged.
+instructions are not understood (the bundled MiniLM is English-only; a local multilingual sentence-embedding
+model can be given with ``--model``; none installs offline here, so that path is untested on the suites); the
+planner then answers ``done`` with the reason logged.
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ from tqdm.auto import tqdm
 from skillstack.envs import make_env
 from skillstack.envs.fileio import atomic_write_json, atomic_write_text
 from skillstack.skills.library import Skill
-from skillstack.skills.networks import MLPAffordance, TreeAffordance
+from skillstack.skills.networks import ActionChunkExecutor, ChunkedMLPActor, MLPAffordance, TreeAffordance
 
 AFFORDANCE_TRAIN_SEED_BASE = 2_000_000
 """Training starts use seeds ``AFFORDANCE_TRAIN_SEED_BASE + i`` (disjoint from demos and evaluations)."""
@@ -104,6 +104,9 @@ def collect_outcomes(
     job = [-1] * len(envs)
     cur = [None] * len(envs)
     nxt = 0
+    # action-chunk policies keep a chunk per env (receding horizon); other policies are evaluated in one batch
+    chunked = isinstance(skill.policy, ChunkedMLPActor)
+    executors = [ActionChunkExecutor(skill.policy) for _ in envs] if chunked else []
 
     def start(k: int) -> None:
         nonlocal nxt
@@ -111,6 +114,8 @@ def collect_outcomes(
         nxt += 1
         obs, info = envs[k].reset(seed=seed_base + i, options={"start": "precondition" if i % 2 == 0 else "any"})
         obs0[i], applicable[i], job[k], cur[k] = obs, bool(info.get("applicable", True)), i, obs
+        if chunked:
+            executors[k].reset()
         already[i] = bool(info.get("satisfied_at_start", False))
 
     bar = tqdm(total=n, desc=f"outcomes {skill.name}", unit="ep", disable=not progress)
@@ -118,7 +123,8 @@ def collect_outcomes(
         start(k)
     active = list(range(len(envs)))
     while active:
-        acts = skill.predict(np.stack([cur[k] for k in active]))
+        acts = ([executors[k](cur[k]) for k in active] if chunked
+                else skill.predict(np.stack([cur[k] for k in active])))
         still = []
         for a, k in zip(acts, active, strict=True):
             obs, _, terminated, truncated, info = envs[k].step(a)

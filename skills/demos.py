@@ -57,12 +57,18 @@ class Demonstrations:
 
 def collect_demonstrations(
     env_id: str, n_episodes: int, seed: int = 0, max_episode_steps: int | None = None,
-    progress: bool = True,
+    progress: bool = True, action_noise: float = 0.0,
 ) -> Demonstrations:
     """Roll out the env's scripted expert for ``n_episodes`` seeded episodes.
 
     Episodes run to the env's time limit without stopping at success, so the transitions match the MDP
     an RL agent trains in (time-limit ends are not terminals).
+
+    With ``action_noise`` > 0 the env executes ``clip(expert + N(0, action_noise²), low, high)`` while the
+    recorded action stays the expert's clean one (DART, Laskey et al. 2017): the demonstrations cover the states
+    a slightly wrong policy drifts into, each labelled with the expert's correction. The noise of episode ``i``
+    is drawn from ``default_rng([DEMO_SEED_BASE + 10 000·seed + i, 1])``, so collection is reproducible; with
+    noise, ``actions`` are labels for imitation, not the executed actions an RL replay buffer needs.
 
     Args:
         env_id: registered env with a scripted expert.
@@ -70,11 +76,14 @@ def collect_demonstrations(
         seed: seed offset (episode ``i`` uses ``DEMO_SEED_BASE + 10_000 * seed + i``).
         max_episode_steps: horizon override [steps].
         progress: show a progress bar.
+        action_noise: standard deviation of the executed-action noise (in the env's normalised action units).
 
     Raises:
         UnknownNameError: unknown ``env_id``.
-        ValueError: the env has no scripted expert.
+        ValueError: the env has no scripted expert, or ``action_noise`` is negative or not finite.
     """
+    if not (action_noise >= 0.0 and np.isfinite(action_noise)):
+        raise ValueError(f"action_noise must be a finite standard deviation ≥ 0, got {action_noise}")
     expert = make_expert(env_id)
     kwargs = {} if max_episode_steps is None else {"max_episode_steps": max_episode_steps}
     env = make_env(env_id, **kwargs)
@@ -82,10 +91,15 @@ def collect_demonstrations(
     success = []
     for i in tqdm(range(n_episodes), desc=f"demos {env_id}", unit="ep", disable=not progress):
         obs, _ = env.reset(seed=DEMO_SEED_BASE + 10_000 * seed + i)
+        noise = np.random.default_rng([DEMO_SEED_BASE + 10_000 * seed + i, 1]) if action_noise > 0 else None
         ok = False
         while True:
             act = expert.predict(obs)
-            nxt, r, terminated, truncated, info = env.step(act)
+            executed = act
+            if noise is not None:
+                executed = np.clip(act + noise.normal(0.0, action_noise, size=np.shape(act)),
+                                   env.action_space.low, env.action_space.high).astype(np.float32)
+            nxt, r, terminated, truncated, info = env.step(executed)
             ok |= bool(info.get("success"))
             buf["obs"].append(obs)
             buf["act"].append(act)

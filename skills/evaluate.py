@@ -112,7 +112,8 @@ def evaluate(
     deterministic policy.
 
     Args:
-        policy: ``obs (obs_dim,) float64 → action (act_dim,) float32``.
+        policy: ``obs (obs_dim,) float64 → action (act_dim,) float32``; if it has a ``reset()`` method (a
+            :class:`~skillstack.skills.library.Skill`, an action-chunk executor) it is called at every episode start.
         env_id: registered env name.
         n_episodes: number of episodes.
         seed_base: seed of the first episode.
@@ -152,6 +153,8 @@ def evaluate(
             e = video_env if (record and i < video_episodes) else env
             seed = seed_base + i
             obs, _ = e.reset(seed=seed)
+            if callable(reset := getattr(policy, "reset", None)):
+                reset()  # a stateful policy (an action-chunk skill) starts afresh
             ret, t, first_success = 0.0, 0, None
             frame = e.render() if e is video_env else None
             while True:

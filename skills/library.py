@@ -47,7 +47,9 @@ from torch import nn
 from skillstack.envs.fileio import _kind_of, atomic_write_json, fsync_dir, read_json_capped
 from skillstack.envs.registry import UnknownNameError, unknown_name_message
 from skillstack.skills.networks import (
+    ActionChunkExecutor,
     ArchitectureError,
+    ChunkedMLPActor,
     MLPActor,
     MLPAffordance,
     QProposalActor,
@@ -395,13 +397,28 @@ class Skill:
     provenance: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     version: int | None = None
+    _executor: ActionChunkExecutor | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         check_skill_name(self.name)
 
+    def reset(self) -> None:
+        """Start a new execution: drop the actions left of an action chunk (:class:`ChunkedMLPActor` policies;
+        a no-op otherwise). The executor, evaluation and affordance rollouts call it before every execution."""
+        if self._executor is not None:
+            self._executor.reset()
+
+    def __call__(self, obs: npt.ArrayLike) -> npt.NDArray[np.float32]:
+        """Same as :meth:`predict` (a skill is a policy; :meth:`reset` marks episode starts)."""
+        return self.predict(obs)
+
     @torch.no_grad()
     def predict(self, obs: npt.ArrayLike) -> npt.NDArray[np.float32]:
         """Deterministic action for ``obs``.
+
+        A single observation of a skill with an action-chunk policy is answered from the current chunk (receding
+        horizon, :class:`~skillstack.skills.networks.ActionChunkExecutor`; call :meth:`reset` at the start of
+        every execution); a batch is answered statelessly with the first action of each row's chunk.
 
         Args:
             obs: ``(obs_dim,)`` or ``(B, obs_dim)`` observation (any float dtype).
@@ -420,6 +437,10 @@ class Skill:
                              f"{self.policy.arch['obs_dim']}), got {x.shape}")
         if not np.isfinite(x2).all():
             raise ValueError("observation contains NaN or inf")
+        if single and isinstance(self.policy, ChunkedMLPActor):
+            if self._executor is None:
+                self._executor = ActionChunkExecutor(self.policy)
+            return self._executor(x2[0])
         act = self.policy(torch.from_numpy(x2)).numpy()
         return act[0] if single else act
 

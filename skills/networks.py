@@ -111,6 +111,102 @@ class MLPActor(nn.Module):
         return torch.tanh(out) if self.arch["squash"] == "tanh" else out.clamp(-1.0, 1.0)
 
 
+MAX_CHUNK = 64
+"""Longest action chunk a manifest may declare [actions]."""
+
+
+class ChunkedMLPActor(MLPActor):
+    """Action-chunking MLP policy: one forward pass predicts the next ``chunk_size`` actions.
+
+    Action chunks with a receding horizon (ACT, Zhao et al. 2023, "Learning Fine-Grained Bimanual Manipulation
+    with Low-Cost Hardware", RSS: chunk size 1 → 100 raised success from 1 % to 44 %; Diffusion Policy, Chi et al.
+    2023, RSS, §3.2: predict 16, execute 8) counter the "pausing" a single-step cloned policy falls into near
+    the object: the policy commits to a short open-loop sequence, so small corrective motions of the
+    demonstrations are reproduced instead of averaged away. :class:`ActionChunkExecutor` executes it.
+
+    ``forward(obs)`` returns the first action of each chunk, so the actor is a drop-in single-step policy wherever
+    no executor keeps state (batched calls); :meth:`forward_chunk` returns the whole chunk.
+
+    Args:
+        obs_dim: observation size.
+        act_dim: size of one action.
+        hidden_sizes: widths of the hidden layers.
+        activation: one of :data:`ACTIVATIONS`.
+        chunk_size: actions predicted per forward pass, ``1 ≤ chunk_size ≤`` :data:`MAX_CHUNK`.
+        execute_steps: actions of each chunk executed before predicting again, ``1 ≤ execute_steps ≤
+            chunk_size``.
+
+    Raises:
+        ArchitectureError: sizes outside those ranges.
+    """
+
+    kind = "mlp_chunk_actor"
+
+    def __init__(self, obs_dim: int, act_dim: int, hidden_sizes: list[int], activation: str = "relu",
+                 chunk_size: int = 8, execute_steps: int = 4) -> None:
+        if not (isinstance(chunk_size, int) and 1 <= chunk_size <= MAX_CHUNK):
+            raise ArchitectureError(f"chunk_size must be an int in [1, {MAX_CHUNK}], got {chunk_size!r}")
+        if not (isinstance(execute_steps, int) and 1 <= execute_steps <= chunk_size):
+            raise ArchitectureError(f"execute_steps must be an int in [1, chunk_size={chunk_size}], got "
+                                    f"{execute_steps!r}")
+        super().__init__(obs_dim, act_dim * chunk_size, hidden_sizes, activation, "tanh")
+        self.arch = {"obs_dim": obs_dim, "act_dim": act_dim, "hidden_sizes": list(hidden_sizes),
+                     "activation": activation, "chunk_size": chunk_size, "execute_steps": execute_steps}
+
+    @classmethod
+    def from_arch(cls, arch: Any) -> ChunkedMLPActor:
+        a = validate_arch(arch, {"obs_dim": int, "act_dim": int, "hidden_sizes": list, "activation": str,
+                                 "chunk_size": int, "execute_steps": int})
+        return cls(a["obs_dim"], a["act_dim"], a["hidden_sizes"], a["activation"], a["chunk_size"],
+                   a["execute_steps"])
+
+    def forward_chunk(self, obs: torch.Tensor) -> torch.Tensor:
+        """``obs (B, obs_dim) float32`` → ``actions (B, chunk_size, act_dim) float32`` in (-1, 1)."""
+        out = torch.tanh(self.net((obs - self.obs_mean) / self.obs_std))
+        return out.reshape(obs.shape[0], self.arch["chunk_size"], self.arch["act_dim"])
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        """``obs (B, obs_dim) float32`` → the first action of each chunk ``(B, act_dim) float32``."""
+        return self.forward_chunk(obs)[:, 0]
+
+
+class ActionChunkExecutor:
+    """Receding-horizon execution of a policy, one observation at a time: ``executor(obs) → action``.
+
+    For a :class:`ChunkedMLPActor`, a chunk is predicted when the queue is empty and its first ``execute_steps``
+    actions are queued; :meth:`reset` drops the rest of a chunk (call it at the start of every episode or skill
+    execution — a skill stopped because its success predicate fired leaves no actions behind for the next one).
+    Any other actor is called every step.
+
+    Args:
+        actor: the policy module (``(B, obs_dim) → (B, act_dim)``).
+    """
+
+    def __init__(self, actor: nn.Module) -> None:
+        self.actor = actor
+        self.chunked = isinstance(actor, ChunkedMLPActor)
+        self._queue: list[npt.NDArray[np.float32]] = []
+        self.predictions = 0
+        """Forward passes so far (chunks predicted)."""
+
+    def reset(self) -> None:
+        """Forget the queued actions."""
+        self._queue = []
+
+    @torch.no_grad()
+    def __call__(self, obs: npt.ArrayLike) -> npt.NDArray[np.float32]:
+        """``obs (obs_dim,)`` → ``action (act_dim,) float32``."""
+        x = torch.as_tensor(np.asarray(obs, dtype=np.float32)).reshape(1, -1)
+        if not self.chunked:
+            self.predictions += 1
+            return self.actor(x)[0].numpy()
+        if not self._queue:
+            self.predictions += 1
+            chunk = self.actor.forward_chunk(x)[0].numpy()
+            self._queue = list(chunk[: self.actor.arch["execute_steps"]])
+        return self._queue.pop(0)
+
+
 class MLPAffordance(nn.Module):
     """Value-based affordance: ``P(success | obs) = sigmoid(MLP((obs - mean) / std))`` (SayCan's value function).
 
@@ -299,6 +395,7 @@ class QProposalActor(nn.Module):
 NETWORK_KINDS: Registry[type[nn.Module]] = Registry("network kind")
 NETWORK_KINDS.register(QProposalActor.kind, QProposalActor)
 NETWORK_KINDS.register(MLPActor.kind, MLPActor)
+NETWORK_KINDS.register(ChunkedMLPActor.kind, ChunkedMLPActor)
 NETWORK_KINDS.register(MLPAffordance.kind, MLPAffordance)
 NETWORK_KINDS.register(TreeAffordance.kind, TreeAffordance)
 

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import torch
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
@@ -44,7 +45,7 @@ from skillstack.skills.algorithms import ALGORITHMS, AlgorithmSpec, resolve_devi
 from skillstack.skills.demos import Demonstrations, collect_demonstrations
 from skillstack.skills.evaluate import EvalResult, evaluate
 from skillstack.skills.library import Skill, SkillLibrary, check_skill_name
-from skillstack.skills.networks import MLPActor
+from skillstack.skills.networks import MAX_CHUNK, ActionChunkExecutor, ChunkedMLPActor, MLPActor
 
 PERIODIC_EVAL_SEED_BASE = 500_000
 """Periodic evaluations during training use seeds from here: disjoint from the final evaluation's ``0..N-1``."""
@@ -125,6 +126,18 @@ class TrainConfig:
     from 100 % to 0 % within 500 actor updates (measured); unfiltered BC held 100 %."""
     ent_coef_init: float = 0.01
     """sac-demos: initial entropy coefficient (SB3's ``ent_coef="auto_<x>"``)."""
+    chunk_size: int = 1
+    """bc: actions predicted per forward pass (action chunking, ACT / Diffusion Policy; 1 = a single-step
+    policy). Targets are the expert's next ``chunk_size`` actions of the same episode, the last one repeated past
+    its end."""
+    execute_steps: int | None = None
+    """bc with ``chunk_size`` > 1: actions of each chunk executed before predicting again (receding horizon;
+    default ``chunk_size // 2``, as Diffusion Policy executes 8 of 16)."""
+    demo_noise: float = 0.0
+    """bc / dagger: standard deviation of Gaussian noise added to the expert's *executed* actions while the
+    demonstrations are collected; the recorded labels stay the expert's clean actions (DART, Laskey et al. 2017,
+    "DART: Noise Injection for Robust Imitation Learning", CoRL): the demonstrations visit the states a slightly
+    wrong policy reaches, labelled with the expert's correction."""
     skill_name: str | None = None
     """Name of the registered skill (default derived from the env, e.g. ``drawer-open-v3``)."""
     description: str | None = None
@@ -141,10 +154,25 @@ class TrainConfig:
         Raises:
             UnknownNameError: ``algo`` is not registered.
         """
-        eval_every = self.eval_every or ALGORITHMS.get(self.algo).default_eval_every
+        spec = ALGORITHMS.get(self.algo)
+        if self.chunk_size != 1 and self.algo != "bc":
+            raise ValueError(f"chunk_size > 1 (action chunking) is implemented for algo 'bc' only, got "
+                             f"{self.algo!r}")
+        if not 1 <= self.chunk_size <= MAX_CHUNK:
+            raise ValueError(f"chunk_size must be in [1, {MAX_CHUNK}], got {self.chunk_size}")
+        execute = self.execute_steps if self.execute_steps is not None else max(1, self.chunk_size // 2)
+        if not 1 <= execute <= self.chunk_size:
+            raise ValueError(f"execute_steps must be in [1, chunk_size={self.chunk_size}], got {execute}")
+        if not (self.demo_noise >= 0.0 and np.isfinite(self.demo_noise)):
+            raise ValueError(f"demo_noise must be a finite standard deviation ≥ 0, got {self.demo_noise}")
+        if self.demo_noise > 0 and (not spec.uses_demonstrations or spec.build_model is not None):
+            raise ValueError(f"demo_noise (DART) is for the imitation algorithms (bc, dagger): its demonstrations "
+                             f"record the expert's clean actions, not the executed noisy ones an RL replay buffer "
+                             f"needs; got algo {self.algo!r}")
+        eval_every = self.eval_every or spec.default_eval_every
         run_dir = self.run_dir or str(Path("runs") / self.env_id.replace("/", "_") / f"{self.algo}-s{self.seed}")
         return replace(self, eval_every=eval_every, checkpoint_every=self.checkpoint_every or eval_every,
-                       run_dir=run_dir)
+                       run_dir=run_dir, execute_steps=execute)
 
 
 # ---------------------------------------------------------------------------------------------- run state
@@ -287,19 +315,39 @@ class Run:
         if path.exists():
             return Demonstrations.load(path)
         demos = collect_demonstrations(self.cfg.env_id, self.cfg.n_demos, seed=self.cfg.seed,
-                                       max_episode_steps=self.cfg.max_episode_steps, progress=self.progress)
+                                       max_episode_steps=self.cfg.max_episode_steps, progress=self.progress,
+                                       action_noise=self.cfg.demo_noise)
         demos.save(path)
         return demos
 
 
-def _policy_fn(actor: MLPActor) -> Callable[[np.ndarray], np.ndarray]:
+def chunk_targets(actions: npt.NDArray[np.float32], episode_ids: npt.NDArray[np.int64],
+                  chunk_size: int) -> npt.NDArray[np.float32]:
+    """Action-chunk regression targets: row ``t`` holds the actions ``t, t+1, …, t+chunk_size-1`` of the same
+    episode, the episode's last action repeated past its end (Diffusion Policy pads the same way).
+
+    Args:
+        actions: ``(N, act_dim)`` actions of consecutive steps, episodes contiguous.
+        episode_ids: ``(N,)`` episode index of each step.
+        chunk_size: actions per target.
+
+    Returns:
+        ``(N, chunk_size, act_dim)`` float32.
+    """
+    n = len(actions)
+    idx = np.arange(n)[:, None] + np.arange(chunk_size)[None, :]
+    last = np.empty(n, dtype=np.int64)  # index of each step's episode's last step
+    ends = np.flatnonzero(np.r_[episode_ids[1:] != episode_ids[:-1], True])
+    starts = np.r_[0, ends[:-1] + 1]
+    for s0, e in zip(starts, ends, strict=True):
+        last[s0: e + 1] = e
+    return np.asarray(actions[np.minimum(idx, last[:, None])], dtype=np.float32)
+
+
+def _policy_fn(actor: MLPActor) -> ActionChunkExecutor:
+    """``obs (obs_dim,) → action``, with ``reset()`` (receding-horizon execution of action-chunk actors)."""
     actor.eval()
-
-    @torch.no_grad()
-    def fn(obs: np.ndarray) -> np.ndarray:
-        return actor(torch.as_tensor(obs, dtype=torch.float32).reshape(1, -1))[0].numpy()
-
-    return fn
+    return ActionChunkExecutor(actor)
 
 
 # ---------------------------------------------------------------------------------------------- imitation
@@ -321,6 +369,7 @@ def _dagger_round(actor: MLPActor, cfg: TrainConfig, round_index: int,
     seeds = [DAGGER_SEED_BASE + 10_000 * cfg.seed + 1_000 * round_index + i for i in range(cfg.dagger_episodes)]
     for seed in tqdm(seeds, desc=f"dagger round {round_index}", unit="ep", disable=not progress, leave=False):
         obs, _ = env.reset(seed=seed)
+        policy.reset()
         while True:
             obs_list.append(obs)
             act_list.append(expert.predict(obs))
@@ -353,11 +402,17 @@ def imitation_loop(run: Run, resume: bool, progress: bool = True) -> MLPActor:
     demos = run.demonstrations()
     torch.manual_seed(cfg.seed)
     obs_dim, act_dim = demos.observations.shape[1], demos.actions.shape[1]
-    net = MLPActor(obs_dim, act_dim, list(cfg.hidden_sizes), "relu", "tanh")
+    if cfg.chunk_size > 1:
+        net: MLPActor = ChunkedMLPActor(obs_dim, act_dim, list(cfg.hidden_sizes), "relu", cfg.chunk_size,
+                                        cfg.execute_steps or max(1, cfg.chunk_size // 2))
+    else:
+        net = MLPActor(obs_dim, act_dim, list(cfg.hidden_sizes), "relu", "tanh")
     net.set_normalization(demos.observations.mean(0), demos.observations.std(0))
     opt = torch.optim.Adam(net.parameters(), lr=cfg.bc_lr)
     rng = np.random.default_rng(cfg.seed)
     data_obs, data_act = demos.observations, demos.actions
+    if cfg.chunk_size > 1:  # (N, chunk · act_dim) targets; the actor's flat output is regressed onto them
+        data_act = chunk_targets(demos.actions, demos.episode_ids, cfg.chunk_size).reshape(len(data_act), -1)
     ckpt = run.latest_checkpoint() if resume else None
     if ckpt is not None:
         net.load_state_dict(load_file(str(ckpt / "model.safetensors")), strict=True)
@@ -385,7 +440,8 @@ def imitation_loop(run: Run, resume: bool, progress: bool = True) -> MLPActor:
     while run.state.steps < cfg.steps:
         net.train()
         idx = torch.as_tensor(rng.integers(0, len(act), size=cfg.batch_size))
-        loss = ((net(obs[idx]) - act[idx]) ** 2).mean()
+        pred = net.forward_chunk(obs[idx]).flatten(1) if isinstance(net, ChunkedMLPActor) else net(obs[idx])
+        loss = ((pred - act[idx]) ** 2).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -40,7 +40,7 @@ def eval_skill_unit(library_root: str, skill: str, version: str, seed_base: int,
     from skillstack.skills.evaluate import evaluate
 
     s = _library_skill(library_root, skill, version)
-    res = evaluate(s.predict, s.env_id, n_episodes, seed_base=seed_base, max_episode_steps=s.max_steps)
+    res = evaluate(s, s.env_id, n_episodes, seed_base=seed_base, max_episode_steps=s.max_steps)
     return {"episodes": [asdict(e) for e in res.episodes], "pid": os.getpid(), "rss_mb": peak_rss_mb()}
 
 
@@ -270,7 +270,7 @@ def train_eval_unit(env_id: str, algo: str, steps: int, seed: int, run_dir: str,
     res = train(cfg, resume=(d / "config.json").exists(), progress=False)
     train_wall = time.perf_counter() - t0
     t1 = time.perf_counter()
-    ev = evaluate(res.skill.predict, env_id, episodes, seed_base=SKILLS_BENCH_SEED_BASE + 100_000 * seed,
+    ev = evaluate(res.skill, env_id, episodes, seed_base=SKILLS_BENCH_SEED_BASE + 100_000 * seed,
                   max_episode_steps=res.skill.max_steps)
     curve = [json.loads(line) for line in (d / "metrics.jsonl").read_text().splitlines()
              if line.strip()] if (d / "metrics.jsonl").exists() else []

@@ -1,0 +1,145 @@
+"""Action chunking (receding-horizon execution, library round trip, cut at success) and DART demonstrations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from gymnasium import spaces
+
+from skillstack.planners.executor import run_skill
+from skillstack.skills.demos import collect_demonstrations
+from skillstack.skills.experts import make_expert
+from skillstack.skills.library import Skill, SkillLibrary
+from skillstack.skills.networks import ActionChunkExecutor, ArchitectureError, ChunkedMLPActor, build_network
+from skillstack.skills.train import TrainConfig, chunk_targets
+
+OBS = spaces.Box(-np.inf, np.inf, shape=(6,), dtype=np.float64)
+ACT = spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
+
+
+def chunk_actor(chunk=4, execute=3, seed=0) -> ChunkedMLPActor:
+    torch.manual_seed(seed)
+    return ChunkedMLPActor(6, 2, [16], "relu", chunk, execute)
+
+
+def test_chunk_targets_stay_inside_each_episode():
+    acts = np.arange(10, dtype=np.float32).reshape(5, 2)  # rows 0..4, actions (0,1), (2,3), ...
+    ep = np.array([0, 0, 0, 1, 1])
+    t = chunk_targets(acts, ep, 3)
+    assert t.shape == (5, 3, 2)
+    np.testing.assert_array_equal(t[0, :, 0], [0, 2, 4])
+    np.testing.assert_array_equal(t[1, :, 0], [2, 4, 4])  # the episode's last action repeated
+    np.testing.assert_array_equal(t[2, :, 0], [4, 4, 4])
+    np.testing.assert_array_equal(t[3, :, 0], [6, 8, 8])  # never the previous episode's actions
+    np.testing.assert_array_equal(chunk_targets(acts, ep, 1)[:, 0], acts)
+
+
+def test_executor_runs_a_chunk_open_loop_then_predicts_again():
+    actor = chunk_actor(chunk=4, execute=3)
+    ex = ActionChunkExecutor(actor)
+    rng = np.random.default_rng(0)
+    obs = rng.normal(size=(7, 6))
+    with torch.no_grad():
+        chunk0 = actor.forward_chunk(torch.as_tensor(obs[:1], dtype=torch.float32))[0].numpy()
+        chunk3 = actor.forward_chunk(torch.as_tensor(obs[3:4], dtype=torch.float32))[0].numpy()
+    acts = [ex(o) for o in obs[:4]]
+    # steps 0-2 are the first chunk's first three actions, whatever the observations; step 3 predicts anew
+    np.testing.assert_allclose(np.stack(acts[:3]), chunk0[:3], atol=1e-6)
+    np.testing.assert_allclose(acts[3], chunk3[0], atol=1e-6)
+    assert ex.predictions == 2
+    ex.reset()
+    np.testing.assert_allclose(ex(obs[5]), actor(torch.as_tensor(obs[5:6], dtype=torch.float32))[0].detach().numpy(),
+                               atol=1e-6)
+    assert ex.predictions == 3
+
+
+@pytest.mark.parametrize("chunk, execute", [(0, 1), (4, 5), (65, 4), (4, 0)])
+def test_bad_chunk_architectures_refused(chunk, execute):
+    with pytest.raises(ArchitectureError):
+        build_network("mlp_chunk_actor", {"obs_dim": 6, "act_dim": 2, "hidden_sizes": [8], "activation": "relu",
+                                          "chunk_size": chunk, "execute_steps": execute})
+
+
+def test_chunked_skill_round_trip_and_batch_is_stateless(tmp_path):
+    actor = chunk_actor()
+    skill = Skill("chunky", "do it", "metaworld/reach-v3", actor, OBS, ACT)
+    lib = SkillLibrary(tmp_path / "lib")
+    lib.save(skill)
+    loaded = lib.load("chunky")
+    assert isinstance(loaded.policy, ChunkedMLPActor) and loaded.policy.arch == actor.arch
+    obs = np.random.default_rng(1).normal(size=(5, 6))
+    np.testing.assert_allclose(loaded.predict(obs), skill.predict(obs), atol=1e-6)  # batch: first actions
+    np.testing.assert_allclose(loaded.predict(obs), loaded.predict(obs), atol=0)
+    seq_a = [loaded(o) for o in obs]
+    loaded.reset()
+    seq_b = [loaded(o) for o in obs]
+    np.testing.assert_allclose(seq_a, seq_b, atol=0)  # reset → the same execution again
+
+
+class _CountingEnv:
+    """A scene-like env whose skill succeeds at the ``succeed_at``-th step of each execution."""
+
+    def __init__(self, succeed_at: int) -> None:
+        self.succeed_at, self.t, self.predicates = succeed_at, 0, {"done": False}
+
+    def step(self, action):
+        self.t += 1
+        p = {"done": self.t >= self.succeed_at}
+        return np.full(6, self.t, dtype=np.float64), 0.0, False, False, {"predicates": p}
+
+    def skill_succeeded(self, env_id, start, p):
+        return p["done"]
+
+
+def test_a_chunk_is_cut_when_the_success_predicate_fires():
+    actor = chunk_actor(chunk=6, execute=6)
+    skill = Skill("chunky", "do it", "metaworld/reach-v3", actor, OBS, ACT, max_steps=50)
+    env = _CountingEnv(succeed_at=2)
+    _, ex = run_skill(env, skill, np.zeros(6), None)
+    assert ex.success and ex.steps == 2  # stopped after 2 of the chunk's 6 actions
+    assert len(skill._executor._queue) == 4 and skill._executor.predictions == 1
+    env.t = 0
+    obs = np.full(6, 0.5)
+    _, ex = run_skill(env, skill, obs, None)  # the next execution starts with a new chunk for its own observation
+    assert skill._executor.predictions == 2 and len(skill._executor._queue) == 4
+    np.testing.assert_allclose(skill._executor.actor.forward_chunk(torch.as_tensor(obs[None], dtype=torch.float32))
+                               [0, 2:].detach().numpy(), np.stack(skill._executor._queue), atol=1e-6)
+
+
+def test_dart_demonstrations_are_seeded_and_labelled_by_the_clean_expert():
+    env_id = "metaworld/reach-v3"
+    a = collect_demonstrations(env_id, 2, seed=3, max_episode_steps=30, progress=False, action_noise=0.3)
+    b = collect_demonstrations(env_id, 2, seed=3, max_episode_steps=30, progress=False, action_noise=0.3)
+    clean = collect_demonstrations(env_id, 2, seed=3, max_episode_steps=30, progress=False)
+    np.testing.assert_array_equal(a.observations, b.observations)  # reproducible
+    np.testing.assert_array_equal(a.actions, b.actions)
+    assert not np.allclose(a.observations, clean.observations)  # the noise was executed
+    expert = make_expert(env_id)
+    labels = np.stack([expert.predict(o) for o in a.observations])
+    np.testing.assert_allclose(a.actions, labels, atol=1e-6)  # ... but the labels are the expert's own actions
+    with pytest.raises(ValueError, match="action_noise"):
+        collect_demonstrations(env_id, 1, action_noise=-0.1, progress=False)
+
+
+@pytest.mark.parametrize("kw, match", [({"algo": "sac", "chunk_size": 4}, "bc' only"),
+                                       ({"algo": "dagger", "chunk_size": 4}, "bc' only"),
+                                       ({"algo": "bc", "chunk_size": 4, "execute_steps": 5}, "execute_steps"),
+                                       ({"algo": "sac-demos", "demo_noise": 0.1}, "DART"),
+                                       ({"algo": "bc", "demo_noise": float("nan")}, "demo_noise")])
+def test_config_refuses_unsupported_combinations(kw, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(env_id="metaworld/reach-v3", steps=10, **kw).resolved()
+
+
+def test_bc_trains_a_chunked_skill(tmp_path):
+    from skillstack.skills.train import train
+
+    cfg = TrainConfig(env_id="metaworld/reach-v3", algo="bc", steps=60, n_demos=2, chunk_size=4, demo_noise=0.1,
+                      eval_every=60, eval_episodes=1, final_eval_episodes=1, max_episode_steps=40,
+                      run_dir=str(tmp_path / "run"), library=str(tmp_path / "lib"), torch_threads=1, device="cpu")
+    res = train(cfg, progress=False)
+    assert res.skill.policy.kind == "mlp_chunk_actor"
+    assert res.skill.policy.arch["chunk_size"] == 4 and res.skill.policy.arch["execute_steps"] == 2
+    loaded = SkillLibrary(tmp_path / "lib").load(res.skill.name)
+    assert isinstance(loaded.policy, ChunkedMLPActor)
