@@ -190,7 +190,11 @@ class RobosuiteEnv(gym.Env[npt.NDArray[np.float64], npt.NDArray[np.float32]]):
         # a seed, continue from this env's own np_random (itself seeded by the first seeded reset).
         draw = seed if seed is not None else int(self.np_random.integers(2**63 - 1))
         self.rs_env.rng.bit_generator.state = np.random.default_rng(draw).bit_generator.state
-        obs, _ = self._gym.reset()
+        self._gym.reset()
+        # robosuite computes the object-to-gripper observables from the gripper pose cached by the *previous*
+        # observation update, which a reset clears: its first observation holds zeros for every
+        # <obj>_to_robot0_eef_pos/quat (every object at the gripper). A second update reads the now-cached pose.
+        obs = self._gym._flatten_obs(self.rs_env._get_observations(force_update=True))
         self._faults.reset()
         obs = np.asarray(obs, dtype=np.float64)
         if start == "any":

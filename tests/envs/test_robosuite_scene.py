@@ -84,3 +84,19 @@ def test_place_skill_env_starts_with_the_object_in_the_hand_and_any_starts_vary(
         seen.add("held" if p["holding(milk)"] else "placed" if p["in_bin(milk)"] else "other")
     assert {"held", "other"} <= seen and "placed" in seen
     env.close()
+
+
+def test_observation_holds_each_object_relative_to_the_gripper(scene):
+    """The skills' object-relative input: ``<Obj>_to_robot0_eef_pos`` is the object's position in the gripper
+    frame, ``R(eef_quat)ᵀ (p_obj − p_eef)`` [m] (robosuite's ``world_pose_in_gripper``), for every object."""
+    from scipy.spatial.transform import Rotation
+
+    layout = scene.obs_layout
+    for seed in (0, 1):
+        obs, _ = scene.reset(seed=seed)
+        eef, quat = obs[layout["robot0_eef_pos"]], obs[layout["robot0_eef_quat"]]  # quaternion (x, y, z, w)
+        for o in SCENE_OBJECTS:
+            name = o.capitalize()
+            np.testing.assert_allclose(obs[layout[f"{name}_pos"]], scene.object_pos(o), atol=1e-9)
+            rel = Rotation.from_quat(quat).inv().apply(scene.object_pos(o) - eef)
+            np.testing.assert_allclose(obs[layout[f"{name}_to_robot0_eef_pos"]], rel, atol=1e-3)
