@@ -18,10 +18,13 @@ Predicates (read from the simulator after every step, for each object ``o`` in :
 Skill envs ``robosuite-pickplace/pick_<o>`` and ``robosuite-pickplace/place_<o>`` are the same scene with the
 episode ending when the skill's success predicate becomes true (``lifted(o)`` / ``in_bin(o)``). Their
 ``start="precondition"`` resets are the states a skill meets inside a plan: objects at robosuite's random layout,
-each other object already in its bin with probability 1/2, the arm moved to a random pose above the bins with
-probability 1/2 (where the previous skill left it), and for ``place_<o>`` the object grasped and lifted by the
-scripted oracle. ``start="any"`` (affordance data) adds states where the skill cannot or need not act: the object
-already in its bin, another object in the hand, nothing in the hand (``place``), the object already lifted.
+each other object already in its bin with probability 1/2, the arm moved with probability 1/2 (where the
+previous skill left it: a random pose above the bins, or — for ``pick`` skills, half of those — where a ``place``
+leaves it: the scripted oracle picks and places another object first; measured before this start existed, a cloned
+``pick_milk`` lifted the milk in 0 of 10 layouts right after a scripted ``place_can``, 10 of 10 from home), and
+for ``place_<o>`` the object grasped and lifted by the scripted oracle. ``start="any"`` (affordance data) adds
+states where the skill cannot or need not act: the object already in its bin, another object in the hand, nothing
+in the hand (``place``), the object already lifted.
 """
 
 from __future__ import annotations
@@ -271,7 +274,14 @@ class PickPlaceSkillEnv(PickPlaceScene):
             if rng.random() < 0.5:
                 obs = self.put_in_bin(o, rng)
         if rng.random() < 0.5:
-            obs = self.move_arm_randomly(obs, rng)
+            movable = [o for o in others if not self.read_predicates()[f"in_bin({o})"]]
+            if self.kind == "pick" and rng.random() < 0.5 and movable:
+                # right after a place inside a plan: the scripted oracle picks and places another object
+                o = movable[int(rng.integers(len(movable)))]
+                obs = self.run_scripted(obs, f"pick_{o}", SKILL_MAX_STEPS["pick"])
+                obs = self.run_scripted(obs, f"place_{o}", SKILL_MAX_STEPS["place"])
+            else:
+                obs = self.move_arm_randomly(obs, rng)
         variant = "precondition"
         if start == "any":
             variant = str(rng.choice(["precondition", "in_bin", "other_held"]

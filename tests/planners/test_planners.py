@@ -99,7 +99,7 @@ def test_unknown_backend_lists_valid_names():
 
 def test_planner_registry_refuses_symbolic_planners_without_a_domain_or_goal():
     rs = get_scene("robosuite-pickplace")
-    for name in ("oracle", "saycan-generative", "learned"):
+    for name in ("oracle", "saycan-generative", "learned", "goal-grounding-parse"):
         with pytest.raises(ValueError, match="needs a symbolic domain"):
             check_planner(name, rs)
     check_planner("saycan", rs)
