@@ -11,7 +11,14 @@ from skillstack.envs import UnknownNameError
 from skillstack.skills.algorithms import ALGORITHMS, ENV_STEPS, GRADIENT_STEPS, STEP_UNITS
 from skillstack.skills.demos import collect_demonstrations
 from skillstack.skills.library import Skill, SkillLibrary
-from skillstack.skills.networks import NETWORK_KINDS, MLPActor, MLPAffordance, QProposalActor, TreeAffordance
+from skillstack.skills.networks import (
+    NETWORK_KINDS,
+    ChunkedMLPActor,
+    MLPActor,
+    MLPAffordance,
+    QProposalActor,
+    TreeAffordance,
+)
 from skillstack.skills.train import TrainConfig, train
 
 OBS = np.random.default_rng(0).normal(size=(8, 39))
@@ -223,6 +230,7 @@ def _tree_affordance() -> TreeAffordance:
 
 _EXAMPLE_NETWORKS = {
     "mlp_actor": lambda: MLPActor(39, 4, [16, 8], "elu", "clip"),
+    "mlp_chunk_actor": lambda: ChunkedMLPActor(39, 4, [16], "relu", 6, 3),
     "mlp_affordance": lambda: MLPAffordance(39, [16], "tanh"),
     "tree_affordance": _tree_affordance,
     "q_proposal_actor": lambda: QProposalActor(MLPActor(39, 4, [16], "relu", "tanh"),
