@@ -305,6 +305,19 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
+def nearest_phrasing(embed: Embedder, text: str, phrasings: Sequence[str],
+                     lexical_weight: float = 0.25) -> tuple[int, float]:
+    """Index of the phrasing nearest to ``text`` and its cosine similarity: ranked by cosine similarity of
+    sentence embeddings plus ``lexical_weight ×`` the Jaccard overlap of content words (embeddings alone confuse
+    "keep the drawer open" with "push the drawer closed"). ``phrasings`` must not be empty."""
+    q = embed([text])[0]
+    cos = embed(list(phrasings)) @ q
+    mine = set(_words(text)) - _STOPWORDS
+    lex = np.array([len(mine & w) / max(1, len(mine | w)) for w in (set(_words(p)) - _STOPWORDS for p in phrasings)])
+    best = int(np.argmax(cos + lexical_weight * lex))
+    return best, float(cos[best])
+
+
 def _strip_edges(clause: str) -> tuple[str, bool]:
     """Remove leading fillers and trailing adverbs; return the clause and whether it was negated."""
     c = " ".join(_words(clause))
@@ -418,13 +431,8 @@ class CorrectionInterpreter:
         allowed = [j for j, (_, i) in enumerate(self._bank) if ok(self._args[i])]
         if not allowed:
             return None, 0.0
-        q = self.embed([text])[0]
-        cos = self.embed([self._bank[j][0] for j in allowed]) @ q
-        mine = set(_words(text)) - _STOPWORDS
-        lex = np.array([len(mine & w) / max(1, len(mine | w)) for w in
-                        (set(_words(self._bank[j][0])) - _STOPWORDS for j in allowed)])
-        best = int(np.argmax(cos + 0.25 * lex))
-        return self._bank[allowed[best]][1], float(cos[best])
+        best, sim = nearest_phrasing(self.embed, text, [self._bank[j][0] for j in allowed])
+        return self._bank[allowed[best]][1], sim
 
     def interpret(self, text: str, instruction: str = "", held: Sequence[str] = (),
                   previous_referent: str | None = None, threshold: float | None = None) -> Amendment:

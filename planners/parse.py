@@ -33,13 +33,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from skillstack.envs.scenes import Scene
 from skillstack.planners.base import EpisodeContext, PlannerSpec, register_planner
-from skillstack.planners.corrections import _STOPWORDS, Embedder, _strip_edges, _words
+from skillstack.planners.corrections import _STOPWORDS, Embedder, _strip_edges, _words, nearest_phrasing
 from skillstack.planners.grounding import GoalGroundingPlanner, goal_text
 from skillstack.planners.symbolic import shortest_plan
 
@@ -145,13 +146,8 @@ class InstructionParser:
             allowed = list(self.bank)
         if not allowed:
             return None, 0.0
-        q = self.embed([clause])[0]
-        cos = self.embed([s.text for s in allowed]) @ q
-        mine = words - _STOPWORDS
-        lex = np.array([len(mine & w) / max(1, len(mine | w))
-                        for w in (set(_words(s.text)) - _STOPWORDS for s in allowed)])
-        best = int(np.argmax(cos + self.lexical_weight * lex))
-        return allowed[best], float(cos[best])
+        best, sim = nearest_phrasing(self.embed, clause, [s.text for s in allowed], self.lexical_weight)
+        return allowed[best], sim
 
     def resolve_modifier(self, clause: str) -> str | None:
         """``"grab the crimson cube"`` → ``"grab the red cube"``: an unknown modifier of a noun is read as the
@@ -273,8 +269,6 @@ class GoalParsingPlanner(GoalGroundingPlanner):
             raise ValueError(f"the goal-grounding-parse planner uses a sentence-embedding model: backend must be "
                              f"'embedding', got {backend!r}")
         if embedder is None and model_path is not None:
-            from pathlib import Path
-
             from sentence_transformers import SentenceTransformer
 
             if not Path(model_path).exists():
