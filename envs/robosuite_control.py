@@ -55,10 +55,12 @@ def object_geometry(rs_env: Any, obj: Any) -> ObjectGeometry:
 
 
 
-def move(eef: npt.NDArray[np.float64], target: npt.NDArray[np.float64], grip: float) -> npt.NDArray[np.float32]:
-    """OSC action ``(7,) float32``: P-control of the end effector from ``eef`` to ``target`` [m], gripper ``grip``."""
+def move(eef: npt.NDArray[np.float64], target: npt.NDArray[np.float64], grip: float,
+         gain: float = OSC_POS_LIMIT) -> npt.NDArray[np.float32]:
+    """OSC action ``(7,) float32``: P-control of the end effector from ``eef`` to ``target`` [m], saturating at
+    ``gain`` [m] from it (default: one full OSC step), gripper ``grip``."""
     a = np.zeros(7, dtype=np.float32)
-    a[:3] = np.clip((target - eef) / OSC_POS_LIMIT, -1.0, 1.0)
+    a[:3] = np.clip((target - eef) / gain, -1.0, 1.0)
     a[6] = grip
     return a
 

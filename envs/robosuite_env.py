@@ -52,7 +52,7 @@ ROBOSUITE_TASKS: dict[str, tuple[str, int]] = {
 text and episode horizon."""
 
 SCRIPTED_TASKS: tuple[str, ...] = ("Lift", "Stack", "PickPlaceCan", "PickPlaceMilk", "PickPlaceBread",
-                                 "PickPlaceCereal")
+                                 "PickPlaceCereal", "Door")
 """Tasks with a scripted controller (:class:`RobosuiteController`; registered as their expert in
 :mod:`skillstack.skills.experts`)."""
 
@@ -303,6 +303,13 @@ class RobosuiteController:
     with the fingers across its narrow side, lift it clear of the bin walls, carry it over its target quarter of the
     second bin, lower, release, retreat: :func:`pick_place_action`).
 
+    ``Door`` (latched): grasp the lever handle from above (fingers across the bar, a continuous funnel approach),
+    press it down until the latch clears (``|handle_qpos|`` > :attr:`UNLATCH` rad), then pull the hand along the
+    circle about the door's hinge until the door is open (``hinge_qpos`` > 0.3 rad, robosuite's success). The
+    door's yaw (randomised by robosuite by up to 0.25 rad) and the hinge position are recovered from the
+    observation each step (``door_pos``, ``handle_pos``), so the controller is a function of the observation
+    (no internal phase): what behaviour cloning can imitate.
+
     ``predict(obs)`` maps a ``(obs_dim,) float64`` observation of ``robosuite/<task>`` to a ``(7,) float32``
     action in [-1, 1].
 
@@ -314,6 +321,17 @@ class RobosuiteController:
     GRASP_OPENING = (0.02, 0.07)
     """Finger opening [m] (sum of the two finger joints) that means "holding the object": between closed on
     nothing and fully open (0.08)."""
+
+    UNLATCH = 0.8
+    """Handle rotation [rad] after which the Door controller pulls (the latch is clear of the frame by then)."""
+    DOOR_LATCH = (-0.175, -0.025)
+    """The lever's pivot (latch body) [m] along the door body's x and z axes (robosuite's ``door_lock.xml``)."""
+    DOOR_LEVER = 0.125
+    """Pivot to the lever's tip (the ``handle`` site) [m] along the lever (``door_lock.xml``)."""
+    DOOR_LEVER_OFFSET = -0.10
+    """The lever's offset [m] along the door body's y axis (out of the panel, towards the robot)."""
+    DOOR_HINGE = 0.255
+    """Hinge position [m] along the door body's x axis (``door_lock.xml``)."""
 
     def __init__(self, task: str) -> None:
         if task not in self.TASKS:
@@ -335,6 +353,8 @@ class RobosuiteController:
         settled = float(np.abs(self._get(obs, "robot0_gripper_qvel")).max()) < 0.01
         if self.object is not None:
             return self._pick_place(obs, eef, opening, settled)
+        if self.task == "Door":
+            return self._door(obs, eef, opening, settled)
         obj = self._get(obs, "cube_pos" if self.task == "Lift" else "cubeA_pos")
         near = np.linalg.norm(obj - eef) < 0.02
         held = near and settled and self.GRASP_OPENING[0] < opening < self.GRASP_OPENING[1]
@@ -366,6 +386,40 @@ class RobosuiteController:
             eef, self._get(obs, "robot0_eef_quat"), opening, settled, self._get(obs, f"{self.object}_pos"),
             self._get(obs, f"{self.object}_quat"), self.geometry, self.target, REST_HEIGHT[self.object.lower()])
 
+    def _door(self, obs: npt.NDArray[np.float64], eef: npt.NDArray[np.float64], opening: float,
+              settled: bool) -> npt.NDArray[np.float32]:
+        tip, door = self._get(obs, "handle_pos"), self._get(obs, "door_pos")
+        turned, opened = abs(float(self._get(obs, "handle_qpos")[0])), float(self._get(obs, "hinge_qpos")[0])
+        # the lever's tip in the door frame, the lever turned by `turned` about the door's normal
+        tip_local = np.array([self.DOOR_LATCH[0] + self.DOOR_LEVER * np.cos(turned), self.DOOR_LEVER_OFFSET])
+        rel = (tip - door)[:2]
+        yaw = np.arctan2(rel[1], rel[0]) - np.arctan2(tip_local[1], tip_local[0])
+        rot = np.array([[np.cos(yaw), -np.sin(yaw)], [np.sin(yaw), np.cos(yaw)]])
+        hinge = door[:2] + rot @ np.array([self.DOOR_HINGE, 0.0])
+        pivot = np.r_[door[:2] + rot @ np.array([self.DOOR_LATCH[0], self.DOOR_LEVER_OFFSET]),
+                      door[2] + self.DOOR_LATCH[1]]
+        grasp = tip - 0.02 * (tip - pivot) / self.DOOR_LEVER  # 2 cm in from the lever's tip
+        # fingers closed on the bar (3-4 cm thick; on nothing they close to < 1 cm) with the hand still at it
+        near = float(np.linalg.norm(grasp - eef)) < 0.05
+        holding = near and 0.01 < opening < 0.06 and (settled or turned > 0.15 or opened > 0.02)
+        if not holding:  # funnel approach from above, fingers closing around the bar
+            xy = float(np.linalg.norm(grasp[:2] - eef[:2]))
+            if opening < 0.01 and eef[2] < grasp[2] + 0.02:  # closed on nothing: open and back off upwards
+                return move(eef, np.array([eef[0], eef[1], grasp[2] + 0.08]), OPEN, DOOR_GAIN)
+            hover = 0.08 * float(np.clip((xy - 0.01) / 0.02, 0.0, 1.0))
+            close = xy < 0.015 and eef[2] < grasp[2] + 0.01
+            return move(eef, grasp + np.array([0.0, 0.0, hover]), CLOSE if close else OPEN, DOOR_GAIN)
+        if turned < self.UNLATCH and opened < 0.05:  # press the lever down
+            return move(eef, eef + np.array([0.0, 0.0, -0.05]), CLOSE, DOOR_GAIN)
+        radial = eef[:2] - hinge  # pull along the circle about the hinge (opening is +yaw about world z) ...
+        tangent = np.array([-radial[1], radial[0]]) / max(float(np.linalg.norm(radial)), 1e-6)
+        if opened < 0.1:  # ... but straight out of the panel while the latch is still in the frame
+            tangent = rot @ np.array([0.0, -1.0])
+        target = eef.copy()
+        target[:2] += 0.05 * tangent
+        target[2] -= 0.02 if opened < 0.1 else 0.0  # keep the lever down until the latch is past the frame
+        return move(eef, target, CLOSE, DOOR_GAIN)
+
     @staticmethod
     def _reach_and_grasp(eef: npt.NDArray[np.float64], obj: npt.NDArray[np.float64], opening: float,
                          close_within: float = 0.005) -> npt.NDArray[np.float32]:
@@ -380,6 +434,11 @@ class RobosuiteController:
         if eef[2] > obj[2] + close_within:
             return move(eef, obj, OPEN)
         return move(eef, obj, CLOSE)
+
+
+DOOR_GAIN = 0.02
+"""Distance [m] from the target at which the Door controller's P-control saturates: stiffer than the other tasks'
+(:data:`~skillstack.envs.robosuite_control.OSC_POS_LIMIT`), because the lever's spring and the hinge resist."""
 
 
 def _register() -> None:
