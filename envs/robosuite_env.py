@@ -28,9 +28,12 @@ from gymnasium import spaces
 from skillstack.envs.checks import InstabilityMonitor, check_action
 from skillstack.envs.robosuite_control import (
     CLOSE,
+    MAX_OPENING,
     OPEN,
+    OSC_ROT_LIMIT,
     REST_HEIGHT,
     ObjectGeometry,
+    funnel_grasp,
     move,
     object_geometry,
     pick_place_action,
@@ -52,7 +55,7 @@ ROBOSUITE_TASKS: dict[str, tuple[str, int]] = {
 text and episode horizon."""
 
 SCRIPTED_TASKS: tuple[str, ...] = ("Lift", "Stack", "PickPlaceCan", "PickPlaceMilk", "PickPlaceBread",
-                                 "PickPlaceCereal", "Door")
+                                 "PickPlaceCereal", "Door", "NutAssemblySquare")
 """Tasks with a scripted controller (:class:`RobosuiteController`; registered as their expert in
 :mod:`skillstack.skills.experts`)."""
 
@@ -310,6 +313,11 @@ class RobosuiteController:
     observation each step (``door_pos``, ``handle_pos``), so the controller is a function of the observation
     (no internal phase): what behaviour cloning can imitate.
 
+    ``NutAssemblySquare``: grasp the nut's handle with the fingers across it (yawed to the nut), lift the nut
+    clear of the peg's top, carry its centre over the square peg while turning it to the peg's yaw (modulo 90°),
+    lower it onto the peg and release it once it is on the peg (it slides down), then retreat upwards (robosuite
+    counts the nut as placed only with the hand away from it).
+
     ``predict(obs)`` maps a ``(obs_dim,) float64`` observation of ``robosuite/<task>`` to a ``(7,) float32``
     action in [-1, 1].
 
@@ -355,6 +363,8 @@ class RobosuiteController:
             return self._pick_place(obs, eef, opening, settled)
         if self.task == "Door":
             return self._door(obs, eef, opening, settled)
+        if self.task == "NutAssemblySquare":
+            return self._square_nut(obs, eef, opening, settled)
         obj = self._get(obs, "cube_pos" if self.task == "Lift" else "cubeA_pos")
         near = np.linalg.norm(obj - eef) < 0.02
         held = near and settled and self.GRASP_OPENING[0] < opening < self.GRASP_OPENING[1]
@@ -419,6 +429,50 @@ class RobosuiteController:
         target[:2] += 0.05 * tangent
         target[2] -= 0.02 if opened < 0.1 else 0.0  # keep the lever down until the latch is past the frame
         return move(eef, target, CLOSE, DOOR_GAIN)
+
+    SQUARE_PEG = np.array([0.23, 0.10, 0.95])
+    """The square peg's axis (x, y) and top (z) [m] (robosuite's ``pegs_arena.xml``: a 3.2 cm box at
+    (0.23, 0.1, 0.85), 10 cm half height)."""
+    NUT_HANDLE = 0.054
+    """Square nut centre to its handle's centre [m] along the nut's x axis (robosuite's ``square-nut.xml``)."""
+    NUT_TABLE_Z = 0.82
+    """Table top [m] of NutAssembly (robosuite's ``table_offset``)."""
+    NUT_CARRY_Z = 1.0
+    """Height [m] of the nut's centre while it is carried (clear of the peg's top)."""
+
+    def _square_nut(self, obs: npt.NDArray[np.float64], eef: npt.NDArray[np.float64], opening: float,
+                    settled: bool) -> npt.NDArray[np.float32]:
+        from robosuite.utils.transform_utils import quat2mat
+
+        nut, rot = self._get(obs, "SquareNut_pos"), quat2mat(self._get(obs, "SquareNut_quat"))
+        handle = nut + self.NUT_HANDLE * rot[:, 0]
+        peg = self.SQUARE_PEG
+        to_peg = float(np.linalg.norm(peg[:2] - nut[:2]))
+        table = self.NUT_TABLE_Z
+        if to_peg < 0.015 and nut[2] < peg[2] - 0.01:  # on the peg: let go (it slides down), retreat upwards
+            if opening < MAX_OPENING - 0.005 and eef[2] < table + 0.12:
+                return move(eef, eef, OPEN)
+            return move(eef, np.array([eef[0], eef[1], table + 0.25]), OPEN)
+        held = (float(np.linalg.norm(handle - eef)) < 0.03 and 0.015 < opening < 0.06
+                and (settled or nut[2] > table + 0.03))
+        if held:
+            if to_peg > 0.01 and nut[2] < self.NUT_CARRY_Z - 0.03:  # lift clear of the peg first
+                a = move(eef, eef + np.array([0.0, 0.0, self.NUT_CARRY_Z - nut[2]]), CLOSE)
+            else:  # over the peg at the carry height, then down onto it once centred within 5 mm
+                z = self.NUT_CARRY_Z if to_peg > 0.005 else table + 0.02
+                a = move(eef, eef + np.r_[peg[:2] - nut[:2], z - nut[2]], CLOSE)
+            yaw = float((np.arctan2(rot[1, 0], rot[0, 0]) + np.pi / 4) % (np.pi / 2) - np.pi / 4)
+            a[5] = np.clip(-yaw / OSC_ROT_LIMIT, -1.0, 1.0)  # the peg is axis-aligned: square up the nut
+            return a
+        a = funnel_grasp(eef, handle, opening)  # fingers close along the hand's y axis: across the handle
+        closing = quat2mat(self._get(obs, "robot0_eef_quat"))[:, 1]
+        err = np.arctan2(rot[1, 1], rot[0, 1]) - np.arctan2(closing[1], closing[0])
+        err = float((err + np.pi / 2) % np.pi - np.pi / 2)
+        a[5] = np.clip(err / OSC_ROT_LIMIT, -1.0, 1.0)
+        if abs(err) > 0.1 and a[6] == CLOSE:  # do not close before the fingers are across the handle
+            a[6] = OPEN
+            a[2] = max(a[2], 0.0)
+        return a
 
     @staticmethod
     def _reach_and_grasp(eef: npt.NDArray[np.float64], obj: npt.NDArray[np.float64], opening: float,

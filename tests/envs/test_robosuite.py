@@ -79,7 +79,7 @@ def test_observation_layout_matches_robosuites_observables(lift):
 
 @pytest.mark.parametrize(("task", "seeds"), [("Lift", range(4)), ("Stack", range(2)), ("PickPlaceCan", range(1)),
                                              ("PickPlaceMilk", range(1)), ("PickPlaceCereal", range(1)),
-                                             ("Door", range(2))])
+                                             ("Door", range(2)), ("NutAssemblySquare", range(2))])
 def test_scripted_oracles_solve_seeded_starts(task, seeds):
     """Small version of the 100-start oracle benchmark (``skillstack eval robosuite/<Task> --expert -n 100``)."""
     from skillstack.skills.evaluate import evaluate
