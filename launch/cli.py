@@ -86,6 +86,8 @@ def train(
                                      "actions while collecting demonstrations (DART); labels stay clean."),
     bc_pretrain_steps: int = typer.Option(3000, help="sac-demos: BC pre-training steps of the actor."),
     actor_warmup_updates: int = typer.Option(5000, help="sac-demos: critic-only updates first."),
+    keep_best: bool = typer.Option(True, help="Deploy the policy of the best periodic evaluation when the last "
+                                   "one scored lower (the demonstration policy if RL only made it worse)."),
     skill_name: Optional[str] = typer.Option(None, help="Registered skill name (default from env)."),
     description: Optional[str] = typer.Option(None, help="Skill description (default from env)."),
     library: Optional[Path] = LibraryOpt,
@@ -110,7 +112,7 @@ def train(
         bc_pretrain_steps=bc_pretrain_steps, actor_warmup_updates=actor_warmup_updates,
         dagger_rounds=dagger_rounds, dagger_episodes=dagger_episodes, skill_name=skill_name,
         description=description, library=lib, torch_threads=threads, chunk_size=chunk_size,
-        execute_steps=execute_steps, demo_noise=demo_noise,
+        execute_steps=execute_steps, demo_noise=demo_noise, keep_best=keep_best,
     )
     res = run_train(cfg, resume=resume)
     _print_eval(res.skill.name, res.final_eval)

@@ -48,6 +48,8 @@ from skillstack.skills.library import Skill, SkillLibrary, check_skill_name
 from skillstack.skills.networks import MAX_CHUNK, ActionChunkExecutor, ChunkedMLPActor, MLPActor
 
 PERIODIC_EVAL_SEED_BASE = 500_000
+BEST_POLICY = "best_policy.safetensors"
+"""File in the run directory with the weights of the best periodic evaluation's policy (``keep_best``)."""
 """Periodic evaluations during training use seeds from here: disjoint from the final evaluation's ``0..N-1``."""
 
 
@@ -147,6 +149,13 @@ class TrainConfig:
     torch_threads: int | None = None
     """``torch.set_num_threads`` for this run (``None``: torch's default). 1 is fastest for these small
     networks when several runs share a machine."""
+    keep_best: bool = True
+    """Deploy (evaluate finally and register) the policy of the best periodic evaluation instead of the last one
+    when the last one scored lower — model selection on the periodic evaluations, as robomimic and Diffusion
+    Policy report their best checkpoint; SB3's ``EvalCallback(best_model_save_path=...)`` does the same. For the
+    RL-from-demonstrations algorithms the first periodic evaluation is the cloned policy before any RL update, so a
+    run whose RL phase regresses deploys its demonstration policy. The periodic evaluations use their own seeds
+    (``PERIODIC_EVAL_SEED_BASE``), so the final evaluation that is registered is not biased by the selection."""
 
     def resolved(self) -> TrainConfig:
         """Fill the defaults that depend on other fields (returns a new config).
@@ -187,6 +196,10 @@ class RunState:
     best_success: float = 0.0
     first_reach: dict[str, Any] = field(default_factory=dict)
     stop_reason: str | None = None
+    best_steps: int | None = None
+    """Steps of the policy saved as the best so far (``best_policy.safetensors``; ``keep_best``)."""
+    last_success: float | None = None
+    """Success rate of the latest periodic evaluation."""
 
 
 class Run:
@@ -285,6 +298,9 @@ class Run:
                        max_episode_steps=cfg.max_episode_steps)
         eval_s = time.perf_counter() - t
         self.state.last_eval = self.state.steps
+        self.state.last_success = res.success_rate
+        if self.cfg.keep_best and (self.state.best_steps is None or res.success_rate >= self.state.best_success):
+            self.save_best(actor)  # ties: the later policy (more training at the same measured success)
         self.state.best_success = max(self.state.best_success, res.success_rate)
         row = {"steps": self.state.steps, "wall_s": round(self.wall(), 2), "eval_s": round(eval_s, 2),
                "success_rate": res.success_rate, "mean_return": res.mean_return, "mean_length": res.mean_length}
@@ -297,6 +313,32 @@ class Run:
         tqdm.write(f"[eval] steps={self.state.steps} success={res.success_rate:.2f} "
                    f"return={res.mean_return:.1f} wall={row['wall_s']:.0f}s")
         return res
+
+    def save_best(self, actor: torch.nn.Module) -> None:
+        """Write ``actor``'s weights to :data:`BEST_POLICY` in the run directory (safetensors, atomic: temp file
+        + rename, so a kill leaves the previous best loadable) and remember its steps."""
+        from safetensors.torch import save_model
+
+        tmp = self.dir / f".tmp-{BEST_POLICY}-{os.getpid()}"
+        save_model(actor, str(tmp))
+        os.replace(tmp, self.dir / BEST_POLICY)
+        self.state.best_steps = self.state.steps
+
+    def deploy_best(self, actor: torch.nn.Module) -> dict[str, Any]:
+        """Load the best periodic evaluation's weights into ``actor`` when the last evaluation scored lower
+        (``keep_best``). Returns what is deployed: ``{"steps", "periodic_success", "selection"}``."""
+        from safetensors.torch import load_model
+
+        st = self.state
+        last = {"steps": st.steps, "periodic_success": st.last_success, "selection": "last"}
+        if not self.cfg.keep_best or st.best_steps is None or st.last_success is None:
+            return last
+        if st.best_steps == st.last_eval or st.last_success >= st.best_success:
+            return last
+        load_model(actor, str(self.dir / BEST_POLICY))
+        tqdm.write(f"[keep-best] deploying the policy of step {st.best_steps} (periodic success "
+                   f"{st.best_success:.2f}) instead of the last (step {st.last_eval}, {st.last_success:.2f})")
+        return {"steps": st.best_steps, "periodic_success": st.best_success, "selection": "best periodic evaluation"}
 
     def should_stop(self, last: EvalResult | None) -> bool:
         cfg = self.cfg
@@ -668,6 +710,9 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
         torch.set_num_threads(cfg.torch_threads)
     run = Run(cfg, resume, progress)
     actor = algorithm.train(run, resume, progress)
+    if cfg.keep_best and run.state.best_steps is not None and run.state.steps > run.state.last_eval:
+        run.periodic_eval(actor)  # the final policy has not been evaluated yet: compare it with the best
+    deployed = run.deploy_best(actor)
     final = evaluate(_policy_fn(actor), cfg.env_id, cfg.final_eval_episodes,
                      max_episode_steps=cfg.max_episode_steps, progress=progress, label=cfg.algo)
     atomic_write_json(run.dir / "final_eval.json", final.to_dict())
@@ -685,7 +730,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
             "algo": cfg.algo, "env_id": cfg.env_id, "seed": cfg.seed, "steps": run.state.steps,
             "wall_s": round(run.wall(), 1), "git_sha": git_sha(), "versions": package_versions(),
             "command": command_line(), "config": asdict(cfg), "first_reach": run.state.first_reach,
-            "created": utc_now(),
+            "deployed": deployed, "created": utc_now(),
         },
         metrics={"success_rate": final.success_rate, "success_ci95": list(final.success_ci95),
                  "n_episodes": final.n_episodes, "mean_return": final.mean_return,

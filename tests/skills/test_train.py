@@ -259,3 +259,38 @@ def test_every_network_kind_round_trips_through_the_library(tmp_path, kind):
         assert type(loaded.affordance_model) is type(net)
         np.testing.assert_array_equal(loaded.affordance(OBS), skill.affordance(OBS))
     assert lib.manifest("net_kind")["networks"]["policy" if net is policy else "affordance"]["kind"] == kind
+
+
+@pytest.mark.parametrize("keep_best", [True, False])
+def test_keep_best_deploys_the_best_periodic_policy_when_the_last_one_is_worse(tmp_path, monkeypatch, keep_best):
+    """Periodic evaluations scripted to 0.9 at step 100 and 0.2 at step 200: with keep_best the skill registered is
+    the step-100 policy (the file written atomically at that evaluation), without it the last one."""
+    import dataclasses
+
+    import skillstack.skills.train as T
+
+    real, scripted, seen = T.evaluate, iter([0.9, 0.2]), {}
+
+    def fake(policy, env_id, n, seed_base=0, **kw):
+        res = real(policy, env_id, n, seed_base=seed_base, **kw)
+        if seed_base != T.PERIODIC_EVAL_SEED_BASE:
+            return res
+        seen[len(seen)] = np.stack([policy(o) for o in OBS])  # what the policy evaluated at this point does
+        return dataclasses.replace(res, success_rate=next(scripted))
+
+    monkeypatch.setattr(T, "evaluate", fake)
+    cfg = TrainConfig(env_id="metaworld/reach-v3", algo="bc", steps=200, n_demos=2, seed=0, eval_every=100,
+                      eval_episodes=1, final_eval_episodes=1, max_episode_steps=30, run_dir=str(tmp_path / "r"),
+                      keep_best=keep_best, library=str(tmp_path / "lib"))
+    res = train(cfg, progress=False)
+    assert len(seen) == 2 and np.abs(seen[0] - seen[1]).max() > 1e-3  # two distinguishable policies
+    deployed = res.skill.provenance["deployed"]
+    if keep_best:
+        np.testing.assert_allclose(res.skill.predict(OBS), seen[0], atol=1e-5)
+        assert deployed == {"steps": 100, "periodic_success": 0.9, "selection": "best periodic evaluation"}
+        assert (tmp_path / "r" / T.BEST_POLICY).exists()
+    else:
+        np.testing.assert_allclose(res.skill.predict(OBS), seen[1], atol=1e-5)
+        assert deployed["selection"] == "last" and deployed["steps"] == 200
+    reloaded = SkillLibrary(tmp_path / "lib").load("reach-v3")  # what is registered is what was deployed
+    np.testing.assert_array_equal(reloaded.predict(OBS), res.skill.predict(OBS))
