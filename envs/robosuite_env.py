@@ -341,6 +341,16 @@ class RobosuiteController:
     DOOR_HINGE = 0.255
     """Hinge position [m] along the door body's x axis (``door_lock.xml``)."""
 
+    SQUARE_PEG = np.array([0.23, 0.10, 0.95])
+    """The square peg's axis (x, y) and top (z) [m] (robosuite's ``pegs_arena.xml``: a 3.2 cm box at
+    (0.23, 0.1, 0.85), 10 cm half height)."""
+    NUT_HANDLE = 0.054
+    """Square nut centre to its handle's centre [m] along the nut's x axis (robosuite's ``square-nut.xml``)."""
+    NUT_TABLE_Z = 0.82
+    """Table top [m] of NutAssembly (robosuite's ``table_offset``)."""
+    NUT_CARRY_Z = 1.0
+    """Height [m] of the nut's centre while it is carried (clear of the peg's top)."""
+
     def __init__(self, task: str) -> None:
         if task not in self.TASKS:
             from skillstack.envs.registry import unknown_name_message
@@ -429,16 +439,6 @@ class RobosuiteController:
         target[:2] += 0.05 * tangent
         target[2] -= 0.02 if opened < 0.1 else 0.0  # keep the lever down until the latch is past the frame
         return move(eef, target, CLOSE, DOOR_GAIN)
-
-    SQUARE_PEG = np.array([0.23, 0.10, 0.95])
-    """The square peg's axis (x, y) and top (z) [m] (robosuite's ``pegs_arena.xml``: a 3.2 cm box at
-    (0.23, 0.1, 0.85), 10 cm half height)."""
-    NUT_HANDLE = 0.054
-    """Square nut centre to its handle's centre [m] along the nut's x axis (robosuite's ``square-nut.xml``)."""
-    NUT_TABLE_Z = 0.82
-    """Table top [m] of NutAssembly (robosuite's ``table_offset``)."""
-    NUT_CARRY_Z = 1.0
-    """Height [m] of the nut's centre while it is carried (clear of the peg's top)."""
 
     def _square_nut(self, obs: npt.NDArray[np.float64], eef: npt.NDArray[np.float64], opening: float,
                     settled: bool) -> npt.NDArray[np.float32]:

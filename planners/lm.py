@@ -241,16 +241,6 @@ class _LikelihoodScorer:
         self.normalize = normalize
         self._cache: dict[tuple[str, str], tuple[float, int]] = {}
 
-    def _ensure_static(self, prompt: str, p_ids: list[int]) -> None:
-        """Encode and keep the few-shot part (everything before the last ``Human:``, identical in every prompt
-        of this scorer) on first use."""
-        if self._static is None:
-            s_ids = self.tokenizer(prompt.rsplit("Human:", 1)[0], add_special_tokens=False)["input_ids"]
-            if 0 < len(s_ids) < len(p_ids) and p_ids[:len(s_ids)] == s_ids:
-                self._static = tuple(s_ids)
-                cache, last = self._forward(s_ids, list(range(len(s_ids))), None, None)
-                self._remember(self._static, cache, last)
-
     def _logprobs(self, prompt: str, continuations: Sequence[str]) -> list[tuple[float, int]]:
         raise NotImplementedError
 
@@ -721,16 +711,6 @@ class OpenAICompatibleScorer(_LikelihoodScorer):
             raise LMBackendError(f"{self.url}: malformed reply: choice indices must be 0..{n - 1}, got "
                                  f"{str(idx)[:80]}")
         return [ch for _, ch in sorted(zip(idx, choices, strict=True), key=lambda t: t[0])]
-
-    def _ensure_static(self, prompt: str, p_ids: list[int]) -> None:
-        """Encode and keep the few-shot part (everything before the last ``Human:``, identical in every prompt
-        of this scorer) on first use."""
-        if self._static is None:
-            s_ids = self.tokenizer(prompt.rsplit("Human:", 1)[0], add_special_tokens=False)["input_ids"]
-            if 0 < len(s_ids) < len(p_ids) and p_ids[:len(s_ids)] == s_ids:
-                self._static = tuple(s_ids)
-                cache, last = self._forward(s_ids, list(range(len(s_ids))), None, None)
-                self._remember(self._static, cache, last)
 
     def _logprobs(self, prompt: str, continuations: Sequence[str]) -> list[tuple[float, int]]:
         import math

@@ -48,9 +48,9 @@ from skillstack.skills.library import Skill, SkillLibrary, check_skill_name
 from skillstack.skills.networks import MAX_CHUNK, ActionChunkExecutor, ChunkedMLPActor, MLPActor
 
 PERIODIC_EVAL_SEED_BASE = 500_000
+"""Periodic evaluations during training use seeds from here: disjoint from the final evaluation's ``0..N-1``."""
 BEST_POLICY = "best_policy.safetensors"
 """File in the run directory with the weights of the best periodic evaluation's policy (``keep_best``)."""
-"""Periodic evaluations during training use seeds from here: disjoint from the final evaluation's ``0..N-1``."""
 
 
 @dataclass(frozen=True)
@@ -331,9 +331,8 @@ class Run:
 
         st = self.state
         last = {"steps": st.steps, "periodic_success": st.last_success, "selection": "last"}
-        if not self.cfg.keep_best or st.best_steps is None or st.last_success is None:
-            return last
-        if st.best_steps == st.last_eval or st.last_success >= st.best_success:
+        # ties go to the later policy (save_best), so a best that is not the last evaluation scored higher
+        if not self.cfg.keep_best or st.best_steps is None or st.best_steps == st.last_eval:
             return last
         load_model(actor, str(self.dir / BEST_POLICY))
         tqdm.write(f"[keep-best] deploying the policy of step {st.best_steps} (periodic success "
