@@ -66,6 +66,26 @@ def move(eef: npt.NDArray[np.float64], target: npt.NDArray[np.float64], grip: fl
 
 
 
+def vertical_hold(eef_quat: npt.NDArray[np.float64], gain: float = 1.0) -> npt.NDArray[np.float32]:
+    """Roll and pitch OSC actions ``(2,) float32`` in [-1, 1] that turn the hand back to pointing straight down.
+
+    The error is the rotation vector (world frame, the OSC's input frame for this Panda) that takes the hand's
+    approach axis (the z axis of ``eef_quat``, robosuite's (x, y, z, w)) onto world -z: axis ``z_hand × (-z)``,
+    angle ``atan2(|z_hand × (-z)|, -z_hand·z)``. It is horizontal, so it leaves the yaw free (the grasp yaw is the
+    policy's). ``gain`` 1 commands the whole error in one step (saturating at :data:`OSC_ROT_LIMIT`); the OSC's
+    tracking makes that a first-order decay — measured from the 9° tilt of robosuite's home pose: < 1° in 9 steps.
+    """
+    from robosuite.utils.transform_utils import quat2mat
+
+    z = quat2mat(eef_quat)[:, 2]
+    axis = np.array([-z[1], z[0], 0.0])  # z × (0, 0, -1)
+    s = float(np.hypot(axis[0], axis[1]))
+    if s < 1e-9:
+        return np.zeros(2, dtype=np.float32)
+    angle = float(np.arctan2(s, -z[2]))
+    return np.clip(gain * angle * axis[:2] / s / OSC_ROT_LIMIT, -1.0, 1.0).astype(np.float32)
+
+
 def funnel_grasp(eef: npt.NDArray[np.float64], grasp: npt.NDArray[np.float64],
                   opening: float) -> npt.NDArray[np.float32]:
     """Approach ``grasp`` [m] down a funnel and close there: the hand's target height above the grasp point is a

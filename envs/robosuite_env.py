@@ -208,8 +208,14 @@ class RobosuiteEnv(gym.Env[npt.NDArray[np.float64], npt.NDArray[np.float32]]):
 
     # ------------------------------------------------------------------------------------- start="any"
     def _raw_step(self, action: npt.ArrayLike) -> npt.NDArray[np.float64]:
-        obs, *_ = self._gym.step(np.asarray(action, dtype=np.float64))
+        obs, *_ = self._gym.step(self._controller_action(np.asarray(action, dtype=np.float64)))
         return np.asarray(obs, dtype=np.float64)
+
+    def _controller_action(self, action: npt.NDArray[np.floating]) -> npt.NDArray[np.floating]:
+        """The action sent to robosuite's controller for ``action`` (``(7,)``): itself here; a subclass may take
+        over part of it (:class:`~skillstack.envs.robosuite_scene.PickPlaceScene` holds the hand vertical during
+        pick skills). Every step goes through it — the agent's and the scripted ones that stage a start state."""
+        return action
 
     def _move_eef(self, obs: npt.NDArray[np.float64], target: npt.NDArray[np.float64], grip: float,
                   steps: int) -> npt.NDArray[np.float64]:
@@ -254,7 +260,7 @@ class RobosuiteEnv(gym.Env[npt.NDArray[np.float64], npt.NDArray[np.float32]]):
     def step(self, action: npt.ArrayLike) -> tuple[npt.NDArray[np.float64], float, bool, bool, dict[str, Any]]:
         act = check_action(action, self.action_space)
         self._faults.snapshot()
-        obs, reward, _, _, info = self._gym.step(act)
+        obs, reward, _, _, info = self._gym.step(self._controller_action(act))
         info = dict(info)
         success = bool(self.rs_env._check_success())
         info["success"] = success

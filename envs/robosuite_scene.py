@@ -18,11 +18,14 @@ Predicates (read from the simulator after every step, for each object ``o`` in :
 Skill envs ``robosuite-pickplace/pick_<o>`` and ``robosuite-pickplace/place_<o>`` are the same scene with the
 episode ending when the skill's success predicate becomes true (``lifted(o)`` / ``in_bin(o)``). Their
 ``start="precondition"`` resets are the states a skill meets inside a plan: objects at robosuite's random layout,
-each other object already in its bin with probability 1/2, the arm moved with probability 1/2 (where the
-previous skill left it: a random pose above the bins, or — for ``pick`` skills, half of those — where a ``place``
-leaves it: the scripted oracle picks and places another object first; measured before this start existed, a cloned
+each other object already in its bin with probability 1/2 (``-v1`` picks: :data:`PICK_OTHERS_IN_BIN`), the arm
+moved with probability 1/2 (where the
+previous skill left it: a random pose above the bins, or — for ``pick`` skills, :data:`PICK_AFTER_PLACE` of those
+(``-v0``: half) — where a ``place`` leaves it: the scripted oracle picks and places another object first; measured
+before this start existed, a cloned
 ``pick_milk`` lifted the milk in 0 of 10 layouts right after a scripted ``place_can``, 10 of 10 from home), and
-for ``place_<o>`` the object grasped and lifted by the scripted oracle. ``start="any"`` (affordance data) adds
+for ``place_<o>`` the object grasped and lifted by the scripted oracle. In ``-v1`` every pick then begins with
+the move to the ready pose (:meth:`PickPlaceScene.begin_skill`), as it does inside a plan. ``start="any"`` (affordance data) adds
 states where the skill cannot or need not act: the object already in its bin, another object in the hand, nothing
 in the hand (``place``), the object already lifted.
 """
@@ -38,7 +41,13 @@ import numpy.typing as npt
 
 from skillstack.envs.make import EnvSpec, register_versioned, unversioned
 from skillstack.envs.registry import Registry, UnknownNameError, unknown_name_message
-from skillstack.envs.robosuite_control import BIN_FLOOR_Z, REST_HEIGHT, object_geometry, pick_place_action
+from skillstack.envs.robosuite_control import (
+    BIN_FLOOR_Z,
+    REST_HEIGHT,
+    object_geometry,
+    pick_place_action,
+    vertical_hold,
+)
 from skillstack.envs.robosuite_env import RobosuiteEnv
 from skillstack.envs.scenes import Task
 
@@ -54,9 +63,25 @@ position and quaternion, finger positions) plus finger velocities. The arm's 7 j
 the OSC controller leaves the redundant arm's null space free, so joint configurations drift from skill to skill,
 and policies cloned on them keyed on that nuisance (measured: a DAgger pick policy hovered above the can in arm
 configurations it had not seen)."""
+READY_TOLERANCE = 0.15
+"""Before a ``pick`` (``-v1``), the arm moves to the ready pose if any joint is more than this [rad] off it."""
+READY_STEPS = 40
+"""Control steps (0.05 s each) of the joint-space move to the ready pose (:meth:`PickPlaceScene.move_to_ready`)."""
+READY_KP, READY_KD = 100.0, 20.0
+"""Joint-space PD gains of the ready move [1/s², 1/s]: critically damped at 10 rad/s (computed-torque control)."""
+PICK_OTHERS_IN_BIN = 0.25
+"""``-v1`` pick skill envs: probability that each other object starts already in its bin (else it is still in
+the left bin, next to the object to pick). With 0.5 a cloned pick_milk lifted the milk in 0.91 of its own env's
+starts but 0.71 inside the can-and-milk plan (development layouts), where bread and cereal always stay in the left
+bin, so the clutter of a plan's early picks was rarer in the demonstrations than in the plan."""
 SKILL_KINDS = ("pick", "place")
 SKILL_PREFIX = "robosuite-pickplace/"
 """Registry prefix of the scene's skill envs (the executor accepts only skills trained in them)."""
+PICK_AFTER_PLACE = 0.75
+"""Of a pick skill env's moved-arm starts (half of all), the share that starts right after a scripted pick and
+place of another object. A place into the can's far quarter leaves the hand at the edge of the arm's reach and
+tilted ≈ 21°; with a share of 1/2 (≈ 1 in 12 pick_milk demonstrations after place_can) the cloned pick_milk
+lifted the milk from there in 14 of 34 plan executions (development layouts)."""
 SKILL_MAX_STEPS = {"pick": 120, "place": 150}
 """Step caps of the skill envs [control steps at 20 Hz]; the oracle needs ≈ 40 (pick) and ≈ 60 (place)."""
 
@@ -123,24 +148,44 @@ class PickPlaceScene(RobosuiteEnv):
     Observation: ``(67,) float64`` — robosuite's ``object-state`` (for each object: position [m],
     quaternion (x, y, z, w), position and quaternion relative to the gripper) then ``robot0_proprio-state``
     restricted to :data:`PROPRIO` (end-effector position [m] and quaternion, finger positions [m] and velocities).
-    Action: ``(7,) float32`` OSC end-effector Δpose and gripper, as :class:`RobosuiteEnv`.
+    Action: ``(7,) float32`` OSC end-effector Δpose and gripper, as :class:`RobosuiteEnv`. With
+    ``hold_orientation`` (the default; ``-v1`` ids), while a ``pick`` skill runs (:meth:`begin_skill`; a pick skill
+    env always) the roll and pitch components (``action[3:5]``) are not the policy's: the env replaces them by
+    :func:`~skillstack.envs.robosuite_control.vertical_hold`, which turns the hand back to pointing straight down —
+    a top-down grasp, as usual for bin picking. ``place`` skills keep their own roll and pitch, so the arm may
+    tilt the hand to reach the far quarter of the right bin (with the hold on there too, the place oracle reached
+    it in 0 of 12 layouts; holding only while the fingers open tilted the hand up to 49° against the bin during
+    the release). Why: robosuite's OSC re-targets the orientation it has reached (its ``"achieved"`` goal mode),
+    so nothing turns a tilted hand back unless the policy commands it exactly; a place into the far quarter ends
+    ≈ 21° tilted, and cloned pick policies, whose roll and pitch outputs are imprecise, then drifted to 20–30° and
+    failed (pick_milk after place_can: 14 of 34 plan executions on development layouts, with the hold only in the
+    oracle's demonstrations). ``hold_orientation=False`` (``-v0`` ids) is the earlier behaviour, kept so that
+    skills trained there re-evaluate unchanged.
     ``info["predicates"]`` holds the scene's predicates after every step (module docstring);
     ``info["success"]`` is the task's goal (or robosuite's "every object in its bin" without a task).
 
     Args:
         task: a :data:`SCENE_TASKS` name (its goal is ``info["success"]``); ``reset(options={"task": ...})``
             switches it.
+        hold_orientation: hold the hand vertical during pick skills (see Action).
         **kwargs: passed to :class:`RobosuiteEnv` (``render_mode``, ``width``, ``height``, ``camera_name``).
 
     Raises:
         UnknownNameError: unknown task.
     """
 
-    def __init__(self, task: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, task: str | None = None, hold_orientation: bool = True, **kwargs: Any) -> None:
         kwargs.setdefault("camera_name", "frontview")
         kwargs.setdefault("proprio", PROPRIO)
+        self.hold_orientation = hold_orientation
+        self._holding_vertical = False
         super().__init__("PickPlace", single_object_mode=0, **kwargs)
         rs = self.rs_env
+        robot = rs.robots[0]
+        self._eef_body = rs.sim.model.body_name2id(robot.robot_model.eef_name["right"])
+        self._arm_qpos = np.asarray(robot._ref_joint_pos_indexes)
+        self._arm_qvel = np.asarray(robot._ref_joint_vel_indexes)
+        self._arm_actuators = np.asarray(robot._ref_actuators_indexes_dict["right"])
         self.objects = {o.name.lower(): o for o in rs.objects}
         if tuple(self.objects) != SCENE_OBJECTS:
             raise RuntimeError(f"robosuite's PickPlace objects changed: {list(self.objects)}")
@@ -154,6 +199,86 @@ class PickPlaceScene(RobosuiteEnv):
 
     def _set_task(self, task: str | Task | None) -> None:
         self.task = task if task is None or isinstance(task, Task) else SCENE_TASKS.get(task)
+
+    def begin_skill(self, skill_env_id: str) -> npt.NDArray[np.float64] | None:
+        """Set up the low-level control for the skill trained in ``skill_env_id`` (``robosuite-pickplace/<skill>``):
+        before a ``pick`` (with ``hold_orientation``, the ``-v1`` ids) the arm first moves to the ready pose
+        (:meth:`move_to_ready`, if any joint is more than :data:`READY_TOLERANCE` off it), and the vertical hold is
+        on while the pick runs (class docstring). The executor calls it before every skill execution.
+
+        Returns:
+            The observation ``(67,) float64`` after the ready move, or ``None`` if the arm did not move.
+
+        Raises:
+            UnknownNameError: not a skill env of this scene.
+        """
+        kind, _ = parse_skill(unversioned(skill_env_id).removeprefix(SKILL_PREFIX))
+        self._holding_vertical = False
+        obs = None
+        if self.hold_orientation and kind == "pick":
+            q = self.rs_env.sim.data.qpos[self._arm_qpos]
+            if np.max(np.abs(q - self.rs_env.robots[0].init_qpos)) > READY_TOLERANCE:
+                obs = self.move_to_ready()
+            self._holding_vertical = True
+        return obs
+
+    def move_to_ready(self, steps: int = READY_STEPS) -> npt.NDArray[np.float64]:
+        """Move the arm in joint space to robosuite's start configuration (the ready pose: hand above the table
+        centre, pointing down), fingers open, in ``steps`` control steps (0.05 s each); returns the observation.
+
+        The OSC cannot do it from where a ``place`` into the far quarter of the right bin leaves the arm: there the
+        elbow is stretched to its joint limit (q4 ≈ -0.07 rad) — a singular configuration in which no end-effector
+        force bends the elbow, so every later Cartesian command toward the robot stalls (measured on development
+        layouts: the scripted pick oracle itself stalled for 120 steps in 3 of 4 such starts). The move bypasses
+        the OSC for the arm: computed-torque control (inverse dynamics, Siciliano et al., *Robotics: Modelling,
+        Planning and Control*, §8.5.2), ``τ = M(q) (k_p (q_d - q) - k_d q̇) + b(q, q̇)``, clipped to the actuator
+        range, with ``q_d`` interpolated linearly from the start configuration to the ready pose over the first
+        3/4 of the steps (robosuite still runs the gripper; its ``_pre_action`` is wrapped for the duration).
+        """
+        import mujoco
+
+        rs = self.rs_env
+        model, data = rs.sim.model._model, rs.sim.data._data
+        arm_q, arm_v, arm_u = self._arm_qpos, self._arm_qvel, self._arm_actuators
+        q0, q1 = data.qpos[arm_q].copy(), np.asarray(rs.robots[0].init_qpos, dtype=float)
+        lo, hi = model.actuator_ctrlrange[arm_u, 0], model.actuator_ctrlrange[arm_u, 1]
+        full_m = np.zeros((model.nv, model.nv))
+        progress = [0.0]
+        pre_action = rs._pre_action
+
+        def joint_space_pre_action(action: Any, policy_step: bool = False) -> None:
+            pre_action(action, policy_step)  # the gripper's control (and robosuite's bookkeeping)
+            q_d = q0 + min(1.0, progress[0]) * (q1 - q0)
+            mujoco.mj_fullM(model, full_m, data.qM)
+            acc = READY_KP * (q_d - data.qpos[arm_q]) - READY_KD * data.qvel[arm_v]
+            tau = full_m[np.ix_(arm_v, arm_v)] @ acc + data.qfrc_bias[arm_v]
+            data.ctrl[arm_u] = np.clip(tau, lo, hi)
+
+        held = self._holding_vertical
+        self._holding_vertical = False
+        rs._pre_action = joint_space_pre_action  # instance attribute shadows the method until deleted
+        try:
+            action = np.zeros(7)
+            action[6] = -1.0  # fingers open
+            obs = self._last_obs
+            ramp = max(1, int(0.75 * steps))
+            for k in range(steps):
+                progress[0] = (k + 1) / ramp
+                obs = self._raw_step(action)
+        finally:
+            del rs._pre_action
+            self._holding_vertical = held
+        self._last_obs = obs
+        self.predicates = self.read_predicates()
+        return obs
+
+    def _controller_action(self, action: npt.NDArray[np.floating]) -> npt.NDArray[np.floating]:
+        if not self._holding_vertical:
+            return action
+        a = np.array(action, dtype=np.float64)
+        w, x, y, z = self.rs_env.sim.data.body_xquat[self._eef_body]  # the body robosuite's eef_quat reads
+        a[3:5] = vertical_hold(np.array([x, y, z, w]))
+        return a
 
     # ------------------------------------------------------------------------------------------ predicates
     def object_pos(self, name: str) -> npt.NDArray[np.float64]:
@@ -197,6 +322,7 @@ class PickPlaceScene(RobosuiteEnv):
         options = dict(options or {})
         if "task" in options:
             self._set_task(options.pop("task"))
+        self._holding_vertical = False
         obs, info = super().reset(seed=seed, options=options)
         self.predicates = self.read_predicates()
         return obs, {**info, "success": self._success(), "predicates": dict(self.predicates)}
@@ -231,10 +357,14 @@ class PickPlaceScene(RobosuiteEnv):
         """Run the scripted controller of ``skill`` until its success predicate holds (at most ``max_steps``)."""
         oracle = PickPlaceSkillController(skill, env=self)
         start = self.read_predicates()
+        mode = self._holding_vertical
+        moved = self.begin_skill(skill)
+        obs = obs if moved is None else moved
         for _ in range(max_steps):
             obs = self._raw_step(oracle.predict(obs))
             if self.skill_succeeded(skill, start, self.read_predicates()):
                 break
+        self._holding_vertical = mode
         return obs
 
 
@@ -249,15 +379,22 @@ class PickPlaceSkillEnv(PickPlaceScene):
 
     Args:
         skill: ``pick_<o>`` or ``place_<o>``.
+        pick_after_place: of the moved-arm starts of a pick skill, the share right after a scripted place
+            (:data:`PICK_AFTER_PLACE`; the ``-v0`` ids keep their 0.5).
+        others_in_bin: probability that each other object starts already in its bin (0.5; the ``-v1`` pick
+            envs :data:`PICK_OTHERS_IN_BIN`).
         **kwargs: passed to :class:`PickPlaceScene`.
 
     Raises:
         UnknownNameError: unknown skill.
     """
 
-    def __init__(self, skill: str, **kwargs: Any) -> None:
+    def __init__(self, skill: str, pick_after_place: float = PICK_AFTER_PLACE, others_in_bin: float = 0.5,
+                 **kwargs: Any) -> None:
         self.kind, self.obj = parse_skill(skill)
         self.skill = skill
+        self.pick_after_place = pick_after_place
+        self.others_in_bin = others_in_bin
         kwargs.setdefault("terminate_on_success", True)
         super().__init__(**kwargs)
 
@@ -271,11 +408,11 @@ class PickPlaceSkillEnv(PickPlaceScene):
         rng = np.random.default_rng([draw, 2])
         others = [o for o in SCENE_OBJECTS if o != self.obj]
         for o in others:
-            if rng.random() < 0.5:
+            if rng.random() < self.others_in_bin:
                 obs = self.put_in_bin(o, rng)
         if rng.random() < 0.5:
             movable = [o for o in others if not self.read_predicates()[f"in_bin({o})"]]
-            if self.kind == "pick" and rng.random() < 0.5 and movable:
+            if self.kind == "pick" and rng.random() < self.pick_after_place and movable:
                 # right after a place inside a plan: the scripted oracle picks and places another object
                 o = movable[int(rng.integers(len(movable)))]
                 obs = self.run_scripted(obs, f"pick_{o}", SKILL_MAX_STEPS["pick"])
@@ -295,6 +432,8 @@ class PickPlaceSkillEnv(PickPlaceScene):
         elif variant == "lifted" or (self.kind == "place" and variant == "precondition"):
             obs = self.run_scripted(obs, f"pick_{self.obj}", SKILL_MAX_STEPS["pick"])
         self._last_obs = obs
+        moved = self.begin_skill(self.skill)
+        self._last_obs = obs = obs if moved is None else moved
         self.predicates = p = self.read_predicates()
         applicable = (p["hand_empty"] and not p[f"in_bin({self.obj})"]) if self.kind == "pick" \
             else p[f"holding({self.obj})"]
@@ -354,20 +493,29 @@ class PickPlaceSkillController:
                                  self.rest, stage=self.kind)
 
 
-SCENE_ENV_ID = "robosuite/PickPlaceScene-v0"
+SCENE_ENV_ID = "robosuite/PickPlaceScene-v1"
+"""The scene's current version. ``-v1`` holds the hand vertical while the fingers open (``hold_orientation``);
+``-v0`` (still registered, without the unversioned alias) does not."""
 
 
 def _register() -> None:
+    from skillstack.envs.make import register_env
     from skillstack.envs.scenes import ASSETS, Scene, register_scene
 
-    register_versioned(EnvSpec(name=SCENE_ENV_ID, entry_point="skillstack.envs.robosuite_scene:PickPlaceScene",
-                               max_episode_steps=2000,
-                               description="robosuite PickPlace scene: milk, bread, cereal and can to their bins"))
-    for skill in skill_names():
-        register_versioned(EnvSpec(
-            name=f"{SKILL_PREFIX}{skill}-v0", entry_point="skillstack.envs.robosuite_scene:PickPlaceSkillEnv",
-            kwargs={"skill": skill}, max_episode_steps=SKILL_MAX_STEPS[skill.partition("_")[0]],
-            description=skill_description(skill)))
+    for version, hold, after_place, register in (("v0", False, 0.5, register_env),
+                                                 ("v1", True, PICK_AFTER_PLACE, register_versioned)):
+        register(EnvSpec(name=f"{unversioned(SCENE_ENV_ID)}-{version}",
+                         entry_point="skillstack.envs.robosuite_scene:PickPlaceScene",
+                         kwargs={"hold_orientation": hold}, max_episode_steps=2000,
+                         description="robosuite PickPlace scene: milk, bread, cereal and can to their bins"))
+        for skill in skill_names():
+            in_bin = PICK_OTHERS_IN_BIN if version == "v1" and skill.startswith("pick_") else 0.5
+            register(EnvSpec(
+                name=f"{SKILL_PREFIX}{skill}-{version}",
+                entry_point="skillstack.envs.robosuite_scene:PickPlaceSkillEnv",
+                kwargs={"skill": skill, "hold_orientation": hold, "pick_after_place": after_place,
+                        "others_in_bin": in_bin},
+                max_episode_steps=SKILL_MAX_STEPS[skill.partition("_")[0]], description=skill_description(skill)))
     register_scene(Scene(
         name="robosuite-pickplace",
         env_id=SCENE_ENV_ID,

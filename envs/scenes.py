@@ -19,7 +19,10 @@ A scene env (the Gymnasium env at :attr:`Scene.env_id`, unwrapped) provides:
 * ``skill_succeeded(skill_env_id, start_predicates, predicates) -> bool`` — a skill's success predicate;
 * ``task`` — the current :class:`Task` (or ``None``) and ``reset(seed=..., options={"task": Task | name})``;
 * with a symbolic domain, also ``reset(options={"state": <discrete state>})`` (symbolic plan evaluation) and
-  ``reset(options={"state": ..., "hand": "random"})`` (the arm where skills start: learned-planner data).
+  ``reset(options={"state": ..., "hand": "random"})`` (the arm where skills start: learned-planner data);
+* optionally ``begin_skill(skill_env_id)`` — called by the executor before each skill execution, so a scene can
+  set up the low-level control that skill was trained with (the robosuite scene moves the arm to its ready pose
+  and holds the hand vertical during picks); it returns the new observation if it moved the robot, else ``None``.
 """
 
 from __future__ import annotations

@@ -160,6 +160,11 @@ def run_skill(env: Any, skill: Skill, obs: Any, affordance: float | None,
     ok, fault, t, stopped = False, None, 0, False
     p = start
     skill.reset()  # an action-chunk skill starts with a fresh chunk; a chunk cut by success leaves nothing behind
+    begin = getattr(env, "begin_skill", None)
+    if begin is not None:  # the scene's low-level control for this skill (envs/scenes.py), e.g. a ready move
+        moved = begin(skill.env_id)
+        if moved is not None:
+            obs = moved
     while t < skill.max_steps:
         if interrupt is not None and interrupt(t):
             stopped = True

@@ -11,6 +11,8 @@ from skillstack.skills.experts import make_expert
 pytest.importorskip("robosuite")
 
 from skillstack.envs.robosuite_scene import (  # noqa: E402
+    PICK_OTHERS_IN_BIN,
+    READY_TOLERANCE,
     SCENE_OBJECTS,
     SCENE_TASKS,
     SKILL_PREFIX,
@@ -56,11 +58,72 @@ def test_reset_predicates_and_goal(scene):
     np.testing.assert_array_equal(a, b)
 
 
-def test_oracle_picks_and_places_the_can_in_the_scene(scene):
-    """Small version of the oracle plan: pick_can then place_can from a seeded layout."""
+def _tilt_deg(quat) -> float:
+    """Angle [deg] between the hand's approach axis (z of the (x, y, z, w) quaternion) and straight down."""
+    from scipy.spatial.transform import Rotation
+
+    return float(np.degrees(np.arccos(-Rotation.from_quat(quat).as_matrix()[2, 2])))
+
+
+def test_hold_is_per_skill_and_version():
+    from skillstack.envs.robosuite_scene import SCENE_ENV_ID
+
+    assert SCENE_ENV_ID.endswith("-v1") and env_spec(f"{SKILL_PREFIX}pick_can").name.endswith("-v1")
+    old = make_env(f"{SKILL_PREFIX}pick_can-v0").unwrapped
+    new = make_env(f"{SKILL_PREFIX}pick_can-v1").unwrapped
+    assert (old.others_in_bin, new.others_in_bin) == (0.5, PICK_OTHERS_IN_BIN)
+    place = make_env(f"{SKILL_PREFIX}place_can-v1")
+    assert place.unwrapped.others_in_bin == 0.5
+    place.close()
+    for env in (old, new):
+        env.reset(seed=0)
+    act = np.array([0.0, 0.0, 0.0, 0.3, -0.2, 0.1, -1.0])
+    np.testing.assert_array_equal(old._controller_action(act), act)  # -v0: the policy's roll and pitch
+    held = new._controller_action(act)
+    assert held[3:5].tolist() != act[3:5].tolist() and held[[0, 1, 2, 5, 6]].tolist() == act[[0, 1, 2, 5, 6]].tolist()
+    new.begin_skill(f"{SKILL_PREFIX}place_can")  # place skills keep theirs
+    np.testing.assert_array_equal(new._controller_action(act), act)
+    assert new.begin_skill(f"{SKILL_PREFIX}pick_can") is None  # already at the ready pose: nothing moves
+    with pytest.raises(UnknownNameError):
+        new.begin_skill(f"{SKILL_PREFIX}open_can")
+    old.close()
+    new.close()
+
+
+def test_vertical_hold_turns_the_approach_axis_down_and_leaves_yaw():
+    from scipy.spatial.transform import Rotation
+
+    from skillstack.envs.robosuite_control import OSC_ROT_LIMIT, vertical_hold
+
+    down = Rotation.from_rotvec([np.pi, 0.0, 0.0])
+    np.testing.assert_allclose(vertical_hold(down.as_quat()), 0.0, atol=1e-6)
+    yawed = Rotation.from_rotvec([0.0, 0.0, 0.7]) * down  # yaw alone is not a tilt
+    np.testing.assert_allclose(vertical_hold(yawed.as_quat()), 0.0, atol=1e-6)
+    for rotvec in ([0.2, 0.0, 0.0], [0.0, -0.1, 0.0], [0.1, 0.15, 0.0]):
+        tilted = Rotation.from_rotvec(rotvec) * yawed
+        np.testing.assert_allclose(vertical_hold(tilted.as_quat()), -np.asarray(rotvec[:2]) / OSC_ROT_LIMIT,
+                                   atol=1e-5)
+    assert np.all(np.abs(vertical_hold((Rotation.from_rotvec([1.2, 0.0, 0.0]) * down).as_quat())) <= 1.0)
+
+
+def test_oracle_plan_can_then_milk_in_the_scene(scene):
+    """Small version of the oracle plan pick_can, place_can, pick_milk from a seeded layout, begun as the executor
+    begins skills. The place into the can's far quarter leaves the hand tilted and the arm stretched (the arm
+    trades orientation for reach); before the next pick the arm moves to the ready pose without disturbing the
+    placed can, and during picks the scene holds the hand vertical, so the pick grasps top-down again."""
     obs, _ = scene.reset(seed=1)
-    for skill, cap in (("pick_can", 120), ("place_can", 150)):
+    layout = scene.obs_layout["robot0_eef_quat"]
+    for skill, cap in (("pick_can", 120), ("place_can", 150), ("pick_milk", 120)):
         expert = make_expert(f"{SKILL_PREFIX}{skill}")
+        moved = scene.begin_skill(f"{SKILL_PREFIX}{skill}-v1")
+        if skill == "place_can":
+            assert moved is None  # places start where the pick left the arm
+        elif skill == "pick_milk":  # after the far-quarter place: the joint-space move to the ready pose
+            robot = scene.rs_env.robots[0]
+            q = scene.rs_env.sim.data.qpos[robot._ref_joint_pos_indexes]
+            np.testing.assert_allclose(q, robot.init_qpos, atol=READY_TOLERANCE)
+            assert moved is not None and scene.predicates["in_bin(can)"] and scene.predicates["hand_empty"]
+            obs = moved
         start = dict(scene.predicates)
         for _ in range(cap):
             obs, _, _, truncated, info = scene.step(expert.predict(obs))
@@ -68,7 +131,11 @@ def test_oracle_picks_and_places_the_can_in_the_scene(scene):
             if scene.skill_succeeded(skill, start, info["predicates"]):
                 break
         assert scene.skill_succeeded(skill, start, info["predicates"]), skill
-    assert info["predicates"]["in_bin(can)"] and info["predicates"]["hand_empty"]
+        if skill == "place_can":
+            assert info["predicates"]["in_bin(can)"] and info["predicates"]["hand_empty"]
+            assert _tilt_deg(obs[layout]) > 10.0  # the reach-limited tilt that the hold is there for
+        else:
+            assert _tilt_deg(obs[layout]) < 3.0, skill
 
 
 def test_place_skill_env_starts_with_the_object_in_the_hand_and_any_starts_vary():

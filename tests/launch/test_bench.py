@@ -54,7 +54,7 @@ def test_task_suites_and_bad_arguments():
     assert len(task_suite("mt10")) == 10 and len(task_suite("mt50")) == 50
     assert "metaworld/peg-insert-side-v3" in task_suite("mt10")
     assert "tabletop/open_drawer-v0" in task_suite("tabletop")
-    assert "robosuite-pickplace/pick_can-v0" in task_suite("robosuite-pickplace")
+    assert "robosuite-pickplace/pick_can-v1" in task_suite("robosuite-pickplace")
     with pytest.raises(UnknownNameError, match="did you mean 'mt10'"):
         task_suite("mt11")
     with pytest.raises(ValueError, match="positive"):
