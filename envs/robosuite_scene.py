@@ -25,9 +25,9 @@ previous skill left it: a random pose above the bins, or — for ``pick`` skills
 before this start existed, a cloned
 ``pick_milk`` lifted the milk in 0 of 10 layouts right after a scripted ``place_can``, 10 of 10 from home), and
 for ``place_<o>`` the object grasped and lifted by the scripted oracle. In ``-v1`` every pick then begins with
-the move to the ready pose (:meth:`PickPlaceScene.begin_skill`), as it does inside a plan. ``start="any"`` (affordance data) adds
-states where the skill cannot or need not act: the object already in its bin, another object in the hand, nothing
-in the hand (``place``), the object already lifted.
+the move to the ready pose when the arm is off it (:meth:`PickPlaceScene.begin_skill`), as inside a plan.
+``start="any"`` (affordance data) adds states where the skill cannot or need not act: the object already in its
+bin, another object in the hand, nothing in the hand (``place``), the object already lifted.
 """
 
 from __future__ import annotations
