@@ -494,8 +494,9 @@ class PickPlaceSkillController:
 
 
 SCENE_ENV_ID = "robosuite/PickPlaceScene-v1"
-"""The scene's current version. ``-v1`` holds the hand vertical while the fingers open (``hold_orientation``);
-``-v0`` (still registered, without the unversioned alias) does not."""
+"""The scene's current version. ``-v1`` (``hold_orientation``) moves the arm to its ready pose before a pick and
+holds the hand vertical while the pick runs (:meth:`PickPlaceScene.begin_skill`); ``-v0`` (still registered,
+without the unversioned alias) does neither."""
 
 
 def _register() -> None:

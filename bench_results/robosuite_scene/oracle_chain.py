@@ -1,8 +1,8 @@
 """Reference: the scripted oracles (not the cloned skills) run the can-and-milk plan in the robosuite scene.
 
-Each skill begins as the executor begins it (``begin_skill``: the ready move and the vertical hold before picks)
-and runs until its success predicate holds or its step cap; the plan stops at the first failed skill. It bounds
-what cloning these oracles can reach on the same layouts.
+Each skill runs through the executor's ``run_skill`` (``begin_skill``: the ready move and the vertical hold before
+picks; until its success predicate holds, its step cap or a sim fault); the plan stops at the first failed skill.
+It bounds what cloning these oracles can reach on the same layouts.
 
 Usage (from the repository root; ≈ 10 min per 50 layouts on one core)::
 
@@ -14,13 +14,32 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from skillstack.envs import make_env
 from skillstack.envs.robosuite_scene import SCENE_ENV_ID, SKILL_MAX_STEPS, SKILL_PREFIX, PickPlaceSkillController
+from skillstack.planners.executor import run_skill
 from skillstack.skills.evaluate import wilson_interval
 
 PLAN = ("pick_can", "place_can", "pick_milk", "place_milk")
+
+
+@dataclass
+class OracleSkill:
+    """The scripted controller of one scene skill, shaped like a library skill for the executor's ``run_skill``."""
+
+    name: str
+    env_id: str
+    max_steps: int
+    oracle: Any
+
+    def predict(self, obs: Any) -> Any:
+        return self.oracle.predict(obs)
+
+    def reset(self) -> None:
+        pass
 
 
 def main() -> None:
@@ -37,18 +56,11 @@ def main() -> None:
         obs, _ = env.reset(seed=seed)
         failed = None
         for skill in PLAN:
-            skill_env_id = f"{SKILL_PREFIX}{skill}-v1"
-            oracle = PickPlaceSkillController(skill, env=env)
-            moved = env.begin_skill(skill_env_id)
-            obs = obs if moved is None else moved
-            start, ok = dict(env.predicates), False
+            executor_skill = OracleSkill(skill, f"{SKILL_PREFIX}{skill}-v1", SKILL_MAX_STEPS[skill.partition("_")[0]],
+                                         PickPlaceSkillController(skill, env=env))
             ran[skill] += 1
-            for _ in range(SKILL_MAX_STEPS[skill.partition("_")[0]]):
-                obs, *_, info = env.step(oracle.predict(obs))
-                if env.skill_succeeded(skill_env_id, start, info["predicates"]):
-                    ok = True
-                    break
-            if not ok:
+            obs, execution = run_skill(env, executor_skill, obs, affordance=None)
+            if not execution.success:
                 failed = skill
                 failed_at[skill] += 1
                 break
