@@ -33,7 +33,7 @@ bin, another object in the hand, nothing in the hand (``place``), the object alr
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -179,6 +179,8 @@ class PickPlaceScene(RobosuiteEnv):
         kwargs.setdefault("proprio", PROPRIO)
         self.hold_orientation = hold_orientation
         self._holding_vertical = False
+        self.setup_steps = 0
+        """Control steps the last :meth:`begin_skill` ran (the ready move), 0 if none."""
         super().__init__("PickPlace", single_object_mode=0, **kwargs)
         rs = self.rs_env
         robot = rs.robots[0]
@@ -200,11 +202,19 @@ class PickPlaceScene(RobosuiteEnv):
     def _set_task(self, task: str | Task | None) -> None:
         self.task = task if task is None or isinstance(task, Task) else SCENE_TASKS.get(task)
 
-    def begin_skill(self, skill_env_id: str) -> npt.NDArray[np.float64] | None:
+    def begin_skill(self, skill_env_id: str,
+                    on_step: Callable[[], None] | None = None) -> npt.NDArray[np.float64] | None:
         """Set up the low-level control for the skill trained in ``skill_env_id`` (``robosuite-pickplace/<skill>``):
-        before a ``pick`` (with ``hold_orientation``, the ``-v1`` ids) the arm first moves to the ready pose
-        (:meth:`move_to_ready`, if any joint is more than :data:`READY_TOLERANCE` off it), and the vertical hold is
-        on while the pick runs (class docstring). The executor calls it before every skill execution.
+        before a ``pick`` (with ``hold_orientation``, the ``-v1`` scene, and a skill not trained in a ``-v0`` env)
+        the arm first moves to the ready pose (:meth:`move_to_ready`) if the hand is empty and any joint is more
+        than :data:`READY_TOLERANCE` off it, and the vertical hold is on while the pick runs (class docstring).
+        A ``-v0`` skill (``…/pick_can-v0``) runs as it was trained: no ready move, no hold. With an object in the
+        hand nothing moves (a pick cannot apply there; the ready move would open the fingers and drop it). The
+        executor calls it before every skill execution; :attr:`setup_steps` says how many control steps it ran.
+
+        Args:
+            skill_env_id: the skill's env id; a bare ``pick_<o>`` / ``place_<o>`` counts as the current version.
+            on_step: called after each control step of the ready move (video frames).
 
         Returns:
             The observation ``(67,) float64`` after the ready move, or ``None`` if the arm did not move.
@@ -214,17 +224,22 @@ class PickPlaceScene(RobosuiteEnv):
         """
         kind, _ = parse_skill(unversioned(skill_env_id).removeprefix(SKILL_PREFIX))
         self._holding_vertical = False
+        self.setup_steps = 0
         obs = None
-        if self.hold_orientation and kind == "pick":
+        if self.hold_orientation and kind == "pick" and not skill_env_id.endswith("-v0"):
             q = self.rs_env.sim.data.qpos[self._arm_qpos]
-            if np.max(np.abs(q - self.rs_env.robots[0].init_qpos)) > READY_TOLERANCE:
-                obs = self.move_to_ready()
+            off = np.max(np.abs(q - self.rs_env.robots[0].init_qpos)) > READY_TOLERANCE
+            if off and self.read_predicates()["hand_empty"]:
+                obs = self.move_to_ready(on_step=on_step)
+                self.setup_steps = READY_STEPS
             self._holding_vertical = True
         return obs
 
-    def move_to_ready(self, steps: int = READY_STEPS) -> npt.NDArray[np.float64]:
+    def move_to_ready(self, steps: int = READY_STEPS,
+                      on_step: Callable[[], None] | None = None) -> npt.NDArray[np.float64]:
         """Move the arm in joint space to robosuite's start configuration (the ready pose: hand above the table
-        centre, pointing down), fingers open, in ``steps`` control steps (0.05 s each); returns the observation.
+        centre, pointing down) in ``steps`` control steps (0.05 s each); returns the observation. The fingers are
+        commanded open if the hand is empty, closed if it holds something (so nothing is dropped).
 
         The OSC cannot do it from where a ``place`` into the far quarter of the right bin leaves the arm: there the
         elbow is stretched to its joint limit (q4 ≈ -0.07 rad) — a singular configuration in which no end-effector
@@ -234,6 +249,10 @@ class PickPlaceScene(RobosuiteEnv):
         Planning and Control*, §8.5.2), ``τ = M(q) (k_p (q_d - q) - k_d q̇) + b(q, q̇)``, clipped to the actuator
         range, with ``q_d`` interpolated linearly from the start configuration to the ready pose over the first
         3/4 of the steps (robosuite still runs the gripper; its ``_pre_action`` is wrapped for the duration).
+
+        Args:
+            steps: control steps.
+            on_step: called after each control step (video frames).
         """
         import mujoco
 
@@ -256,15 +275,17 @@ class PickPlaceScene(RobosuiteEnv):
 
         held = self._holding_vertical
         self._holding_vertical = False
+        action = np.zeros(7)
+        action[6] = -1.0 if self.read_predicates()["hand_empty"] else 1.0  # fingers: keep what is held
         rs._pre_action = joint_space_pre_action  # instance attribute shadows the method until deleted
         try:
-            action = np.zeros(7)
-            action[6] = -1.0  # fingers open
             obs = self._last_obs
             ramp = max(1, int(0.75 * steps))
             for k in range(steps):
                 progress[0] = (k + 1) / ramp
                 obs = self._raw_step(action)
+                if on_step is not None:
+                    on_step()
         finally:
             del rs._pre_action
             self._holding_vertical = held
@@ -375,7 +396,10 @@ class PickPlaceSkillEnv(PickPlaceScene):
     episode terminates when it holds. ``reset(options={"start": "precondition" | "any"})``: see the module
     docstring; ``info["applicable"]`` says whether the skill's precondition holds at the start (pick: the object
     not in its bin, the hand empty; place: the object held), ``info["satisfied_at_start"]`` whether the success
-    predicate already holds.
+    predicate already holds. ``info["decision_observation"]`` is the observation before
+    the scene's setup for the skill (:meth:`begin_skill`: the ready move of a ``-v1`` pick) — the state a planner
+    decides on, so affordance data is taken there (:func:`~skillstack.skills.affordance.collect_outcomes`); the
+    returned observation is the one after it, where the policy starts.
 
     Args:
         skill: ``pick_<o>`` or ``place_<o>``.
@@ -431,7 +455,7 @@ class PickPlaceSkillEnv(PickPlaceScene):
                 obs = self.run_scripted(obs, f"pick_{rng.choice(movable)}", SKILL_MAX_STEPS["pick"])
         elif variant == "lifted" or (self.kind == "place" and variant == "precondition"):
             obs = self.run_scripted(obs, f"pick_{self.obj}", SKILL_MAX_STEPS["pick"])
-        self._last_obs = obs
+        self._last_obs = decision_obs = obs
         moved = self.begin_skill(self.skill)
         self._last_obs = obs = obs if moved is None else moved
         self.predicates = p = self.read_predicates()
@@ -439,7 +463,7 @@ class PickPlaceSkillEnv(PickPlaceScene):
             else p[f"holding({self.obj})"]
         done = self.skill_succeeded(self.skill, p, p)
         return obs, {"success": done, "applicable": bool(applicable), "satisfied_at_start": done,
-                     "predicates": dict(p)}
+                     "predicates": dict(p), "decision_observation": decision_obs}
 
     def _success(self) -> bool:
         return self.skill_succeeded(self.skill, self.predicates, self.predicates)

@@ -20,9 +20,11 @@ A scene env (the Gymnasium env at :attr:`Scene.env_id`, unwrapped) provides:
 * ``task`` — the current :class:`Task` (or ``None``) and ``reset(seed=..., options={"task": Task | name})``;
 * with a symbolic domain, also ``reset(options={"state": <discrete state>})`` (symbolic plan evaluation) and
   ``reset(options={"state": ..., "hand": "random"})`` (the arm where skills start: learned-planner data);
-* optionally ``begin_skill(skill_env_id)`` — called by the executor before each skill execution, so a scene can
-  set up the low-level control that skill was trained with (the robosuite scene moves the arm to its ready pose
-  and holds the hand vertical during picks); it returns the new observation if it moved the robot, else ``None``.
+* optionally ``begin_skill(skill_env_id, on_step=None)`` and ``setup_steps`` — called by the executor before
+  each skill execution, so a scene can set up the low-level control that skill was trained with (the robosuite
+  scene moves the arm to its ready pose and holds the hand vertical during picks); it calls ``on_step()`` after
+  each control step it runs (video frames), sets ``setup_steps`` to their number, and returns the new
+  observation if it moved the robot, else ``None``.
 """
 
 from __future__ import annotations

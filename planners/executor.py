@@ -62,6 +62,8 @@ class SkillExecution:
         predicates: all predicates after the skill.
         sim_unstable: MuJoCo instability warning names if the simulation faulted, else ``None``.
         interrupted: a person stopped the skill (a ``stop`` correction).
+        setup_steps: control steps the scene ran before the policy to set up its low-level control
+            (``begin_skill``: the robosuite ready move), not counted in ``steps`` (the skill's step cap).
     """
 
     skill: str
@@ -71,6 +73,7 @@ class SkillExecution:
     predicates: dict[str, bool]
     sim_unstable: str | None = None
     interrupted: bool = False
+    setup_steps: int = 0
 
 
 @dataclass
@@ -149,7 +152,8 @@ def run_skill(env: Any, skill: Skill, obs: Any, affordance: float | None,
 
     Args:
         env: a scene env, unwrapped.
-        on_frame: called with the skill's step index before each control step (video frames).
+        on_frame: called with the skill's step index before each control step (video frames); during the
+            scene's setup (``begin_skill``) with index 0 after each of its control steps.
         interrupt: called with the skill's step index before each control step; ``True`` stops the skill there
             (``SkillExecution.interrupted``).
 
@@ -161,8 +165,10 @@ def run_skill(env: Any, skill: Skill, obs: Any, affordance: float | None,
     p = start
     skill.reset()  # an action-chunk skill starts with a fresh chunk; a chunk cut by success leaves nothing behind
     begin = getattr(env, "begin_skill", None)
+    setup = 0
     if begin is not None:  # the scene's low-level control for this skill (envs/scenes.py), e.g. a ready move
-        moved = begin(skill.env_id)
+        moved = begin(skill.env_id, on_step=None if on_frame is None else lambda: on_frame(0))
+        setup = int(getattr(env, "setup_steps", 0))
         if moved is not None:
             obs = moved
     while t < skill.max_steps:
@@ -180,7 +186,7 @@ def run_skill(env: Any, skill: Skill, obs: Any, affordance: float | None,
         if env.skill_succeeded(skill.env_id, start, p):
             ok = True
             break
-    return obs, SkillExecution(skill.name, affordance, ok, t, dict(p), fault, stopped)
+    return obs, SkillExecution(skill.name, affordance, ok, t, dict(p), fault, stopped, setup)
 
 
 def execute_plan(
@@ -244,7 +250,7 @@ def execute_plan(
                 on_event("skill_start", {"skill": skill.name, "affordance": aff})
             obs, ex = run_skill(env, skill, obs, aff, lambda t, name=skill.name, a=aff: frame(name, a, t, False))
             result.executions.append(ex)
-            result.steps += ex.steps
+            result.steps += ex.steps + ex.setup_steps
             if on_event:
                 on_event("skill_end", asdict(ex))
             if not ex.success:
@@ -573,7 +579,7 @@ def run_instruction(
             before = dict(env.predicates)
             obs, ex = run_skill(env, skill, obs, aff, on_frame, interrupt)
             result.executions.append(ex)
-            result.steps += ex.steps
+            result.steps += ex.steps + ex.setup_steps
             history.append(Step(skill.name, skill.description, ex.success))
             if ex.predicates == before and not ex.interrupted:  # no effect (e.g. closing a closed drawer): not
                 blocked.add(skill.name)  # offered again until a change (a skill a person stopped stays offered)

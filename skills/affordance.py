@@ -81,7 +81,9 @@ def collect_outcomes(
     """Execute ``skill`` from ``n`` seeded starts and record (start observation, success).
 
     Start ``i`` uses seed ``seed_base + i`` and ``start="precondition"`` for even ``i``, ``"any"`` for odd
-    ``i``. ``n_parallel`` envs are stepped in lock-step so the policy runs batched.
+    ``i``. ``n_parallel`` envs are stepped in lock-step so the policy runs batched. The recorded start
+    observation is ``info["decision_observation"]`` when the env's reset gives one (the state before a scene's
+    setup for the skill, where a planner scores it; robosuite ``-v1`` picks), else the reset observation.
 
     Args:
         skill: a skill with a policy, acting in a ``tabletop/<skill>`` env (or ``env_id``).
@@ -113,7 +115,9 @@ def collect_outcomes(
         i = nxt
         nxt += 1
         obs, info = envs[k].reset(seed=seed_base + i, options={"start": "precondition" if i % 2 == 0 else "any"})
-        obs0[i], applicable[i], job[k], cur[k] = obs, bool(info.get("applicable", True)), i, obs
+        # the model scores the state a planner decides on: before a scene's setup for the skill, if it has one
+        obs0[i] = info.get("decision_observation", obs)
+        applicable[i], job[k], cur[k] = bool(info.get("applicable", True)), i, obs
         if chunked:
             executors[k].reset()
         already[i] = bool(info.get("satisfied_at_start", False))

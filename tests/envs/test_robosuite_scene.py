@@ -167,3 +167,35 @@ def test_observation_holds_each_object_relative_to_the_gripper(scene):
             np.testing.assert_allclose(obs[layout[f"{name}_pos"]], scene.object_pos(o), atol=1e-9)
             rel = Rotation.from_quat(quat).inv().apply(scene.object_pos(o) - eef)
             np.testing.assert_allclose(obs[layout[f"{name}_to_robot0_eef_pos"]], rel, atol=1e-3)
+
+
+def test_a_pick_begun_with_an_object_in_the_hand_keeps_it(scene):
+    """The ready move opens the fingers, so it must not run while something is held (a pick cannot apply there;
+    before this fix a pick chosen while holding dropped the object, and so did the ``start="any"`` affordance
+    starts "lifted" and "other_held")."""
+    obs, _ = scene.reset(seed=3)
+    obs = scene.run_scripted(obs, "pick_can", 120)
+    obs = scene.move_arm_randomly(obs, np.random.default_rng(0), grip=1.0)
+    robot = scene.rs_env.robots[0]
+    q = scene.rs_env.sim.data.qpos[robot._ref_joint_pos_indexes]
+    assert np.max(np.abs(q - robot.init_qpos)) > READY_TOLERANCE  # off the ready pose: an empty hand would move
+    assert scene.read_predicates()["holding(can)"]
+    assert scene.begin_skill(f"{SKILL_PREFIX}pick_milk-v1") is None and scene.setup_steps == 0
+    assert scene._holding_vertical and scene.read_predicates()["holding(can)"]
+    assert scene.begin_skill(f"{SKILL_PREFIX}pick_milk-v0") is None and not scene._holding_vertical  # as trained
+    scene.move_to_ready()  # called directly: the fingers stay closed on what they hold
+    assert scene.read_predicates()["holding(can)"]
+
+
+def test_affordance_starts_are_recorded_before_the_ready_move():
+    env = make_env(f"{SKILL_PREFIX}pick_milk-v1")
+    moved = 0
+    for seed in range(12):
+        obs, info = env.reset(seed=seed, options={"start": "precondition"})
+        if env.unwrapped.setup_steps:
+            moved += 1
+            assert not np.allclose(info["decision_observation"], obs)
+        else:
+            np.testing.assert_array_equal(info["decision_observation"], obs)
+    env.close()
+    assert moved > 0

@@ -3,6 +3,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from skillstack.envs import UnknownNameError
@@ -97,3 +98,50 @@ def test_loop_guard_withholds_a_skill_that_changed_nothing():
     assert r.ended_by == "done" and r.loops_prevented == 1
     assert "close_drawer" in planner.offers[0] and "close_drawer" not in planner.offers[1]
     assert r.decisions[1]["info"]["blocked"] == ["close_drawer"]
+
+
+class _SetupEnv:
+    """A scene-like env whose ``begin_skill`` runs ``setup`` control steps first (as the robosuite ready move)."""
+
+    def __init__(self, setup: int) -> None:
+        self.setup, self.setup_steps, self.predicates, self.seen = setup, 0, {"done": False}, []
+
+    def begin_skill(self, env_id, on_step=None):
+        self.setup_steps = self.setup
+        for _ in range(self.setup):
+            if on_step is not None:
+                on_step()
+        return np.full(3, 7.0) if self.setup else None
+
+    def step(self, action):
+        return np.zeros(3), 0.0, False, False, {"predicates": {"done": True}}
+
+    def skill_succeeded(self, env_id, start, p):
+        return p["done"]
+
+
+class _RecordingSkill:
+    """The part of a Skill that ``run_skill`` uses; records the observations its policy is given."""
+
+    name, env_id, max_steps = "s", "x/s-v0", 5
+
+    def __init__(self) -> None:
+        self.seen: list[list[float]] = []
+
+    def reset(self) -> None:
+        pass
+
+    def predict(self, obs):
+        self.seen.append(np.asarray(obs).tolist())
+        return np.zeros(2, dtype=np.float32)
+
+
+def test_run_skill_begins_the_skill_in_the_scene_and_counts_its_setup():
+    from skillstack.planners.executor import run_skill
+
+    for setup, first_obs in ((4, 7.0), (0, 1.0)):
+        skill, frames = _RecordingSkill(), []
+        _, ex = run_skill(_SetupEnv(setup), skill, np.ones(3), None, on_frame=frames.append)
+        assert ex.success and ex.steps == 1 and ex.setup_steps == setup
+        assert skill.seen[0] == [first_obs] * 3  # the policy starts from the observation after the setup
+        assert len(frames) == setup + 1  # the setup's control steps are filmed too
