@@ -48,13 +48,10 @@ from skillstack.envs.robosuite_control import (
     pick_place_action,
     vertical_hold,
 )
+from skillstack.envs.robosuite_domain import ACTIONS, PICKPLACE_DOMAIN, SCENE_OBJECTS
 from skillstack.envs.robosuite_env import RobosuiteEnv
 from skillstack.envs.scenes import Task
 
-SCENE_OBJECTS: tuple[str, ...] = ("milk", "bread", "cereal", "can")
-"""Objects of the scene, in robosuite's order (object ``i`` belongs to quarter ``i`` of the right bin)."""
-OBJECT_TEXT = {"milk": "the milk carton", "bread": "the bread", "cereal": "the cereal box", "can": "the can"}
-"""How skill descriptions and instructions name each object."""
 LIFT_HEIGHT = 0.1
 """``lifted(o)``: the held object's centre at least this far [m] above its resting height."""
 PROPRIO = ("robot0_eef_pos", "robot0_eef_quat", "robot0_gripper_qpos", "robot0_gripper_qvel")
@@ -103,8 +100,8 @@ def skill_names() -> list[str]:
 
 def skill_description(skill: str) -> str:
     """Language text of a skill, e.g. ``"pick up the can"``, ``"put the can in its bin"``."""
-    kind, obj = parse_skill(skill)
-    return f"pick up {OBJECT_TEXT[obj]}" if kind == "pick" else f"put {OBJECT_TEXT[obj]} in its bin"
+    parse_skill(skill)
+    return ACTIONS[skill].description
 
 
 def parse_skill(skill: str) -> tuple[str, str]:
@@ -338,15 +335,46 @@ class PickPlaceScene(RobosuiteEnv):
               options: dict[str, Any] | None = None) -> tuple[npt.NDArray[np.float64], dict[str, Any]]:
         """Seeded reset to robosuite's random layout (all objects in the left bin, arm at home).
 
-        ``options={"task": name}`` sets the task whose goal is ``info["success"]``.
+        ``options``:
+
+        * ``"task"``: the task (name or :class:`Task`) whose goal is ``info["success"]``;
+        * ``"state"``: a discrete state of :data:`~skillstack.envs.robosuite_domain.PICKPLACE_DOMAIN` to build
+          (symbolic plan evaluation): objects ``"bin"`` are put in their bins, the object ``"hand"`` is picked by
+          its scripted oracle (``info["state_built"]`` says whether the built state reads back as asked: a scripted
+          pick can fail in clutter);
+        * ``"hand": "random"``: then the arm moves to a random pose above the bins (fingers kept as they are).
+
+        Raises:
+            ValueError: an invalid ``"state"`` or ``"hand"`` value.
+            UnknownNameError: unknown task.
         """
         options = dict(options or {})
         if "task" in options:
             self._set_task(options.pop("task"))
+        state, hand = options.pop("state", None), options.pop("hand", None)
+        if state is not None and not PICKPLACE_DOMAIN.valid(state):
+            raise ValueError(f"invalid state {state!r}: every object of {list(SCENE_OBJECTS)} needs one of "
+                             f"{list(PICKPLACE_DOMAIN.variables[SCENE_OBJECTS[0]])}, at most one 'hand'")
+        if hand not in (None, "random"):
+            raise ValueError(f"unknown hand option {hand!r}; valid: 'random'")
         self._holding_vertical = False
         obs, info = super().reset(seed=seed, options=options)
+        extra: dict[str, Any] = {}
+        if state is not None or hand is not None:
+            rng = np.random.default_rng([seed if seed is not None else int(self.np_random.integers(2**63 - 1)), 3])
+            for o in SCENE_OBJECTS if state is not None else ():
+                if state[o] == "bin":
+                    obs = self.put_in_bin(o, rng)
+            held = [o for o in SCENE_OBJECTS if state is not None and state[o] == "hand"]
+            if held:
+                obs = self.run_scripted(obs, f"pick_{held[0]}", SKILL_MAX_STEPS["pick"])
+            if hand == "random":
+                obs = self.move_arm_randomly(obs, rng, grip=-1.0 if not held else 1.0)
+            self._last_obs = obs
+            if state is not None:
+                extra["state_built"] = PICKPLACE_DOMAIN.state_of(self.read_predicates()) == dict(state)
         self.predicates = self.read_predicates()
-        return obs, {**info, "success": self._success(), "predicates": dict(self.predicates)}
+        return obs, {**info, **extra, "success": self._success(), "predicates": dict(self.predicates)}
 
     def _success(self) -> bool:
         if self.task is None:
@@ -549,7 +577,7 @@ def _register() -> None:
         skills={s: skill_description(s) for s in skill_names()},
         tasks=SCENE_TASKS,
         predicates=PREDICATE_DOCS,
-        domain=None,
+        domain=PICKPLACE_DOMAIN,
         prompt=ASSETS / "planners" / "prompt_robosuite_pickplace.json",
     ))
 

@@ -385,11 +385,12 @@ def run_instruction(
 
     The planner is first reset with the episode's context (scene, env, goal if known). After each skill it sees
     the new observation and the history (skill, success). A failed skill may be chosen again (a retry) at most
-    ``max_retries`` times; the episode ends when the planner chooses ``done`` or a budget runs out. Loop guard:
-    a skill that ran without changing any predicate (its success predicate already held, or it did nothing) is
-    not offered to the planner again until some predicate changes, so a planner cannot burn the budget
-    repeating it (``InstructionResult.loops_prevented`` counts such decisions). Every decision is recorded with
-    the scores of the candidates offered.
+    ``max_retries`` times, even if it changed no predicate (a failed grasp moves the object even when nothing
+    symbolic changes); the episode ends when the planner chooses ``done`` or a budget runs out. Loop guard: a
+    skill that succeeded without changing any predicate (its success predicate already held) is not offered to
+    the planner again until some predicate changes, so a planner cannot burn the budget repeating it
+    (``InstructionResult.loops_prevented`` counts such decisions); failures are bounded by ``max_retries``.
+    Every decision is recorded with the scores of the candidates offered.
 
     Corrections (:mod:`skillstack.planners.corrections`): at each decision the planner first proposes, then
     ``corrections`` may deliver texts; each is read into an amendment, applied (:class:`Corrections`) and the
@@ -581,9 +582,9 @@ def run_instruction(
             result.executions.append(ex)
             result.steps += ex.steps + ex.setup_steps
             history.append(Step(skill.name, skill.description, ex.success))
-            if ex.predicates == before and not ex.interrupted:  # no effect (e.g. closing a closed drawer): not
-                blocked.add(skill.name)  # offered again until a change (a skill a person stopped stays offered)
-            else:
+            if ex.predicates == before and ex.success:  # a no-op (e.g. closing a closed drawer): not offered
+                blocked.add(skill.name)  # again until a change; a failure is a retry, bounded by max_retries
+            elif ex.predicates != before:
                 blocked.clear()
             if on_event:
                 on_event("skill_end", asdict(ex))

@@ -199,3 +199,18 @@ def test_affordance_starts_are_recorded_before_the_ready_move():
             np.testing.assert_array_equal(info["decision_observation"], obs)
     env.close()
     assert moved > 0
+
+
+def test_reset_builds_a_discrete_state_of_the_domain(scene):
+    from skillstack.envs.robosuite_domain import PICKPLACE_DOMAIN
+
+    want = {"milk": "out", "bread": "out", "cereal": "bin", "can": "hand"}
+    _, info = scene.reset(seed=5, options={"state": want})
+    assert info["state_built"] and PICKPLACE_DOMAIN.state_of(info["predicates"]) == want
+    assert info["predicates"]["lifted(can)"]  # the scripted pick ends lifted
+    _, info = scene.reset(seed=5, options={"state": want, "hand": "random"})  # then carried somewhere (maybe low)
+    assert info["state_built"] and PICKPLACE_DOMAIN.state_of(info["predicates"]) == want
+    with pytest.raises(ValueError, match="at most one 'hand'"):
+        scene.reset(seed=5, options={"state": {**want, "milk": "hand"}})
+    with pytest.raises(ValueError, match="valid: 'random'"):
+        scene.reset(seed=5, options={"hand": "left"})

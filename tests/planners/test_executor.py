@@ -100,6 +100,28 @@ def test_loop_guard_withholds_a_skill_that_changed_nothing():
     assert r.decisions[1]["info"]["blocked"] == ["close_drawer"]
 
 
+class _Retrier(_Stubborn):
+    """Chooses place_in_drawer whenever offered (with an empty hand it fails and changes no predicate)."""
+
+    def plan_step(self, instruction, history, observation, candidates):
+        from skillstack.planners.base import CandidateScore, Decision
+
+        names = [c.name for c in candidates]
+        self.offers.append(names)
+        choice = "place_in_drawer" if "place_in_drawer" in names else "done"
+        return Decision(choice, [CandidateScore(n, float(n == choice), 1.0, float(n == choice)) for n in names])
+
+
+def test_a_failed_skill_is_retried_even_if_it_changed_nothing():
+    from skillstack.planners.executor import run_instruction
+
+    planner = _Retrier()
+    r = run_instruction("put the block in the drawer", planner, LIB, "tabletop", seed=0, max_retries=1)
+    # a failure is not a no-op loop: it is offered again (one retry), then the retry budget ends the episode
+    assert [(e.skill, e.success) for e in r.executions] == [("place_in_drawer", False)] * 2
+    assert r.ended_by == "retries" and r.loops_prevented == 0
+
+
 class _SetupEnv:
     """A scene-like env whose ``begin_skill`` runs ``setup`` control steps first (as the robosuite ready move)."""
 
