@@ -37,7 +37,7 @@ from skillstack.planners.base import (
 )
 from skillstack.planners.lm import LM_BACKENDS, sentence_model
 from skillstack.planners.suite import suite_instructions
-from skillstack.planners.symbolic import satisfies, shortest_plan
+from skillstack.planners.symbolic import shortest_plan, shortest_plan_by_affordance
 from skillstack.planners.templates import generate
 
 _ATOM = re.compile(r"^(not\s+)?([a-z_]+(\([a-z0-9_]+\))?)$")
@@ -190,15 +190,15 @@ class GoalGroundingPlanner:
         if self.corrections:
             goal = self.corrections.amend_goal(goal, sym)
             info["corrected_goal"] = goal
-        plan = None
+        plan, tied = None, {}
         if goal is not None:
-            actions = [self.domain.actions[c.name] for c in candidates if c.name in self.domain.actions]
-            plan = [] if satisfies(self.domain, sym, goal) else shortest_plan(self.domain, sym, goal, actions)
+            plan, tied = shortest_plan_by_affordance(self.domain, sym, goal, candidates, observation)
         choice = plan[0] if plan else DONE
         info["plan"] = plan
+        info["tied_first_skills"] = tied
         scores = []
         for c in candidates:
-            a = 1.0 if c.affordance is None else float(c.affordance(observation))
+            a = tied[c.name] if c.name in tied else 1.0 if c.affordance is None else float(c.affordance(observation))
             chosen = float(c.name == choice)
             scores.append(CandidateScore(c.name, chosen, a, chosen * a))
         return Decision(choice, scores, info)

@@ -77,6 +77,53 @@ def shortest_plan(
     return None
 
 
+def shortest_plan_by_affordance(
+    domain: SymbolicDomain, start: Mapping[str, Any], goal: Mapping[str, bool], candidates: Sequence[Candidate],
+    observation: npt.NDArray[np.float64], max_depth: int = 12,
+) -> tuple[list[str] | None, dict[str, float]]:
+    """A shortest plan from ``start`` to ``goal`` whose first skill has the highest affordance on ``observation``
+    among the first skills of all shortest plans (ties, and candidates without an affordance model — read as
+    1.0 —, break by the candidates' order, so without models this is :func:`shortest_plan`'s plan's first step).
+
+    Symbolic search says *which* orders reach the goal in the fewest skills; the value functions say which of
+    them is most likely to succeed *from this state* — the geometric feasibility that Text2Motion (Lin et al.
+    2023) scores plans by, here used only to break ties between equally short plans (never to lengthen one).
+    Example: with the can and the milk to put away, picking the milk first and the can first are both 4-skill
+    plans; the one whose pick affordance is higher is chosen.
+
+    Args:
+        candidates: the skills offered (their order, names and affordance models).
+        observation: the current observation (the affordances' input).
+
+    Returns:
+        ``(plan, affordances)``: the plan (``[]`` if the goal holds, ``None`` if unreachable within
+        ``max_depth``) and the affordance of every tied first skill.
+    """
+    actions = [domain.actions[c.name] for c in candidates if c.name in domain.actions]
+    if satisfies(domain, start, goal):
+        return [], {}
+    by_name = {c.name: c for c in candidates}
+    best: list[tuple[int, str, list[str]]] = []  # (length, first skill, rest) of the shortest continuations
+    for spec in actions:
+        if not spec.applicable(start):
+            continue
+        rest = shortest_plan(domain, spec.apply(start), goal, actions, max_depth - 1)
+        if rest is None:
+            continue
+        if not best or 1 + len(rest) < best[0][0]:
+            best = [(1 + len(rest), spec.name, rest)]
+        elif 1 + len(rest) == best[0][0]:
+            best.append((1 + len(rest), spec.name, rest))
+    if not best:
+        return None, {}
+    scores: dict[str, float] = {}
+    for _, name, _ in best:
+        c = by_name[name]
+        scores[name] = 1.0 if c.affordance is None else float(c.affordance(observation))
+    _, name, rest = max(best, key=lambda b: scores[b[1]])  # max keeps the first of equal scores: candidate order
+    return [name, *rest], scores
+
+
 class SymbolicPlanner:
     """Oracle planner: from the current discrete state, the first skill of a shortest plan to the goal.
 
@@ -116,12 +163,12 @@ class SymbolicPlanner:
             raise RuntimeError("SymbolicPlanner needs reset(EpisodeContext(scene, env, goal)) before plan_step")
         sym = self.state_fn(observation)
         names = [c.name for c in candidates]
-        actions = [self.domain.actions[n] for n in names if n in self.domain.actions]
         goal = self.corrections.amend_goal(self.goal, sym) if self.corrections else self.goal
-        plan = shortest_plan(self.domain, sym, goal, actions) if sym is not None else None
+        plan, tied = (shortest_plan_by_affordance(self.domain, sym, goal, candidates, observation)
+                      if sym is not None else (None, {}))
         choice = DONE if not plan else plan[0]
-        scores = [CandidateScore(n, float(n == choice), 1.0, float(n == choice)) for n in names]
-        info: dict[str, Any] = {"plan": plan, "state": sym}
+        scores = [CandidateScore(n, float(n == choice), tied.get(n, 1.0), float(n == choice)) for n in names]
+        info: dict[str, Any] = {"plan": plan, "state": sym, "tied_first_skills": tied}
         if self.corrections:
             info["corrected_goal"] = goal
         return Decision(choice, scores, info)

@@ -52,3 +52,25 @@ def test_shortest_plans_replan_after_failures():
     # holding the wrong object: it has to go somewhere first (only its own bin is a place)
     assert shortest_plan(D, _state(bread="hand"), {"in_bin(can)": True}) == ["place_bread", "pick_can", "place_can"]
     assert shortest_plan(D, _state(can="bin", milk="bin"), goal) == []
+
+
+def test_ties_between_shortest_plans_break_by_affordance():
+    from skillstack.planners.base import Candidate
+    from skillstack.planners.symbolic import shortest_plan_by_affordance
+
+    goal = {"in_bin(can)": True, "in_bin(milk)": True}
+    aff = {"pick_can": 0.4, "pick_milk": 0.9, "place_can": 0.95}
+    names = ["pick_can", "place_can", "pick_milk", "place_milk", "place_bread"]  # the can first in candidate order
+    plain = [Candidate(n, ACTIONS[n].description) for n in names]
+    plan, tied = shortest_plan_by_affordance(D, D.default_state, goal, plain, np.zeros(3))
+    assert plan == shortest_plan(D, D.default_state, goal, [ACTIONS[n] for n in names]) == \
+        ["pick_can", "place_can", "pick_milk", "place_milk"]  # without models: the candidates' order
+    assert tied == {"pick_can": 1.0, "pick_milk": 1.0}
+    scored = [Candidate(n, ACTIONS[n].description, lambda _o, a=aff.get(n, 0.99): a) for n in names]
+    plan, tied = shortest_plan_by_affordance(D, D.default_state, goal, scored, np.zeros(3))
+    assert plan == ["pick_milk", "place_milk", "pick_can", "place_can"] and tied == {"pick_can": 0.4, "pick_milk": 0.9}
+    # a high affordance never buys a longer plan: holding the bread, place_bread (0.99) is the only shortest start
+    start = _state(bread="hand")
+    plan, tied = shortest_plan_by_affordance(D, start, {"in_bin(can)": True}, scored, np.zeros(3))
+    assert plan == ["place_bread", "pick_can", "place_can"] and list(tied) == ["place_bread"]
+    assert shortest_plan_by_affordance(D, _state(can="bin", milk="bin"), goal, scored, np.zeros(3)) == ([], {})
