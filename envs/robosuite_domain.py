@@ -7,9 +7,12 @@ its quarter of the right bin). ``pick_<o>`` needs an empty hand and ``o`` out, a
 ``place_<o>`` needs ``o`` in the hand and puts it in its bin. With four objects: 3⁴ = 81 assignments, 48 valid (at
 most one object held), 8 skills.
 
-Reading the scene's predicates (:meth:`PickPlaceDomain.state_of`): ``holding(o)`` → ``"hand"`` (held, lifted or
-not: a place can start from a low grasp), else ``in_bin(o)`` → ``"bin"``, else ``"out"``. In a discrete state
-``lifted(o)`` is read as ``holding(o)`` (a successful pick ends lifted).
+Reading the scene's predicates (:meth:`PickPlaceDomain.state_of`): ``in_bin(o)`` → ``"bin"``, else ``holding(o)``
+→ ``"hand"`` (held, lifted or not: a place can start from a low grasp), else ``"out"``. ``in_bin`` comes first
+because robosuite's per-object success only needs the gripper more than 4.2 cm from the object's centre, which a
+tall carton still pinched near its top satisfies: a place ends (its success predicate fires) with the milk in its
+bin and the fingers still on it, and reading that as "in the hand" made the oracle place it again, a no-op, then
+give up. In a discrete state ``lifted(o)`` is read as ``holding(o)`` (a successful pick ends lifted).
 
 The oracle planner searches this domain from the state read after every skill, so inside the closed loop it is
 the symbolic reference plan with replanning: a failed pick is picked again, an object a failed place dropped is
@@ -125,7 +128,7 @@ class PickPlaceDomain:
 
     def state_of(self, predicates: Mapping[str, bool]) -> dict[str, Any]:
         """The discrete state read from the scene's predicates (module docstring)."""
-        return {o: "hand" if predicates[f"holding({o})"] else ("bin" if predicates[f"in_bin({o})"] else "out")
+        return {o: "bin" if predicates[f"in_bin({o})"] else ("hand" if predicates[f"holding({o})"] else "out")
                 for o in SCENE_OBJECTS}
 
     def sample_state(self, rng: np.random.Generator,

@@ -203,10 +203,11 @@ class PickPlaceScene(RobosuiteEnv):
                     on_step: Callable[[], None] | None = None) -> npt.NDArray[np.float64] | None:
         """Set up the low-level control for the skill trained in ``skill_env_id`` (``robosuite-pickplace/<skill>``):
         before a ``pick`` (with ``hold_orientation``, the ``-v1`` scene, and a skill not trained in a ``-v0`` env)
-        the arm first moves to the ready pose (:meth:`move_to_ready`) if the hand is empty and any joint is more
-        than :data:`READY_TOLERANCE` off it, and the vertical hold is on while the pick runs (class docstring).
-        A ``-v0`` skill (``…/pick_can-v0``) runs as it was trained: no ready move, no hold. With an object in the
-        hand nothing moves (a pick cannot apply there; the ready move would open the fingers and drop it). The
+        the arm first moves to the ready pose (:meth:`move_to_ready`) if the hand carries nothing
+        (:meth:`carrying`) and any joint is more than :data:`READY_TOLERANCE` off it, and the vertical hold is on
+        while the pick runs (class docstring). A ``-v0`` skill (``…/pick_can-v0``) runs as it was trained: no ready
+        move, no hold. With an object carried nothing moves (a pick cannot apply there; the ready move would open
+        the fingers and drop it); an object in its bin that the fingers still touch is let go, as before. The
         executor calls it before every skill execution; :attr:`setup_steps` says how many control steps it ran.
 
         Args:
@@ -226,17 +227,24 @@ class PickPlaceScene(RobosuiteEnv):
         if self.hold_orientation and kind == "pick" and not skill_env_id.endswith("-v0"):
             q = self.rs_env.sim.data.qpos[self._arm_qpos]
             off = np.max(np.abs(q - self.rs_env.robots[0].init_qpos)) > READY_TOLERANCE
-            if off and self.read_predicates()["hand_empty"]:
+            if off and not self.carrying():
                 obs = self.move_to_ready(on_step=on_step)
                 self.setup_steps = READY_STEPS
             self._holding_vertical = True
         return obs
 
+    def carrying(self) -> bool:
+        """Whether the hand holds an object that is not in its bin (one already in its bin may still be pinched
+        when its place skill ends: robosuite's ``in_bin`` only needs the gripper 4.2 cm from the object's centre,
+        which a tall carton gripped near its top satisfies)."""
+        p = self.read_predicates()
+        return any(p[f"holding({o})"] and not p[f"in_bin({o})"] for o in SCENE_OBJECTS)
+
     def move_to_ready(self, steps: int = READY_STEPS,
                       on_step: Callable[[], None] | None = None) -> npt.NDArray[np.float64]:
         """Move the arm in joint space to robosuite's start configuration (the ready pose: hand above the table
         centre, pointing down) in ``steps`` control steps (0.05 s each); returns the observation. The fingers are
-        commanded open if the hand is empty, closed if it holds something (so nothing is dropped).
+        commanded closed if the hand carries an object (:meth:`carrying`; so nothing is dropped), else open.
 
         The OSC cannot do it from where a ``place`` into the far quarter of the right bin leaves the arm: there the
         elbow is stretched to its joint limit (q4 ≈ -0.07 rad) — a singular configuration in which no end-effector
@@ -273,7 +281,7 @@ class PickPlaceScene(RobosuiteEnv):
         held = self._holding_vertical
         self._holding_vertical = False
         action = np.zeros(7)
-        action[6] = -1.0 if self.read_predicates()["hand_empty"] else 1.0  # fingers: keep what is held
+        action[6] = 1.0 if self.carrying() else -1.0  # fingers: keep what is carried
         rs._pre_action = joint_space_pre_action  # instance attribute shadows the method until deleted
         try:
             obs = self._last_obs

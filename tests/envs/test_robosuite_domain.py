@@ -74,3 +74,11 @@ def test_ties_between_shortest_plans_break_by_affordance():
     plan, tied = shortest_plan_by_affordance(D, start, {"in_bin(can)": True}, scored, np.zeros(3))
     assert plan == ["place_bread", "pick_can", "place_can"] and list(tied) == ["place_bread"]
     assert shortest_plan_by_affordance(D, _state(can="bin", milk="bin"), goal, scored, np.zeros(3)) == ([], {})
+
+
+def test_an_object_in_its_bin_still_touched_by_the_fingers_reads_as_in_the_bin():
+    p = {f"{k}({o})": False for o in SCENE_OBJECTS for k in ("holding", "lifted", "in_bin")} | {"hand_empty": False}
+    p |= {"holding(milk)": True, "in_bin(milk)": True}  # a place ended with the carton pinched near its top
+    s = D.state_of(p)
+    assert s == _state(milk="bin") and D.holds(s, "hand_empty")
+    assert shortest_plan(D, s, {"in_bin(can)": True, "in_bin(milk)": True}) == ["pick_can", "place_can"]
