@@ -125,7 +125,8 @@ def shortest_plan_by_affordance(
 
 
 class SymbolicPlanner:
-    """Oracle planner: from the current discrete state, the first skill of a shortest plan to the goal.
+    """Oracle planner: from the current discrete state, the first skill of a shortest plan to the goal (among
+    equally short plans, the one whose first skill has the highest affordance: :func:`shortest_plan_by_affordance`).
 
     It needs the goal predicates (not the instruction text) and the discrete state, which it reads from the
     episode's scene env (privileged state) through the scene's symbolic domain. Both come from
