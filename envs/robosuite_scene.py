@@ -234,11 +234,11 @@ class PickPlaceScene(RobosuiteEnv):
         return obs
 
     def carrying(self) -> bool:
-        """Whether the hand holds an object that is not in its bin (one already in its bin may still be pinched
-        when its place skill ends: robosuite's ``in_bin`` only needs the gripper 4.2 cm from the object's centre,
-        which a tall carton gripped near its top satisfies)."""
-        p = self.read_predicates()
-        return any(p[f"holding({o})"] and not p[f"in_bin({o})"] for o in SCENE_OBJECTS)
+        """Whether the hand holds an object that is not in its bin — the symbolic domain's reading
+        (:meth:`~skillstack.envs.robosuite_domain.PickPlaceDomain.state_of`): an object already in its bin may still
+        be pinched when its place skill ends, since robosuite's ``in_bin`` only needs the gripper 4.2 cm from the
+        object's centre, which a tall carton gripped near its top satisfies."""
+        return not PICKPLACE_DOMAIN.holds(PICKPLACE_DOMAIN.state_of(self.read_predicates()), "hand_empty")
 
     def move_to_ready(self, steps: int = READY_STEPS,
                       on_step: Callable[[], None] | None = None) -> npt.NDArray[np.float64]:
@@ -369,19 +369,20 @@ class PickPlaceScene(RobosuiteEnv):
         obs, info = super().reset(seed=seed, options=options)
         extra: dict[str, Any] = {}
         if state is not None or hand is not None:
+            where = dict(state or {})
             rng = np.random.default_rng([seed if seed is not None else int(self.np_random.integers(2**63 - 1)), 3])
-            for o in SCENE_OBJECTS if state is not None else ():
-                if state[o] == "bin":
+            for o in SCENE_OBJECTS:
+                if where.get(o) == "bin":
                     obs = self.put_in_bin(o, rng)
-            held = [o for o in SCENE_OBJECTS if state is not None and state[o] == "hand"]
+            held = [o for o in SCENE_OBJECTS if where.get(o) == "hand"]
             if held:
                 obs = self.run_scripted(obs, f"pick_{held[0]}", SKILL_MAX_STEPS["pick"])
             if hand == "random":
-                obs = self.move_arm_randomly(obs, rng, grip=-1.0 if not held else 1.0)
+                obs = self.move_arm_randomly(obs, rng, grip=1.0 if held else -1.0)
             self._last_obs = obs
-            if state is not None:
-                extra["state_built"] = PICKPLACE_DOMAIN.state_of(self.read_predicates()) == dict(state)
         self.predicates = self.read_predicates()
+        if state is not None:
+            extra["state_built"] = PICKPLACE_DOMAIN.state_of(self.predicates) == dict(state)
         return obs, {**info, **extra, "success": self._success(), "predicates": dict(self.predicates)}
 
     def _success(self) -> bool:

@@ -74,7 +74,11 @@ def test_rollout_cli_prints_affordances_and_writes_video(tmp_path):
 
 
 class _Stubborn:
-    """Chooses close_drawer whenever it is offered, else done: the loop the guard must stop."""
+    """Chooses ``skill`` whenever it is offered, else done (close_drawer on a closed drawer: the loop the guard
+    must stop; place_in_drawer with an empty hand: a failure that changes no predicate)."""
+
+    def __init__(self, skill: str = "close_drawer") -> None:
+        self.skill = skill
 
     def reset(self, context):
         self.offers = []
@@ -84,7 +88,7 @@ class _Stubborn:
 
         names = [c.name for c in candidates]
         self.offers.append(names)
-        choice = "close_drawer" if "close_drawer" in names else "done"
+        choice = self.skill if self.skill in names else "done"
         return Decision(choice, [CandidateScore(n, float(n == choice), 1.0, float(n == choice)) for n in names])
 
 
@@ -100,22 +104,10 @@ def test_loop_guard_withholds_a_skill_that_changed_nothing():
     assert r.decisions[1]["info"]["blocked"] == ["close_drawer"]
 
 
-class _Retrier(_Stubborn):
-    """Chooses place_in_drawer whenever offered (with an empty hand it fails and changes no predicate)."""
-
-    def plan_step(self, instruction, history, observation, candidates):
-        from skillstack.planners.base import CandidateScore, Decision
-
-        names = [c.name for c in candidates]
-        self.offers.append(names)
-        choice = "place_in_drawer" if "place_in_drawer" in names else "done"
-        return Decision(choice, [CandidateScore(n, float(n == choice), 1.0, float(n == choice)) for n in names])
-
-
 def test_a_failed_skill_is_retried_even_if_it_changed_nothing():
     from skillstack.planners.executor import run_instruction
 
-    planner = _Retrier()
+    planner = _Stubborn("place_in_drawer")
     r = run_instruction("put the block in the drawer", planner, LIB, "tabletop", seed=0, max_retries=1)
     # a failure is not a no-op loop: it is offered again (one retry), then the retry budget ends the episode
     assert [(e.skill, e.success) for e in r.executions] == [("place_in_drawer", False)] * 2
