@@ -84,7 +84,10 @@ def train(
                                                 "before predicting again (default chunk-size // 2)."),
     demo_noise: float = typer.Option(0.0, help="bc / dagger: std of the noise added to the expert's executed "
                                      "actions while collecting demonstrations (DART); labels stay clean."),
-    bc_pretrain_steps: int = typer.Option(3000, help="sac-demos: BC pre-training steps of the actor."),
+    bc_pretrain_steps: int = typer.Option(3000, help="sac-demos / ibrl: BC pre-training steps of the actor (per "
+                                          "round with --bc-dagger-rounds)."),
+    bc_dagger_rounds: int = typer.Option(0, help="sac-demos / ibrl: DAgger rounds of the actor's pre-training "
+                                         "(--dagger-episodes each, labelled by the scripted expert; 0 = plain BC)."),
     actor_warmup_updates: int = typer.Option(5000, help="sac-demos: critic-only updates first."),
     keep_best: bool = typer.Option(True, help="Deploy the policy of the best periodic evaluation when the last "
                                    "one scored lower (the demonstration policy if RL only made it worse)."),
@@ -109,9 +112,9 @@ def train(
         run_dir=str(run_dir or ""), eval_every=eval_every, eval_episodes=eval_episodes,
         final_eval_episodes=final_eval_episodes, checkpoint_every=checkpoint_every,
         stop_at_success=stop_at_success, max_minutes=max_minutes, n_demos=n_demos,
-        bc_pretrain_steps=bc_pretrain_steps, actor_warmup_updates=actor_warmup_updates,
-        dagger_rounds=dagger_rounds, dagger_episodes=dagger_episodes, skill_name=skill_name,
-        description=description, library=lib, torch_threads=threads, chunk_size=chunk_size,
+        bc_pretrain_steps=bc_pretrain_steps, bc_dagger_rounds=bc_dagger_rounds,
+        actor_warmup_updates=actor_warmup_updates, dagger_rounds=dagger_rounds, dagger_episodes=dagger_episodes,
+        skill_name=skill_name, description=description, library=lib, torch_threads=threads, chunk_size=chunk_size,
         execute_steps=execute_steps, demo_noise=demo_noise, keep_best=keep_best,
     )
     res = run_train(cfg, resume=resume)
@@ -769,6 +772,12 @@ def bench_skills(
                                                     "with at least this success (> 1 disables)."),
     eval_every: int = typer.Option(5000, help="--train: periodic evaluation interval [env steps]."),
     threads: int = typer.Option(1, help="--train: torch threads per training process."),
+    n_demos: int = typer.Option(25, help="--train: expert episodes (bc / dagger / sac-demos / ibrl)."),
+    bc_pretrain_steps: int = typer.Option(3000, help="--train, sac-demos / ibrl: BC pre-training steps of the "
+                                          "actor (per round with --bc-dagger-rounds)."),
+    bc_dagger_rounds: int = typer.Option(0, help="--train, sac-demos / ibrl: DAgger rounds of the actor's "
+                                         "pre-training (0 = plain BC)."),
+    dagger_episodes: int = typer.Option(20, help="--train: policy episodes per DAgger round."),
     episodes: int = typer.Option(50, help="Episodes per skill and seed."),
     seeds: int = typer.Option(3, help="Seeds 0..n-1: evaluation seed blocks; with --train, training seeds "
                                       "(each trained policy is evaluated on its seed's block)."),
@@ -792,12 +801,16 @@ def bench_skills(
     _check_outputs(out=out / "skills.json")
     if train:
         from skillstack.envs import resolve_env_id
+        from skillstack.skills.train import TrainConfig
 
         envs = [n.strip() for n in skills.split(",") if n.strip()] if skills else list(task_suite(suite))
         envs = [resolve_env_id(e) for e in envs]
         run_train_bench(envs, algo, steps, list(range(seeds)), episodes, out, console, backend=backend,
                         workers=workers, address=address, eval_every=eval_every,
                         stop_at_success=stop_at_success if stop_at_success <= 1 else None, threads=threads,
+                        n_demos=n_demos, train_options={k: v for k, v in (
+                            ("bc_pretrain_steps", bc_pretrain_steps), ("bc_dagger_rounds", bc_dagger_rounds),
+                            ("dagger_episodes", dagger_episodes)) if v != getattr(TrainConfig, k)},
                         label=f"bench skills --train --suite {suite}" if not skills else "")
         return
     lib = _library(library)

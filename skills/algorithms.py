@@ -286,11 +286,26 @@ def _attach_demos_to_sac(model: Any, cfg: TrainConfig, demos: Demonstrations) ->
 
 
 def _pretrain_sac_actor(model: Any, cfg: TrainConfig, demos: Demonstrations, progress: bool) -> None:
-    """sac-demos: ``cfg.bc_pretrain_steps`` steps of behaviour cloning of the SAC actor (none when 0)."""
-    from skillstack.skills.sb3_extras import pretrain_actor_bc
+    """sac-demos: ``cfg.bc_pretrain_steps`` steps of behaviour cloning of the SAC actor (none when 0), then
+    ``cfg.bc_dagger_rounds`` DAgger rounds (see :attr:`TrainConfig.bc_dagger_rounds`)."""
+    import numpy as np
+    from tqdm.auto import tqdm
 
-    if cfg.bc_pretrain_steps > 0:
-        pretrain_actor_bc(model, demos, cfg.bc_pretrain_steps, cfg.batch_size, cfg.bc_lr, cfg.seed, progress)
+    from skillstack.skills.sb3_extras import pretrain_actor_bc
+    from skillstack.skills.train import _dagger_round
+
+    if cfg.bc_pretrain_steps <= 0:
+        return
+    obs, act = demos.observations, demos.actions
+    pretrain_actor_bc(model, obs, act, cfg.bc_pretrain_steps, cfg.batch_size, cfg.bc_lr, cfg.seed, progress)
+    for round_index in range(1, cfg.bc_dagger_rounds + 1):
+        new_obs, new_act, rollout_success = _dagger_round(actor_from_sac(model), cfg, round_index, progress)
+        obs, act = np.concatenate([obs, new_obs]), np.concatenate([act, new_act])
+        if progress:
+            tqdm.write(f"[bc-dagger] round {round_index}: cloned actor's success {rollout_success:.2f}, "
+                       f"{len(act)} labelled observations")
+        pretrain_actor_bc(model, obs, act, cfg.bc_pretrain_steps, cfg.batch_size, cfg.bc_lr,
+                          cfg.seed + round_index, progress)
 
 
 def _attach_demos_to_ibrl(model: Any, cfg: TrainConfig, demos: Demonstrations) -> None:  # noqa: ARG001

@@ -166,11 +166,18 @@ class DemoSAC(SAC):
                 update_learning_rate(self.ent_coef_optimizer, 0.0)
 
 
-def pretrain_actor_bc(model: SAC, demos: Demonstrations, steps: int, batch_size: int = 256, lr: float = 1e-3,
-                      seed: int = 0, progress: bool = True) -> list[float]:
-    """Behaviour-clone SB3 SAC's actor on ``demos`` (step 2 of ``sac-demos``).
+def pretrain_actor_bc(model: SAC, observations: np.ndarray, actions: np.ndarray, steps: int, batch_size: int = 256,
+                      lr: float = 1e-3, seed: int = 0, progress: bool = True) -> list[float]:
+    """Behaviour-clone SB3 SAC's actor on expert-labelled observations (step 2 of ``sac-demos``).
 
-    Loss = MSE(tanh(mean(obs)), a) + NLL(a | mean(obs).detach(), std(obs)) under SB3's squashed Gaussian.
+    Loss = MSE(tanh(mean(obs)), a) + NLL(a | mean(obs).detach(), std(obs)) under SB3's squashed Gaussian, on
+    minibatches of ``batch_size`` drawn uniformly with replacement (``np.random.default_rng(seed)``).
+
+    Args:
+        model: the SAC model whose ``actor`` is trained in place.
+        observations: ``(N, obs_dim)`` observations (demonstrations, or DAgger-labelled visits).
+        actions: ``(N, act_dim)`` expert actions in [-1, 1] (clipped to ±0.999 for the tanh NLL).
+        steps: gradient steps.
 
     Returns:
         The MSE loss every 100 steps.
@@ -179,8 +186,8 @@ def pretrain_actor_bc(model: SAC, demos: Demonstrations, steps: int, batch_size:
 
     actor = model.actor
     device = model.device
-    obs = torch.as_tensor(demos.observations, dtype=torch.float32, device=device)
-    act = torch.as_tensor(np.clip(demos.actions, -0.999, 0.999), dtype=torch.float32, device=device)
+    obs = torch.as_tensor(observations, dtype=torch.float32, device=device)
+    act = torch.as_tensor(np.clip(actions, -0.999, 0.999), dtype=torch.float32, device=device)
     opt = torch.optim.Adam(actor.parameters(), lr=lr)
     rng = np.random.default_rng(seed)
     losses = []

@@ -103,7 +103,15 @@ class TrainConfig:
     bc_lr: float = 1e-3
     """Adam learning rate for behaviour cloning."""
     bc_pretrain_steps: int = 3000
-    """sac-demos: gradient steps of BC pre-training of the actor."""
+    """sac-demos / ibrl: gradient steps of BC pre-training of the actor (per round with ``bc_dagger_rounds``)."""
+    bc_dagger_rounds: int = 0
+    """sac-demos / ibrl: DAgger rounds of the actor's pre-training (0: plain BC on the demonstrations). After the
+    BC pre-training, the cloned actor runs ``dagger_episodes`` episodes on its own, the env's scripted expert labels
+    every visited observation, and BC continues for ``bc_pretrain_steps`` more steps on the demonstrations plus
+    all labels so far (Ross, Gordon & Bagnell 2011); repeated ``bc_dagger_rounds`` times. For ibrl the frozen BC
+    proposal is the result. The labels only shape the pre-trained actor: the replay buffer's demonstration half
+    and the BC regulariser keep the expert's own transitions (a label is not a transition). Needs a scripted
+    expert for the env (``skills/experts.py``)."""
     actor_warmup_updates: int = 5000
     """sac-demos: critic-only updates before the actor and temperature start learning."""
     demo_fraction: float = 0.5
@@ -178,6 +186,11 @@ class TrainConfig:
             raise ValueError(f"demo_noise (DART) is for the imitation algorithms (bc, dagger): its demonstrations "
                              f"record the expert's clean actions, not the executed noisy ones an RL replay buffer "
                              f"needs; got algo {self.algo!r}")
+        if self.bc_dagger_rounds < 0 or (self.bc_dagger_rounds > 0 and spec.pretrain is None):
+            raise ValueError(f"bc_dagger_rounds (DAgger pre-training of the actor) must be ≥ 0 and is for the "
+                             f"algorithms that pre-train on demonstrations "
+                             f"({', '.join(n for n in ALGORITHMS.names() if ALGORITHMS.get(n).pretrain)}); got "
+                             f"{self.bc_dagger_rounds} with algo {self.algo!r}")
         eval_every = self.eval_every or spec.default_eval_every
         run_dir = self.run_dir or str(Path("runs") / self.env_id.replace("/", "_") / f"{self.algo}-s{self.seed}")
         return replace(self, eval_every=eval_every, checkpoint_every=self.checkpoint_every or eval_every,

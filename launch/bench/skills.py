@@ -236,12 +236,14 @@ def task_suite(name: str) -> tuple[str, ...]:
 
 def train_eval_unit(env_id: str, algo: str, steps: int, seed: int, run_dir: str, episodes: int,
                     eval_every: int, stop_at_success: float | None, threads: int, n_demos: int,
-                    eval_episodes: int = 20) -> dict:
+                    eval_episodes: int = 20, train_options: dict[str, Any] | None = None) -> dict:
     """Worker side of ``bench skills --train``: train one task with one seed, then evaluate it.
 
     The run lives in ``run_dir``: a retried unit (its worker was killed) resumes from the newest checkpoint, and
     a finished unit's result (``bench_unit.json``, written atomically last) is returned without re-running.
     Evaluation: ``episodes`` episodes with reset seeds ``SKILLS_BENCH_SEED_BASE + 100 000·seed + i``.
+    ``train_options``: further :class:`~skillstack.skills.train.TrainConfig` fields (e.g. ``bc_dagger_rounds``);
+    recorded in the unit only when given, so units finished before an option existed still match.
 
     Returns:
         ``{"episodes": [...], "train_wall_s", "eval_wall_s", "steps", "stop_reason", "curve": [periodic evals],
@@ -256,6 +258,8 @@ def train_eval_unit(env_id: str, algo: str, steps: int, seed: int, run_dir: str,
     unit = {"env_id": env_id, "algo": algo, "steps": steps, "seed": seed, "episodes": episodes,
             "eval_every": eval_every, "eval_episodes": eval_episodes, "stop_at_success": stop_at_success,
             "n_demos": n_demos}
+    if train_options:
+        unit["train_options"] = dict(train_options)
     if done.exists():
         cached = json.loads(done.read_text())
         if cached.get("unit") != unit:
@@ -264,7 +268,7 @@ def train_eval_unit(env_id: str, algo: str, steps: int, seed: int, run_dir: str,
         return cached
     cfg = TrainConfig(env_id=env_id, algo=algo, steps=steps, seed=seed, run_dir=run_dir, eval_every=eval_every,
                       eval_episodes=eval_episodes, stop_at_success=stop_at_success, final_eval_episodes=1,
-                      n_demos=n_demos,
+                      n_demos=n_demos, **(train_options or {}),
                       library=None, torch_threads=threads, device="cpu")
     t0 = time.perf_counter()
     res = train(cfg, resume=(d / "config.json").exists(), progress=False)
@@ -285,7 +289,8 @@ def train_eval_unit(env_id: str, algo: str, steps: int, seed: int, run_dir: str,
 def run_train_bench(env_ids: list[str], algo: str, steps: int, seeds: list[int], episodes: int, out: Path,
                     console: Console, backend: str = "local", workers: int | None = None,
                     address: str | None = None, eval_every: int = 5000, stop_at_success: float | None = 1.0,
-                    threads: int = 1, n_demos: int = 25, eval_episodes: int = 20, label: str = "") -> dict:
+                    threads: int = 1, n_demos: int = 25, eval_episodes: int = 20, label: str = "",
+                    train_options: dict[str, Any] | None = None) -> dict:
     """``bench skills --train``: train every (task, seed) with ``algo`` under a step budget, then evaluate.
 
     One work unit per ``(env_id, seed)`` (runs are independent, so distributing them changes no result; each
@@ -293,7 +298,8 @@ def run_train_bench(env_ids: list[str], algo: str, steps: int, seeds: list[int],
     evaluation (20 episodes, seeds 500 000+) with success ≥ ``stop_at_success`` (sac-demos: only after its actor
     had RL updates). Each trained policy is then evaluated on ``episodes`` episodes of its seed's block
     (``SKILLS_BENCH_SEED_BASE + 100 000·seed + i``); the 95 % CI over seeds is over *training* seeds. Runs go to
-    ``out/runs/<task>/<algo>-s<seed>`` and are not registered in any library.
+    ``out/runs/<task>/<algo>-s<seed>`` and are not registered in any library. ``train_options``: further
+    :class:`~skillstack.skills.train.TrainConfig` fields for every unit (checked before any unit starts).
 
     Writes ``skills.json`` (config, versions, git sha, per-episode results, learning curves, wall-clock per
     task), ``skills.md`` and ``skills.png`` (success bars + learning curves).
@@ -310,10 +316,18 @@ def run_train_bench(env_ids: list[str], algo: str, steps: int, seeds: list[int],
     for e in env_ids:
         ENVS.get(e)
     ALGORITHMS.get(algo)
+    from skillstack.skills.train import TrainConfig
+
+    unknown = sorted(set(train_options or {}) - set(TrainConfig.__dataclass_fields__))
+    if unknown:
+        raise ValueError(f"unknown training options {unknown}; TrainConfig's fields: "
+                         f"{sorted(TrainConfig.__dataclass_fields__)}")
+    TrainConfig(env_id=env_ids[0], algo=algo, steps=steps, n_demos=n_demos, **(train_options or {})).resolved()
     units = [WorkUnit((e, seed), train_eval_unit, {
         "env_id": e, "algo": algo, "steps": steps, "seed": seed, "episodes": episodes,
         "run_dir": str(out / "runs" / e.replace("/", "_") / f"{algo}-s{seed}"), "eval_every": eval_every,
-        "stop_at_success": stop_at_success, "threads": threads, "n_demos": n_demos, "eval_episodes": eval_episodes})
+        "stop_at_success": stop_at_success, "threads": threads, "n_demos": n_demos, "eval_episodes": eval_episodes,
+        "train_options": train_options or None})
         for e in env_ids for seed in seeds]
     t0 = time.time()
     bar = tqdm(total=len(units), desc=f"bench skills --train {algo}", unit="run")
@@ -339,7 +353,8 @@ def run_train_bench(env_ids: list[str], algo: str, steps: int, seeds: list[int],
         "config": {"label": label, "tasks": names, "algo": algo, "steps": steps, "seeds": seeds,
                    "episodes_per_seed": episodes, "eval_every": eval_every, "eval_episodes": eval_episodes,
                    "stop_at_success": stop_at_success,
-                   "torch_threads": threads, "n_demos": n_demos, "backend": backend, "address": address,
+                   "torch_threads": threads, "n_demos": n_demos, "train_options": train_options or {},
+                   "backend": backend, "address": address,
                    "workers": workers, "seed_rule": f"{SKILLS_BENCH_SEED_BASE} + 100000*seed + i"},
         "wall_clock_s": round(wall, 1), "n_units": len(units),
         "peak_rss_mb": {"main": round(peak_rss_mb(), 1),

@@ -46,6 +46,22 @@ def test_train_and_evaluate_is_complete_reproducible_and_resumable(tmp_path):
     # ... but never with other settings
     with pytest.raises(ValueError, match="other settings"):
         _run(tmp_path / "a", steps=30)
+    with pytest.raises(ValueError, match="other settings"):
+        _run(tmp_path / "a", train_options={"bc_lr": 3e-4})
+
+
+def test_training_options_reach_every_unit_and_are_checked_first(tmp_path):
+    res = _run(tmp_path / "a", seeds=(0,), train_options={"bc_lr": 3e-4})
+    assert res["config"]["train_options"] == {"bc_lr": 3e-4}
+    unit = json.loads((tmp_path / "a" / "runs" / "metaworld_reach-v3" / "bc-s0" / "bench_unit.json").read_text())
+    assert unit["unit"]["train_options"] == {"bc_lr": 3e-4}
+    cfg = json.loads((tmp_path / "a" / "runs" / "metaworld_reach-v3" / "bc-s0" / "config.json").read_text())
+    assert cfg["bc_lr"] == 3e-4
+    with pytest.raises(ValueError, match="unknown training options.*bc_rl"):
+        _run(tmp_path / "b", train_options={"bc_rl": 3e-4})
+    with pytest.raises(ValueError, match="bc_dagger_rounds"):  # bc pre-trains nothing: refused before any unit
+        _run(tmp_path / "c", train_options={"bc_dagger_rounds": 2})
+    assert not (tmp_path / "b").exists() and not (tmp_path / "c").exists()
 
 
 def test_task_suites_and_bad_arguments():

@@ -101,3 +101,43 @@ def test_seeded_smoke_run_on_drawer_open_reaches_90_percent(tmp_path):
                       eval_every=3000, final_eval_episodes=20, run_dir=str(tmp_path / "run"))
     res = train(cfg, progress=False)
     assert res.final_eval.success_rate >= 0.9, res.final_eval
+
+
+def test_bc_dagger_rounds_are_refused_where_nothing_is_pretrained():
+    with pytest.raises(ValueError, match="bc_dagger_rounds"):
+        TrainConfig(algo="bc", steps=10, bc_dagger_rounds=1, **TINY).resolved()
+    with pytest.raises(ValueError, match="bc_dagger_rounds"):
+        TrainConfig(algo="ibrl", steps=10, bc_dagger_rounds=-1, **TINY).resolved()
+    assert TrainConfig(algo="sac-demos", steps=10, bc_dagger_rounds=2, **TINY).resolved().bc_dagger_rounds == 2
+
+
+def test_dagger_pretraining_aggregates_expert_labels_of_the_cloned_actors_visits(monkeypatch):
+    """Each DAgger round adds the cloned actor's own visits, labelled by the scripted expert, to the BC data, and
+    the frozen BC proposal is the actor after the last round."""
+    from skillstack.skills import sb3_extras
+    from skillstack.skills.algorithms import actor_from_sac
+    from skillstack.skills.demos import collect_demonstrations
+    from skillstack.skills.experts import make_expert
+
+    calls = []
+    real = sb3_extras.pretrain_actor_bc
+
+    def recording(model, observations, actions, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        calls.append((np.array(observations), np.array(actions)))
+        return real(model, observations, actions, *args, **kwargs)
+
+    monkeypatch.setattr(sb3_extras, "pretrain_actor_bc", recording)
+    cfg = TrainConfig(algo="ibrl", steps=64, bc_dagger_rounds=2, dagger_episodes=1, **TINY)
+    model = _model()
+    demos = collect_demonstrations(cfg.env_id, cfg.n_demos, seed=cfg.seed, max_episode_steps=30, progress=False)
+    ALGORITHMS.get("ibrl").pretrain(model, cfg, demos, False)
+
+    assert [len(o) for o, _ in calls] == [len(demos), len(demos) + 30, len(demos) + 60]
+    np.testing.assert_array_equal(calls[0][0], demos.observations)
+    expert = make_expert(cfg.env_id)
+    new_obs, new_act = calls[2][0][len(demos):], calls[2][1][len(demos):]
+    assert not np.allclose(new_obs[:30], demos.observations[:30])  # the actor's own visits, not the demo's
+    np.testing.assert_allclose(new_act, np.stack([expert.predict(o) for o in new_obs]), atol=1e-6)
+    obs = torch.as_tensor(new_obs[:8], dtype=torch.float32)
+    with torch.no_grad():
+        assert torch.allclose(model.bc_actor(obs), actor_from_sac(model)(obs))
