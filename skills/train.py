@@ -267,7 +267,10 @@ class Run:
     def restore_state(self, ckpt: Path) -> None:
         st = json.loads((ckpt / "state.json").read_text())
         self.state = RunState(**st)
-        self.state.stop_reason = None  # a resumed run continues to its (possibly new) step budget
+        # A resumed run continues to its (possibly new) budgets, unless its own stop still holds under this
+        # config: a run that stopped at success (same threshold) or at its wall-clock budget (same budget) is
+        # finished — resuming it again (a rerun benchmark) must not train one more evaluation interval.
+        self.state.stop_reason = self._stop_reason(self.state.last_success, self.state.last_eval, self.state.wall_s)
         self._wall0 = self.state.wall_s
         self._t0 = time.perf_counter()
 
@@ -352,17 +355,22 @@ class Run:
                    f"{st.best_success:.2f}) instead of the last (step {st.last_eval}, {st.last_success:.2f})")
         return {"steps": st.best_steps, "periodic_success": st.best_success, "selection": "best periodic evaluation"}
 
-    def should_stop(self, last: EvalResult | None) -> bool:
+    def _stop_reason(self, success: float | None, eval_steps: int, wall_s: float) -> str | None:
+        """Why training stops after an evaluation with ``success`` at ``eval_steps`` (``None``: no evaluation) and
+        ``wall_s`` seconds of training, or ``None`` to go on."""
         cfg = self.cfg
         # never stop on success before the policy has had RL updates (sac-demos' warm-up): it would be pure BC
-        if (last is not None and cfg.stop_at_success is not None and last.success_rate >= cfg.stop_at_success
-                and self.algorithm.rl_started(self)):
-            self.state.stop_reason = f"success {last.success_rate:.2f} >= {cfg.stop_at_success}"
-            return True
-        if cfg.max_minutes is not None and self.wall() >= 60 * cfg.max_minutes:
-            self.state.stop_reason = f"wall-clock budget {cfg.max_minutes} min"
-            return True
-        return False
+        if (success is not None and cfg.stop_at_success is not None and success >= cfg.stop_at_success
+                and eval_steps > self.algorithm.warmup_steps(cfg)):
+            return f"success {success:.2f} >= {cfg.stop_at_success}"
+        if cfg.max_minutes is not None and wall_s >= 60 * cfg.max_minutes:
+            return f"wall-clock budget {cfg.max_minutes} min"
+        return None
+
+    def should_stop(self, last: EvalResult | None) -> bool:
+        self.state.stop_reason = self._stop_reason(None if last is None else last.success_rate, self.state.steps,
+                                                   self.wall())
+        return self.state.stop_reason is not None
 
     def demonstrations(self) -> Demonstrations:
         path = self.dir / "demos.npz"

@@ -215,6 +215,28 @@ def test_sac_demos_never_stops_on_success_during_its_warmup(tmp_path):
     assert res.state.steps == 60 and res.state.stop_reason.startswith("success")
 
 
+def test_a_finished_run_resumed_with_the_same_stops_trains_no_further(tmp_path):
+    """Rerunning a resumable benchmark resumes its finished runs: a run that stopped at success or at its
+    wall-clock budget stays stopped under the same config (it used to train one more evaluation interval), and
+    continues when the budget it stopped at is raised."""
+    import dataclasses
+
+    cfg = TrainConfig(algo="sac-demos", steps=128, run_dir=str(tmp_path / "r"), stop_at_success=0.0,
+                      **{**TINY, "eval_every": 20, "eval_episodes": 1})
+    assert train(cfg, progress=False).state.steps == 60
+    again = train(cfg, resume=True, progress=False)
+    assert again.state.steps == 60 and again.state.stop_reason.startswith("success")
+    more = train(dataclasses.replace(cfg, stop_at_success=None), resume=True, progress=False)
+    assert more.state.steps == 128 and more.state.stop_reason is None
+
+    budget = TrainConfig(algo="sac", steps=64, run_dir=str(tmp_path / "b"), max_minutes=1e-9,
+                         **{**TINY, "eval_every": 1000})
+    first = train(budget, progress=False)
+    assert first.state.stop_reason.startswith("wall-clock") and first.state.steps < 64
+    assert train(budget, resume=True, progress=False).state.steps == first.state.steps
+    assert train(dataclasses.replace(budget, max_minutes=None), resume=True, progress=False).state.steps == 64
+
+
 # ---------------------------------------------------------------------------------------------- network kinds
 def _tree_affordance() -> TreeAffordance:
     """Two depth-1 trees: split on feature 3 (tree 0) and 7 (tree 1) at 0.0, random leaf values."""
