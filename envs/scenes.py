@@ -174,6 +174,8 @@ class Scene:
         language: templated instructions (``None``: the exemplars are the prompt only).
         state_features: observation indices that describe the scene's objects, not the arm (what a learned
             planner reads; ``None``: the whole observation).
+        lexicon: multilingual lexicon JSON of the scene's vocabulary (:mod:`skillstack.planners.lexicon`; read by
+            the goal-parsing planner), or ``None``.
     """
 
     name: str
@@ -188,6 +190,7 @@ class Scene:
     prompt: Path | None = None
     language: TemplateLanguage | None = None
     state_features: tuple[int, ...] | None = None
+    lexicon: Path | None = None
 
     def owns(self, skill_env_id: str) -> bool:
         """Whether a skill trained in ``skill_env_id`` acts in this scene."""

@@ -21,11 +21,13 @@ planner and closed-loop executor:
    Huang et al. 2022 translate LM steps; the restriction to the objects named follows the correction interpreter).
 6. The clauses' goals are merged in order; a later goal overrides an earlier one it cannot hold together with
    (reachability in the symbolic domain: "pick up the red block **and put it in the bin**" keeps only the bin).
+7. Before step 1, an instruction in another language is rewritten into the scene's English by the scene's
+   multilingual lexicon (:mod:`skillstack.planners.lexicon`), whose extra English phrasings join the bank.
 
-Limits (measured in the README): implicit goals without an action word ("it's stuffy in here") and non-English
-instructions are not understood (the bundled MiniLM is English-only; a local multilingual sentence-embedding
-model can be given with ``--model``; none installs offline here, so that path is untested on the suites); the
-planner then answers ``done`` with the reason logged.
+Limits (measured in the README): implicit goals without an action word ("it's stuffy in here") are not understood,
+and languages or words outside the lexicon reach the English-only MiniLM as noise (a local multilingual
+sentence-embedding model can be given with ``--model``; none installs offline here); the planner then answers
+``done`` with the reason logged.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from skillstack.envs.scenes import Scene
 from skillstack.planners.base import EpisodeContext, PlannerSpec, register_planner
 from skillstack.planners.corrections import _STOPWORDS, Embedder, _strip_edges, _words, nearest_phrasing
 from skillstack.planners.grounding import GoalGroundingPlanner, goal_text
+from skillstack.planners.lexicon import Lexicon
 from skillstack.planners.symbolic import shortest_plan
 
 _SPLIT = re.compile(r"[,;:.!?]|\bbut\b|\band then\b|\bafter that\b|\bafterwards\b|\bthen\b|\band\b|\bas well as\b"
@@ -89,13 +92,17 @@ class InstructionParser:
         embedder: an :class:`~skillstack.planners.corrections.Embedder` (default: the bundled MiniLM).
         threshold: minimum cosine similarity between a clause and a sub-goal phrasing to accept the match.
         lexical_weight: weight of the Jaccard overlap of content words added to the cosine similarity.
+        lexicon: a multilingual :class:`~skillstack.planners.lexicon.Lexicon` (other languages rewritten into the
+            scene's English before parsing; its extra phrasings join the sub-goal bank); default: the scene's
+            :attr:`~skillstack.envs.scenes.Scene.lexicon` file when it declares one. ``False``: none.
 
     Raises:
         ValueError: the scene has no symbolic domain or no templated language.
+        LexiconError: the scene's lexicon file is malformed.
     """
 
     def __init__(self, scene: Scene, embedder: Embedder | None = None, threshold: float = 0.5,
-                 lexical_weight: float = 0.25) -> None:
+                 lexical_weight: float = 0.25, lexicon: Lexicon | bool | None = None) -> None:
         self.domain = scene.require_domain("the goal-parsing planner")
         if scene.language is None:
             raise ValueError(f"scene {scene.name!r} has no templated language: instructions cannot be parsed")
@@ -120,6 +127,18 @@ class InstructionParser:
             elif spec.effects:
                 objs = frozenset(m for e in spec.effects for m in arg.findall(e))
                 bank.setdefault(desc, SubGoal(desc, tuple((e, True) for e in spec.effects), objs))
+        if lexicon is None and scene.lexicon is not None:
+            lexicon = Lexicon.load(scene.lexicon, english=list(bank))
+        self.lexicon = lexicon if isinstance(lexicon, Lexicon) else None
+        if self.lexicon is not None:
+            for text, more in self.lexicon.phrasings.items():
+                for o in self.objects if "{object}" in text else [None]:
+                    sub = bank.get(text.replace("{object}", o) if o else text)
+                    if sub is None:
+                        raise ValueError(f"lexicon phrasing {text!r} is none of the scene's sub-goal phrasings")
+                    for m in more:
+                        t = m.replace("{object}", o) if o else m
+                        bank.setdefault(t, SubGoal(t, sub.goal, sub.objects))
         self.bank = list(bank.values())
         self.noun = noun
 
@@ -175,6 +194,11 @@ class InstructionParser:
             clause entry says how it was read (``as`` the rewritten clause, the matched sub-goal, its similarity).
         """
         held = [o for o in self.objects if state is not None and state.get(o) == "hand"]
+        translation = self.lexicon.translate(instruction) if self.lexicon is not None else None
+        if translation is not None and translation.language is not None:
+            # noun before colour ("le bloc rouge" → "the block red") read as colour before noun
+            objs = "|".join(map(re.escape, self.objects))
+            instruction = re.sub(rf"\b({re.escape(self.noun)}s?|cubes?) ({objs})\b", r"\2 \1", translation.text)
         raw = [c.strip() for c in _SPLIT.split(instruction.lower()) if c.strip()]
         reads: list[dict[str, Any]] = []
         antecedents: list[str] = []  # noun phrases mentioned so far, most recent last
@@ -226,12 +250,15 @@ class InstructionParser:
             read.update({"sub_goal": sub.text, "read": goal_text(new)})
             reads.append(read)
             goal = self._merge(goal, new, state)
+        extra = ({"translated": {"language": translation.language, "text": instruction}}
+                 if translation is not None and translation.language is not None else {})
         if not goal:
-            return {"goal": None, "status": "rejected: no clause names a sub-goal of this scene", "clauses": reads}
+            return {"goal": None, "status": "rejected: no clause names a sub-goal of this scene", "clauses": reads,
+                    **extra}
         if state is not None and shortest_plan(self.domain, state, goal) is None:
             return {"goal": None, "status": f"rejected: the goal {goal_text(goal)} cannot be reached",
-                    "clauses": reads}
-        return {"goal": goal, "status": "valid", "clauses": reads}
+                    "clauses": reads, **extra}
+        return {"goal": goal, "status": "valid", "clauses": reads, **extra}
 
     def _merge(self, goal: Mapping[str, bool], new: Mapping[str, bool],
                state: Mapping[str, Any] | None) -> dict[str, bool]:

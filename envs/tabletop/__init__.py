@@ -96,6 +96,7 @@ TABLETOP = register_scene(Scene(
     # everything after hand xyz (0:3) and gripper opening (3): the next skill depends on the scene's state,
     # not on where the arm stopped
     state_features=tuple(range(4, OBS_DIM)),
+    lexicon=ASSETS / "planners" / "lexicon_tabletop.json",
 ))
 """The registered ``tabletop`` scene."""
 

@@ -83,3 +83,49 @@ def test_other_backends_and_missing_models_are_refused():
         make_planner("goal-grounding-parse", TABLETOP, backend="hf-causal")
     with pytest.raises(FileNotFoundError, match="not found"):
         make_planner("goal-grounding-parse", TABLETOP, model_path="/nonexistent/model")
+
+
+# ------------------------------------------------------------------------------------ multilingual lexicon
+@pytest.mark.parametrize("instruction, state, goal", [
+    ("Öffne das Fenster und drücke den Knopf", {}, {"window_open": True, "button_pressed": True}),
+    ("mach die Schublade auf", {}, {"drawer_open": True}),  # separable verb: mach … auf
+    ("leg den blauen Würfel in den Mülleimer", {}, {"block_in_bin(blue)": True}),
+    ("mets le bloc rouge dans la poubelle, puis ferme la fenêtre", {"window": "open"},
+     {"block_in_bin(red)": True, "window_closed": True}),  # noun before colour
+    ("ne ferme pas la fenêtre", {"window": "open"}, {"window_closed": False}),  # ne … pas
+    ("abre el cajón y pon el bloque azul dentro", {}, {"drawer_open": True, "block_in_drawer(blue)": True}),
+    ("pon ambos bloques en la papelera", {}, {"block_in_bin(red)": True, "block_in_bin(blue)": True}),
+])
+def test_parses_other_languages_through_the_scene_lexicon(parser, instruction, state, goal):
+    r = parser.parse(instruction, _state(**state))
+    assert r["status"] == "valid" and r["translated"]["language"] in ("de", "fr", "es"), r
+    assert r["goal"] == goal, r
+
+
+def test_without_the_lexicon_other_languages_are_not_understood():
+    plain = InstructionParser(TABLETOP, lexicon=False)
+    r = plain.parse("ferme le tiroir", _state(drawer="open"))
+    assert r["goal"] != {"drawer_closed": True} and "translated" not in r
+
+
+def test_english_instructions_are_never_translated(parser):
+    from skillstack.planners.suite import load_suite
+
+    for path in TABLETOP.suites[:2]:
+        for spec in load_suite(path, TABLETOP):
+            t = parser.lexicon.translate(spec.instruction)
+            assert t.language is None, (spec.instruction, t)
+
+
+def test_lexicon_file_errors_name_the_entry(tmp_path):
+    from skillstack.planners.lexicon import Lexicon, LexiconError
+
+    with pytest.raises(LexiconError, match="no such file"):
+        Lexicon.load(tmp_path / "missing.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"schema_version": 1, "languages": {"de": {"rules": [["(", "x"]], "words": {}}}}')
+    with pytest.raises(LexiconError, match="de rule 0"):
+        Lexicon.load(bad)
+    bad.write_text('{"schema_version": 1, "languages": {"fr": {"words": {"tiroir": 3}}}}')
+    with pytest.raises(LexiconError, match="'tiroir'"):
+        Lexicon.load(bad)
