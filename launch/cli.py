@@ -877,8 +877,10 @@ def bench_long_horizon(
 def bench_sample_efficiency(
     envs: str = typer.Option("metaworld/drawer-open-v3,metaworld/pick-place-v3,metaworld/push-v3,"
                              "metaworld/reach-v3,metaworld/peg-insert-side-v3"),
-    algos: str = typer.Option("ibrl,sac-demos,sac"),
-    minutes: float = typer.Option(15.0, help="Wall-clock budget per (env, algo, seed) run [min]."),
+    algos: str = typer.Option("ibrl,sac-demos,sac", help="Comma-separated NAME[:field=value...], the fields being "
+                              "TrainConfig's (e.g. ibrl:n_demos=100:bc_dagger_rounds=4, sac:max_minutes=150)."),
+    minutes: float = typer.Option(15.0, help="Wall-clock budget per (env, algo, seed) run [min] (an algorithm's "
+                                  "max_minutes=... overrides it)."),
     steps: int = typer.Option(1_000_000, help="Env-step cap per run."),
     seed: int = typer.Option(0, help="First training seed."),
     seeds: int = typer.Option(3, help="Training seeds per (env, algo): seed..seed+seeds-1."),

@@ -4,7 +4,14 @@ Every (env, algorithm, seed) run trains under a wall-clock budget with periodic 
 its run directory), stops at the first evaluation ≥ ``threshold`` once RL has started (or at the budget; ``--no-stop``:
 always at the budget, so the regression metric covers the whole run), and its
 final policy is evaluated on 100 fixed-seed episodes. Runs live under ``out/runs/`` and resume where they stopped
-(``--resume`` semantics), so a long benchmark can be spread over sessions by running the same command again.
+(``--resume`` semantics), so a long benchmark can be spread over sessions by running the same command again. A
+finished run also writes its result row to ``bench_unit.json`` in its run directory (small, committed; the
+checkpoints are not), and a later invocation with the same settings reuses it, on this machine or another.
+
+An algorithm is given as ``NAME[:field=value...]``, the fields being
+:class:`~skillstack.skills.train.TrainConfig` fields, e.g. ``ibrl:n_demos=100:bc_dagger_rounds=4`` or
+``sac:max_minutes=120`` (a per-algorithm wall-clock budget, overriding ``--minutes``); the whole string labels the
+algorithm in every table, curve and run directory.
 
 Reported per run: env steps and wall-clock to ``threshold``, and the regression metric of issue 19 — the
 **minimum periodic success after the first RL update** next to the **BC start** (the last periodic evaluation
@@ -27,6 +34,50 @@ from rich.table import Table
 
 from skillstack.envs.fileio import atomic_write_json
 from skillstack.launch.bench.common import write_result
+
+_BENCH_FIELDS = frozenset({"env_id", "algo", "steps", "seed", "run_dir", "eval_every", "eval_episodes",
+                           "stop_at_success", "library", "torch_threads"})
+"""TrainConfig fields the benchmark sets itself (not settable per algorithm)."""
+
+
+def parse_algo_spec(spec: str) -> tuple[str, dict[str, Any]]:
+    """``"ibrl:n_demos=100:bc_dagger_rounds=4"`` → ``("ibrl", {"n_demos": 100, "bc_dagger_rounds": 4})``.
+
+    Values are read as JSON where they parse (``100``, ``0.5``, ``true``, ``[64, 64]``), else as strings; list
+    values of tuple fields become tuples.
+
+    Raises:
+        UnknownNameError: an unknown algorithm or TrainConfig field (the message lists the valid ones).
+        ValueError: a malformed ``field=value`` item, or a field the benchmark sets itself.
+    """
+    from dataclasses import fields
+
+    from skillstack.envs import UnknownNameError, unknown_name_message
+    from skillstack.skills.train import ALGORITHMS, TrainConfig
+
+    name, *items = spec.split(":")
+    ALGORITHMS.get(name)
+    valid = {f.name for f in fields(TrainConfig)} - _BENCH_FIELDS
+    options: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"algorithm option {item!r} in {spec!r} is not field=value")
+        if key in _BENCH_FIELDS:
+            raise ValueError(f"{key!r} is set by the benchmark itself (its own option), not per algorithm")
+        if key not in valid:
+            raise UnknownNameError(unknown_name_message("TrainConfig field", key, sorted(valid)))
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        options[key] = tuple(value) if isinstance(value, list) else value
+    return name, options
+
+
+def _run_dir_name(label: str, seed: int) -> str:
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in label.replace(":", "+").replace("=", "-"))
+    return f"{safe}-s{seed}"
 
 
 def _history(run_dir: Path) -> list[dict[str, Any]]:
@@ -76,31 +127,39 @@ def run_sample_efficiency(envs: list[str], algos: list[str], minutes: float, ste
 
     for e in envs:
         ENVS.get(e)
-    for a in algos:
-        ALGORITHMS.get(a)
+    specs = {label: parse_algo_spec(label) for label in algos}
     results = []
     for env_id in envs:
-        for algo in algos:
+        for label, (algo, options) in specs.items():
             for seed in seeds:
-                run_dir = out / "runs" / env_id.replace("/", "_") / f"{algo}-s{seed}"
-                cfg = TrainConfig(env_id=env_id, algo=algo, steps=steps, seed=seed, run_dir=str(run_dir),
-                                  eval_every=eval_every, eval_episodes=eval_episodes,
-                                  stop_at_success=threshold if stop_at_threshold else None,
-                                  max_minutes=minutes, library=None, torch_threads=threads)
-                res = train(cfg, resume=run_dir.exists())
-                reach = res.state.first_reach.get(f"{threshold:.2f}")
-                history = _history(run_dir)
-                warmup = ALGORITHMS.get(algo).warmup_steps(cfg.resolved())
-                results.append({
-                    "env_id": env_id, "algo": algo, "seed": seed, "budget_min": minutes,
-                    "reached": reach is not None,
-                    "steps_to_threshold": reach["steps"] if reach else None,
-                    "wall_s_to_threshold": reach["wall_s"] if reach else None,
-                    "best_periodic_success": res.state.best_success,
-                    **regression_metric(history, warmup), "rl_starts_after_steps": warmup,
-                    "steps_run": res.state.steps, "wall_s_run": round(res.state.wall_s, 1),
-                    "final_success_rate_100ep": res.final_eval.success_rate,
-                    "stop_reason": res.state.stop_reason, "history": history, "config": asdict(cfg.resolved())})
+                run_dir = out / "runs" / env_id.replace("/", "_") / _run_dir_name(label, seed)
+                cfg = TrainConfig(**{"max_minutes": minutes, **options}, env_id=env_id, algo=algo, steps=steps,
+                                  seed=seed, run_dir=str(run_dir), eval_every=eval_every,
+                                  eval_episodes=eval_episodes,
+                                  stop_at_success=threshold if stop_at_threshold else None, library=None,
+                                  torch_threads=threads)
+                unit = {"env_id": env_id, "algo": label, "seed": seed, "budget_min": cfg.max_minutes,
+                        "steps": steps, "threshold": threshold, "stop": stop_at_threshold, "eval_every": eval_every,
+                        "eval_episodes": eval_episodes}
+                row = _cached_unit(run_dir, unit)
+                if row is None:
+                    res = train(cfg, resume=(run_dir / "config.json").exists())
+                    reach = res.state.first_reach.get(f"{threshold:.2f}")
+                    history = _history(run_dir)
+                    warmup = ALGORITHMS.get(algo).warmup_steps(cfg.resolved())
+                    row = {
+                        "env_id": env_id, "algo": label, "seed": seed, "budget_min": cfg.max_minutes,
+                        "reached": reach is not None,
+                        "steps_to_threshold": reach["steps"] if reach else None,
+                        "wall_s_to_threshold": reach["wall_s"] if reach else None,
+                        "best_periodic_success": res.state.best_success,
+                        **regression_metric(history, warmup), "rl_starts_after_steps": warmup,
+                        "steps_run": res.state.steps, "wall_s_run": round(res.state.wall_s, 1),
+                        "final_success_rate_100ep": res.final_eval.success_rate,
+                        "stop_reason": res.state.stop_reason, "history": history,
+                        "config": asdict(cfg.resolved())}
+                    atomic_write_json(run_dir / "bench_unit.json", {"unit": unit, "result": row}, indent=None)
+                results.append(row)
                 atomic_write_json(out / "sample_efficiency.partial.json", results)
     summary = summarize(results, envs, algos, threshold)
     md = markdown(results, summary, threshold, seeds, minutes)
@@ -112,10 +171,21 @@ def run_sample_efficiency(envs: list[str], algos: list[str], minutes: float, ste
     return {"results": results, "summary": summary}
 
 
+def _cached_unit(run_dir: Path, unit: dict[str, Any]) -> dict[str, Any] | None:
+    """The result row of a finished run with exactly these settings, else ``None`` (then the run trains or resumes;
+    a finished run under a longer budget continues from its checkpoint where one exists)."""
+    path = run_dir / "bench_unit.json"
+    if not path.exists():
+        return None
+    cached = json.loads(path.read_text())
+    return cached["result"] if cached.get("unit") == unit else None
+
+
 def summarize(results: list[dict[str, Any]], envs: list[str], algos: list[str], threshold: float) -> dict:
     """Per env and algorithm: runs, how many reached ``threshold``, mean [95 % t-interval] of wall-clock and env
     steps to it (over the runs that reached it), of the final 100-episode success, the regression metric, and the
-    wall-clock speed-up over ``sac`` (a lower bound ``>`` when ``sac`` did not reach the threshold in a run)."""
+    wall-clock speed-up over plain ``sac`` (the first algorithm label naming ``sac``, with or without options; a
+    lower bound ``>`` when it did not reach the threshold in a run)."""
     out: dict[str, Any] = {}
     for env_id in envs:
         out[env_id] = {}
@@ -133,15 +203,16 @@ def summarize(results: list[dict[str, Any]], envs: list[str], algos: list[str], 
             s["max_regression_points"] = round(100 * max(drops), 1) if drops else None
             s["regression_target_met"] = (all(d <= 0.05 + 1e-9 for d in drops) if drops else None)
             out[env_id][algo] = s
-        base = out[env_id].get("sac")
+        sac = next((a for a in out[env_id] if a.split(":")[0] == "sac"), None)
+        base = out[env_id].get(sac) if sac else None
         for algo, s in out[env_id].items():
-            if algo == "sac" or base is None or not s["reached"]:
+            if algo == sac or base is None or not s["reached"]:
                 continue
             mine = s["wall_s_to_threshold"][0]
             if base["reached"] == base["runs"]:
                 s["speedup_vs_sac"] = round(base["wall_s_to_threshold"][0] / mine, 2)
             else:  # sac missed the threshold in some run: its time is at least the budget it ran
-                sac_runs = [r for r in results if r["env_id"] == env_id and r["algo"] == "sac"]
+                sac_runs = [r for r in results if r["env_id"] == env_id and r["algo"] == sac]
                 lower = np.mean([r["wall_s_to_threshold"] if r["reached"] else r["wall_s_run"] for r in sac_runs])
                 s["speedup_vs_sac"] = f">{lower / mine:.2f}"
     return out
@@ -156,7 +227,9 @@ def _fmt(ci: tuple[float, float, float] | None, scale: float = 1.0, digits: int 
 
 def markdown(results: list[dict[str, Any]], summary: dict, threshold: float, seeds: list[int],
              minutes: float) -> str:
-    md = (f"# Sample efficiency: time to {threshold:.0%} success (seeds {seeds}, budget {minutes} min per run)\n\n"
+    budgets = sorted({r.get("budget_min", minutes) for r in results} or {minutes})
+    budget = " / ".join(f"{b:g}" for b in budgets)
+    md = (f"# Sample efficiency: time to {threshold:.0%} success (seeds {seeds}, budget {budget} min per run)\n\n"
           "Mean [95 % t-interval] over seeds. Regression: the largest drop, over runs, from the BC start (last "
           "periodic evaluation before RL updates) to the minimum periodic success after RL started (target ≤ 5 "
           "points).\n\n"

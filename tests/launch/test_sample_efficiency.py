@@ -51,3 +51,51 @@ def test_curves_are_written(tmp_path):
     results = [_run(a, s, True, 100.0, 0.9, 0.9) for a in ("sac", "ibrl") for s in range(2)]
     plot_curves(results, ["metaworld/drawer-open-v3"], ["sac", "ibrl"], 0.9, tmp_path / "c.png")
     assert (tmp_path / "c.png").stat().st_size > 10_000
+
+
+def test_algorithm_specs_set_train_config_fields_and_refuse_unknown_ones():
+    from skillstack.envs import UnknownNameError
+    from skillstack.launch.bench.sample_efficiency import parse_algo_spec
+
+    assert parse_algo_spec("sac") == ("sac", {})
+    assert parse_algo_spec("ibrl:n_demos=100:bc_dagger_rounds=4:hidden_sizes=[64,64]") == (
+        "ibrl", {"n_demos": 100, "bc_dagger_rounds": 4, "hidden_sizes": (64, 64)})
+    assert parse_algo_spec("sac:max_minutes=120.5:device=cpu") == ("sac", {"max_minutes": 120.5, "device": "cpu"})
+    with pytest.raises(UnknownNameError, match="n_demos"):  # the message lists the valid fields
+        parse_algo_spec("ibrl:n_demo=100")
+    with pytest.raises(UnknownNameError):
+        parse_algo_spec("sacc")
+    with pytest.raises(ValueError, match="set by the benchmark"):
+        parse_algo_spec("sac:seed=3")
+    with pytest.raises(ValueError, match="field=value"):
+        parse_algo_spec("sac:max_minutes")
+
+
+def test_a_finished_unit_is_reused_and_other_settings_train_again(tmp_path, monkeypatch):
+    """A run's ``bench_unit.json`` (committed, unlike its checkpoints) is its result under exactly those settings:
+    the same invocation reuses it without training; another budget does not."""
+    import json
+
+    from rich.console import Console
+
+    import skillstack.skills.train as train_mod
+    from skillstack.launch.bench.sample_efficiency import _run_dir_name, run_sample_efficiency
+
+    env = "metaworld/drawer-open-v3"
+    label = "sac:max_minutes=120"
+    run_dir = tmp_path / "runs" / "metaworld_drawer-open-v3" / _run_dir_name(label, 0)
+    run_dir.mkdir(parents=True)
+    row = {**_run("sac", 0, True, 500.0, None, 0.1), "algo": label, "budget_min": 120}
+    unit = {"env_id": env, "algo": label, "seed": 0, "budget_min": 120, "steps": 1000, "threshold": 0.9,
+            "stop": True, "eval_every": 500, "eval_episodes": 5}
+    (run_dir / "bench_unit.json").write_text(json.dumps({"unit": unit, "result": row}))
+    calls = []
+    monkeypatch.setattr(train_mod, "train", lambda cfg, **kw: calls.append(cfg) or (_ for _ in ()).throw(
+        RuntimeError("trained")))
+    out = run_sample_efficiency([env], [label], 15.0, 1000, [0], 0.9, 500, 5, tmp_path, Console(quiet=True))
+    assert calls == [] and out["results"] == [row]
+    assert "120 min per run" in (tmp_path / "sample_efficiency.md").read_text()
+    with pytest.raises(RuntimeError, match="trained"):  # another per-algorithm budget: not the cached unit
+        run_sample_efficiency([env], ["sac:max_minutes=60"], 15.0, 1000, [0], 0.9, 500, 5, tmp_path,
+                              Console(quiet=True))
+    assert calls[0].max_minutes == 60 and calls[0].algo == "sac"
