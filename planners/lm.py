@@ -423,8 +423,11 @@ class HFCausalScorer(_LikelihoodScorer):
         import torch
 
         kw: dict[str, Any] = {"cache": cache} if cache is not None else {}
-        if allowed is not None:
-            kw["attention_mask"] = allowed[None, None].to(self.device)
+        if allowed is not None:  # additive float mask: boolean 4-D masks are read as "attend" by SDPA but added as
+            # 0/1 by eager attention, so only a float mask means the same to every attention implementation
+            dtype = self.model.dtype
+            mask = torch.zeros(allowed.shape, dtype=dtype).masked_fill_(~allowed, torch.finfo(dtype).min)
+            kw["attention_mask"] = mask[None, None].to(self.device)
         with torch.no_grad():
             out = self.model(input_ids=torch.as_tensor([ids], device=self.device),
                              position_ids=torch.as_tensor([positions], device=self.device), use_cache=True, **kw)

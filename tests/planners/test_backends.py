@@ -72,6 +72,29 @@ def test_hf_causal_matches_a_manual_forward_pass_and_caches(tiny_model):
     assert not np.allclose(mean.probabilities(instr, hist, TEXTS), p)
 
 
+@pytest.mark.parametrize("attention", ["eager", "sdpa"])
+def test_hf_causal_tree_scoring_is_exact_under_every_attention_implementation(tiny_model, attention):
+    """The trie's 4-D mask means the same to eager and SDPA attention (a boolean mask is *added* as 0/1 by eager
+    attention: every masked position would be attended; caught on SmolLM2, probabilities off by up to 0.29)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    sc = LM_BACKENDS.get("hf-causal")(examples=EXAMPLES, model_path=str(tiny_model))
+    sc.model.set_attn_implementation(attention)
+    tok = AutoTokenizer.from_pretrained(tiny_model)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model).eval()
+    for hist in ([], ["open the drawer"]):  # the second decision extends the first one's cached prompt
+        prompt = build_prompt("put the red block in the drawer", hist, sc.examples)
+        p_ids = tok(prompt, add_special_tokens=False)["input_ids"]
+        manual = []
+        for t in TEXTS:
+            c_ids = tok(" " + t, add_special_tokens=False)["input_ids"]
+            with torch.no_grad():
+                logp = torch.log_softmax(model(torch.tensor([p_ids + c_ids])).logits.double(), -1)[0]
+            manual.append(sum(float(logp[len(p_ids) + i - 1, c]) for i, c in enumerate(c_ids)))
+        np.testing.assert_allclose(sc.loglik(prompt, [" " + t for t in TEXTS]), manual, rtol=1e-5, atol=1e-5)
+
+
 def test_hf_causal_missing_model_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="local transformers model directory"):
         LM_BACKENDS.get("hf-causal")(examples=EXAMPLES, model_path=str(tmp_path / "nope"))
