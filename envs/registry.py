@@ -8,8 +8,9 @@ names and a ``difflib`` "did you mean" suggestion.
 from __future__ import annotations
 
 import difflib
+import json
 from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -41,6 +42,28 @@ def unknown_name_message(kind: str, name: str, valid: list[str], max_listed: int
     shown = sorted(valid)
     listed = ", ".join(shown[:max_listed]) + (f", ... ({len(shown)} in all)" if len(shown) > max_listed else "")
     return f"unknown {kind} {name!r}{hint} valid {kind} names: {listed}"
+
+
+def parse_options(spec: str) -> tuple[str, dict[str, Any]]:
+    """Split a command-line spec ``NAME[:key=value...]`` into the name and its keyword options.
+
+    ``"saycan-causal:dtype=bfloat16"`` → ``("saycan-causal", {"dtype": "bfloat16"})``. Values are read as JSON
+    where they parse (``100``, ``0.5``, ``true``, ``[64, 64]``), else kept as strings.
+
+    Raises:
+        ValueError: an option that is not ``key=value``.
+    """
+    name, *items = spec.split(":")
+    options: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"option {item!r} in {spec!r} is not key=value")
+        try:
+            options[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            options[key] = raw
+    return name, options
 
 
 class Registry(Generic[T]):

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from skillstack.envs.registry import Registry
+from skillstack.envs.registry import Registry, parse_options
 from skillstack.envs.scenes import Scene
 
 DONE = "done"
@@ -169,13 +169,13 @@ def _load_builtin_planners() -> None:
 
 
 def planner_spec(name: str) -> PlannerSpec:
-    """The registered planner ``name``.
+    """The registered planner ``name`` (options after a ``:`` are ignored here, see :func:`make_planner`).
 
     Raises:
         UnknownNameError: unknown planner (lists the valid ones, "did you mean").
     """
     _load_builtin_planners()
-    return PLANNERS.get(name)
+    return PLANNERS.get(parse_options(name)[0])
 
 
 def planner_names() -> list[str]:
@@ -206,12 +206,24 @@ def check_planner(name: str, scene: Scene, has_goal: bool | None = None) -> Plan
 def make_planner(name: str, scene: Scene, **kwargs: Any) -> Planner:
     """Build the planner ``name`` for ``scene`` (checked with :func:`check_planner`).
 
+    ``name`` may carry options for the planner's factory, ``NAME[:key=value...]``
+    (:func:`~skillstack.envs.registry.parse_options`; they override ``kwargs``), e.g.
+    ``saycan-causal:dtype=bfloat16`` — the whole string then names the planner in benchmark tables.
+
     Raises:
         UnknownNameError: unknown planner.
-        ValueError: the planner cannot plan in ``scene`` or does not accept ``kwargs``.
+        ValueError: the planner cannot plan in ``scene``, a malformed option, or options the planner does not
+            accept.
     """
     spec = check_planner(name, scene)
+    base, options = parse_options(name)
+    kwargs = {**kwargs, **options}
     if not spec.language_model and any(k in kwargs for k in ("backend", "model_path", "model", "base_url")):
         raise ValueError(f"--backend/--model/--base-url apply to planners with a language model, not {name!r}")
-    return spec.factory(scene=scene, **kwargs)
+    try:
+        return spec.factory(scene=scene, **kwargs)
+    except TypeError as e:
+        if not options:
+            raise
+        raise ValueError(f"planner {base!r} does not accept the options {sorted(options)} ({e})") from e
 

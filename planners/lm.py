@@ -258,6 +258,23 @@ class _LikelihoodScorer:
         return _distribution(self.loglik(prompt, [f" {c}" for c in candidates]), self.temperature)
 
 
+def _fork_cache(cache: Any) -> Any:
+    """A copy of a transformers KV cache that a forward pass can grow without touching ``cache``.
+
+    transformers' ``DynamicLayer.update`` appends with ``torch.cat`` (new tensors) and ``crop`` slices, so for
+    plain dynamic layers copying the layer objects (sharing the tensors) suffices — no 40 MB copy of the few-shot
+    prompt's keys and values per decision; any other layer type is deep-copied."""
+    import copy
+
+    from transformers.cache_utils import DynamicCache, DynamicLayer
+
+    if type(cache) is DynamicCache and all(type(layer) is DynamicLayer for layer in cache.layers):
+        fork = copy.copy(cache)
+        fork.layers = [copy.copy(layer) for layer in cache.layers]
+        return fork
+    return copy.deepcopy(cache)
+
+
 @LM_BACKENDS.register("hf-causal")
 class HFCausalScorer(_LikelihoodScorer):
     """log p(skill text | few-shot prompt) from a local transformers causal LM (SayCan's scoring).
@@ -280,16 +297,24 @@ class HFCausalScorer(_LikelihoodScorer):
         temperature: softmax temperature on log-likelihoods.
         normalize: ``"sum"`` of token log-probs (SayCan) or ``"mean"`` per token.
         device: torch device.
+        dtype: ``"float32"`` (default; the scores tested exact) or ``"bfloat16"`` (weights and activations in
+            bfloat16; on CPUs with AVX512-BF16 or AMX the matrix products run ≈ 2× faster; log-probabilities then
+            differ by up to ≈ 0.5 nats, measured with SmolLM2 in the README).
 
     Raises:
         FileNotFoundError: ``model_path`` missing or not a model directory.
         LocalModelError: no ``model_path`` and the shipped model is not installed.
+        ValueError: an unknown ``dtype``.
     """
 
+    dtypes = ("float32", "bfloat16")
+
     def __init__(self, model_path: str | None = None, examples: Sequence[tuple[str, Sequence[str]]] | None = None,
-                 temperature: float = 1.0, normalize: str = "sum", device: str = "cpu") -> None:
+                 temperature: float = 1.0, normalize: str = "sum", device: str = "cpu",
+                 dtype: str = "float32") -> None:
         from pathlib import Path
 
+        import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         super().__init__(examples, temperature, normalize)
@@ -300,9 +325,12 @@ class HFCausalScorer(_LikelihoodScorer):
         if not (Path(model_path) / "config.json").exists():
             raise FileNotFoundError(f"hf-causal needs --model pointing at a local transformers model directory "
                                     f"(with config.json); got {model_path!r}")
+        if dtype not in self.dtypes:
+            raise ValueError(f"unknown dtype {dtype!r}; valid: {', '.join(self.dtypes)}")
         self.model_path: str | None = str(model_path)
-        self._attach(AutoModelForCausalLM.from_pretrained(model_path, local_files_only=True),
-                     AutoTokenizer.from_pretrained(model_path, local_files_only=True), device)
+        model = AutoModelForCausalLM.from_pretrained(model_path, local_files_only=True)
+        self._attach(model.to(getattr(torch, dtype)), AutoTokenizer.from_pretrained(model_path, local_files_only=True),
+                     device)
 
     def _attach(self, model: Any, tokenizer: Any, device: str) -> None:
         self.tokenizer, self.model, self.device = tokenizer, model.to(device).eval(), device
@@ -327,7 +355,6 @@ class HFCausalScorer(_LikelihoodScorer):
     def _snapshot(self, p_ids: list[int]) -> tuple[int, Any, Any]:
         """The longest cached prompt prefix of ``p_ids``: ``(length, KV cache copy, log-probs after it)``, or
         ``(0, None, None)``. Snapshots: the static few-shot part and the last :attr:`max_snapshots` prompts."""
-        import copy
 
         best: tuple[int, ...] | None = None
         for key in self._snapshots:
@@ -337,7 +364,7 @@ class HFCausalScorer(_LikelihoodScorer):
         if best is None:
             return 0, None, None
         cache, last = self._snapshots[best]
-        return len(best), copy.deepcopy(cache), last
+        return len(best), _fork_cache(cache), last
 
     def _remember(self, ids: tuple[int, ...], cache: Any, last: Any) -> None:
         self._snapshots[ids] = (cache, last)
@@ -353,7 +380,8 @@ class HFCausalScorer(_LikelihoodScorer):
             s_ids = self.tokenizer(prompt.rsplit("Human:", 1)[0], add_special_tokens=False)["input_ids"]
             if 0 < len(s_ids) < len(p_ids) and p_ids[:len(s_ids)] == s_ids:
                 self._static = tuple(s_ids)
-                cache, last = self._forward(s_ids, list(range(len(s_ids))), None, None)
+                cache, logp = self._forward(s_ids, list(range(len(s_ids))), None, None)
+                last = logp[-1]
                 self._remember(self._static, cache, last)
 
     def _logprobs(self, prompt: str, continuations: Sequence[str]) -> list[tuple[float, int]]:
@@ -403,23 +431,28 @@ class HFCausalScorer(_LikelihoodScorer):
                 allowed[n_new + k, n_cached + n_new + a] = True
                 a = parent[a]
         positions = list(range(n_cached, len(p_ids))) + [len(p_ids) + d for d in depth]
-        cache, logp = self._forward(new + nodes, positions, cache, allowed, all_logits=True)
-        if n_new:
-            last = logp[n_new - 1]
-        if n_tree:
-            cache.crop(-n_tree)  # keep the prompt's KV (without the trie) for the next decision
+        # log-probabilities only where a token is scored: the prompt's last new token and every trie node
+        keep = n_tree + (1 if n_new else 0)
+        if keep:  # else: the prompt is cached and every candidate is one token, scored by ``last`` alone
+            cache, logp = self._forward(new + nodes, positions, cache, allowed, keep=keep)
+            if n_new:
+                last = logp[0]
+            if n_tree:
+                cache.crop(-n_tree)  # keep the prompt's KV (without the trie) for the next decision
         self._remember(tuple(p_ids), cache, last)
         out = []
+        at = keep - n_tree  # row of trie node 0
         for c, path in zip(c_ids, paths, strict=True):
-            total = float(last[c[0]]) + sum(float(logp[n_new + path[k], c[k + 1]]) for k in range(len(c) - 1))
+            total = float(last[c[0]]) + sum(float(logp[at + path[k], c[k + 1]]) for k in range(len(c) - 1))
             out.append((total, len(c)))
         return out
 
     def _forward(self, ids: list[int], positions: list[int], cache: Any, allowed: Any,
-                 all_logits: bool = False) -> tuple[Any, Any]:
+                 keep: int = 1) -> tuple[Any, Any]:
         """One forward pass of ``ids`` at ``positions`` after ``cache`` with the boolean ``allowed`` mask
         ``(len(ids), cached + len(ids))`` (``None``: causal). Returns the grown cache and the log-probabilities
-        ``(len(ids), vocab) float64`` (``all_logits``) or of the last position only."""
+        ``(keep, vocab) float64`` of the last ``keep ≥ 1`` positions (the LM head runs on those positions only,
+        transformers' ``logits_to_keep``)."""
         import torch
 
         kw: dict[str, Any] = {"cache": cache} if cache is not None else {}
@@ -430,10 +463,14 @@ class HFCausalScorer(_LikelihoodScorer):
             kw["attention_mask"] = mask[None, None].to(self.device)
         with torch.no_grad():
             out = self.model(input_ids=torch.as_tensor([ids], device=self.device),
-                             position_ids=torch.as_tensor([positions], device=self.device), use_cache=True, **kw)
+                             position_ids=torch.as_tensor([positions], device=self.device), use_cache=True,
+                             logits_to_keep=keep, **kw)
         self.calls += 1
-        logits = out.logits[0] if all_logits else out.logits[0, -1]
-        return out.cache, torch.log_softmax(logits.double(), -1).cpu()
+        logits = out.logits[0, -keep:]
+        # float64 normaliser for float32 models (exact to float32 rounding); a bfloat16 model's logits carry
+        # 8 bits of mantissa, so float32 loses nothing there and costs half
+        precise = logits.double() if logits.dtype == torch.float32 else logits.float()
+        return out.cache, torch.log_softmax(precise, -1).cpu()
 
     def generate(self, prompt: str, max_new_tokens: int = 64) -> str:
         """Greedy continuation of ``prompt`` (for the generative planner), up to the first newline.

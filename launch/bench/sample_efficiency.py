@@ -53,24 +53,18 @@ def parse_algo_spec(spec: str) -> tuple[str, dict[str, Any]]:
     from dataclasses import fields
 
     from skillstack.envs import UnknownNameError, unknown_name_message
+    from skillstack.envs.registry import parse_options
     from skillstack.skills.train import ALGORITHMS, TrainConfig
 
-    name, *items = spec.split(":")
+    name, raw = parse_options(spec)
     ALGORITHMS.get(name)
     valid = {f.name for f in fields(TrainConfig)} - _BENCH_FIELDS
     options: dict[str, Any] = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"algorithm option {item!r} in {spec!r} is not field=value")
+    for key, value in raw.items():
         if key in _BENCH_FIELDS:
             raise ValueError(f"{key!r} is set by the benchmark itself (its own option), not per algorithm")
         if key not in valid:
             raise UnknownNameError(unknown_name_message("TrainConfig field", key, sorted(valid)))
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
         options[key] = tuple(value) if isinstance(value, list) else value
     return name, options
 

@@ -67,7 +67,7 @@ def test_algorithm_specs_set_train_config_fields_and_refuse_unknown_ones():
         parse_algo_spec("sacc")
     with pytest.raises(ValueError, match="set by the benchmark"):
         parse_algo_spec("sac:seed=3")
-    with pytest.raises(ValueError, match="field=value"):
+    with pytest.raises(ValueError, match="key=value"):
         parse_algo_spec("sac:max_minutes")
 
 

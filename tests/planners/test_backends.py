@@ -95,6 +95,31 @@ def test_hf_causal_tree_scoring_is_exact_under_every_attention_implementation(ti
         np.testing.assert_allclose(sc.loglik(prompt, [" " + t for t in TEXTS]), manual, rtol=1e-5, atol=1e-5)
 
 
+def test_hf_causal_bfloat16_scores_close_to_float32_and_planner_options_reach_the_backend(tiny_model):
+    import torch
+
+    from skillstack.envs.scenes import get_scene
+    from skillstack.planners.base import make_planner
+
+    instr, hist = "put the red block in the drawer", ["open the drawer"]
+    fp32 = LM_BACKENDS.get("hf-causal")(examples=EXAMPLES, model_path=str(tiny_model))
+    bf16 = LM_BACKENDS.get("hf-causal")(examples=EXAMPLES, model_path=str(tiny_model), dtype="bfloat16")
+    assert bf16.model.dtype == torch.bfloat16
+    p32, p16 = fp32.probabilities(instr, hist, TEXTS), bf16.probabilities(instr, hist, TEXTS)
+    assert math.isclose(p16.sum(), 1.0, rel_tol=1e-9) and not np.array_equal(p32, p16)
+    np.testing.assert_allclose(p16, p32, atol=0.05)
+    with pytest.raises(ValueError, match="unknown dtype 'float8'; valid: float32, bfloat16"):
+        LM_BACKENDS.get("hf-causal")(examples=EXAMPLES, model_path=str(tiny_model), dtype="float8")
+    # NAME:key=value options (rollout --planner, bench --planners) reach the planner's language backend
+    scene = get_scene("tabletop")
+    planner = make_planner(f"saycan:backend=hf-causal:model_path={tiny_model}:dtype=bfloat16", scene)
+    assert planner.scorer.model.dtype == torch.bfloat16
+    with pytest.raises(ValueError, match="does not accept the options"):
+        make_planner("oracle:dtype=bfloat16", scene)
+    with pytest.raises(ValueError, match="not key=value"):
+        make_planner("saycan:dtype", scene)
+
+
 def test_hf_causal_missing_model_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="local transformers model directory"):
         LM_BACKENDS.get("hf-causal")(examples=EXAMPLES, model_path=str(tmp_path / "nope"))
