@@ -82,6 +82,9 @@ def train(
     chunk_size: int = typer.Option(1, help="bc: actions predicted per forward pass (action chunking; 1 = off)."),
     execute_steps: Optional[int] = typer.Option(None, help="bc with --chunk-size: actions of each chunk executed "
                                                 "before predicting again (default chunk-size // 2)."),
+    policy_head: str = typer.Option("deterministic", help="bc/dagger: deterministic (MSE) | gmm (Gaussian-mixture "
+                                    "head, negative log-likelihood; for multimodal experts)."),
+    gmm_modes: int = typer.Option(5, help="--policy-head gmm: mixture components."),
     demo_noise: float = typer.Option(0.0, help="bc / dagger: std of the noise added to the expert's executed "
                                      "actions while collecting demonstrations (DART); labels stay clean."),
     bc_pretrain_steps: int = typer.Option(3000, help="sac-demos / ibrl: BC pre-training steps of the actor (per "
@@ -115,6 +118,7 @@ def train(
         bc_pretrain_steps=bc_pretrain_steps, bc_dagger_rounds=bc_dagger_rounds,
         actor_warmup_updates=actor_warmup_updates, dagger_rounds=dagger_rounds, dagger_episodes=dagger_episodes,
         skill_name=skill_name, description=description, library=lib, torch_threads=threads, chunk_size=chunk_size,
+        policy_head=policy_head, gmm_modes=gmm_modes,
         execute_steps=execute_steps, demo_noise=demo_noise, keep_best=keep_best,
     )
     res = run_train(cfg, resume=resume)

@@ -425,7 +425,8 @@ register_algorithm(AlgorithmSpec(
     name="bc",
     description="Behaviour cloning: regress the MLP's tanh output onto the scripted expert's actions (MSE, Adam) "
                 "on n_demos expert episodes (Pomerleau 1991, 'Efficient Training of Artificial Neural Networks "
-                "for Autonomous Navigation'). skillstack's own loop (skills/train.py).",
+                "for Autonomous Navigation'). policy_head='gmm': a Gaussian-mixture head trained by negative "
+                "log-likelihood instead (robomimic, Mandlekar et al. 2021). skillstack's own loop (skills/train.py).",
     train=_imitation, step_unit=GRADIENT_STEPS, default_eval_every=1000, uses_demonstrations=True,
 ))
 register_algorithm(AlgorithmSpec(

@@ -28,7 +28,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,19 +38,30 @@ import torch
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
-from skillstack.envs import ENVS, make_env
+from skillstack.envs import ENVS, UnknownNameError, make_env, unknown_name_message
 from skillstack.envs.fileio import atomic_write_json
 from skillstack.envs.provenance import command_line, git_sha, package_versions, utc_now
 from skillstack.skills.algorithms import ALGORITHMS, AlgorithmSpec, resolve_device
 from skillstack.skills.demos import Demonstrations, collect_demonstrations
 from skillstack.skills.evaluate import EvalResult, evaluate
 from skillstack.skills.library import Skill, SkillLibrary, check_skill_name
-from skillstack.skills.networks import MAX_CHUNK, ActionChunkExecutor, ChunkedMLPActor, MLPActor
+from skillstack.skills.networks import (
+    MAX_CHUNK,
+    MAX_MODES,
+    ActionChunkExecutor,
+    ChunkedMLPActor,
+    GMMActor,
+    MLPActor,
+)
 
 PERIODIC_EVAL_SEED_BASE = 500_000
 """Periodic evaluations during training use seeds from here: disjoint from the final evaluation's ``0..N-1``."""
 BEST_POLICY = "best_policy.safetensors"
 """File in the run directory with the weights of the best periodic evaluation's policy (``keep_best``)."""
+
+
+POLICY_HEADS = ("deterministic", "gmm")
+"""Policy heads of the imitation algorithms (:attr:`TrainConfig.policy_head`)."""
 
 
 @dataclass(frozen=True)
@@ -143,6 +154,12 @@ class TrainConfig:
     execute_steps: int | None = None
     """bc with ``chunk_size`` > 1: actions of each chunk executed before predicting again (receding horizon;
     default ``chunk_size // 2``, as Diffusion Policy executes 8 of 16)."""
+    policy_head: str = "deterministic"
+    """bc / dagger: ``"deterministic"`` (tanh output regressed with MSE) or ``"gmm"`` (a Gaussian-mixture head
+    trained by negative log-likelihood, acting with the most probable component's mean; robomimic's GMM head,
+    :class:`~skillstack.skills.networks.GMMActor`) — for experts whose actions are multimodal."""
+    gmm_modes: int = 5
+    """``policy_head="gmm"``: mixture components (robomimic's default: 5)."""
     demo_noise: float = 0.0
     """bc / dagger: standard deviation of Gaussian noise added to the expert's *executed* actions while the
     demonstrations are collected; the recorded labels stay the expert's clean actions (DART, Laskey et al. 2017,
@@ -180,6 +197,13 @@ class TrainConfig:
         execute = self.execute_steps if self.execute_steps is not None else max(1, self.chunk_size // 2)
         if not 1 <= execute <= self.chunk_size:
             raise ValueError(f"execute_steps must be in [1, chunk_size={self.chunk_size}], got {execute}")
+        if self.policy_head not in POLICY_HEADS:
+            raise UnknownNameError(unknown_name_message("policy head", self.policy_head, list(POLICY_HEADS)))
+        if self.policy_head != "deterministic" and (not spec.uses_demonstrations or spec.build_model is not None):
+            raise ValueError(f"policy_head {self.policy_head!r} is for the imitation algorithms (bc, dagger); got "
+                             f"algo {self.algo!r}")
+        if not 1 <= self.gmm_modes <= MAX_MODES:
+            raise ValueError(f"gmm_modes must be in [1, {MAX_MODES}], got {self.gmm_modes}")
         if not (self.demo_noise >= 0.0 and np.isfinite(self.demo_noise)):
             raise ValueError(f"demo_noise must be a finite standard deviation ≥ 0, got {self.demo_noise}")
         if self.demo_noise > 0 and (not spec.uses_demonstrations or spec.build_model is not None):
@@ -234,10 +258,11 @@ class Run:
             saved = self.dir / "config.json"
             if saved.exists():
                 old = json.loads(saved.read_text())
-                for key in ("env_id", "algo", "seed"):
-                    if old.get(key) != getattr(cfg, key):
+                defaults = {f.name: f.default for f in fields(TrainConfig)}
+                for key in ("env_id", "algo", "seed", "chunk_size", "policy_head", "gmm_modes"):  # the network
+                    if old.get(key, defaults[key]) != getattr(cfg, key):
                         raise ValueError(f"--resume: {key} differs from the run's config.json "
-                                         f"({old.get(key)!r} vs {getattr(cfg, key)!r})")
+                                         f"({old.get(key, defaults[key])!r} vs {getattr(cfg, key)!r})")
         atomic_write_json(self.dir / "config.json", asdict(cfg))  # a kill never leaves a truncated config
 
     @property
@@ -464,9 +489,12 @@ def imitation_loop(run: Run, resume: bool, progress: bool = True) -> MLPActor:
     demos = run.demonstrations()
     torch.manual_seed(cfg.seed)
     obs_dim, act_dim = demos.observations.shape[1], demos.actions.shape[1]
-    if cfg.chunk_size > 1:
-        net: MLPActor = ChunkedMLPActor(obs_dim, act_dim, list(cfg.hidden_sizes), "relu", cfg.chunk_size,
-                                        cfg.execute_steps or max(1, cfg.chunk_size // 2))
+    if cfg.policy_head == "gmm":
+        net: MLPActor = GMMActor(obs_dim, act_dim, list(cfg.hidden_sizes), "relu", cfg.chunk_size,
+                                 cfg.execute_steps or max(1, cfg.chunk_size // 2), cfg.gmm_modes)
+    elif cfg.chunk_size > 1:
+        net = ChunkedMLPActor(obs_dim, act_dim, list(cfg.hidden_sizes), "relu", cfg.chunk_size,
+                              cfg.execute_steps or max(1, cfg.chunk_size // 2))
     else:
         net = MLPActor(obs_dim, act_dim, list(cfg.hidden_sizes), "relu", "tanh")
     net.set_normalization(demos.observations.mean(0), demos.observations.std(0))
@@ -502,15 +530,19 @@ def imitation_loop(run: Run, resume: bool, progress: bool = True) -> MLPActor:
     while run.state.steps < cfg.steps:
         net.train()
         idx = torch.as_tensor(rng.integers(0, len(act), size=cfg.batch_size))
-        pred = net.forward_chunk(obs[idx]).flatten(1) if isinstance(net, ChunkedMLPActor) else net(obs[idx])
-        loss = ((pred - act[idx]) ** 2).mean()
+        if isinstance(net, GMMActor):
+            loss = net.nll(obs[idx], act[idx])
+        else:
+            pred = net.forward_chunk(obs[idx]).flatten(1) if isinstance(net, ChunkedMLPActor) else net(obs[idx])
+            loss = ((pred - act[idx]) ** 2).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
         run.state.steps += 1
         bar.update(1)
         if writer is not None and run.state.steps % 100 == 0:
-            writer.add_scalar("train/bc_mse", loss.item(), run.state.steps)
+            writer.add_scalar("train/bc_nll" if isinstance(net, GMMActor) else "train/bc_mse", loss.item(),
+                              run.state.steps)
         collected = False
         if dagger and run.state.steps % per_round == 0 and run.state.steps // per_round <= cfg.dagger_rounds \
                 and run.state.steps < cfg.steps:

@@ -1,4 +1,5 @@
-"""Action chunking (receding-horizon execution, library round trip, cut at success) and DART demonstrations."""
+"""Action chunking (receding-horizon execution, library round trip, cut at success), DART demonstrations and the
+Gaussian-mixture policy head."""
 
 from __future__ import annotations
 
@@ -7,11 +8,19 @@ import pytest
 import torch
 from gymnasium import spaces
 
+from skillstack.envs import UnknownNameError
 from skillstack.planners.executor import run_skill
 from skillstack.skills.demos import collect_demonstrations
 from skillstack.skills.experts import make_expert
 from skillstack.skills.library import Skill, SkillLibrary
-from skillstack.skills.networks import ActionChunkExecutor, ArchitectureError, ChunkedMLPActor, build_network
+from skillstack.skills.networks import (
+    ActionChunkExecutor,
+    ArchitectureError,
+    ChunkedMLPActor,
+    GMMActor,
+    MLPActor,
+    build_network,
+)
 from skillstack.skills.train import TrainConfig, chunk_targets
 
 OBS = spaces.Box(-np.inf, np.inf, shape=(6,), dtype=np.float64)
@@ -143,3 +152,68 @@ def test_bc_trains_a_chunked_skill(tmp_path):
     assert res.skill.policy.arch["chunk_size"] == 4 and res.skill.policy.arch["execute_steps"] == 2
     loaded = SkillLibrary(tmp_path / "lib").load(res.skill.name)
     assert isinstance(loaded.policy, ChunkedMLPActor)
+
+
+def test_gmm_head_keeps_the_modes_that_mse_averages():
+    """A bimodal expert (the same observations labelled +0.8 or -0.8 on the first action dimension, like a grasp
+    yaw that wraps at ±90°): MSE regression answers ≈ 0, the mixture head answers one of the modes."""
+    rng = np.random.default_rng(0)
+    obs = torch.as_tensor(np.repeat(rng.normal(size=(16, 6)), 32, axis=0), dtype=torch.float32)
+    sign = torch.as_tensor(np.tile(np.repeat([-1.0, 1.0], 16), 16), dtype=torch.float32)  # each obs: 16 +, 16 -
+    target = torch.stack([0.8 * sign, torch.full((512,), 0.3)], 1)
+    torch.manual_seed(0)
+    mse, gmm = MLPActor(6, 2, [64, 64]), GMMActor(6, 2, [64, 64], modes=3)
+    for net in (mse, gmm):
+        opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+        for _ in range(600):
+            loss = net.nll(obs, target) if net is gmm else ((net(obs) - target) ** 2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    with torch.no_grad():
+        a_mse, a_gmm = mse(obs[::32]).numpy(), gmm(obs[::32]).numpy()
+    assert np.abs(a_mse[:, 0]).mean() < 0.3  # the average of the modes
+    assert np.abs(np.abs(a_gmm[:, 0]) - 0.8).max() < 0.1  # a mode, never the average
+    np.testing.assert_allclose(a_gmm[:, 1], 0.3, atol=0.08)
+    assert gmm.nll(obs, target).item() < -1.0  # sharp components, not one broad Gaussian over both modes
+
+
+def test_gmm_chunk_is_one_coherent_component():
+    torch.manual_seed(0)
+    actor = GMMActor(6, 2, [16], "relu", chunk_size=4, execute_steps=2, modes=3)
+    x = torch.as_tensor(np.random.default_rng(2).normal(size=(5, 6)), dtype=torch.float32)
+    means, scales, logits = actor._heads(x)
+    assert means.shape == scales.shape == (5, 3, 8) and logits.shape == (5, 3) and (scales > 0).all()
+    chunk = actor.forward_chunk(x)
+    assert chunk.shape == (5, 4, 2)
+    np.testing.assert_allclose(chunk.detach().reshape(5, 8), means[torch.arange(5), logits.argmax(-1)].detach(),
+                               atol=0)
+    with pytest.raises(ArchitectureError, match="modes"):
+        build_network("gmm_actor", {**actor.arch, "modes": 0})
+
+
+def test_policy_head_options_are_checked():
+    with pytest.raises(UnknownNameError, match="deterministic, gmm"):
+        TrainConfig(env_id="metaworld/reach-v3", steps=10, algo="bc", policy_head="mdn").resolved()
+    with pytest.raises(ValueError, match="imitation algorithms"):
+        TrainConfig(env_id="metaworld/reach-v3", steps=10, algo="sac", policy_head="gmm").resolved()
+    with pytest.raises(ValueError, match="gmm_modes"):
+        TrainConfig(env_id="metaworld/reach-v3", steps=10, algo="bc", policy_head="gmm", gmm_modes=0).resolved()
+
+
+def test_bc_trains_a_gmm_skill_and_resume_refuses_another_head(tmp_path):
+    from dataclasses import replace
+
+    from skillstack.skills.train import train
+
+    cfg = TrainConfig(env_id="metaworld/reach-v3", algo="bc", steps=40, n_demos=2, chunk_size=4, policy_head="gmm",
+                      gmm_modes=3, eval_every=40, eval_episodes=1, final_eval_episodes=1, max_episode_steps=40,
+                      run_dir=str(tmp_path / "run"), library=str(tmp_path / "lib"), torch_threads=1, device="cpu")
+    res = train(cfg, progress=False)
+    assert res.skill.policy.kind == "gmm_actor" and res.skill.policy.arch["modes"] == 3
+    loaded = SkillLibrary(tmp_path / "lib").load(res.skill.name)
+    assert isinstance(loaded.policy, GMMActor)
+    obs = np.random.default_rng(1).normal(size=(3, 39))
+    np.testing.assert_allclose(loaded.predict(obs), res.skill.predict(obs), atol=0)
+    with pytest.raises(ValueError, match="policy_head differs"):
+        train(replace(cfg, steps=80, policy_head="deterministic"), resume=True, progress=False)

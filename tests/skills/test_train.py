@@ -14,6 +14,7 @@ from skillstack.skills.library import Skill, SkillLibrary
 from skillstack.skills.networks import (
     NETWORK_KINDS,
     ChunkedMLPActor,
+    GMMActor,
     MLPActor,
     MLPAffordance,
     QProposalActor,
@@ -253,6 +254,7 @@ def _tree_affordance() -> TreeAffordance:
 _EXAMPLE_NETWORKS = {
     "mlp_actor": lambda: MLPActor(39, 4, [16, 8], "elu", "clip"),
     "mlp_chunk_actor": lambda: ChunkedMLPActor(39, 4, [16], "relu", 6, 3),
+    "gmm_actor": lambda: GMMActor(39, 4, [16], "relu", 6, 3, 4),
     "mlp_affordance": lambda: MLPAffordance(39, [16], "tanh"),
     "tree_affordance": _tree_affordance,
     "q_proposal_actor": lambda: QProposalActor(MLPActor(39, 4, [16], "relu", "tanh"),
