@@ -55,11 +55,21 @@ _DETERMINERS = ("the", "both", "all", "each", "every", "my", "your", "this", "th
 _PRONOUN = re.compile(r"\b(it|them|that one|this one|the one)\b")
 _GENERIC_OBJECT = re.compile(r"\bthe (block|cube|object|thing|item|one)\b")
 _SUBJECTS = frozenset({"it", "it's", "i", "i'm", "we", "there", "there's", "here", "that's", "this"})
+_LEFT_STATE = re.compile(r"^(someone|somebody|you|i|we|they)\s+(left|forgot|has left|have left)\b")
+"""A past action that explains the state ("someone left the drawer open"): a state description, not a goal."""
+_CONTRACTED_IS = re.compile(r"\b([a-z]+)'s\s+(already|still|open|closed|shut|empty|full|in|inside)\b")
+_HELD = re.compile(r"\bwhat(?:ever)?\s+(?:you're|you are)\s+(?:holding|carrying)\b"
+                   r"|\bwhat you(?:'ve| have)? got\b|\bwhat(?:'s| is) in your (?:hand|gripper)\b"
+                   r"|\bwhat you have in your (?:hand|gripper)\b")
+"""A description of whatever the hand holds ("put what you're holding in the bin") → the held object."""
+_LOCATION_ANAPHOR = re.compile(r"\b(?:in|into)\s+(?:there|here)\b|\binside\b(?!\s+(?:the|of)\b)"
+                               r"|\bin\s+(?:too|as well)\b|\bin$")
+"""A location given only by reference ("put the red block in there", "put the blue one in too")."""
 _MODIFIED = re.compile(r"\bthe ([a-z]+) ([a-z]+)\b")
 _NOUN_PHRASE = re.compile(r"\b(?:the|both|all|my|your|this|that)\s+(?:[a-z]+\s+)?[a-z]+")
 _NOT_NOUNS = frozenset({"is", "are", "was", "were", "feels", "seems", "looks", "has", "have", "in", "into", "inside",
                         "on", "onto", "to", "away", "down", "up", "out", "please", "for", "me", "afterwards", "too",
-                        "it", "back"})
+                        "it", "back", "open", "closed", "shut", "ajar", "already", "still"})
 
 
 def _noun_phrases(clause: str) -> list[str]:
@@ -141,6 +151,9 @@ class InstructionParser:
                         bank.setdefault(t, SubGoal(t, sub.goal, sub.objects))
         self.bank = list(bank.values())
         self.noun = noun
+        # containers named in the scene's phrasings ("in the drawer", "in the bin"): what "in there" can refer to
+        self.locations = sorted({m.group(1) for t in bank for m in re.finditer(r"\bin the ([a-z]+)", t)}
+                                - set(self.objects) - {noun})
 
     def _object_noun(self, bank: Mapping[str, SubGoal]) -> str:
         for s in bank.values():
@@ -206,15 +219,21 @@ class InstructionParser:
         goal: dict[str, bool] = {}
         for orig in raw:
             c, negated = _strip_edges(orig)
+            c = _CONTRACTED_IS.sub(r"\1 is \2", c)  # "the drawer's already open"
+            if len(held) == 1:
+                c = _HELD.sub(f"the {held[0]} {self.noun}", c)
             ws = _words(c)
             if not ws or not (set(ws) - _STOPWORDS):
                 continue
             phrases = _noun_phrases(c)
-            if (ws[0] in _DETERMINERS or ws[0] in _SUBJECTS or _COPULA.match(c)) and _COPULA.search(c) \
-                    and not _MODAL.search(c):
+            if ((ws[0] in _DETERMINERS or ws[0] in _SUBJECTS or _COPULA.match(c)) and _COPULA.search(c)
+                    and not _MODAL.search(c)) or _LEFT_STATE.match(c):
                 reads.append({"clause": orig, "read": "state description (no goal)"})
-                antecedents += phrases[:1]
+                antecedents += phrases  # "the blue block is in the drawer, so close it": both can be "it"
                 continue
+            place = next((p for p in reversed(antecedents) if p.split()[-1] in self.locations), None)
+            if place is not None and _LOCATION_ANAPHOR.search(c):
+                c = _LOCATION_ANAPHOR.sub(f"in {place}", c, count=1)  # "put the red block in there"
             if ws[0] in _DETERMINERS or ws[0] in self.objects:
                 c = f"{verb} {c}".strip()  # "... and the window": the predecessor's verb
             else:

@@ -41,6 +41,20 @@ def _state(**kw):
     # an unknown modifier is read as the nearest of the scene's objects
     ("grab the crimson cube", {}, {"holding(red)": True}),
     ("don't open the window", {}, {"window_open": False}),
+    # a contracted state description ("'s already"), a past action that explains the state ("someone left ...")
+    ("the window's already open, so shut it", {"window": "open"}, {"window_closed": True}),
+    ("somebody left the window open, could you close it", {"window": "open"}, {"window_closed": True}),
+    ("someone left the drawer open, mind closing it?", {"drawer": "open"}, {"drawer_closed": True}),
+    ("the drawer's already open, so put the red block in there and close it", {"drawer": "open"},
+     {"block_in_drawer(red)": True, "drawer_closed": True}),
+    # a location given by reference: the latest container mentioned, in a state description too
+    ("the drawer is open, so put the blue block in there", {"drawer": "open"}, {"block_in_drawer(blue)": True}),
+    ("the red block is already in the bin; put the blue one in too", {"red": "bin"}, {"block_in_bin(blue)": True}),
+    # every noun phrase of a state description can be "it"
+    ("the red block is already inside the drawer, so close it", {"red": "drawer", "drawer": "open"},
+     {"drawer_closed": True}),
+    # what the hand holds, described
+    ("put what you're holding in the drawer", {"red": "hand", "drawer": "open"}, {"block_in_drawer(red)": True}),
 ])
 def test_parses_goals(parser, instruction, state, goal):
     r = parser.parse(instruction, _state(**state))
