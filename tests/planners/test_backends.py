@@ -44,25 +44,31 @@ def tiny_model(tmp_path_factory):
     return d
 
 
-def test_hf_causal_matches_a_manual_forward_pass_and_caches(tiny_model):
+def _manual_logliks(model_dir, prompt):  # noqa: ANN001, ANN202
+    """log p(" " + text | prompt) for each of TEXTS by hand: one unpadded full sequence per candidate."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
+    p_ids = tok(prompt, add_special_tokens=False)["input_ids"]
+    out = []
+    for t in TEXTS:
+        c_ids = tok(" " + t, add_special_tokens=False)["input_ids"]
+        with torch.no_grad():
+            logp = torch.log_softmax(model(torch.tensor([p_ids + c_ids])).logits.double(), -1)[0]
+        out.append(sum(float(logp[len(p_ids) + i - 1, c]) for i, c in enumerate(c_ids)))
+    return out
+
+
+def test_hf_causal_matches_a_manual_forward_pass_and_caches(tiny_model):
 
     sc = LM_BACKENDS.get("hf-causal")(examples=EXAMPLES, model_path=str(tiny_model))
     instr, hist = "put the red block in the drawer", ["open the drawer"]
     p = sc.probabilities(instr, hist, TEXTS, done_index=len(TEXTS) - 1)
     assert p.shape == (len(TEXTS),) and np.all(np.isfinite(p)) and math.isclose(p.sum(), 1.0, rel_tol=1e-9)
-    # the same log-likelihood by hand, one unpadded sequence per candidate
-    tok = AutoTokenizer.from_pretrained(tiny_model)
-    model = AutoModelForCausalLM.from_pretrained(tiny_model).eval()
     prompt = build_prompt(instr, hist, sc.examples)
-    p_ids = tok(prompt, add_special_tokens=False)["input_ids"]
-    manual = []
-    for t in TEXTS:
-        c_ids = tok(" " + t, add_special_tokens=False)["input_ids"]
-        with torch.no_grad():
-            logp = torch.log_softmax(model(torch.tensor([p_ids + c_ids])).logits.double(), -1)[0]
-        manual.append(sum(float(logp[len(p_ids) + i - 1, c]) for i, c in enumerate(c_ids)))
+    manual = _manual_logliks(tiny_model, prompt)
     np.testing.assert_allclose(sc.loglik(prompt, [" " + t for t in TEXTS]), manual, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(p, np.exp(manual) / np.exp(manual).sum(), rtol=1e-6)
     calls = sc.calls
@@ -76,22 +82,12 @@ def test_hf_causal_matches_a_manual_forward_pass_and_caches(tiny_model):
 def test_hf_causal_tree_scoring_is_exact_under_every_attention_implementation(tiny_model, attention):
     """The trie's 4-D mask means the same to eager and SDPA attention (a boolean mask is *added* as 0/1 by eager
     attention: every masked position would be attended; caught on SmolLM2, probabilities off by up to 0.29)."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     sc = LM_BACKENDS.get("hf-causal")(examples=EXAMPLES, model_path=str(tiny_model))
     sc.model.set_attn_implementation(attention)
-    tok = AutoTokenizer.from_pretrained(tiny_model)
-    model = AutoModelForCausalLM.from_pretrained(tiny_model).eval()
     for hist in ([], ["open the drawer"]):  # the second decision extends the first one's cached prompt
         prompt = build_prompt("put the red block in the drawer", hist, sc.examples)
-        p_ids = tok(prompt, add_special_tokens=False)["input_ids"]
-        manual = []
-        for t in TEXTS:
-            c_ids = tok(" " + t, add_special_tokens=False)["input_ids"]
-            with torch.no_grad():
-                logp = torch.log_softmax(model(torch.tensor([p_ids + c_ids])).logits.double(), -1)[0]
-            manual.append(sum(float(logp[len(p_ids) + i - 1, c]) for i, c in enumerate(c_ids)))
+        manual = _manual_logliks(tiny_model, prompt)
         np.testing.assert_allclose(sc.loglik(prompt, [" " + t for t in TEXTS]), manual, rtol=1e-5, atol=1e-5)
 
 
