@@ -241,6 +241,7 @@ def build_ibrl(cfg: TrainConfig, env: Any, tensorboard_dir: str | Path | None, *
     kwargs = _demo_sac_kwargs(cfg, tensorboard_dir)
     kwargs["policy_kwargs"] = {**kwargs["policy_kwargs"], "n_critics": cfg.n_critics}
     kwargs["proposal_beta"] = cfg.proposal_beta
+    kwargs["proposal_selection"] = cfg.proposal_selection
     return IBRLSAC(IBRLPolicy if cfg.critic_layer_norm else "MlpPolicy", env, **{**kwargs, **overrides})
 
 

@@ -72,6 +72,8 @@ class IBRLSAC(DemoSAC):
     Args:
         proposal_beta: ``None`` or 0: greedy selection; > 0: sample the proposal with probabilities
             ``softmax(β · Q)`` when acting (the target is always greedy).
+        proposal_selection: the deployed policy's rule, ``"min"`` or ``"safe"``
+            (:class:`~skillstack.skills.networks.QProposalActor`; :func:`actor_from_ibrl` reads it).
         *args, **kwargs: :class:`~skillstack.skills.sb3_extras.DemoSAC` / SB3 ``SAC`` arguments.
 
     Attributes:
@@ -80,8 +82,10 @@ class IBRLSAC(DemoSAC):
             behaves exactly as SAC.
     """
 
-    def __init__(self, *args: Any, proposal_beta: float | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, proposal_beta: float | None = None, proposal_selection: str = "min",
+                 **kwargs: Any) -> None:
         self.proposal_beta = proposal_beta
+        self.proposal_selection = proposal_selection
         super().__init__(*args, **kwargs)
 
     def _setup_model(self) -> None:
@@ -231,7 +235,8 @@ def actor_from_ibrl(model: IBRLSAC) -> Any:
     qnets = model.critic.q_networks
     hidden = [m.out_features for m in qnets[0] if isinstance(m, th.nn.Linear)][:-1]
     layer_norm = any(isinstance(m, th.nn.LayerNorm) for m in qnets[0])
-    policy = QProposalActor(rl, bc, hidden, "relu", len(qnets), layer_norm)
+    policy = QProposalActor(rl, bc, hidden, "relu", len(qnets), layer_norm,
+                            getattr(model, "proposal_selection", "min"))
     with th.no_grad():
         for dst, src in zip(policy.critics, qnets, strict=True):
             for d, s in zip(dst.parameters(), src.parameters(), strict=True):

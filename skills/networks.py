@@ -439,6 +439,17 @@ class QProposalActor(nn.Module):
     ``action = a_bc if Q(obs, a_bc) > Q(obs, a_rl) else a_rl`` with ``a_rl = rl(obs)``, ``a_bc = bc(obs)`` (both
     :class:`MLPActor`) and ``Q_i`` MLPs over ``[obs, action]`` (SB3's critic layout, raw observations).
 
+    ``selection`` chooses how the two values are compared:
+
+    * ``"min"`` — IBRL's rule: ``Q = min_i Q_i`` for both proposals.
+    * ``"safe"`` — baseline bootstrapping: the RL proposal only where *every* critic values it above *every*
+      critic's value of the BC proposal, ``min_i Q_i(obs, a_rl) > max_i Q_i(obs, a_bc)``; elsewhere the BC
+      proposal. Where the ensemble disagrees — typically on the RL actor's own, Q-maximising actions, whose
+      values are over-estimated — the policy falls back to the imitation policy it started from, as safe policy
+      improvement does with its baseline (SPIBB, Laroche, Trichelair & Tachet des Combes, ICML 2019). Added
+      because with ``"min"`` the deployed policy fell below the BC start in 2 of 9 IBRL runs of
+      ``bench sample-efficiency`` (README, issue 19).
+
     Args:
         rl: the RL policy.
         bc: the imitation policy (same observation and action sizes).
@@ -446,17 +457,25 @@ class QProposalActor(nn.Module):
         activation: one of :data:`ACTIVATIONS` (the critics').
         n_critics: number of Q networks (their minimum is the value).
         layer_norm: ``LayerNorm`` after each hidden layer of the critics (as trained by ``ibrl``).
+        selection: ``"min"`` or ``"safe"`` (above).
+
+    Raises:
+        ArchitectureError: mismatched proposals, ``n_critics`` outside [1, 10], an unknown ``selection``.
     """
 
     kind = "q_proposal_actor"
+    SELECTIONS = ("min", "safe")
 
     def __init__(self, rl: MLPActor, bc: MLPActor, critic_hidden: list[int], activation: str = "relu",
-                 n_critics: int = 2, layer_norm: bool = False) -> None:
+                 n_critics: int = 2, layer_norm: bool = False, selection: str = "min") -> None:
         super().__init__()
         if (rl.arch["obs_dim"], rl.arch["act_dim"]) != (bc.arch["obs_dim"], bc.arch["act_dim"]):
             raise ArchitectureError("the RL and BC proposals must have the same observation and action sizes")
         if not 1 <= n_critics <= 10:
             raise ArchitectureError(f"n_critics must be in [1, 10], got {n_critics}")
+        if selection not in self.SELECTIONS:
+            raise ArchitectureError(unknown_name_message("proposal selection", selection, list(self.SELECTIONS)))
+        self.selection = selection
         validate_arch({"hidden_sizes": list(critic_hidden), "activation": activation},
                       {"hidden_sizes": list, "activation": str})
         obs_dim, act_dim = rl.arch["obs_dim"], rl.arch["act_dim"]
@@ -465,25 +484,40 @@ class QProposalActor(nn.Module):
                                      for _ in range(n_critics))
         self.arch = {"obs_dim": obs_dim, "act_dim": act_dim, "rl": rl.arch, "bc": bc.arch,
                      "hidden_sizes": list(critic_hidden), "activation": activation, "n_critics": n_critics,
-                     "layer_norm": layer_norm}
+                     "layer_norm": layer_norm, "selection": selection}
 
     @classmethod
     def from_arch(cls, arch: Any) -> QProposalActor:
-        a = validate_arch(arch, {"obs_dim": int, "act_dim": int, "rl": dict, "bc": dict, "hidden_sizes": list,
-                                 "activation": str, "n_critics": int, "layer_norm": bool})
+        required: dict[str, type | tuple[type, ...]] = {
+            "obs_dim": int, "act_dim": int, "rl": dict, "bc": dict, "hidden_sizes": list, "activation": str,
+            "n_critics": int, "layer_norm": bool}
+        if isinstance(arch, dict) and "selection" in arch:  # absent in skills saved before the option: "min"
+            required["selection"] = str
+        a = validate_arch(arch, required)
         return cls(MLPActor.from_arch(a["rl"]), MLPActor.from_arch(a["bc"]), a["hidden_sizes"], a["activation"],
-                   a["n_critics"], a["layer_norm"])
+                   a["n_critics"], a["layer_norm"], a.get("selection", "min"))
+
+    def values(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        """Every critic's ``Q_i(obs, action)`` → ``(n_critics, B)`` float32."""
+        x = torch.cat([obs, action], dim=-1)
+        return torch.stack([q(x).squeeze(-1) for q in self.critics])
 
     def value(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
         """``min_i Q_i(obs, action)`` → ``(B,)`` float32."""
-        x = torch.cat([obs, action], dim=-1)
-        return torch.stack([q(x).squeeze(-1) for q in self.critics]).min(dim=0).values
+        return self.values(obs, action).min(dim=0).values
+
+    def use_rl(self, obs: torch.Tensor, a_rl: torch.Tensor, a_bc: torch.Tensor) -> torch.Tensor:
+        """``(B,)`` bool: where the RL proposal ``a_rl`` is executed rather than ``a_bc`` (``selection``, class
+        docstring)."""
+        q_rl, q_bc = self.values(obs, a_rl), self.values(obs, a_bc)
+        if self.selection == "safe":
+            return q_rl.min(dim=0).values > q_bc.max(dim=0).values
+        return q_bc.min(dim=0).values <= q_rl.min(dim=0).values
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        """``obs (B, obs_dim) float32`` → ``action (B, act_dim) float32`` in [-1, 1]: the higher-valued proposal."""
+        """``obs (B, obs_dim) float32`` → ``action (B, act_dim) float32`` in [-1, 1]: the selected proposal."""
         a_rl, a_bc = self.rl(obs), self.bc(obs)
-        use_bc = self.value(obs, a_bc) > self.value(obs, a_rl)
-        return torch.where(use_bc.unsqueeze(-1), a_bc, a_rl)
+        return torch.where(self.use_rl(obs, a_rl, a_bc).unsqueeze(-1), a_rl, a_bc)
 
 
 NETWORK_KINDS: Registry[type[nn.Module]] = Registry("network kind")

@@ -141,6 +141,11 @@ class TrainConfig:
     proposal_beta: float | None = None
     """ibrl: ``None``: act with the higher-valued proposal (greedy, IBRL's default); > 0: sample
     ``softmax(β·Q)`` over the RL and BC proposals."""
+    proposal_selection: str = "min"
+    """ibrl: how the deployed policy (and every periodic evaluation) chooses between the RL and BC proposals —
+    ``"min"`` (IBRL: the higher ``min_i Q_i``) or ``"safe"`` (the RL proposal only where every critic values it
+    above every critic's value of the BC proposal; :class:`~skillstack.skills.networks.QProposalActor`). Acting
+    during training and the TD target are IBRL's either way."""
     q_filter: bool = False
     """sac-demos: apply the BC term only where Q(s, a_demo) > Q(s, π(s)) (Nair et al. 2018). Off by default:
     with SB3's un-normalised critics the filter passed the critic's early errors through and drawer-open fell
@@ -197,6 +202,11 @@ class TrainConfig:
         execute = self.execute_steps if self.execute_steps is not None else max(1, self.chunk_size // 2)
         if not 1 <= execute <= self.chunk_size:
             raise ValueError(f"execute_steps must be in [1, chunk_size={self.chunk_size}], got {execute}")
+        from skillstack.skills.networks import QProposalActor
+
+        if self.proposal_selection not in QProposalActor.SELECTIONS:
+            raise UnknownNameError(unknown_name_message("proposal_selection", self.proposal_selection,
+                                                        list(QProposalActor.SELECTIONS)))
         if self.policy_head not in POLICY_HEADS:
             raise UnknownNameError(unknown_name_message("policy head", self.policy_head, list(POLICY_HEADS)))
         if self.policy_head != "deterministic" and (not spec.uses_demonstrations or spec.build_model is not None):

@@ -7,18 +7,19 @@ import pytest
 import torch
 
 from skillstack.skills.algorithms import ALGORITHMS
-from skillstack.skills.networks import MLPActor, QProposalActor, build_network
+from skillstack.envs import UnknownNameError
+from skillstack.skills.networks import ArchitectureError, MLPActor, QProposalActor, build_network
 from skillstack.skills.train import TrainConfig, train
 
 TINY = dict(env_id="metaworld/reach-v3", seed=0, eval_every=10_000, final_eval_episodes=1, max_episode_steps=30,
             n_demos=1, bc_pretrain_steps=20, actor_warmup_updates=10, hidden_sizes=(32, 32), batch_size=32)
 
 
-def _model(beta: float | None = None):  # noqa: ANN202
+def _model(beta: float | None = None, selection: str = "min"):  # noqa: ANN202
     from skillstack.envs import make_env
     from skillstack.skills.algorithms import build_ibrl
 
-    cfg = TrainConfig(algo="ibrl", steps=64, proposal_beta=beta, **TINY)
+    cfg = TrainConfig(algo="ibrl", steps=64, proposal_beta=beta, proposal_selection=selection, **TINY)
     return build_ibrl(cfg, make_env("metaworld/reach-v3"), None)
 
 
@@ -81,6 +82,60 @@ def test_deployed_policy_takes_the_higher_valued_proposal_and_round_trips():
     copy = build_network(QProposalActor.kind, policy.arch)
     copy.load_state_dict(policy.state_dict())
     assert torch.equal(copy(obs), policy(obs))
+
+
+def _two_constant_proposals() -> tuple[MLPActor, MLPActor]:
+    rl, bc = MLPActor(3, 1, [4], "relu", "tanh"), MLPActor(3, 1, [4], "relu", "tanh")
+    with torch.no_grad():
+        for net, bias in ((rl, 2.0), (bc, -2.0)):
+            for p in net.parameters():
+                p.zero_()
+            net.net[-1].bias.fill_(bias)  # rl → 0.96, bc → -0.96
+    return rl, bc
+
+
+def _set_linear_critic(critic: torch.nn.Sequential, slope: float) -> None:
+    """``Q(obs, a) = slope · a`` for a one-dimensional action (through one ReLU pair)."""
+    with torch.no_grad():
+        for p in critic.parameters():
+            p.zero_()
+        critic[0].weight[0, 3], critic[0].weight[1, 3] = 1.0, -1.0
+        critic[2].weight[0, 0], critic[2].weight[0, 1] = slope, -slope
+
+
+def test_safe_selection_takes_the_rl_proposal_only_where_every_critic_prefers_it():
+    rl, bc = _two_constant_proposals()
+    obs = torch.zeros(4, 3)
+    for slopes, min_rule, safe_rule in (
+        ((1.0, 2.0), "rl", "rl"),   # both critics prefer the RL action: Q_rl ∈ {0.96, 1.92}, Q_bc ∈ {-0.96, -1.92}
+        ((-1.0, -0.5), "bc", "bc"),  # both critics prefer the BC action
+        ((3.0, -0.01), "rl", "bc"),  # the critics disagree: min Q_rl = -0.0096 > min Q_bc = -2.88 (IBRL: RL),
+    ):                               # but max Q_bc = 0.0096 > min Q_rl (safe: fall back to BC)
+        for selection, expected in (("min", min_rule), ("safe", safe_rule)):
+            policy = QProposalActor(rl, bc, [2], "relu", 2, selection=selection)
+            for critic, slope in zip(policy.critics, slopes, strict=True):
+                _set_linear_critic(critic, slope)
+            want = (rl if expected == "rl" else bc)(obs)
+            assert torch.allclose(policy(obs), want), (slopes, selection)
+            copy = build_network(QProposalActor.kind, policy.arch)  # the rule is part of the saved architecture
+            copy.load_state_dict(policy.state_dict())
+            assert torch.equal(copy(obs), policy(obs))
+
+
+def test_proposal_selection_is_validated_and_old_architectures_load_as_min():
+    rl, bc = _two_constant_proposals()
+    with pytest.raises(ArchitectureError, match="safe"):
+        QProposalActor(rl, bc, [2], "relu", 2, selection="optimistic")
+    arch = QProposalActor(rl, bc, [2], "relu", 2).arch
+    old = {k: v for k, v in arch.items() if k != "selection"}  # a skill saved before the option existed
+    assert QProposalActor.from_arch(old).selection == "min"
+    assert QProposalActor.from_arch({**arch, "selection": "safe"}).selection == "safe"
+    with pytest.raises(UnknownNameError, match="safe"):
+        TrainConfig(env_id="metaworld/reach-v3", algo="ibrl", steps=64, proposal_selection="optimistic").resolved()
+    for selection in QProposalActor.SELECTIONS:  # the training config reaches the deployed policy
+        model = _model(selection=selection)
+        model.freeze_bc_policy()
+        assert ALGORITHMS.get("ibrl").actor_from_model(model).selection == selection
 
 
 def test_short_run_saves_a_q_proposal_skill_that_loads(tmp_path):
