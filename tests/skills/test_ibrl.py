@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from skillstack.skills.algorithms import ALGORITHMS
 from skillstack.envs import UnknownNameError
+from skillstack.skills.algorithms import ALGORITHMS
 from skillstack.skills.networks import ArchitectureError, MLPActor, QProposalActor, build_network
 from skillstack.skills.train import TrainConfig, train
 
