@@ -10,7 +10,8 @@ cloned from demonstrations is frozen and kept as a second *proposal* next to the
   ``y = r + γ (max(Q'(s', a'_rl), Q'(s', a'_bc)) − α log π(a'_rl | s'))`` (SAC's entropy bonus of the RL
   sample is kept for both, so the choice is not biased by it), so the critic values the BC policy where it
   is better and the RL actor is pulled above it rather than below;
-* **deployment**: the same Q-argmax over the two deterministic proposals
+* **deployment**: by default the same Q-argmax over the two deterministic proposals; ``proposal_selection``
+  ``"unanimous"``/``"dominant"`` fall back to the BC proposal where the critic ensemble is not sure
   (:class:`~skillstack.skills.networks.QProposalActor`, saved in the skill library like any network).
 
 Because the BC action is always a candidate, a critic that has learnt its value makes the executed policy at
@@ -72,7 +73,7 @@ class IBRLSAC(DemoSAC):
     Args:
         proposal_beta: ``None`` or 0: greedy selection; > 0: sample the proposal with probabilities
             ``softmax(β · Q)`` when acting (the target is always greedy).
-        proposal_selection: the deployed policy's rule, ``"min"`` or ``"safe"``
+        proposal_selection: the deployed policy's rule, ``"min"``, ``"unanimous"`` or ``"dominant"``
             (:class:`~skillstack.skills.networks.QProposalActor`; :func:`actor_from_ibrl` reads it).
         *args, **kwargs: :class:`~skillstack.skills.sb3_extras.DemoSAC` / SB3 ``SAC`` arguments.
 

@@ -143,9 +143,10 @@ class TrainConfig:
     ``softmax(β·Q)`` over the RL and BC proposals."""
     proposal_selection: str = "min"
     """ibrl: how the deployed policy (and every periodic evaluation) chooses between the RL and BC proposals —
-    ``"min"`` (IBRL: the higher ``min_i Q_i``) or ``"safe"`` (the RL proposal only where every critic values it
-    above every critic's value of the BC proposal; :class:`~skillstack.skills.networks.QProposalActor`). Acting
-    during training and the TD target are IBRL's either way."""
+    ``"min"`` (IBRL: the higher ``min_i Q_i``), ``"unanimous"`` (the RL proposal only where every critic prefers it
+    to the BC proposal) or ``"dominant"`` (only where its lowest value exceeds the BC proposal's highest;
+    :class:`~skillstack.skills.networks.QProposalActor`). Acting during training and the TD target are IBRL's
+    either way. A resumed run must keep it."""
     q_filter: bool = False
     """sac-demos: apply the BC term only where Q(s, a_demo) > Q(s, π(s)) (Nair et al. 2018). Off by default:
     with SB3's un-normalised critics the filter passed the critic's early errors through and drawer-open fell
@@ -269,7 +270,9 @@ class Run:
             if saved.exists():
                 old = json.loads(saved.read_text())
                 defaults = {f.name: f.default for f in fields(TrainConfig)}
-                for key in ("env_id", "algo", "seed", "chunk_size", "policy_head", "gmm_modes"):  # the network
+                # the network, and what the periodic evaluations (keep_best, regression metric) deploy
+                for key in ("env_id", "algo", "seed", "chunk_size", "policy_head", "gmm_modes",
+                            "proposal_selection"):
                     if old.get(key, defaults[key]) != getattr(cfg, key):
                         raise ValueError(f"--resume: {key} differs from the run's config.json "
                                          f"({old.get(key, defaults[key])!r} vs {getattr(cfg, key)!r})")

@@ -135,8 +135,11 @@ def run_sample_efficiency(envs: list[str], algos: list[str], minutes: float, ste
                 unit = {"env_id": env_id, "algo": label, "seed": seed, "budget_min": cfg.max_minutes,
                         "steps": steps, "threshold": threshold, "stop": stop_at_threshold, "eval_every": eval_every,
                         "eval_episodes": eval_episodes}
-                row = _cached_unit(run_dir, unit)
+                row = _cached_unit(run_dir, unit, cfg)
                 if row is None:
+                    stale = run_dir / "bench_unit.json"
+                    if stale.exists() and not (run_dir / "config.json").exists():
+                        stale.unlink()  # a committed result of other settings, without its run (fresh checkout)
                     res = train(cfg, resume=(run_dir / "config.json").exists())
                     reach = res.state.first_reach.get(f"{threshold:.2f}")
                     history = _history(run_dir)
@@ -165,14 +168,32 @@ def run_sample_efficiency(envs: list[str], algos: list[str], minutes: float, ste
     return {"results": results, "summary": summary}
 
 
-def _cached_unit(run_dir: Path, unit: dict[str, Any]) -> dict[str, Any] | None:
+_VOLATILE_FIELDS = frozenset({"run_dir", "torch_threads", "library"})
+"""Resolved TrainConfig fields that do not change what a run trains (where it lives, how many threads)."""
+
+
+def _cached_unit(run_dir: Path, unit: dict[str, Any], cfg: Any = None) -> dict[str, Any] | None:
     """The result row of a finished run with exactly these settings, else ``None`` (then the run trains or resumes;
-    a finished run under a longer budget continues from its checkpoint where one exists)."""
+    a finished run under a longer budget continues from its checkpoint where one exists).
+
+    "These settings": the benchmark's unit (env, algorithm label, seed, budget, threshold, evaluation cadence) and,
+    when ``cfg`` is given, every field of its resolved :class:`~skillstack.skills.train.TrainConfig` that the
+    cached row recorded (so a changed default — e.g. ``n_critics`` — is not served from an older run). Fields the
+    row predates are not compared, nor is the code version.
+    """
     path = run_dir / "bench_unit.json"
     if not path.exists():
         return None
     cached = json.loads(path.read_text())
-    return cached["result"] if cached.get("unit") == unit else None
+    if cached.get("unit") != unit:
+        return None
+    row = cached["result"]
+    saved = row.get("config")
+    if cfg is not None and isinstance(saved, dict):
+        now = json.loads(json.dumps(asdict(cfg.resolved())))  # tuples → lists, as in the saved JSON
+        if any(saved[k] != v for k, v in now.items() if k in saved and k not in _VOLATILE_FIELDS):
+            return None
+    return row
 
 
 def summarize(results: list[dict[str, Any]], envs: list[str], algos: list[str], threshold: float) -> dict:

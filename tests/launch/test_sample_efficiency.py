@@ -99,3 +99,49 @@ def test_a_finished_unit_is_reused_and_other_settings_train_again(tmp_path, monk
         run_sample_efficiency([env], ["sac:max_minutes=60"], 15.0, 1000, [0], 0.9, 500, 5, tmp_path,
                               Console(quiet=True))
     assert calls[0].max_minutes == 60 and calls[0].algo == "sac"
+
+
+def test_a_cached_unit_of_other_settings_is_not_served_and_a_fresh_checkout_retrains(tmp_path, monkeypatch):
+    """Same label and run directory, other settings: a different step cap (the unit), or a resolved TrainConfig
+    field the cached row recorded differently (a changed default). On a fresh checkout (the committed
+    ``bench_unit.json`` without its run) the stale row is removed so the run can start."""
+    import json
+
+    from rich.console import Console
+
+    import skillstack.skills.train as train_mod
+    from skillstack.launch.bench.sample_efficiency import _run_dir_name, run_sample_efficiency
+    from skillstack.skills.train import TrainConfig
+
+    env, label = "metaworld/drawer-open-v3", "sac-demos"
+    run_dir = tmp_path / "runs" / "metaworld_drawer-open-v3" / _run_dir_name(label, 0)
+    run_dir.mkdir(parents=True)
+    unit = {"env_id": env, "algo": label, "seed": 0, "budget_min": 15.0, "steps": 1000, "threshold": 0.9,
+            "stop": True, "eval_every": 500, "eval_episodes": 5}
+    config = json.loads(json.dumps(asdict_resolved(TrainConfig(
+        env_id=env, algo="sac-demos", steps=1000, seed=0, max_minutes=15.0, eval_every=500, eval_episodes=5,
+        stop_at_success=0.9, library=None, torch_threads=1, run_dir=str(run_dir)))))
+    row = {**_run(label, 0, True, 100.0, 1.0, 1.0), "config": config}
+    calls = []
+    monkeypatch.setattr(train_mod, "train", lambda cfg, **kw: calls.append(cfg) or (_ for _ in ()).throw(
+        RuntimeError("trained")))
+
+    def bench(steps: int = 1000) -> dict:
+        return run_sample_efficiency([env], [label], 15.0, steps, [0], 0.9, 500, 5, tmp_path, Console(quiet=True))
+
+    (run_dir / "bench_unit.json").write_text(json.dumps({"unit": unit, "result": row}))
+    assert bench()["results"] == [row] and calls == []  # exactly these settings: reused
+    with pytest.raises(RuntimeError, match="trained"):  # another step cap, same directory
+        bench(steps=2000)
+    assert not (run_dir / "bench_unit.json").exists()  # no config.json: the stale row made way for the run
+    stale = {**row, "config": {**config, "n_critics": config["n_critics"] + 1}}  # recorded under another default
+    (run_dir / "bench_unit.json").write_text(json.dumps({"unit": unit, "result": stale}))
+    with pytest.raises(RuntimeError, match="trained"):
+        bench()
+    assert len(calls) == 2
+
+
+def asdict_resolved(cfg):  # noqa: ANN001, ANN201
+    from dataclasses import asdict
+
+    return asdict(cfg.resolved())

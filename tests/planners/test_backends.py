@@ -458,6 +458,17 @@ def test_hf_causal_generate_from_cached_prefix_equals_plain_greedy_decoding(tiny
     assert sc._static is not None and sc.calls >= 3
 
 
+def test_hf_causal_generate_after_scoring_the_same_prompt(tiny_model):
+    """The whole prompt is then cached; generate re-encodes its last token (a cache crop transformers 5 accepts
+    only as a negative count) and decodes exactly as from a cold start."""
+    prompt = build_prompt("put the red block in the drawer", [], EXAMPLES)
+    cold = LM_BACKENDS.get("hf-causal")(examples=EXAMPLES, model_path=str(tiny_model)).generate(prompt, 10)
+    sc = LM_BACKENDS.get("hf-causal")(examples=EXAMPLES, model_path=str(tiny_model))
+    sc.loglik(prompt, [" open the drawer", " done"])
+    assert sc._snapshot(sc.tokenizer(prompt, add_special_tokens=False)["input_ids"])[0] > 0
+    assert sc.generate(prompt, 10) == cold
+
+
 def test_plan_text_loop_detection():
     from skillstack.planners.lm import plan_text_loops
 

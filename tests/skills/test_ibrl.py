@@ -94,48 +94,60 @@ def _two_constant_proposals() -> tuple[MLPActor, MLPActor]:
     return rl, bc
 
 
-def _set_linear_critic(critic: torch.nn.Sequential, slope: float) -> None:
-    """``Q(obs, a) = slope · a`` for a one-dimensional action (through one ReLU pair)."""
+def _set_linear_critic(critic: torch.nn.Sequential, slope: float, offset: float = 0.0) -> None:
+    """``Q(obs, a) = slope · a + offset`` for a one-dimensional action (through one ReLU pair)."""
     with torch.no_grad():
         for p in critic.parameters():
             p.zero_()
         critic[0].weight[0, 3], critic[0].weight[1, 3] = 1.0, -1.0
         critic[2].weight[0, 0], critic[2].weight[0, 1] = slope, -slope
+        critic[2].bias[0] = offset
 
 
-def test_safe_selection_takes_the_rl_proposal_only_where_every_critic_prefers_it():
+def test_cautious_selections_fall_back_to_the_bc_proposal_where_the_critics_are_not_sure():
     rl, bc = _two_constant_proposals()
     obs = torch.zeros(4, 3)
-    for slopes, min_rule, safe_rule in (
-        ((1.0, 2.0), "rl", "rl"),   # both critics prefer the RL action: Q_rl ∈ {0.96, 1.92}, Q_bc ∈ {-0.96, -1.92}
-        ((-1.0, -0.5), "bc", "bc"),  # both critics prefer the BC action
-        ((3.0, -0.01), "rl", "bc"),  # the critics disagree: min Q_rl = -0.0096 > min Q_bc = -2.88 (IBRL: RL),
-    ):                               # but max Q_bc = 0.0096 > min Q_rl (safe: fall back to BC)
-        for selection, expected in (("min", min_rule), ("safe", safe_rule)):
+    for slopes, offsets, expected in (
+        ((1.0, 2.0), (0.0, 0.0), {"min": "rl", "unanimous": "rl", "dominant": "rl"}),  # both critics prefer RL
+        ((-1.0, -0.5), (0.0, 0.0), {"min": "bc", "unanimous": "bc", "dominant": "bc"}),  # both prefer BC
+        # the critics disagree on the ranking: min Q_rl = -0.0096 > min Q_bc = -2.88 (IBRL: RL); the others: BC
+        ((3.0, -0.01), (0.0, 0.0), {"min": "rl", "unanimous": "bc", "dominant": "bc"}),
+        # both prefer RL by ≈ 1.9, but critic 1 reads everything 10 higher: only "dominant" is swayed by the offset
+        ((1.0, 1.0), (10.0, 0.0), {"min": "rl", "unanimous": "rl", "dominant": "bc"}),
+    ):
+        for selection in QProposalActor.SELECTIONS:
             policy = QProposalActor(rl, bc, [2], "relu", 2, selection=selection)
-            for critic, slope in zip(policy.critics, slopes, strict=True):
-                _set_linear_critic(critic, slope)
-            want = (rl if expected == "rl" else bc)(obs)
-            assert torch.allclose(policy(obs), want), (slopes, selection)
+            for critic, slope, offset in zip(policy.critics, slopes, offsets, strict=True):
+                _set_linear_critic(critic, slope, offset)
+            want = (rl if expected[selection] == "rl" else bc)(obs)
+            assert torch.allclose(policy(obs), want), (slopes, offsets, selection)
             copy = build_network(QProposalActor.kind, policy.arch)  # the rule is part of the saved architecture
             copy.load_state_dict(policy.state_dict())
             assert torch.equal(copy(obs), policy(obs))
 
 
-def test_proposal_selection_is_validated_and_old_architectures_load_as_min():
+def test_proposal_selection_is_validated_and_old_architectures_load_as_min(tmp_path):
+    from skillstack.skills.train import Run
+
     rl, bc = _two_constant_proposals()
-    with pytest.raises(ArchitectureError, match="safe"):
+    with pytest.raises(ArchitectureError, match="unanimous"):
         QProposalActor(rl, bc, [2], "relu", 2, selection="optimistic")
     arch = QProposalActor(rl, bc, [2], "relu", 2).arch
     old = {k: v for k, v in arch.items() if k != "selection"}  # a skill saved before the option existed
     assert QProposalActor.from_arch(old).selection == "min"
-    assert QProposalActor.from_arch({**arch, "selection": "safe"}).selection == "safe"
-    with pytest.raises(UnknownNameError, match="safe"):
+    assert QProposalActor.from_arch({**arch, "selection": "unanimous"}).selection == "unanimous"
+    with pytest.raises(UnknownNameError, match="unanimous"):
         TrainConfig(env_id="metaworld/reach-v3", algo="ibrl", steps=64, proposal_selection="optimistic").resolved()
     for selection in QProposalActor.SELECTIONS:  # the training config reaches the deployed policy
         model = _model(selection=selection)
         model.freeze_bc_policy()
         assert ALGORITHMS.get("ibrl").actor_from_model(model).selection == selection
+    # a resumed run keeps its rule (periodic evaluations, keep_best and the regression metric all deploy it)
+    cfg = TrainConfig(algo="ibrl", steps=64, run_dir=str(tmp_path / "run"), **TINY)
+    Run(cfg, resume=False, progress=False)
+    Run(cfg, resume=True, progress=False)
+    with pytest.raises(ValueError, match="proposal_selection differs"):
+        Run(TrainConfig(**{**cfg.__dict__, "proposal_selection": "unanimous"}), resume=True, progress=False)
 
 
 def test_short_run_saves_a_q_proposal_skill_that_loads(tmp_path):
