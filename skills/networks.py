@@ -433,11 +433,12 @@ class TreeAffordance(nn.Module):
 
 class QProposalActor(nn.Module):
     """IBRL's deployed policy (Hu et al. 2023, "Imitation Bootstrapped Reinforcement Learning", RSS 2024, §4):
-    two deterministic proposals — the RL actor's and the frozen imitation (BC) policy's — and the one with the
-    higher value ``min(Q1, Q2)(obs, a)`` is executed.
+    two deterministic proposals — the RL actor's and the frozen imitation (BC) policy's — and one of them is executed
+    (by default the one with the higher value ``min_i Q_i(obs, a)``).
 
-    With ``selection="min"``: ``action = a_bc if Q(obs, a_bc) > Q(obs, a_rl) else a_rl`` with ``a_rl = rl(obs)``, ``a_bc = bc(obs)`` (both
-    :class:`MLPActor`) and ``Q_i`` MLPs over ``[obs, action]`` (SB3's critic layout, raw observations).
+    With ``selection="min"``: ``action = a_bc if Q(obs, a_bc) > Q(obs, a_rl) else a_rl`` with ``a_rl = rl(obs)``,
+    ``a_bc = bc(obs)`` (both :class:`MLPActor`) and ``Q_i`` MLPs over ``[obs, action]`` (SB3's critic layout, raw
+    observations).
 
     ``selection`` chooses how the two values are compared:
 

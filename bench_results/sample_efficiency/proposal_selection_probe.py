@@ -38,9 +38,9 @@ def main(run_dir: Path, step: int, n: int) -> None:
         if name in ("unanimous", "dominant"):
             use_rl = policy.use_rl
 
-            def counting(obs, a_rl, a_bc, _f=use_rl):  # noqa: ANN001, ANN202
+            def counting(obs, a_rl, a_bc, _f=use_rl, _shares=shares):  # noqa: ANN001, ANN202
                 out = _f(obs, a_rl, a_bc)
-                shares.append(float(out.float().mean()))
+                _shares.append(float(out.float().mean()))
                 return out
 
             policy.use_rl = counting
