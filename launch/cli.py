@@ -92,6 +92,9 @@ def train(
     bc_dagger_rounds: int = typer.Option(0, help="sac-demos / ibrl: DAgger rounds of the actor's pre-training "
                                          "(--dagger-episodes each, labelled by the scripted expert; 0 = plain BC)."),
     actor_warmup_updates: int = typer.Option(5000, help="sac-demos: critic-only updates first."),
+    proposal_selection: str = typer.Option("min", help="ibrl: how the deployed policy picks between the RL and BC "
+                                           "actions: min (IBRL, higher min-Q) | unanimous | dominant (fall back to "
+                                           "BC unless the critics agree; README)."),
     keep_best: bool = typer.Option(True, help="Deploy the policy of the best periodic evaluation when the last "
                                    "one scored lower (the demonstration policy if RL only made it worse)."),
     skill_name: Optional[str] = typer.Option(None, help="Registered skill name (default from env)."),
@@ -120,6 +123,7 @@ def train(
         skill_name=skill_name, description=description, library=lib, torch_threads=threads, chunk_size=chunk_size,
         policy_head=policy_head, gmm_modes=gmm_modes,
         execute_steps=execute_steps, demo_noise=demo_noise, keep_best=keep_best,
+        proposal_selection=proposal_selection,
     )
     res = run_train(cfg, resume=resume)
     _print_eval(res.skill.name, res.final_eval)
