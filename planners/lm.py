@@ -451,8 +451,8 @@ class HFCausalScorer(_LikelihoodScorer):
                  keep: int = 1) -> tuple[Any, Any]:
         """One forward pass of ``ids`` at ``positions`` after ``cache`` with the boolean ``allowed`` mask
         ``(len(ids), cached + len(ids))`` (``None``: causal). Returns the grown cache and the log-probabilities
-        ``(keep, vocab) float64`` of the last ``keep ≥ 1`` positions (the LM head runs on those positions only,
-        transformers' ``logits_to_keep``)."""
+        ``(keep, vocab)`` (float64; float32 for a bfloat16 model) of the last ``keep ≥ 1`` positions (the LM head
+        runs on those positions only, transformers' ``logits_to_keep``)."""
         import torch
 
         kw: dict[str, Any] = {"cache": cache} if cache is not None else {}

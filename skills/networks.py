@@ -113,6 +113,9 @@ class MLPActor(nn.Module):
 
 MAX_CHUNK = 64
 """Longest action chunk a manifest may declare [actions]."""
+MAX_OUTPUTS = 4 * MAX_WIDTH
+"""Most outputs a policy's last layer may have (chunk × action size, × 2 + 1 per mixture component): a manifest
+cannot make the loader allocate a huge layer before any weight is checked."""
 
 
 class ChunkedMLPActor(MLPActor):
@@ -149,6 +152,8 @@ class ChunkedMLPActor(MLPActor):
         if not (isinstance(execute_steps, int) and 1 <= execute_steps <= chunk_size):
             raise ArchitectureError(f"execute_steps must be an int in [1, chunk_size={chunk_size}], got "
                                     f"{execute_steps!r}")
+        if not isinstance(act_dim, int) or act_dim * chunk_size > MAX_OUTPUTS:
+            raise ArchitectureError(f"act_dim × chunk_size = {act_dim!r} × {chunk_size} exceeds {MAX_OUTPUTS}")
         super().__init__(obs_dim, act_dim * chunk_size, hidden_sizes, activation, "tanh")
         self.arch = {"obs_dim": obs_dim, "act_dim": act_dim, "hidden_sizes": list(hidden_sizes),
                      "activation": activation, "chunk_size": chunk_size, "execute_steps": execute_steps}
@@ -200,6 +205,10 @@ class GMMActor(ChunkedMLPActor):
                  chunk_size: int = 1, execute_steps: int = 1, modes: int = 5) -> None:
         if not (isinstance(modes, int) and 1 <= modes <= MAX_MODES):
             raise ArchitectureError(f"modes must be an int in [1, {MAX_MODES}], got {modes!r}")
+        if isinstance(act_dim, int) and isinstance(chunk_size, int) and \
+                modes * (2 * act_dim * chunk_size + 1) > MAX_OUTPUTS:
+            raise ArchitectureError(f"modes × (2 · act_dim · chunk_size + 1) = {modes} × (2 · {act_dim} · "
+                                    f"{chunk_size} + 1) exceeds {MAX_OUTPUTS} outputs")
         super().__init__(obs_dim, act_dim, hidden_sizes, activation, chunk_size, execute_steps)
         width = act_dim * chunk_size
         self.net = _mlp(obs_dim, list(hidden_sizes), modes * (2 * width + 1), activation)

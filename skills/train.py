@@ -483,7 +483,9 @@ def _dagger_round(actor: MLPActor, cfg: TrainConfig, round_index: int,
 
 
 def imitation_loop(run: Run, resume: bool, progress: bool = True) -> MLPActor:
-    """Behaviour cloning (``bc``): MSE between the MLP's tanh output and the expert's action.
+    """Behaviour cloning (``bc``): MSE between the MLP's tanh output and the expert's action (``policy_head=
+    "deterministic"``), or the negative log-likelihood of a Gaussian-mixture head (``"gmm"``, :class:`GMMActor`);
+    over action chunks with ``chunk_size`` > 1.
 
     With the spec's ``expert_relabelling``: ``dagger`` (Ross, Gordon & Bagnell 2011, "A Reduction of Imitation
     Learning and Structured Prediction to No-Regret Online Learning") is the same regression on a growing dataset:

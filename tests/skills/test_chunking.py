@@ -190,6 +190,14 @@ def test_gmm_chunk_is_one_coherent_component():
                                atol=0)
     with pytest.raises(ArchitectureError, match="modes"):
         build_network("gmm_actor", {**actor.arch, "modes": 0})
+    # a manifest cannot declare a last layer of 32 × (2 · 4096 · 64 + 1) outputs (≈ 69 G parameters behind a
+    # 4096-wide layer): refused before anything is allocated
+    with pytest.raises(ArchitectureError, match="exceeds"):
+        build_network("gmm_actor", {**actor.arch, "act_dim": 4096, "chunk_size": 64, "execute_steps": 1,
+                                    "modes": 32, "hidden_sizes": [4096]})
+    with pytest.raises(ArchitectureError, match="exceeds"):
+        build_network("mlp_chunk_actor", {"obs_dim": 6, "act_dim": 4096, "hidden_sizes": [8], "activation": "relu",
+                                          "chunk_size": 64, "execute_steps": 1})
 
 
 def test_policy_head_options_are_checked():
