@@ -462,8 +462,9 @@ class QProposalActor(nn.Module):
       against the RL proposal, so with a spread-out ensemble this is close to the BC policy (kept because it was
       measured first, README, issue 19).
 
-    Both were added because with ``"min"`` the deployed policy fell below the BC start in 2 of 8 IBRL runs of
-    ``bench sample-efficiency`` (README, issue 19).
+    Both were added because with ``"min"`` the deployed policy fell ≥ 20 points below the BC start in 3 of 9 IBRL
+    runs of ``bench sample-efficiency``; neither fixes that (README, issue 19: the critics agree on the worse
+    actions), so ``"min"`` stays the default.
 
     Args:
         rl: the RL policy.
