@@ -498,7 +498,6 @@ class HFCausalScorer(_LikelihoodScorer):
         self._ensure_static(prompt, p_ids)
         n_cached, cache, _ = self._snapshot(p_ids)
         if n_cached == len(p_ids):  # generate needs at least one uncached token: re-encode the last one
-            n_cached -= 1
             cache.crop(-1)  # transformers 5: a negative count of tokens to remove (positive values raise)
         tokenizer, n_prompt = self.tokenizer, len(p_ids)
 

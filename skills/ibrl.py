@@ -236,8 +236,7 @@ def actor_from_ibrl(model: IBRLSAC) -> Any:
     qnets = model.critic.q_networks
     hidden = [m.out_features for m in qnets[0] if isinstance(m, th.nn.Linear)][:-1]
     layer_norm = any(isinstance(m, th.nn.LayerNorm) for m in qnets[0])
-    policy = QProposalActor(rl, bc, hidden, "relu", len(qnets), layer_norm,
-                            getattr(model, "proposal_selection", "min"))
+    policy = QProposalActor(rl, bc, hidden, "relu", len(qnets), layer_norm, model.proposal_selection)
     with th.no_grad():
         for dst, src in zip(policy.critics, qnets, strict=True):
             for d, s in zip(dst.parameters(), src.parameters(), strict=True):

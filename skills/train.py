@@ -52,6 +52,7 @@ from skillstack.skills.networks import (
     ChunkedMLPActor,
     GMMActor,
     MLPActor,
+    QProposalActor,
 )
 
 PERIODIC_EVAL_SEED_BASE = 500_000
@@ -203,8 +204,6 @@ class TrainConfig:
         execute = self.execute_steps if self.execute_steps is not None else max(1, self.chunk_size // 2)
         if not 1 <= execute <= self.chunk_size:
             raise ValueError(f"execute_steps must be in [1, chunk_size={self.chunk_size}], got {execute}")
-        from skillstack.skills.networks import QProposalActor
-
         if self.proposal_selection not in QProposalActor.SELECTIONS:
             raise UnknownNameError(unknown_name_message("proposal_selection", self.proposal_selection,
                                                         list(QProposalActor.SELECTIONS)))
