@@ -95,6 +95,8 @@ def train(
     proposal_selection: str = typer.Option("min", help="ibrl: how the deployed policy picks between the RL and BC "
                                            "actions: min (IBRL, higher min-Q) | unanimous | dominant (fall back to "
                                            "BC unless the critics agree; README)."),
+    reward: str = typer.Option("env", help="RL reward: env (the env's own, e.g. Meta-World's shaped reward) | "
+                               "success (1 on success, which ends the episode; IBRL's Meta-World setting)."),
     keep_best: bool = typer.Option(True, help="Deploy the policy of the best periodic evaluation when the last "
                                    "one scored lower (the demonstration policy if RL only made it worse)."),
     skill_name: Optional[str] = typer.Option(None, help="Registered skill name (default from env)."),
@@ -123,7 +125,7 @@ def train(
         skill_name=skill_name, description=description, library=lib, torch_threads=threads, chunk_size=chunk_size,
         policy_head=policy_head, gmm_modes=gmm_modes,
         execute_steps=execute_steps, demo_noise=demo_noise, keep_best=keep_best,
-        proposal_selection=proposal_selection,
+        proposal_selection=proposal_selection, reward=reward,
     )
     res = run_train(cfg, resume=resume)
     _print_eval(res.skill.name, res.final_eval)

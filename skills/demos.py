@@ -10,6 +10,7 @@ import numpy.typing as npt
 from tqdm.auto import tqdm
 
 from skillstack.envs import make_env
+from skillstack.envs.rewards import with_reward
 from skillstack.skills.experts import make_expert
 
 DEMO_SEED_BASE = 1_000_000
@@ -23,7 +24,8 @@ class Demonstrations:
     Attributes:
         observations: ``(N, obs_dim) float64``.
         actions: ``(N, act_dim) float32`` in [-1, 1].
-        rewards: ``(N,) float32`` — the env's reward.
+        rewards: ``(N,) float32`` — the reward of the MDP they were collected in (``reward`` of
+            :func:`collect_demonstrations`).
         next_observations: ``(N, obs_dim) float64``.
         terminals: ``(N,) float32`` — 1 only for true terminal states (not time-limit truncations).
         episode_ids: ``(N,) int64``.
@@ -57,12 +59,14 @@ class Demonstrations:
 
 def collect_demonstrations(
     env_id: str, n_episodes: int, seed: int = 0, max_episode_steps: int | None = None,
-    progress: bool = True, action_noise: float = 0.0,
+    progress: bool = True, action_noise: float = 0.0, reward: str = "env",
 ) -> Demonstrations:
     """Roll out the env's scripted expert for ``n_episodes`` seeded episodes.
 
     Episodes run to the env's time limit without stopping at success, so the transitions match the MDP
-    an RL agent trains in (time-limit ends are not terminals).
+    an RL agent trains in (time-limit ends are not terminals). With ``reward="success"`` they are recorded in that
+    MDP instead: reward 1 and a terminal on the first successful step, where the episode ends
+    (:class:`~skillstack.envs.rewards.SuccessReward`).
 
     With ``action_noise`` > 0 the env executes ``clip(expert + N(0, action_noise²), low, high)`` while the
     recorded action stays the expert's clean one (DART, Laskey et al. 2017): the demonstrations cover the states
@@ -77,16 +81,17 @@ def collect_demonstrations(
         max_episode_steps: horizon override [steps].
         progress: show a progress bar.
         action_noise: standard deviation of the executed-action noise (in the env's normalised action units).
+        reward: ``"env"`` or ``"success"`` (:data:`~skillstack.envs.rewards.REWARDS`).
 
     Raises:
-        UnknownNameError: unknown ``env_id``.
+        UnknownNameError: unknown ``env_id`` or ``reward``.
         ValueError: the env has no scripted expert, or ``action_noise`` is negative or not finite.
     """
     if not (action_noise >= 0.0 and np.isfinite(action_noise)):
         raise ValueError(f"action_noise must be a finite standard deviation ≥ 0, got {action_noise}")
     expert = make_expert(env_id)
     kwargs = {} if max_episode_steps is None else {"max_episode_steps": max_episode_steps}
-    env = make_env(env_id, **kwargs)
+    env = with_reward(make_env(env_id, **kwargs), reward)
     buf: dict[str, list] = {k: [] for k in ("obs", "act", "rew", "next", "term", "ep")}
     success = []
     for i in tqdm(range(n_episodes), desc=f"demos {env_id}", unit="ep", disable=not progress):

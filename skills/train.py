@@ -41,6 +41,7 @@ from tqdm.auto import tqdm
 from skillstack.envs import ENVS, UnknownNameError, make_env, unknown_name_message
 from skillstack.envs.fileio import atomic_write_json
 from skillstack.envs.provenance import command_line, git_sha, package_versions, utc_now
+from skillstack.envs.rewards import check_reward, with_reward
 from skillstack.skills.algorithms import ALGORITHMS, AlgorithmSpec, resolve_device
 from skillstack.skills.demos import Demonstrations, collect_demonstrations
 from skillstack.skills.evaluate import EvalResult, evaluate
@@ -181,6 +182,12 @@ class TrainConfig:
     torch_threads: int | None = None
     """``torch.set_num_threads`` for this run (``None``: torch's default). 1 is fastest for these small
     networks when several runs share a machine."""
+    reward: str = "env"
+    """The reward RL trains on (:data:`~skillstack.envs.rewards.REWARDS`): ``"env"`` (the env's own, e.g.
+    Meta-World's shaped reward) or ``"success"`` (1 on a successful step, which ends the episode; IBRL's
+    Meta-World/robomimic setting, :class:`~skillstack.envs.rewards.SuccessReward`). Demonstrations for the replay
+    buffer are collected in the same MDP. Only for the RL algorithms (``bc``/``dagger`` refuse ``"success"``);
+    periodic and final evaluations always measure success."""
     keep_best: bool = True
     """Deploy (evaluate finally and register) the policy of the best periodic evaluation instead of the last one
     when the last one scored lower — model selection on the periodic evaluations, as robomimic and Diffusion
@@ -207,6 +214,10 @@ class TrainConfig:
         if self.proposal_selection not in QProposalActor.SELECTIONS:
             raise UnknownNameError(unknown_name_message("proposal_selection", self.proposal_selection,
                                                         list(QProposalActor.SELECTIONS)))
+        if check_reward(self.reward) != "env" and spec.build_model is None:
+            raise ValueError(f"reward {self.reward!r} is for the RL algorithms "
+                             f"({', '.join(n for n in ALGORITHMS.names() if ALGORITHMS.get(n).build_model)}); "
+                             f"{self.algo!r} learns from demonstrations without a reward")
         if self.policy_head not in POLICY_HEADS:
             raise UnknownNameError(unknown_name_message("policy head", self.policy_head, list(POLICY_HEADS)))
         if self.policy_head != "deterministic" and (not spec.uses_demonstrations or spec.build_model is not None):
@@ -271,7 +282,7 @@ class Run:
                 defaults = {f.name: f.default for f in fields(TrainConfig)}
                 # the network, and what the periodic evaluations (keep_best, regression metric) deploy
                 for key in ("env_id", "algo", "seed", "chunk_size", "policy_head", "gmm_modes",
-                            "proposal_selection"):
+                            "proposal_selection", "reward"):
                     if old.get(key, defaults[key]) != getattr(cfg, key):
                         raise ValueError(f"--resume: {key} differs from the run's config.json "
                                          f"({old.get(key, defaults[key])!r} vs {getattr(cfg, key)!r})")
@@ -415,7 +426,7 @@ class Run:
             return Demonstrations.load(path)
         demos = collect_demonstrations(self.cfg.env_id, self.cfg.n_demos, seed=self.cfg.seed,
                                        max_episode_steps=self.cfg.max_episode_steps, progress=self.progress,
-                                       action_noise=self.cfg.demo_noise)
+                                       action_noise=self.cfg.demo_noise, reward=self.cfg.reward)
         demos.save(path)
         return demos
 
@@ -606,9 +617,14 @@ def _make_vec(cfg: TrainConfig) -> Any:
     from skillstack.skills.resume import ResetRNGRecorder
 
     kwargs = {} if cfg.max_episode_steps is None else {"max_episode_steps": cfg.max_episode_steps}
-    return make_vec_env(partial(make_env, cfg.env_id, **kwargs), n_envs=cfg.n_envs, seed=cfg.seed,
-                        vec_env_cls=SubprocVecEnv if cfg.n_envs > 1 else DummyVecEnv,
+    return make_vec_env(partial(_make_train_env, cfg.env_id, cfg.reward, kwargs), n_envs=cfg.n_envs,
+                        seed=cfg.seed, vec_env_cls=SubprocVecEnv if cfg.n_envs > 1 else DummyVecEnv,
                         wrapper_class=ResetRNGRecorder)
+
+
+def _make_train_env(env_id: str, reward: str, kwargs: dict[str, Any]) -> Any:
+    """The env an RL run collects in: ``make_env`` with the run's reward (:mod:`skillstack.envs.rewards`)."""
+    return with_reward(make_env(env_id, **kwargs), reward)
 
 
 _RB_FIELDS = ("observations", "next_observations", "actions", "rewards", "dones", "timeouts")
