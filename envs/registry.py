@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
@@ -48,12 +49,20 @@ def parse_options(spec: str) -> tuple[str, dict[str, Any]]:
     """Split a command-line spec ``NAME[:key=value...]`` into the name and its keyword options.
 
     ``"saycan-causal:dtype=bfloat16"`` → ``("saycan-causal", {"dtype": "bfloat16"})``. Values are read as JSON
-    where they parse (``100``, ``0.5``, ``true``, ``[64, 64]``), else kept as strings.
+    where they parse (``100``, ``0.5``, ``true``, ``[64, 64]``), else kept as strings. A value may contain ``:``
+    (``base_url=http://localhost:8000/v1``): a ``:``-separated piece without ``=`` continues the previous value
+    unless it looks like a bare option name, which is an error (a forgotten ``=``).
 
     Raises:
         ValueError: an option that is not ``key=value``.
     """
-    name, *items = spec.split(":")
+    name, *pieces = spec.split(":")
+    items: list[str] = []
+    for piece in pieces:
+        if "=" not in piece and items and not _BARE_NAME.fullmatch(piece):
+            items[-1] += ":" + piece
+        else:
+            items.append(piece)
     options: dict[str, Any] = {}
     for item in items:
         key, sep, raw = item.partition("=")
@@ -64,6 +73,11 @@ def parse_options(spec: str) -> tuple[str, dict[str, Any]]:
         except json.JSONDecodeError:
             options[key] = raw
     return name, options
+
+
+_BARE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+"""What an option key looks like: a ``:``-piece of this form without ``=`` is a forgotten ``=``, not part of a
+value."""
 
 
 class Registry(Generic[T]):

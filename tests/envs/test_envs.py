@@ -138,3 +138,16 @@ def test_simulation_blow_up_truncates_with_reason():
     env.reset(seed=0)  # ... and a reset gives clean steps
     _, _, _, trunc3, info3 = env.step(np.zeros(4, np.float32))
     assert not trunc3 and "sim_unstable" not in info3
+
+
+def test_parse_options_keeps_colons_inside_values_and_refuses_a_forgotten_equals():
+    from skillstack.envs.registry import parse_options
+
+    assert parse_options("openai-compatible:base_url=http://localhost:8000/v1:model=qwen") == (
+        "openai-compatible", {"base_url": "http://localhost:8000/v1", "model": "qwen"})
+    assert parse_options("ibrl:n_demos=100:hidden_sizes=[64, 64]:reward=success") == (
+        "ibrl", {"n_demos": 100, "hidden_sizes": [64, 64], "reward": "success"})
+    assert parse_options("sac") == ("sac", {})
+    for bad in ("sac:oops", "sac:a=1:oops", "sac:=1"):
+        with pytest.raises(ValueError, match="not key=value"):
+            parse_options(bad)
