@@ -417,6 +417,32 @@ def test_hf_causal_reuses_prompt_caches_across_decisions_exactly(tiny_model):
     assert len(warm._snapshots) <= warm.max_snapshots + 1
 
 
+def test_hf_causal_forked_caches_leave_their_snapshot_unchanged(tiny_model):
+    """A decision forks a snapshot's KV cache and grows the fork (prompt suffix, candidate trie, generation); the
+    snapshot's keys and values must stay bit-identical, or later decisions would attend to another prompt."""
+    import torch
+
+    scorer = LM_BACKENDS.get("hf-causal")(examples=EXAMPLES, model_path=str(tiny_model))
+    instr, hist = "put the red block in the drawer", ["open the drawer", "pick up the red block"]
+    scorer.probabilities(instr, hist[:1], TEXTS)
+
+    def state() -> dict:
+        return {k: [(layer.keys.clone(), layer.values.clone()) for layer in cache.layers]
+                for k, (cache, _) in scorer._snapshots.items()}
+
+    before = state()
+    assert before and all(layers for layers in before.values())
+    scorer.probabilities(instr, hist, TEXTS)  # extends the prompt: forks the last snapshot and grows it
+    scorer.generate(build_prompt(instr, hist, EXAMPLES), max_new_tokens=4)
+    after = state()
+    kept = [k for k in before if k in after]
+    assert kept
+    for k in kept:
+        assert len(before[k]) == len(after[k])
+        for (k0, v0), (k1, v1) in zip(before[k], after[k], strict=True):
+            assert torch.equal(k0, k1) and torch.equal(v0, v1)
+
+
 def test_local_model_cache_is_verified_before_use(tmp_path):
     from skillstack.planners.local_models import MANIFEST, _verify
     from skillstack.skills.library import sha256_file as _sha256
