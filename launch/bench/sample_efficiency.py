@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict
+from dataclasses import MISSING, asdict, fields
 from pathlib import Path
 from typing import Any
 
@@ -177,9 +177,10 @@ def _cached_unit(run_dir: Path, unit: dict[str, Any], cfg: Any = None) -> dict[s
     a finished run under a longer budget continues from its checkpoint where one exists).
 
     "These settings": the benchmark's unit (env, algorithm label, seed, budget, threshold, evaluation cadence) and,
-    when ``cfg`` is given, every field of its resolved :class:`~skillstack.skills.train.TrainConfig` that the
-    cached row recorded (so a changed default — e.g. ``n_critics`` — is not served from an older run). Fields the
-    row predates are not compared, nor is the code version.
+    when ``cfg`` is given, every field of its resolved :class:`~skillstack.skills.train.TrainConfig` (so a changed
+    default — e.g. ``n_critics`` — is not served from an older run). A field the row predates counts as its
+    dataclass default (a new field's default keeps the old behaviour, e.g. ``reward="env"``), so a run that now
+    resolves it to anything else is not served. The code version is not compared.
     """
     path = run_dir / "bench_unit.json"
     if not path.exists():
@@ -191,8 +192,10 @@ def _cached_unit(run_dir: Path, unit: dict[str, Any], cfg: Any = None) -> dict[s
     saved = row.get("config")
     if cfg is not None and isinstance(saved, dict):
         now = json.loads(json.dumps(asdict(cfg.resolved())))  # tuples → lists, as in the saved JSON
-        if any(saved[k] != v for k, v in now.items() if k in saved and k not in _VOLATILE_FIELDS):
-            return None
+        defaults = json.loads(json.dumps({f.name: f.default for f in fields(cfg) if f.default is not MISSING}))
+        for k, v in now.items():
+            if k not in _VOLATILE_FIELDS and (saved[k] if k in saved else defaults.get(k, v)) != v:
+                return None
     return row
 
 

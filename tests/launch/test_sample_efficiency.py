@@ -145,3 +145,43 @@ def asdict_resolved(cfg):  # noqa: ANN001, ANN201
     from dataclasses import asdict
 
     return asdict(cfg.resolved())
+
+
+def test_a_cached_row_that_predates_a_field_counts_as_its_default(tmp_path, monkeypatch):
+    """A row recorded before ``TrainConfig.reward`` existed trained on the env's reward: served for a run that
+    resolves ``reward="env"``, not for one that resolves ``"success"``."""
+    import json
+
+    from rich.console import Console
+
+    import skillstack.skills.train as train_mod
+    from skillstack.launch.bench.sample_efficiency import _run_dir_name, run_sample_efficiency
+    from skillstack.skills.train import TrainConfig
+
+    env = "metaworld/drawer-open-v3"
+    calls = []
+    monkeypatch.setattr(train_mod, "train", lambda cfg, **kw: calls.append(cfg) or (_ for _ in ()).throw(
+        RuntimeError("trained")))
+    for label, reward, served in (("sac-demos", "env", True), ("sac-demos:reward=success", "success", False)):
+        run_dir = tmp_path / "runs" / "metaworld_drawer-open-v3" / _run_dir_name(label, 0)
+        run_dir.mkdir(parents=True)
+        unit = {"env_id": env, "algo": label, "seed": 0, "budget_min": 15.0, "steps": 1000, "threshold": 0.9,
+                "stop": True, "eval_every": 500, "eval_episodes": 5}
+        config = json.loads(json.dumps(asdict_resolved(TrainConfig(
+            env_id=env, algo="sac-demos", steps=1000, seed=0, max_minutes=15.0, eval_every=500, eval_episodes=5,
+            stop_at_success=0.9, library=None, torch_threads=1, run_dir=str(run_dir), reward=reward))))
+        del config["reward"]  # recorded before the field existed
+        row = {**_run(label, 0, True, 100.0, 1.0, 1.0), "config": config}
+        (run_dir / "bench_unit.json").write_text(json.dumps({"unit": unit, "result": row}))
+        (run_dir / "config.json").write_text("{}")  # its run is here: a miss resumes rather than deletes
+
+        def bench(label: str = label) -> dict:
+            return run_sample_efficiency([env], [label], 15.0, 1000, [0], 0.9, 500, 5, tmp_path,
+                                         Console(quiet=True))
+
+        if served:
+            assert bench()["results"] == [row] and calls == []
+        else:
+            with pytest.raises(RuntimeError, match="trained"):
+                bench()
+            assert calls[-1].reward == "success"
