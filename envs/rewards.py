@@ -4,9 +4,10 @@
 0/1 success). ``"success"`` trains on the task's success signal itself: reward 1 on a successful step, else 0, and
 the episode *terminates* there — the setting IBRL trains Meta-World and robomimic in (Hu et al. 2024, their
 ``SparseRewardWrapper`` with ``end_on_success``; RLPD's Adroit/robomimic tasks are sparse as well). With it the
-critic's value of a state is ``γ^k`` for reaching success ``k`` steps later, so a policy that climbs the critic
-climbs the success rate; a shaped reward can be raised while success falls (measured on push and pick-place with
-``ibrl``: README, sample-efficiency section).
+critic's value of a state is ``γ^k`` for reaching success ``k`` steps later, so the critic ranks actions by how soon
+they reach success, where a shaped reward can be raised while success falls. Measured with ``ibrl`` on push
+(README, sample-efficiency section): it did **not** remove the early dips of the periodic success — the value
+differences between actions are then small (powers of γ) and the critics' errors decide the proposal choice.
 """
 
 from __future__ import annotations
