@@ -242,6 +242,7 @@ def build_ibrl(cfg: TrainConfig, env: Any, tensorboard_dir: str | Path | None, *
     kwargs["policy_kwargs"] = {**kwargs["policy_kwargs"], "n_critics": cfg.n_critics}
     kwargs["proposal_beta"] = cfg.proposal_beta
     kwargs["proposal_selection"] = cfg.proposal_selection
+    kwargs["conservatism"] = cfg.ibrl_conservatism
     return IBRLSAC(IBRLPolicy if cfg.critic_layer_norm else "MlpPolicy", env, **{**kwargs, **overrides})
 
 

@@ -75,6 +75,13 @@ class IBRLSAC(DemoSAC):
             ``softmax(β · Q)`` when acting (the target is always greedy).
         proposal_selection: the deployed policy's rule, ``"min"``, ``"unanimous"`` or ``"dominant"``
             (:class:`~skillstack.skills.networks.QProposalActor`; :func:`actor_from_ibrl` reads it).
+        conservatism: weight ``c`` ≥ 0 of a CQL-style term in each critic's loss,
+            ``c · mean|Q(s, a_data)| · mean(Q(s, a_π) − Q(s, a_data))`` with ``a_π`` sampled from the RL actor
+            (Kumar et al. 2020, "Conservative Q-Learning", Eq. 3 with the policy as the maximising distribution;
+            Cal-QL, Nakamoto et al. 2023, adds a lower bound this omits). It lowers the value of the RL actor's
+            actions below that of the buffer's by about ``c`` times the mean |Q| where the data do not support
+            them, so the proposal argmax keeps the BC action unless executed RL actions earned their value.
+            0 (default): IBRL's critic.
         *args, **kwargs: :class:`~skillstack.skills.sb3_extras.DemoSAC` / SB3 ``SAC`` arguments.
 
     Attributes:
@@ -84,9 +91,12 @@ class IBRLSAC(DemoSAC):
     """
 
     def __init__(self, *args: Any, proposal_beta: float | None = None, proposal_selection: str = "min",
-                 **kwargs: Any) -> None:
+                 conservatism: float = 0.0, **kwargs: Any) -> None:
+        if not (conservatism >= 0.0 and np.isfinite(conservatism)):
+            raise ValueError(f"conservatism must be a finite value ≥ 0, got {conservatism}")
         self.proposal_beta = proposal_beta
         self.proposal_selection = proposal_selection
+        self.conservatism = conservatism
         super().__init__(*args, **kwargs)
 
     def _setup_model(self) -> None:
@@ -165,6 +175,7 @@ class IBRLSAC(DemoSAC):
             optimizers += [self.ent_coef_optimizer]
         self._update_learning_rate(optimizers)
         ent_coef_losses, ent_coefs, actor_losses, critic_losses, bc_target_shares = [], [], [], [], []
+        cql_gaps: list[float] = []
         for gradient_step in range(gradient_steps):
             data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)  # type: ignore[union-attr]
             discounts = data.discounts if data.discounts is not None else self.gamma
@@ -196,6 +207,12 @@ class IBRLSAC(DemoSAC):
                 target_q = data.rewards + (1 - data.dones) * discounts * next_q
             current_q = self.critic(data.observations, data.actions)
             critic_loss = 0.5 * sum(F.mse_loss(q, target_q) for q in current_q)
+            if self.conservatism > 0:  # CQL-style: push the actor's actions down, the buffer's actions up
+                q_pi = self.critic(data.observations, actions_pi.detach())
+                scale = th.cat(current_q, dim=1).abs().mean().detach()
+                gap = sum((qp - qd).mean() for qp, qd in zip(q_pi, current_q, strict=True)) / len(current_q)
+                critic_loss = critic_loss + self.conservatism * scale * len(current_q) * gap
+                cql_gaps.append(float(gap.detach()))
             critic_losses.append(critic_loss.item())  # type: ignore[union-attr]
             self.critic.optimizer.zero_grad()
             critic_loss.backward()  # type: ignore[union-attr]
@@ -216,6 +233,8 @@ class IBRLSAC(DemoSAC):
         self.logger.record("train/critic_loss", np.mean(critic_losses))
         if ent_coef_losses:
             self.logger.record("train/ent_coef_loss", np.mean(ent_coef_losses))
+        if cql_gaps:
+            self.logger.record("train/cql_gap", np.mean(cql_gaps))
         if bc_target_shares:
             self.logger.record("train/bc_target_share", np.mean(bc_target_shares))
             self.logger.record("rollout/bc_action_share", getattr(self, "_bc_share", 0.0))

@@ -149,6 +149,10 @@ class TrainConfig:
     to the BC proposal) or ``"dominant"`` (only where its lowest value exceeds the BC proposal's highest;
     :class:`~skillstack.skills.networks.QProposalActor`). Acting during training and the TD target are IBRL's
     either way. A resumed run must keep it."""
+    ibrl_conservatism: float = 0.0
+    """ibrl: weight of a CQL-style term that lowers the critics' value of the RL actor's actions relative to the
+    replay buffer's, in units of the mean |Q| (:class:`~skillstack.skills.ibrl.IBRLSAC` ``conservatism``;
+    Kumar et al. 2020). 0: IBRL's critics."""
     q_filter: bool = False
     """sac-demos: apply the BC term only where Q(s, a_demo) > Q(s, π(s)) (Nair et al. 2018). Off by default:
     with SB3's un-normalised critics the filter passed the critic's early errors through and drawer-open fell

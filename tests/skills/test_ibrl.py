@@ -208,3 +208,39 @@ def test_dagger_pretraining_aggregates_expert_labels_of_the_cloned_actors_visits
     obs = torch.as_tensor(new_obs[:8], dtype=torch.float32)
     with torch.no_grad():
         assert torch.allclose(model.bc_actor(obs), actor_from_sac(model)(obs))
+
+
+def _critic_gap(conservatism: float) -> float:
+    """Mean over critics of Q(s, a_π) − Q(s, a_demo) on the demonstrations after 150 updates from one seed."""
+    from stable_baselines3.common.logger import configure
+
+    from skillstack.envs import make_env
+    from skillstack.skills.algorithms import build_ibrl
+    from skillstack.skills.demos import collect_demonstrations
+
+    cfg = TrainConfig(algo="ibrl", steps=64, ibrl_conservatism=conservatism, **TINY)
+    torch.manual_seed(0)
+    model = build_ibrl(cfg, make_env("metaworld/reach-v3"), None)
+    demos = collect_demonstrations(cfg.env_id, 2, seed=0, max_episode_steps=30, progress=False)
+    ALGORITHMS.get("ibrl").attach_demonstrations(model, cfg, demos)
+    model.set_logger(configure(None, []))
+    model.train(gradient_steps=150, batch_size=32)
+    obs = torch.as_tensor(demos.observations, dtype=torch.float32)
+    with torch.no_grad():
+        a_pi = model.actor(obs, deterministic=True)
+        q_pi = torch.cat(model.critic(obs, a_pi), dim=1)
+        q_d = torch.cat(model.critic(obs, torch.as_tensor(demos.actions)), dim=1)
+    return float((q_pi - q_d).mean())
+
+
+def test_conservatism_lowers_the_value_of_the_actors_actions_below_the_datas():
+    """The CQL-style term (``ibrl_conservatism``) must open a gap Q(s, a_demo) > Q(s, a_π) that plain IBRL
+    critics do not have; negative weights are refused."""
+    plain, conservative = _critic_gap(0.0), _critic_gap(1.0)
+    assert conservative < plain - 0.05 and conservative < 0
+    with pytest.raises(ValueError, match="conservatism must be"):
+        from skillstack.envs import make_env
+        from skillstack.skills.algorithms import build_ibrl
+
+        build_ibrl(TrainConfig(algo="ibrl", steps=64, ibrl_conservatism=-1.0, **TINY), make_env("metaworld/reach-v3"),
+                   None)
