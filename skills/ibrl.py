@@ -210,9 +210,9 @@ class IBRLSAC(DemoSAC):
             if self.conservatism > 0:  # CQL-style: push the actor's actions down, the buffer's actions up
                 q_pi = self.critic(data.observations, actions_pi.detach())
                 scale = th.cat(current_q, dim=1).abs().mean().detach()
-                gap = sum((qp - qd).mean() for qp, qd in zip(q_pi, current_q, strict=True)) / len(current_q)
-                critic_loss = critic_loss + self.conservatism * scale * len(current_q) * gap
-                cql_gaps.append(float(gap.detach()))
+                gaps = sum((qp - qd).mean() for qp, qd in zip(q_pi, current_q, strict=True))  # summed over critics
+                critic_loss = critic_loss + self.conservatism * scale * gaps
+                cql_gaps.append(float(gaps.detach()) / len(current_q))
             critic_losses.append(critic_loss.item())  # type: ignore[union-attr]
             self.critic.optimizer.zero_grad()
             critic_loss.backward()  # type: ignore[union-attr]

@@ -194,7 +194,7 @@ def _cached_unit(run_dir: Path, unit: dict[str, Any], cfg: Any = None) -> dict[s
         now = json.loads(json.dumps(asdict(cfg.resolved())))  # tuples → lists, as in the saved JSON
         defaults = json.loads(json.dumps({f.name: f.default for f in fields(cfg) if f.default is not MISSING}))
         for k, v in now.items():
-            if k not in _VOLATILE_FIELDS and (saved[k] if k in saved else defaults.get(k, v)) != v:
+            if k not in _VOLATILE_FIELDS and saved.get(k, defaults.get(k, v)) != v:
                 return None
     return row
 

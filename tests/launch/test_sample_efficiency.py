@@ -109,22 +109,12 @@ def test_a_cached_unit_of_other_settings_is_not_served_and_a_fresh_checkout_retr
 
     from rich.console import Console
 
-    import skillstack.skills.train as train_mod
-    from skillstack.launch.bench.sample_efficiency import _run_dir_name, run_sample_efficiency
-    from skillstack.skills.train import TrainConfig
+    from skillstack.launch.bench.sample_efficiency import run_sample_efficiency
 
     env, label = "metaworld/drawer-open-v3", "sac-demos"
-    run_dir = tmp_path / "runs" / "metaworld_drawer-open-v3" / _run_dir_name(label, 0)
-    run_dir.mkdir(parents=True)
-    unit = {"env_id": env, "algo": label, "seed": 0, "budget_min": 15.0, "steps": 1000, "threshold": 0.9,
-            "stop": True, "eval_every": 500, "eval_episodes": 5}
-    config = json.loads(json.dumps(asdict_resolved(TrainConfig(
-        env_id=env, algo="sac-demos", steps=1000, seed=0, max_minutes=15.0, eval_every=500, eval_episodes=5,
-        stop_at_success=0.9, library=None, torch_threads=1, run_dir=str(run_dir)))))
+    run_dir, unit, config = _cached_unit_files(tmp_path, env, label)
     row = {**_run(label, 0, True, 100.0, 1.0, 1.0), "config": config}
-    calls = []
-    monkeypatch.setattr(train_mod, "train", lambda cfg, **kw: calls.append(cfg) or (_ for _ in ()).throw(
-        RuntimeError("trained")))
+    calls = _refuse_training(monkeypatch)
 
     def bench(steps: int = 1000) -> dict:
         return run_sample_efficiency([env], [label], 15.0, steps, [0], 0.9, 500, 5, tmp_path, Console(quiet=True))
@@ -141,10 +131,33 @@ def test_a_cached_unit_of_other_settings_is_not_served_and_a_fresh_checkout_retr
     assert len(calls) == 2
 
 
-def asdict_resolved(cfg):  # noqa: ANN001, ANN201
+def _cached_unit_files(tmp_path, env: str, label: str, **overrides):  # noqa: ANN001, ANN003, ANN202
+    """The run directory, benchmark unit and resolved config (as saved JSON) of a 15-minute ``sac-demos`` unit
+    with ``label`` at seed 0 (``overrides``: TrainConfig fields)."""
+    import json
     from dataclasses import asdict
 
-    return asdict(cfg.resolved())
+    from skillstack.launch.bench.sample_efficiency import _run_dir_name
+    from skillstack.skills.train import TrainConfig
+
+    run_dir = tmp_path / "runs" / env.replace("/", "_") / _run_dir_name(label, 0)
+    run_dir.mkdir(parents=True)
+    unit = {"env_id": env, "algo": label, "seed": 0, "budget_min": 15.0, "steps": 1000, "threshold": 0.9,
+            "stop": True, "eval_every": 500, "eval_episodes": 5}
+    cfg = TrainConfig(env_id=env, algo="sac-demos", steps=1000, seed=0, max_minutes=15.0, eval_every=500,
+                      eval_episodes=5, stop_at_success=0.9, library=None, torch_threads=1, run_dir=str(run_dir),
+                      **overrides)
+    return run_dir, unit, json.loads(json.dumps(asdict(cfg.resolved())))
+
+
+def _refuse_training(monkeypatch) -> list:  # noqa: ANN001
+    """Make ``train`` record its config and raise ``RuntimeError("trained")``; returns the record."""
+    import skillstack.skills.train as train_mod
+
+    calls: list = []
+    monkeypatch.setattr(train_mod, "train", lambda cfg, **kw: calls.append(cfg) or (_ for _ in ()).throw(
+        RuntimeError("trained")))
+    return calls
 
 
 def test_a_cached_row_that_predates_a_field_counts_as_its_default(tmp_path, monkeypatch):
@@ -154,22 +167,12 @@ def test_a_cached_row_that_predates_a_field_counts_as_its_default(tmp_path, monk
 
     from rich.console import Console
 
-    import skillstack.skills.train as train_mod
-    from skillstack.launch.bench.sample_efficiency import _run_dir_name, run_sample_efficiency
-    from skillstack.skills.train import TrainConfig
+    from skillstack.launch.bench.sample_efficiency import run_sample_efficiency
 
     env = "metaworld/drawer-open-v3"
-    calls = []
-    monkeypatch.setattr(train_mod, "train", lambda cfg, **kw: calls.append(cfg) or (_ for _ in ()).throw(
-        RuntimeError("trained")))
+    calls = _refuse_training(monkeypatch)
     for label, reward, served in (("sac-demos", "env", True), ("sac-demos:reward=success", "success", False)):
-        run_dir = tmp_path / "runs" / "metaworld_drawer-open-v3" / _run_dir_name(label, 0)
-        run_dir.mkdir(parents=True)
-        unit = {"env_id": env, "algo": label, "seed": 0, "budget_min": 15.0, "steps": 1000, "threshold": 0.9,
-                "stop": True, "eval_every": 500, "eval_episodes": 5}
-        config = json.loads(json.dumps(asdict_resolved(TrainConfig(
-            env_id=env, algo="sac-demos", steps=1000, seed=0, max_minutes=15.0, eval_every=500, eval_episodes=5,
-            stop_at_success=0.9, library=None, torch_threads=1, run_dir=str(run_dir), reward=reward))))
+        run_dir, unit, config = _cached_unit_files(tmp_path, env, label, reward=reward)
         del config["reward"]  # recorded before the field existed
         row = {**_run(label, 0, True, 100.0, 1.0, 1.0), "config": config}
         (run_dir / "bench_unit.json").write_text(json.dumps({"unit": unit, "result": row}))
