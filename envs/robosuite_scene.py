@@ -32,6 +32,7 @@ bin, another object in the hand, nothing in the hand (``place``), the object alr
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -44,7 +45,10 @@ from skillstack.envs.registry import Registry, UnknownNameError, unknown_name_me
 from skillstack.envs.robosuite_control import (
     BIN_FLOOR_Z,
     REST_HEIGHT,
+    Surroundings,
+    box_points,
     object_geometry,
+    object_top,
     pick_place_action,
     vertical_hold,
 )
@@ -192,6 +196,8 @@ class PickPlaceScene(RobosuiteEnv):
                         for i, name in enumerate(SCENE_OBJECTS)}
         """Centre [m] of each object's quarter of the right bin (at the bin floor)."""
         self.geometry = {name: object_geometry(rs, o) for name, o in self.objects.items()}
+        self.source_bin = bin_interior(rs, "bin1")
+        """The left bin's inner faces and wall top: the :class:`Surroundings` of a pick (without the objects)."""
         self.task: Task | None = None
         self._set_task(task)
         self.predicates: dict[str, bool] = {}
@@ -507,11 +513,40 @@ class PickPlaceSkillEnv(PickPlaceScene):
 
 
 # ------------------------------------------------------------------------------------------ scripted control
+def bin_interior(rs_env: Any, body: str) -> Surroundings:
+    """The inner faces ``(x_min, x_max, y_min, y_max)`` [m] and the wall top [m] of a robosuite bin, read from its
+    box geoms (the floor is the one whose centre is lowest; each wall's inner face is the side facing the floor's
+    centre), as :class:`~skillstack.envs.robosuite_control.Surroundings` without obstacles."""
+    import mujoco
+
+    m, d = rs_env.sim.model._model, rs_env.sim.data._data
+    bid = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_BODY, body)
+    boxes = [g for g in range(m.ngeom) if m.geom_bodyid[g] == bid and m.geom_type[g] == mujoco.mjtGeom.mjGEOM_BOX
+             and m.geom_contype[g] | m.geom_conaffinity[g]]
+    floor = min(boxes, key=lambda g: d.geom_xpos[g][2])
+    centre = d.geom_xpos[floor][:2]
+    x_min, x_max, y_min, y_max = -np.inf, np.inf, -np.inf, np.inf
+    top = -np.inf
+    for g in boxes:
+        if g == floor:
+            continue
+        pos, size = d.geom_xpos[g], m.geom_size[g]
+        top = max(top, pos[2] + size[2])
+        axis = int(np.argmin(size[:2]))  # a wall is thin across the bin
+        face = pos[axis] - np.sign(pos[axis] - centre[axis]) * size[axis]
+        if axis == 0:
+            x_min, x_max = (max(x_min, face), x_max) if face < centre[0] else (x_min, min(x_max, face))
+        else:
+            y_min, y_max = (max(y_min, face), y_max) if face < centre[1] else (y_min, min(y_max, face))
+    return Surroundings(inner=(float(x_min), float(x_max), float(y_min), float(y_max)), wall_top=float(top))
+
+
 @functools.lru_cache(maxsize=1)
-def _scene_info() -> tuple[dict[str, slice], dict[str, Any], dict[str, Any]]:
-    """Observation layout, bin targets and object geometry of the multi-object PickPlace scene (constants)."""
+def _scene_info() -> tuple[dict[str, slice], dict[str, Any], dict[str, Any], Surroundings]:
+    """Observation layout, bin targets, object geometry and the source bin of the multi-object PickPlace scene
+    (constants)."""
     env = PickPlaceScene()
-    info = dict(env.obs_layout), dict(env.targets), dict(env.geometry)
+    info = dict(env.obs_layout), dict(env.targets), dict(env.geometry), env.source_bin
     env.close()
     return info
 
@@ -521,7 +556,9 @@ class PickPlaceSkillController:
     ``pick_<o>`` grasps object ``o`` and lifts it clear, ``place_<o>`` carries the held ``o`` to its bin quarter and
     releases it (:func:`pick_place_action` with ``stage="pick"`` / ``"place"``).
 
-    ``predict(obs)`` maps a ``(obs_dim,) float64`` scene observation to a ``(7,) float32`` action.
+    ``predict(obs)`` maps a ``(obs_dim,) float64`` scene observation to a ``(7,) float32`` action. A pick turns a
+    free grasp yaw (can, milk, bread standing) so that the hand clears the source bin's walls and the other objects
+    (:func:`~skillstack.envs.robosuite_control.clear_grasp_yaw_error`).
 
     Args:
         skill: ``pick_<o>`` or ``place_<o>``.
@@ -534,10 +571,13 @@ class PickPlaceSkillController:
 
     def __init__(self, skill: str, env: Any = None) -> None:
         self.kind, self.obj = parse_skill(skill)
-        layout, targets, geometry = (env.obs_layout, env.targets, env.geometry) if env is not None else _scene_info()
+        layout, targets, geometry, source_bin = ((env.obs_layout, env.targets, env.geometry, env.source_bin)
+                                                 if env is not None else _scene_info())
         self.layout = layout
         self.target = targets[self.obj]
         self.geometry = geometry[self.obj]
+        self.others = {o.capitalize(): geometry[o] for o in SCENE_OBJECTS if o != self.obj}
+        self.source_bin = source_bin
         self.rest = REST_HEIGHT[self.obj]
         self.prefix = self.obj.capitalize()
 
@@ -549,9 +589,16 @@ class PickPlaceSkillController:
 
         q = get("robot0_gripper_qpos")
         settled = float(np.abs(get("robot0_gripper_qvel")).max()) < 0.01
+        surroundings = None
+        if self.kind == "pick":
+            obstacles = []
+            for prefix, geometry in self.others.items():
+                pos, quat = get(f"{prefix}_pos"), get(f"{prefix}_quat")
+                obstacles.append((box_points(pos, quat, geometry), object_top(pos, quat, geometry)))
+            surroundings = dataclasses.replace(self.source_bin, obstacles=tuple(obstacles))
         return pick_place_action(get("robot0_eef_pos"), get("robot0_eef_quat"), float(q[0] - q[1]), settled,
                                  get(f"{self.prefix}_pos"), get(f"{self.prefix}_quat"), self.geometry, self.target,
-                                 self.rest, stage=self.kind)
+                                 self.rest, stage=self.kind, surroundings=surroundings)
 
 
 SCENE_ENV_ID = "robosuite/PickPlaceScene-v1"

@@ -87,6 +87,8 @@ def train(
     gmm_modes: int = typer.Option(5, help="--policy-head gmm: mixture components."),
     demo_noise: float = typer.Option(0.0, help="bc / dagger: std of the noise added to the expert's executed "
                                      "actions while collecting demonstrations (DART); labels stay clean."),
+    demo_filter: str = typer.Option("all", help="Demonstration episodes used: all | success (only those in which "
+                                    "the expert succeeded; --n-demos are still collected)."),
     bc_pretrain_steps: int = typer.Option(3000, help="sac-demos / ibrl: BC pre-training steps of the actor (per "
                                           "round with --bc-dagger-rounds)."),
     bc_dagger_rounds: int = typer.Option(0, help="sac-demos / ibrl: DAgger rounds of the actor's pre-training "
@@ -125,7 +127,7 @@ def train(
         skill_name=skill_name, description=description, library=lib, torch_threads=threads, chunk_size=chunk_size,
         policy_head=policy_head, gmm_modes=gmm_modes,
         execute_steps=execute_steps, demo_noise=demo_noise, keep_best=keep_best,
-        proposal_selection=proposal_selection, reward=reward,
+        proposal_selection=proposal_selection, reward=reward, demo_filter=demo_filter,
     )
     res = run_train(cfg, resume=resume)
     _print_eval(res.skill.name, res.final_eval)

@@ -43,6 +43,24 @@ class Demonstrations:
     def __len__(self) -> int:
         return len(self.actions)
 
+    @property
+    def n_episodes(self) -> int:
+        """Number of episodes ``E``."""
+        return len(self.episode_success)
+
+    def successful(self) -> Demonstrations:
+        """Only the episodes that succeeded, renumbered ``0 … k-1`` in their order (success-filtered behaviour
+        cloning: robomimic's "proficient" datasets hold successful demonstrations only, Mandlekar et al. 2021; a
+        scripted expert's failures teach the clone the expert's stalls)."""
+        keep = self.episode_success[self.episode_ids]
+        renumber = np.cumsum(self.episode_success) - 1
+        return Demonstrations(
+            observations=self.observations[keep], actions=self.actions[keep], rewards=self.rewards[keep],
+            next_observations=self.next_observations[keep], terminals=self.terminals[keep],
+            episode_ids=renumber[self.episode_ids[keep]].astype(np.int64),
+            episode_success=self.episode_success[self.episode_success],
+        )
+
     def save(self, path: str | Path) -> None:
         """Write to ``path`` (npz) atomically."""
         path = Path(path)

@@ -64,6 +64,8 @@ BEST_POLICY = "best_policy.safetensors"
 
 POLICY_HEADS = ("deterministic", "gmm")
 """Policy heads of the imitation algorithms (:attr:`TrainConfig.policy_head`)."""
+DEMO_FILTERS = ("all", "success")
+"""Which demonstration episodes training uses (:attr:`TrainConfig.demo_filter`)."""
 
 
 @dataclass(frozen=True)
@@ -177,6 +179,11 @@ class TrainConfig:
     demonstrations are collected; the recorded labels stay the expert's clean actions (DART, Laskey et al. 2017,
     "DART: Noise Injection for Robust Imitation Learning", CoRL): the demonstrations visit the states a slightly
     wrong policy reaches, labelled with the expert's correction."""
+    demo_filter: str = "all"
+    """Which collected demonstration episodes are used: ``"all"`` or ``"success"`` (only the episodes in which the
+    expert succeeded, :meth:`~skillstack.skills.demos.Demonstrations.successful`; ``n_demos`` episodes are still
+    collected, so fewer are used). Applies wherever demonstrations are (cloning, DAgger's first round, the RL
+    replay buffers of sac-demos / ibrl)."""
     skill_name: str | None = None
     """Name of the registered skill (default derived from the env, e.g. ``drawer-open-v3``)."""
     description: str | None = None
@@ -235,6 +242,8 @@ class TrainConfig:
             raise ValueError(f"demo_noise (DART) is for the imitation algorithms (bc, dagger): its demonstrations "
                              f"record the expert's clean actions, not the executed noisy ones an RL replay buffer "
                              f"needs; got algo {self.algo!r}")
+        if self.demo_filter not in DEMO_FILTERS:
+            raise UnknownNameError(unknown_name_message("demonstration filter", self.demo_filter, list(DEMO_FILTERS)))
         if self.bc_dagger_rounds < 0 or (self.bc_dagger_rounds > 0 and spec.pretrain is None):
             raise ValueError(f"bc_dagger_rounds (DAgger pre-training of the actor) must be ≥ 0 and is for the "
                              f"algorithms that pre-train on demonstrations "
@@ -286,7 +295,7 @@ class Run:
                 defaults = {f.name: f.default for f in fields(TrainConfig)}
                 # the network, and what the periodic evaluations (keep_best, regression metric) deploy
                 for key in ("env_id", "algo", "seed", "chunk_size", "policy_head", "gmm_modes",
-                            "proposal_selection", "reward"):
+                            "proposal_selection", "reward", "demo_filter"):
                     if old.get(key, defaults[key]) != getattr(cfg, key):
                         raise ValueError(f"--resume: {key} differs from the run's config.json "
                                          f"({old.get(key, defaults[key])!r} vs {getattr(cfg, key)!r})")
@@ -427,11 +436,19 @@ class Run:
     def demonstrations(self) -> Demonstrations:
         path = self.dir / "demos.npz"
         if path.exists():
-            return Demonstrations.load(path)
-        demos = collect_demonstrations(self.cfg.env_id, self.cfg.n_demos, seed=self.cfg.seed,
-                                       max_episode_steps=self.cfg.max_episode_steps, progress=self.progress,
-                                       action_noise=self.cfg.demo_noise, reward=self.cfg.reward)
-        demos.save(path)
+            demos = Demonstrations.load(path)
+        else:
+            demos = collect_demonstrations(self.cfg.env_id, self.cfg.n_demos, seed=self.cfg.seed,
+                                           max_episode_steps=self.cfg.max_episode_steps, progress=self.progress,
+                                           action_noise=self.cfg.demo_noise, reward=self.cfg.reward)
+            demos.save(path)  # all collected episodes: a resumed run filters them the same way
+        if self.cfg.demo_filter == "success":
+            kept = demos.successful()
+            if not kept.n_episodes:
+                raise ValueError(f"demo_filter='success': the expert succeeded in none of the {demos.n_episodes} "
+                                 f"demonstration episodes of {self.cfg.env_id}")
+            tqdm.write(f"[demos] {kept.n_episodes} of {demos.n_episodes} episodes succeeded and are used")
+            demos = kept
         return demos
 
 

@@ -130,3 +130,55 @@ def test_grasp_yaw_error_turns_the_fingers_across_a_long_box_only():
     lying = axisangle2quat(np.array([np.pi / 2, 0.0, 0.0]))  # a milk carton on its side: footprint 4 x 16 cm
     # body x (2 cm half width) stays along world x: the fingers (closing along world y) must turn by 90 degrees
     assert abs(grasp_yaw_error(down, lying, square)) == pytest.approx(np.pi / 2)
+
+
+def test_hand_clearance_sees_walls_below_their_top_and_tall_neighbours_only():
+    from skillstack.envs.robosuite_control import HAND_HALF_LENGTH, HAND_HALF_WIDTH, Surroundings, hand_clearance
+
+    bin_ = Surroundings(inner=(-0.1, 0.3, -0.5, 0.0), wall_top=0.9)
+    near_y_wall = np.array([0.1, -0.42, 0.85])  # 8 cm from the wall at y = -0.5
+    across, along = hand_clearance([np.pi / 2, 0.0], near_y_wall, bin_)  # closing axis along y, then along x
+    assert across == pytest.approx(0.08 - HAND_HALF_LENGTH)  # the hand's end is over the wall
+    assert along == pytest.approx(0.08 - HAND_HALF_WIDTH)
+    high = near_y_wall + np.array([0.0, 0.0, 0.1])  # the hand stays above the wall's top: walls do not count
+    assert np.isinf(hand_clearance([np.pi / 2], high, bin_)).all()
+    middle = np.array([0.1, -0.25, 0.85])
+    neighbour = np.array([[0.1 + 0.09, -0.25]])  # 9 cm along x
+    tall = Surroundings(bin_.inner, bin_.wall_top, obstacles=((neighbour, 1.0),))
+    low = Surroundings(bin_.inner, bin_.wall_top, obstacles=((neighbour, 0.86),))  # top below the hand's bottom
+    x_gap, y_gap = hand_clearance([0.0, np.pi / 2], middle, tall)
+    assert x_gap == pytest.approx(0.09 - HAND_HALF_LENGTH)  # the point is 1.5 cm inside the hand's footprint
+    assert y_gap == pytest.approx(0.09 - HAND_HALF_WIDTH)
+    assert hand_clearance([0.0], middle, low)[0] == pytest.approx(0.2 - HAND_HALF_LENGTH)  # the x walls only
+
+
+def test_clear_grasp_yaw_turns_a_free_grasp_away_from_walls_and_keeps_fixed_axes():
+    from robosuite.utils.transform_utils import axisangle2quat
+
+    from skillstack.envs.robosuite_control import (
+        ObjectGeometry,
+        Surroundings,
+        box_points,
+        clear_grasp_yaw_error,
+        grasp_yaw_error,
+    )
+
+    down = np.array([1.0, 0.0, 0.0, 0.0])  # fingers closing along world y
+    bread = ObjectGeometry(np.array([0.02, 0.024, 0.024]), np.zeros(3))
+    cereal = ObjectGeometry(np.array([0.05, 0.015, 0.075]), np.zeros(3))
+    upright = np.array([0.0, 0.0, 0.0, 1.0])
+    bin_ = Surroundings(inner=(-0.1, 0.3, -0.5, 0.0), wall_top=0.9)
+    middle = np.array([0.1, -0.25, 0.85])
+    assert clear_grasp_yaw_error(down, upright, bread, middle, bin_) == pytest.approx(0.0)  # already across a face
+    near_y_wall = np.array([0.1, -0.42, 0.85])
+    assert abs(clear_grasp_yaw_error(down, upright, bread, near_y_wall, bin_)) == pytest.approx(np.pi / 2)
+    # a box turned by 0.3 rad in the middle: the fingers line up with its nearer face
+    turned = axisangle2quat(np.array([0.0, 0.0, 0.3]))
+    assert clear_grasp_yaw_error(down, turned, bread, middle, bin_) == pytest.approx(0.3)
+    # a tall neighbour 9 cm along y (where the hand's ends are): turn to close along x
+    neighbour = box_points(middle + np.array([0.0, 0.09, 0.05]), upright, bread)
+    crowded = Surroundings(bin_.inner, bin_.wall_top, obstacles=((neighbour, 1.0),))
+    assert abs(clear_grasp_yaw_error(down, upright, bread, middle, crowded)) == pytest.approx(np.pi / 2)
+    # the cereal box's axis is fixed by its shape: the walls do not change it
+    for quat in (upright, turned):
+        assert clear_grasp_yaw_error(down, quat, cereal, near_y_wall, bin_) == grasp_yaw_error(down, quat, cereal)

@@ -214,3 +214,40 @@ def test_reset_builds_a_discrete_state_of_the_domain(scene):
         scene.reset(seed=5, options={"state": {**want, "milk": "hand"}})
     with pytest.raises(ValueError, match="valid: 'random'"):
         scene.reset(seed=5, options={"hand": "left"})
+
+
+def test_source_bin_is_read_from_the_model(scene):
+    inner, top = scene.source_bin.inner, scene.source_bin.wall_top
+    np.testing.assert_allclose(inner, (-0.09, 0.29, -0.49, -0.01), atol=1e-9)  # bin1 at (0.1, -0.25), 1 cm walls
+    assert top == pytest.approx(0.9)
+
+
+def test_pick_oracle_turns_the_hand_off_the_wall_for_bread_near_it():
+    """Seed 0 of pick_bread: the bread 8 cm from the bin's wall at y = -0.49. With the fingers closing along y the
+    hand's end lands on the wall's top edge and the pick stalls 1.6 cm too high (the oracle without surroundings);
+    the oracle turns the hand along the wall and lifts the bread."""
+    from skillstack.envs.robosuite_control import pick_place_action
+    from skillstack.envs.robosuite_scene import PickPlaceSkillController
+
+    env = make_env(f"{SKILL_PREFIX}pick_bread")
+    base = env.unwrapped
+    oracle = PickPlaceSkillController("pick_bread", env=base)
+    results = []
+    for surroundings in (True, False):
+        obs, _ = env.reset(seed=0)
+        assert base.object_pos("bread")[1] - base.source_bin.inner[2] < 0.1
+        for _ in range(60):
+            action = oracle.predict(obs)
+            if not surroundings:  # the same call without the walls and neighbours: the yaw is left as it is
+                get = {k: obs[v] for k, v in base.obs_layout.items()}
+                q = get["robot0_gripper_qpos"]
+                action = pick_place_action(get["robot0_eef_pos"], get["robot0_eef_quat"], float(q[0] - q[1]),
+                                           float(np.abs(get["robot0_gripper_qvel"]).max()) < 0.01,
+                                           get["Bread_pos"], get["Bread_quat"], oracle.geometry, oracle.target,
+                                           oracle.rest, stage="pick")
+            obs, _, terminated, truncated, info = env.step(action)
+            if terminated or truncated:
+                break
+        results.append(info["success"])
+    env.close()
+    assert results == [True, False]
