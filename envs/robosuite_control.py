@@ -36,6 +36,8 @@ HAND_HALF_WIDTH = 0.035
 HAND_BOTTOM = 0.03
 """Height [m] of the hand's collision mesh's lowest point above the end-effector site (read from the model:
 0.031 with the hand vertical)."""
+TURN_BIAS = np.deg2rad(20.0)
+"""The free grasp yaw's turns are wrapped to [-90° + bias, 90° + bias) (:func:`clear_grasp_yaw_error`)."""
 GRASP_CLEARANCE = 0.01
 """A grasp yaw whose hand footprint keeps this far [m] from every wall and neighbour needs no turn
 (:func:`clear_grasp_yaw_error`)."""
@@ -222,14 +224,19 @@ def clear_grasp_yaw_error(eef_quat: npt.NDArray[np.float64], obj_quat: npt.NDArr
                           geometry: ObjectGeometry, grasp: npt.NDArray[np.float64],
                           surroundings: Surroundings, steps: int = 36) -> float:
     """:func:`grasp_yaw_error`, but an object that fits between the fingers at any yaw (can, milk, bread standing)
-    is grasped across one of its faces at the yaw that keeps the hand clear of the bin's walls and the neighbours
-    (:func:`hand_clearance`): of the two face-aligned yaws, the one nearer the hand's current yaw among those that
-    clear by :data:`GRASP_CLEARANCE`, else the better of the two; if both overlap something, the clearest of
-    ``steps`` yaws over 180°. The candidates are world yaws, so the target does not move while the hand turns.
-    An object with a fixed grasp axis (the cereal box) or leaning is left to :func:`grasp_yaw_error`.
+    turns the hand only where its footprint would hit the bin's walls or a neighbour (:func:`hand_clearance`): no
+    turn while the current yaw clears them by :data:`GRASP_CLEARANCE`; else a turn toward the world yaw (of
+    ``steps`` over 180°) with the largest clearance, which stops once the current yaw clears them. An object with
+    a fixed grasp axis (the cereal box) or leaning is left to :func:`grasp_yaw_error`.
+
+    Written to be imitated: the target is 0 wherever no turn is needed; the yaw turned to does not depend on the
+    hand's current yaw (the nearest clear yaw would: two of them, either side, for a wall across the fingers); and
+    the turn is wrapped to [-70°, 110°) rather than [-90°, 90°), so the 90° turn that a wall across the fingers
+    asks for always has the same sign — the gripper's symmetry would otherwise make it +88° or -88° depending on a
+    few degrees of the hand's yaw, two modes that a regressed policy averages to no turn at all.
 
     Returns:
-        Rotation [rad] about world z from the fingers' closing axis to the chosen one, wrapped to (-π/2, π/2].
+        Rotation [rad] about world z from the fingers' closing axis to the chosen one, in [-70°, 110°).
     """
     from robosuite.utils.transform_utils import quat2mat
 
@@ -238,19 +245,11 @@ def clear_grasp_yaw_error(eef_quat: npt.NDArray[np.float64], obj_quat: npt.NDArr
         return grasp_yaw_error(eef_quat, obj_quat, geometry)
     closing = quat2mat(eef_quat)[:, 1]
     current = float(np.arctan2(closing[1], closing[0]))
-
-    def turn(angle: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        return (angle - current + np.pi / 2) % np.pi - np.pi / 2
-
-    axis = rot[:, int(np.argsort(np.abs(rot[2, :]))[0])]  # a horizontal box axis
-    faces = np.arctan2(axis[1], axis[0]) + np.array([0.0, np.pi / 2])
-    gap = hand_clearance(faces, grasp, surroundings)
-    if gap.max() >= 0.0:
-        clear = gap >= GRASP_CLEARANCE
-        pick = int(np.argmin(np.abs(turn(faces)))) if clear.all() else int(np.argmax(gap))
-        return float(turn(faces[pick]))
+    if hand_clearance([current], grasp, surroundings)[0] >= GRASP_CLEARANCE:
+        return 0.0
     grid = np.arange(steps) * np.pi / steps
-    return float(turn(grid[int(np.argmax(hand_clearance(grid, grasp, surroundings)))]))
+    turns = (grid - current + np.pi / 2 - TURN_BIAS) % np.pi - np.pi / 2 + TURN_BIAS
+    return float(turns[int(np.argmax(hand_clearance(grid, grasp, surroundings)))])
 
 
 def pick_place_action(eef: npt.NDArray[np.float64], eef_quat: npt.NDArray[np.float64], opening: float,

@@ -152,6 +152,13 @@ def test_hand_clearance_sees_walls_below_their_top_and_tall_neighbours_only():
     assert hand_clearance([0.0], middle, low)[0] == pytest.approx(0.2 - HAND_HALF_LENGTH)  # the x walls only
 
 
+def _compose(q_world, q):
+    """Quaternion (x, y, z, w) of rotation ``q`` followed by ``q_world`` (a world-frame rotation)."""
+    from robosuite.utils.transform_utils import mat2quat, quat2mat
+
+    return mat2quat(quat2mat(q_world) @ quat2mat(q))
+
+
 def test_clear_grasp_yaw_turns_a_free_grasp_away_from_walls_and_keeps_fixed_axes():
     from robosuite.utils.transform_utils import axisangle2quat
 
@@ -169,16 +176,20 @@ def test_clear_grasp_yaw_turns_a_free_grasp_away_from_walls_and_keeps_fixed_axes
     upright = np.array([0.0, 0.0, 0.0, 1.0])
     bin_ = Surroundings(inner=(-0.1, 0.3, -0.5, 0.0), wall_top=0.9)
     middle = np.array([0.1, -0.25, 0.85])
-    assert clear_grasp_yaw_error(down, upright, bread, middle, bin_) == pytest.approx(0.0)  # already across a face
-    near_y_wall = np.array([0.1, -0.42, 0.85])
-    assert abs(clear_grasp_yaw_error(down, upright, bread, near_y_wall, bin_)) == pytest.approx(np.pi / 2)
-    # a box turned by 0.3 rad in the middle: the fingers line up with its nearer face
     turned = axisangle2quat(np.array([0.0, 0.0, 0.3]))
-    assert clear_grasp_yaw_error(down, turned, bread, middle, bin_) == pytest.approx(0.3)
+    for quat in (upright, turned):  # nothing in reach: no turn, whatever the box's yaw
+        assert clear_grasp_yaw_error(down, quat, bread, middle, bin_) == 0.0
+    near_y_wall = np.array([0.1, -0.42, 0.85])
+    assert clear_grasp_yaw_error(down, upright, bread, near_y_wall, bin_) == pytest.approx(np.pi / 2)
+    # the same wall with the hand 5 degrees either side of closing along y: the turn keeps its sign
+    for yaw in (-0.087, 0.087):
+        hand = axisangle2quat(np.array([0.0, 0.0, yaw]))
+        hand = _compose(hand, down)
+        assert 1.2 < clear_grasp_yaw_error(hand, upright, bread, near_y_wall, bin_) < 1.92
     # a tall neighbour 9 cm along y (where the hand's ends are): turn to close along x
     neighbour = box_points(middle + np.array([0.0, 0.09, 0.05]), upright, bread)
     crowded = Surroundings(bin_.inner, bin_.wall_top, obstacles=((neighbour, 1.0),))
-    assert abs(clear_grasp_yaw_error(down, upright, bread, middle, crowded)) == pytest.approx(np.pi / 2)
+    assert clear_grasp_yaw_error(down, upright, bread, middle, crowded) == pytest.approx(np.pi / 2)
     # the cereal box's axis is fixed by its shape: the walls do not change it
     for quat in (upright, turned):
         assert clear_grasp_yaw_error(down, quat, cereal, near_y_wall, bin_) == grasp_yaw_error(down, quat, cereal)
