@@ -8,6 +8,9 @@ Usage (from the repository root; ≈ 10 min per 50 layouts on one core)::
 
     python3 bench_results/robosuite_scene/oracle_chain.py --seed 2000 -n 50 \
         --json bench_results/robosuite_scene/oracle_chain_can_milk.json
+    python3 bench_results/robosuite_scene/oracle_chain.py --seed 1000 -n 20 --task all \
+        --plan pick_bread,place_bread,pick_cereal,place_cereal,pick_milk,place_milk,pick_can,place_can \
+        --json bench_results/robosuite_scene/oracle_chain_all_dev.json
 """
 
 from __future__ import annotations
@@ -47,15 +50,18 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=2000, help="first layout seed")
     ap.add_argument("-n", type=int, default=50, help="number of layouts")
     ap.add_argument("--json", type=Path, required=True, help="output file")
+    ap.add_argument("--plan", default=",".join(PLAN), help="comma-separated skills, run in this order")
+    ap.add_argument("--task", default="can_milk", help="scene task (its goal is the episode's success)")
     args = ap.parse_args()
-    env = make_env(SCENE_ENV_ID, task="can_milk").unwrapped
-    failed_at = {s: 0 for s in PLAN}
-    ran = {s: 0 for s in PLAN}
+    plan = tuple(args.plan.split(","))
+    env = make_env(SCENE_ENV_ID, task=args.task).unwrapped
+    failed_at = {s: 0 for s in plan}
+    ran = {s: 0 for s in plan}
     episodes = []
     for seed in range(args.seed, args.seed + args.n):
         obs, _ = env.reset(seed=seed)
         failed = None
-        for skill in PLAN:
+        for skill in plan:
             executor_skill = OracleSkill(skill, f"{SKILL_PREFIX}{skill}-v1", SKILL_MAX_STEPS[skill.partition("_")[0]],
                                          PickPlaceSkillController(skill, env=env))
             ran[skill] += 1
@@ -69,7 +75,7 @@ def main() -> None:
     env.close()
     k = sum(e["success"] for e in episodes)
     lo, hi = wilson_interval(k, args.n)
-    out = {"plan": list(PLAN), "skills": "scripted oracles", "seeds": f"{args.seed}..{args.seed + args.n - 1}",
+    out = {"plan": list(plan), "task": args.task, "skills": "scripted oracles", "seeds": f"{args.seed}..{args.seed + args.n - 1}",
            "success_rate": k / args.n, "success_ci95": [lo, hi], "ran": ran, "failed_at": failed_at,
            "episodes": episodes}
     args.json.write_text(json.dumps(out, indent=1) + "\n")
