@@ -162,11 +162,11 @@ class TrainConfig:
     ent_coef_init: float = 0.01
     """sac-demos: initial entropy coefficient (SB3's ``ent_coef="auto_<x>"``)."""
     chunk_size: int = 1
-    """bc: actions predicted per forward pass (action chunking, ACT / Diffusion Policy; 1 = a single-step
+    """bc / dagger: actions predicted per forward pass (action chunking, ACT / Diffusion Policy; 1 = a single-step
     policy). Targets are the expert's next ``chunk_size`` actions of the same episode, the last one repeated past
-    its end."""
+    its end (DAgger's rollouts: the expert's labels at the next visited steps, :func:`_dagger_round`)."""
     execute_steps: int | None = None
-    """bc with ``chunk_size`` > 1: actions of each chunk executed before predicting again (receding horizon;
+    """bc / dagger with ``chunk_size`` > 1: actions of each chunk executed before predicting again (receding horizon;
     default ``chunk_size // 2``, as Diffusion Policy executes 8 of 16)."""
     policy_head: str = "deterministic"
     """bc / dagger: ``"deterministic"`` (tanh output regressed with MSE) or ``"gmm"`` (a Gaussian-mixture head
@@ -214,9 +214,9 @@ class TrainConfig:
             UnknownNameError: ``algo`` is not registered.
         """
         spec = ALGORITHMS.get(self.algo)
-        if self.chunk_size != 1 and self.algo != "bc":
-            raise ValueError(f"chunk_size > 1 (action chunking) is implemented for algo 'bc' only, got "
-                             f"{self.algo!r}")
+        if self.chunk_size != 1 and self.algo not in ("bc", "dagger"):
+            raise ValueError(f"chunk_size > 1 (action chunking) is implemented for algos 'bc' and 'dagger' only, "
+                             f"got {self.algo!r}")
         if not 1 <= self.chunk_size <= MAX_CHUNK:
             raise ValueError(f"chunk_size must be in [1, {MAX_CHUNK}], got {self.chunk_size}")
         execute = self.execute_steps if self.execute_steps is not None else max(1, self.chunk_size // 2)
@@ -486,31 +486,42 @@ DAGGER_SEED_BASE = 4_000_000
 """DAgger rollouts use seeds ``DAGGER_SEED_BASE + 10_000 * seed + 1_000 * round + i`` (disjoint from the rest)."""
 
 
-def _dagger_round(actor: MLPActor, cfg: TrainConfig, round_index: int,
-                  progress: bool) -> tuple[np.ndarray, np.ndarray, float]:
+def _dagger_round(actor: MLPActor, cfg: TrainConfig, round_index: int, progress: bool,
+                  chunk_size: int = 1) -> tuple[np.ndarray, np.ndarray, float]:
     """Roll out ``actor`` alone (DAgger's β = 0) for ``cfg.dagger_episodes`` seeded episodes and label every visited
-    observation with the env's scripted expert. Returns ``(observations, expert actions, rollout success rate)``."""
+    observation with the env's scripted expert. Returns ``(observations, expert actions, rollout success rate)``.
+
+    With ``chunk_size`` > 1 (a chunked actor, executed open loop for its ``execute_steps``) the label of the
+    observation at step ``t`` is the chunk of the expert's labels at the visited steps ``t … t+chunk_size-1``
+    (:func:`chunk_targets` over each rollout), flattened to ``(N, chunk_size · act_dim)``: the expert's feedback
+    along the states the policy actually reaches, not a chunk the expert would have executed from ``t`` — which
+    would need the simulator rolled forward from every visited state. For a stateless feedback expert the two
+    agree where the policy follows its labels."""
     from skillstack.skills.experts import make_expert
 
     expert = make_expert(cfg.env_id)
     kwargs = {} if cfg.max_episode_steps is None else {"max_episode_steps": cfg.max_episode_steps}
     env = make_env(cfg.env_id, **kwargs)
     policy = _policy_fn(actor)
-    obs_list, act_list, wins = [], [], 0
+    obs_list, act_list, ep_list, wins = [], [], [], 0
     seeds = [DAGGER_SEED_BASE + 10_000 * cfg.seed + 1_000 * round_index + i for i in range(cfg.dagger_episodes)]
-    for seed in tqdm(seeds, desc=f"dagger round {round_index}", unit="ep", disable=not progress, leave=False):
+    for i, seed in enumerate(tqdm(seeds, desc=f"dagger round {round_index}", unit="ep", disable=not progress,
+                                  leave=False)):
         obs, _ = env.reset(seed=seed)
         policy.reset()
         while True:
             obs_list.append(obs)
             act_list.append(expert.predict(obs))
+            ep_list.append(i)
             obs, _, terminated, truncated, info = env.step(policy(obs))
             if terminated or truncated:
                 wins += bool(info.get("success"))
                 break
     env.close()
-    return (np.asarray(obs_list, dtype=np.float64), np.asarray(act_list, dtype=np.float32),
-            wins / max(1, cfg.dagger_episodes))
+    actions = np.asarray(act_list, dtype=np.float32)
+    if chunk_size > 1:
+        actions = chunk_targets(actions, np.asarray(ep_list, dtype=np.int64), chunk_size).reshape(len(actions), -1)
+    return np.asarray(obs_list, dtype=np.float64), actions, wins / max(1, cfg.dagger_episodes)
 
 
 def imitation_loop(run: Run, resume: bool, progress: bool = True) -> MLPActor:
@@ -592,7 +603,8 @@ def imitation_loop(run: Run, resume: bool, progress: bool = True) -> MLPActor:
         collected = False
         if dagger and run.state.steps % per_round == 0 and run.state.steps // per_round <= cfg.dagger_rounds \
                 and run.state.steps < cfg.steps:
-            new_obs, new_act, rollout_success = _dagger_round(net, cfg, run.state.steps // per_round, progress)
+            new_obs, new_act, rollout_success = _dagger_round(net, cfg, run.state.steps // per_round, progress,
+                                                              chunk_size=cfg.chunk_size)
             data_obs = np.concatenate([data_obs, new_obs])
             data_act = np.concatenate([data_act, new_act])
             obs = torch.as_tensor(data_obs, dtype=torch.float32)

@@ -131,8 +131,8 @@ def test_dart_demonstrations_are_seeded_and_labelled_by_the_clean_expert():
         collect_demonstrations(env_id, 1, action_noise=-0.1, progress=False)
 
 
-@pytest.mark.parametrize("kw, match", [({"algo": "sac", "chunk_size": 4}, "bc' only"),
-                                       ({"algo": "dagger", "chunk_size": 4}, "bc' only"),
+@pytest.mark.parametrize("kw, match", [({"algo": "sac", "chunk_size": 4}, "'dagger' only"),
+                                       ({"algo": "ibrl", "chunk_size": 4}, "'dagger' only"),
                                        ({"algo": "bc", "chunk_size": 4, "execute_steps": 5}, "execute_steps"),
                                        ({"algo": "sac-demos", "demo_noise": 0.1}, "DART"),
                                        ({"algo": "bc", "demo_noise": float("nan")}, "demo_noise")])
@@ -152,6 +152,26 @@ def test_bc_trains_a_chunked_skill(tmp_path):
     assert res.skill.policy.arch["chunk_size"] == 4 and res.skill.policy.arch["execute_steps"] == 2
     loaded = SkillLibrary(tmp_path / "lib").load(res.skill.name)
     assert isinstance(loaded.policy, ChunkedMLPActor)
+
+
+def test_dagger_labels_chunks_along_its_rollouts_and_trains_a_chunked_skill(tmp_path):
+    from skillstack.skills.train import _dagger_round, train
+
+    cfg = TrainConfig(env_id="metaworld/reach-v3", algo="dagger", steps=60, n_demos=2, chunk_size=4,
+                      dagger_rounds=1, dagger_episodes=2, eval_every=60, eval_episodes=1, final_eval_episodes=1,
+                      max_episode_steps=12, run_dir=str(tmp_path / "run"), library=str(tmp_path / "lib"),
+                      torch_threads=1, device="cpu")
+    actor = ChunkedMLPActor(39, 4, [16], "relu", 4, 2)
+    obs, single, _ = _dagger_round(actor, cfg, 1, progress=False)
+    obs4, chunks, _ = _dagger_round(actor, cfg, 1, progress=False, chunk_size=4)
+    np.testing.assert_array_equal(obs, obs4)  # same seeded rollouts
+    assert single.shape == (24, 4) and chunks.shape == (24, 16)
+    chunks = chunks.reshape(24, 4, 4)
+    np.testing.assert_array_equal(chunks[0], single[0:4])  # the expert's labels at the next visited steps
+    np.testing.assert_array_equal(chunks[10], single[[10, 11, 11, 11]])  # padded at the end of episode 0
+    np.testing.assert_array_equal(chunks[12], single[12:16])  # episode 1 starts a new chunk
+    res = train(cfg, progress=False)
+    assert res.skill.policy.kind == "mlp_chunk_actor" and res.skill.policy.arch["chunk_size"] == 4
 
 
 def test_gmm_head_keeps_the_modes_that_mse_averages():
