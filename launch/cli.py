@@ -79,8 +79,10 @@ def train(
     n_demos: int = typer.Option(25, help="Expert episodes for bc / dagger / sac-demos."),
     dagger_rounds: int = typer.Option(4, help="dagger: on-policy rounds after the BC round."),
     dagger_episodes: int = typer.Option(20, help="dagger: policy episodes per round, labelled by the expert."),
-    chunk_size: int = typer.Option(1, help="bc / dagger: actions predicted per forward pass (action chunking; 1 = off)."),
-    execute_steps: Optional[int] = typer.Option(None, help="bc with --chunk-size: actions of each chunk executed "
+    chunk_size: int = typer.Option(1, help="bc / dagger: actions predicted per forward pass (action chunking; "
+                                   "1 = off)."),
+    execute_steps: Optional[int] = typer.Option(None, help="bc / dagger with --chunk-size: actions of each chunk "
+                                                "executed "
                                                 "before predicting again (default chunk-size // 2)."),
     policy_head: str = typer.Option("deterministic", help="bc/dagger: deterministic (MSE) | gmm (Gaussian-mixture "
                                     "head, negative log-likelihood; for multimodal experts)."),

@@ -75,7 +75,8 @@ def main() -> None:
     env.close()
     k = sum(e["success"] for e in episodes)
     lo, hi = wilson_interval(k, args.n)
-    out = {"plan": list(plan), "task": args.task, "skills": "scripted oracles", "seeds": f"{args.seed}..{args.seed + args.n - 1}",
+    out = {"plan": list(plan), "task": args.task, "skills": "scripted oracles",
+           "seeds": f"{args.seed}..{args.seed + args.n - 1}",
            "success_rate": k / args.n, "success_ci95": [lo, hi], "ran": ran, "failed_at": failed_at,
            "episodes": episodes}
     args.json.write_text(json.dumps(out, indent=1) + "\n")
