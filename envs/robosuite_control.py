@@ -192,8 +192,10 @@ def hand_clearance(angles: npt.ArrayLike, grasp: npt.NDArray[np.float64],
                    surroundings: Surroundings) -> npt.NDArray[np.float64]:
     """Smallest signed gap [m] between the hand's footprint — a ``2·HAND_HALF_LENGTH × 2·HAND_HALF_WIDTH``
     rectangle centred on ``grasp`` (world, [m]) with its long side along the closing axis at world yaw ``angles``
-    [rad], shape ``(k,)`` — and the walls (if the hand's bottom, :data:`HAND_BOTTOM` above the grasp, is below their
-    top) and the obstacles whose top is above the hand's bottom; negative when they overlap (then minus the depth).
+    [rad], shape ``(k,)`` — and the walls (if the grasp is inside the bin and the hand's bottom, :data:`HAND_BOTTOM`
+    above the grasp, is below their top) and the obstacles whose top is above the hand's bottom; negative when they
+    overlap (then minus the depth). Not modelled: the fingers below the hand (an obstacle whose top lies in the
+    3 cm between the fingertips and the hand's bottom is not counted) and a tilted hand.
 
     Returns:
         ``(k,) float64`` [m]; ``inf`` where nothing is in reach.
@@ -202,8 +204,9 @@ def hand_clearance(angles: npt.ArrayLike, grasp: npt.NDArray[np.float64],
     c, s = np.cos(angles), np.sin(angles)
     hand_bottom = grasp[2] + HAND_BOTTOM
     gap = np.full(angles.shape, np.inf)
-    if hand_bottom < surroundings.wall_top:
-        x_min, x_max, y_min, y_max = surroundings.inner
+    x_min, x_max, y_min, y_max = surroundings.inner
+    inside = x_min < grasp[0] < x_max and y_min < grasp[1] < y_max
+    if inside and hand_bottom < surroundings.wall_top:
         reach_x = HAND_HALF_LENGTH * np.abs(c) + HAND_HALF_WIDTH * np.abs(s)
         reach_y = HAND_HALF_LENGTH * np.abs(s) + HAND_HALF_WIDTH * np.abs(c)
         for wall_gap in (grasp[0] - x_min - reach_x, x_max - grasp[0] - reach_x,
@@ -233,7 +236,10 @@ def clear_grasp_yaw_error(eef_quat: npt.NDArray[np.float64], obj_quat: npt.NDArr
     hand's current yaw (the nearest clear yaw would: two of them, either side, for a wall across the fingers); and
     the turn is wrapped to [-70°, 110°) rather than [-90°, 90°), so the 90° turn that a wall across the fingers
     asks for always has the same sign — the gripper's symmetry would otherwise make it +88° or -88° depending on a
-    few degrees of the hand's yaw, two modes that a regressed policy averages to no turn at all.
+    few degrees of the hand's yaw, two modes that a regressed policy averages to no turn at all. This moves the
+    sign flip, it does not remove it: a neighbour whose clearest yaw lies ≈ 70° below the hand's still gets -70°
+    or +110° by a fraction of a degree (the hand starts a pick closing along world y, so walls never fall there).
+    A leaning object gets no turn (:func:`grasp_yaw_error` returns 0 there).
 
     Returns:
         Rotation [rad] about world z from the fingers' closing axis to the chosen one, in [-70°, 110°).

@@ -419,7 +419,9 @@ class PickPlaceScene(RobosuiteEnv):
 
     def run_scripted(self, obs: npt.NDArray[np.float64], skill: str, max_steps: int) -> npt.NDArray[np.float64]:
         """Run the scripted controller of ``skill`` until its success predicate holds (at most ``max_steps``)."""
-        oracle = PickPlaceSkillController(skill, env=self)
+        # staged with the oracle every shipped scene skill was trained and evaluated on (without the clearance turn,
+        # ``clear_grasp=False``): the skill envs' start states stay those of their versions
+        oracle = PickPlaceSkillController(skill, env=self, clear_grasp=False)
         start = self.read_predicates()
         mode = self._holding_vertical
         moved = self.begin_skill(skill)
@@ -516,7 +518,8 @@ class PickPlaceSkillEnv(PickPlaceScene):
 def bin_interior(rs_env: Any, body: str) -> Surroundings:
     """The inner faces ``(x_min, x_max, y_min, y_max)`` [m] and the wall top [m] of a robosuite bin, read from its
     box geoms (the floor is the one whose centre is lowest; each wall's inner face is the side facing the floor's
-    centre), as :class:`~skillstack.envs.robosuite_control.Surroundings` without obstacles."""
+    centre), as :class:`~skillstack.envs.robosuite_control.Surroundings` without obstacles. Dividers through the
+    floor's centre (PickPlace's target bin has two) are left out: the result is the bin's outer box only."""
     import mujoco
 
     m, d = rs_env.sim.model._model, rs_env.sim.data._data
@@ -531,8 +534,10 @@ def bin_interior(rs_env: Any, body: str) -> Surroundings:
         if g == floor:
             continue
         pos, size = d.geom_xpos[g], m.geom_size[g]
-        top = max(top, pos[2] + size[2])
         axis = int(np.argmin(size[:2]))  # a wall is thin across the bin
+        if abs(pos[axis] - centre[axis]) < 1e-3:  # a divider through the centre (the target bin's): not a wall
+            continue
+        top = max(top, pos[2] + size[2])
         face = pos[axis] - np.sign(pos[axis] - centre[axis]) * size[axis]
         if axis == 0:
             x_min, x_max = (max(x_min, face), x_max) if face < centre[0] else (x_min, min(x_max, face))
@@ -556,21 +561,26 @@ class PickPlaceSkillController:
     ``pick_<o>`` grasps object ``o`` and lifts it clear, ``place_<o>`` carries the held ``o`` to its bin quarter and
     releases it (:func:`pick_place_action` with ``stage="pick"`` / ``"place"``).
 
-    ``predict(obs)`` maps a ``(obs_dim,) float64`` scene observation to a ``(7,) float32`` action. A pick turns a
-    free grasp yaw (can, milk, bread standing) so that the hand clears the source bin's walls and the other objects
-    (:func:`~skillstack.envs.robosuite_control.clear_grasp_yaw_error`).
+    ``predict(obs)`` maps a ``(obs_dim,) float64`` scene observation to a ``(7,) float32`` action. With
+    ``clear_grasp`` (the default: the registered expert, demonstrations and DAgger labels) a pick turns a free grasp
+    yaw (can, milk, bread standing) so that the hand clears the source bin's walls and the other objects
+    (:func:`~skillstack.envs.robosuite_control.clear_grasp_yaw_error`); without it the yaw is left as it is, as
+    before 2026-12-04 — the env's own start staging (:meth:`PickPlaceScene.run_scripted`) keeps that, so the skill
+    envs' start states are unchanged.
 
     Args:
         skill: ``pick_<o>`` or ``place_<o>``.
         env: a :class:`~skillstack.envs.robosuite_scene.PickPlaceScene` to read the constants from (default: a
             throwaway one, built once per process).
+        clear_grasp: turn a free grasp yaw clear of walls and neighbours (above).
 
     Raises:
         UnknownNameError: unknown skill.
     """
 
-    def __init__(self, skill: str, env: Any = None) -> None:
+    def __init__(self, skill: str, env: Any = None, clear_grasp: bool = True) -> None:
         self.kind, self.obj = parse_skill(skill)
+        self.clear_grasp = clear_grasp
         layout, targets, geometry, source_bin = ((env.obs_layout, env.targets, env.geometry, env.source_bin)
                                                  if env is not None else _scene_info())
         self.layout = layout
@@ -590,7 +600,7 @@ class PickPlaceSkillController:
         q = get("robot0_gripper_qpos")
         settled = float(np.abs(get("robot0_gripper_qvel")).max()) < 0.01
         surroundings = None
-        if self.kind == "pick":
+        if self.kind == "pick" and self.clear_grasp:
             obstacles = []
             for prefix, geometry in self.others.items():
                 pos, quat = get(f"{prefix}_pos"), get(f"{prefix}_quat")

@@ -142,6 +142,8 @@ def test_hand_clearance_sees_walls_below_their_top_and_tall_neighbours_only():
     assert along == pytest.approx(0.08 - HAND_HALF_WIDTH)
     high = near_y_wall + np.array([0.0, 0.0, 0.1])  # the hand stays above the wall's top: walls do not count
     assert np.isinf(hand_clearance([np.pi / 2], high, bin_)).all()
+    outside = np.array([0.05, 0.2, 0.85])  # an object outside this bin (in the other one): its walls do not count
+    assert np.isinf(hand_clearance([0.0, np.pi / 2], outside, bin_)).all()
     middle = np.array([0.1, -0.25, 0.85])
     neighbour = np.array([[0.1 + 0.09, -0.25]])  # 9 cm along x
     tall = Surroundings(bin_.inner, bin_.wall_top, obstacles=((neighbour, 1.0),))

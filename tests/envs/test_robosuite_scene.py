@@ -251,3 +251,20 @@ def test_pick_oracle_turns_the_hand_off_the_wall_for_bread_near_it():
         results.append(info["success"])
     env.close()
     assert results == [True, False]
+
+
+def test_start_staging_keeps_the_oracle_the_skill_envs_were_versioned_with(monkeypatch):
+    """The skill envs stage their starts (the object picked for a place start) with the pick oracle as it was when
+    their versions were fixed: the clearance turn is the expert's (demonstrations), never the env's."""
+    import skillstack.envs.robosuite_control as control
+    from skillstack.envs.robosuite_scene import PickPlaceSkillController
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("start staging used the clearance-aware grasp yaw")
+
+    monkeypatch.setattr(control, "clear_grasp_yaw_error", refuse)
+    env = make_env(f"{SKILL_PREFIX}place_bread")
+    obs, _ = env.reset(seed=0)  # a place start: the scripted pick of the bread ran inside reset
+    with pytest.raises(AssertionError, match="clearance-aware"):
+        PickPlaceSkillController("pick_bread", env=env.unwrapped).predict(obs)  # the expert does turn
+    env.close()

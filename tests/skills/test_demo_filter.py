@@ -37,6 +37,8 @@ def test_successful_keeps_the_successful_episodes_renumbered():
 def test_demo_filter_is_checked_used_and_kept_on_resume(tmp_path, capsys):
     with pytest.raises(UnknownNameError, match="all, success"):
         TrainConfig(env_id="metaworld/reach-v3", steps=10, algo="bc", demo_filter="best").resolved()
+    with pytest.raises(ValueError, match="collects none"):
+        TrainConfig(env_id="metaworld/reach-v3", steps=10, algo="sac", demo_filter="success").resolved()
     cfg = TrainConfig(env_id="metaworld/reach-v3", algo="bc", steps=20, n_demos=3, demo_filter="success",
                       eval_every=20, eval_episodes=1, final_eval_episodes=1, max_episode_steps=60,
                       run_dir=str(tmp_path / "run"), torch_threads=1, device="cpu")
