@@ -185,7 +185,7 @@ def box_points(obj: npt.NDArray[np.float64], obj_quat: npt.NDArray[np.float64], 
     g = np.linspace(-1.0, 1.0, per_axis)
     grid = np.stack(np.meshgrid(g, g, g, indexing="ij"), axis=-1).reshape(-1, 3) * geometry.half_extent
     rot = quat2mat(obj_quat)
-    return (obj + rot @ geometry.centre)[:2] + (grid + 0.0) @ rot[:2, :].T
+    return (obj + rot @ geometry.centre)[:2] + grid @ rot[:2, :].T
 
 
 def hand_clearance(angles: npt.ArrayLike, grasp: npt.NDArray[np.float64],
