@@ -91,6 +91,8 @@ def train(
                                      "actions while collecting demonstrations (DART); labels stay clean."),
     demo_filter: str = typer.Option("all", help="Demonstration episodes used: all | success (only those in which "
                                     "the expert succeeded; --n-demos are still collected)."),
+    demo_workers: int = typer.Option(1, help="Processes that collect the demonstrations in parallel (same "
+                                     "demonstrations for any number; pays on robosuite)."),
     bc_pretrain_steps: int = typer.Option(3000, help="sac-demos / ibrl: BC pre-training steps of the actor (per "
                                           "round with --bc-dagger-rounds)."),
     bc_dagger_rounds: int = typer.Option(0, help="sac-demos / ibrl: DAgger rounds of the actor's pre-training "
@@ -130,6 +132,7 @@ def train(
         policy_head=policy_head, gmm_modes=gmm_modes,
         execute_steps=execute_steps, demo_noise=demo_noise, keep_best=keep_best,
         proposal_selection=proposal_selection, reward=reward, demo_filter=demo_filter,
+        demo_workers=demo_workers,
     )
     res = run_train(cfg, resume=resume)
     _print_eval(res.skill.name, res.final_eval)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing as mp
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, fields
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -77,7 +80,7 @@ class Demonstrations:
 
 def collect_demonstrations(
     env_id: str, n_episodes: int, seed: int = 0, max_episode_steps: int | None = None,
-    progress: bool = True, action_noise: float = 0.0, reward: str = "env",
+    progress: bool = True, action_noise: float = 0.0, reward: str = "env", n_workers: int = 1,
 ) -> Demonstrations:
     """Roll out the env's scripted expert for ``n_episodes`` seeded episodes.
 
@@ -92,6 +95,11 @@ def collect_demonstrations(
     is drawn from ``default_rng([DEMO_SEED_BASE + 10 000·seed + i, 1])``, so collection is reproducible; with
     noise, ``actions`` are labels for imitation, not the executed actions an RL replay buffer needs.
 
+    Every episode depends only on its own seed, so with ``n_workers`` > 1 contiguous blocks of episodes are
+    collected in worker processes (``ProcessPoolExecutor``, ``forkserver`` start like SB3's ``SubprocVecEnv``)
+    and concatenated in episode order: the result equals the one-process collection for any ``n_workers``.
+    This is what pays on robosuite, whose operational-space controller steps at ≈ 50 steps/s per core.
+
     Args:
         env_id: registered env with a scripted expert.
         n_episodes: number of episodes.
@@ -100,19 +108,50 @@ def collect_demonstrations(
         progress: show a progress bar.
         action_noise: standard deviation of the executed-action noise (in the env's normalised action units).
         reward: ``"env"`` or ``"success"`` (:data:`~skillstack.envs.rewards.REWARDS`).
+        n_workers: processes that collect in parallel (1: in this process).
 
     Raises:
         UnknownNameError: unknown ``env_id`` or ``reward``.
-        ValueError: the env has no scripted expert, or ``action_noise`` is negative or not finite.
+        ValueError: the env has no scripted expert, ``action_noise`` is negative or not finite, or ``n_workers``
+            or ``n_episodes`` is not positive.
     """
     if not (action_noise >= 0.0 and np.isfinite(action_noise)):
         raise ValueError(f"action_noise must be a finite standard deviation ≥ 0, got {action_noise}")
+    if n_workers < 1 or n_episodes < 1:
+        raise ValueError(f"n_workers and n_episodes must be ≥ 1, got {n_workers} and {n_episodes}")
+    make_expert(env_id)  # unknown env / no expert: fail here, not in a worker
+    job = partial(_collect_block, env_id, seed=seed, max_episode_steps=max_episode_steps,
+                  action_noise=action_noise, reward=reward)
+    if n_workers == 1:
+        with tqdm(total=n_episodes, desc=f"demos {env_id}", unit="ep", disable=not progress) as bar:
+            return job(0, n_episodes, bar=bar)
+    # blocks smaller than n/workers balance the load (episode lengths differ) and move the progress bar
+    bounds = np.linspace(0, n_episodes, min(n_episodes, 4 * n_workers) + 1).round().astype(int)
+    blocks = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+    ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
+    parts: dict[int, Demonstrations] = {}
+    with ProcessPoolExecutor(max_workers=min(n_workers, len(blocks)), mp_context=ctx) as pool, \
+            tqdm(total=n_episodes, desc=f"demos {env_id} ({n_workers} workers)", unit="ep",
+                 disable=not progress) as bar:
+        futures = {pool.submit(job, a, b): (a, b) for a, b in blocks}
+        for fut in as_completed(futures):
+            a, b = futures[fut]
+            parts[a] = fut.result()
+            bar.update(b - a)
+    ordered = [parts[a] for a, _ in blocks]
+    return Demonstrations(**{f.name: np.concatenate([getattr(d, f.name) for d in ordered])
+                             for f in fields(Demonstrations)})
+
+
+def _collect_block(env_id: str, start: int, stop: int, *, seed: int, max_episode_steps: int | None,
+                   action_noise: float, reward: str, bar: tqdm | None = None) -> Demonstrations:
+    """Episodes ``start … stop-1`` of :func:`collect_demonstrations` (module level: it runs in workers)."""
     expert = make_expert(env_id)
     kwargs = {} if max_episode_steps is None else {"max_episode_steps": max_episode_steps}
     env = with_reward(make_env(env_id, **kwargs), reward)
     buf: dict[str, list] = {k: [] for k in ("obs", "act", "rew", "next", "term", "ep")}
     success = []
-    for i in tqdm(range(n_episodes), desc=f"demos {env_id}", unit="ep", disable=not progress):
+    for i in range(start, stop):
         obs, _ = env.reset(seed=DEMO_SEED_BASE + 10_000 * seed + i)
         noise = np.random.default_rng([DEMO_SEED_BASE + 10_000 * seed + i, 1]) if action_noise > 0 else None
         ok = False
@@ -134,12 +173,16 @@ def collect_demonstrations(
             if terminated or truncated:
                 break
         success.append(ok)
+        if bar is not None:
+            bar.update(1)
     env.close()
+    obs_dim = env.observation_space.shape
+    act_dim = env.action_space.shape
     return Demonstrations(
-        observations=np.asarray(buf["obs"], dtype=np.float64),
-        actions=np.asarray(buf["act"], dtype=np.float32),
+        observations=np.asarray(buf["obs"], dtype=np.float64).reshape(-1, *obs_dim),
+        actions=np.asarray(buf["act"], dtype=np.float32).reshape(-1, *act_dim),
         rewards=np.asarray(buf["rew"], dtype=np.float32),
-        next_observations=np.asarray(buf["next"], dtype=np.float64),
+        next_observations=np.asarray(buf["next"], dtype=np.float64).reshape(-1, *obs_dim),
         terminals=np.asarray(buf["term"], dtype=np.float32),
         episode_ids=np.asarray(buf["ep"], dtype=np.int64),
         episode_success=np.asarray(success, dtype=bool),

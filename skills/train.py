@@ -184,6 +184,9 @@ class TrainConfig:
     expert succeeded, :meth:`~skillstack.skills.demos.Demonstrations.successful`; ``n_demos`` episodes are still
     collected, so fewer are used). Applies wherever demonstrations are (cloning, DAgger's first round, the RL
     replay buffers of sac-demos / ibrl)."""
+    demo_workers: int = 1
+    """Processes that collect the demonstrations in parallel (:func:`~skillstack.skills.demos.collect_demonstrations`;
+    the demonstrations are the same for any value, so a resumed run may change it)."""
     skill_name: str | None = None
     """Name of the registered skill (default derived from the env, e.g. ``drawer-open-v3``)."""
     description: str | None = None
@@ -443,7 +446,8 @@ class Run:
         else:
             demos = collect_demonstrations(self.cfg.env_id, self.cfg.n_demos, seed=self.cfg.seed,
                                            max_episode_steps=self.cfg.max_episode_steps, progress=self.progress,
-                                           action_noise=self.cfg.demo_noise, reward=self.cfg.reward)
+                                           action_noise=self.cfg.demo_noise, reward=self.cfg.reward,
+                                           n_workers=self.cfg.demo_workers)
             demos.save(path)  # all collected episodes: a resumed run filters them the same way
         if self.cfg.demo_filter == "success":
             kept = demos.successful()
@@ -819,8 +823,8 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
     """
     spec = ENVS.get(cfg.env_id)
     algorithm = ALGORITHMS.get(cfg.algo)
-    if cfg.steps <= 0 or cfg.n_envs <= 0 or cfg.seed < 0:
-        raise ValueError("steps and n_envs must be positive and seed non-negative")
+    if cfg.steps <= 0 or cfg.n_envs <= 0 or cfg.seed < 0 or cfg.demo_workers <= 0:
+        raise ValueError("steps, n_envs and demo_workers must be positive and seed non-negative")
     if cfg.n_envs > 1 and not algorithm.vectorised:
         raise ValueError(f"--n-envs applies to RL algorithms, not {cfg.algo}")
     if cfg.skill_name is not None:
