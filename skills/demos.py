@@ -127,7 +127,7 @@ def collect_demonstrations(
             return job(0, n_episodes, bar=bar)
     # blocks smaller than n/workers balance the load (episode lengths differ) and move the progress bar
     bounds = np.linspace(0, n_episodes, min(n_episodes, 4 * n_workers) + 1).round().astype(int)
-    blocks = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+    blocks = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
     ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
     parts: dict[int, Demonstrations] = {}
     with ProcessPoolExecutor(max_workers=min(n_workers, len(blocks)), mp_context=ctx) as pool, \
