@@ -257,6 +257,7 @@ def skills_train_affordance(
     seed: int = typer.Option(0),
     threads: Optional[int] = typer.Option(None, help="torch threads."),
     cache_dir: Optional[Path] = typer.Option(None, help="Keep the outcome datasets (npz) here."),
+    workers: int = typer.Option(1, help="Processes that execute the skill from the starts (same outcomes)."),
     library: Optional[Path] = LibraryOpt,
 ) -> None:
     """Fit each skill's Monte-Carlo affordance model P(success | obs) and save it as a new skill version."""
@@ -281,7 +282,7 @@ def skills_train_affordance(
         t.add_column(col)
     for name in names:
         skill = lib.load(name)
-        model, metrics = train_affordance(skill, cfg, cache_dir=cache_dir)
+        model, metrics = train_affordance(skill, cfg, cache_dir=cache_dir, n_workers=workers)
         new = dataclasses.replace(skill, affordance_model=model, metrics={**skill.metrics, "affordance": metrics},
                                   version=None)
         path = lib.save(new)

@@ -25,7 +25,9 @@ calibration error over 10 equal-width bins, and a reliability diagram (``calibra
 
 from __future__ import annotations
 
+import multiprocessing as mp
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -76,7 +78,8 @@ class Outcomes:
 
 
 def collect_outcomes(
-    skill: Skill, n: int, seed_base: int, n_parallel: int = 16, env_id: str | None = None, progress: bool = True
+    skill: Skill, n: int, seed_base: int, n_parallel: int = 16, env_id: str | None = None, progress: bool = True,
+    n_workers: int = 1,
 ) -> Outcomes:
     """Execute ``skill`` from ``n`` seeded starts and record (start observation, success).
 
@@ -92,11 +95,20 @@ def collect_outcomes(
         n_parallel: envs stepped together.
         env_id: env override (default ``skill.env_id``); must accept ``reset(options={"start": ...})``.
         progress: show a progress bar.
+        n_workers: processes that execute blocks of starts (an even number of starts each, so start ``i`` keeps
+            its seed and start type) and are concatenated in start order. An execution depends only on its seed
+            and the policy, so the outcomes equal the one-process ones for chunked policies (each executor runs
+            alone); a batched MLP policy may differ in float rounding with the batch's make-up.
 
     Raises:
         UnknownNameError: unknown env.
+        ValueError: ``n_workers`` < 1.
     """
     env_id = env_id or skill.env_id
+    if n_workers < 1:
+        raise ValueError(f"n_workers must be ≥ 1, got {n_workers}")
+    if n_workers > 1 and n > 2:
+        return _collect_outcomes_parallel(skill, n, seed_base, n_parallel, env_id, progress, n_workers)
     envs = [make_env(env_id) for _ in range(min(n_parallel, n))]
     obs0 = np.zeros((n, skill.observation_space.shape[0]))
     success = np.zeros(n, dtype=bool)
@@ -148,6 +160,34 @@ def collect_outcomes(
     for e in envs:
         e.close()
     return Outcomes(obs0, success & ~already, applicable, lengths)
+
+
+def _outcome_block(skill: Skill, start: int, stop: int, seed_base: int, n_parallel: int, env_id: str) -> Outcomes:
+    """Starts ``start … stop-1`` of :func:`collect_outcomes` (module level: it runs in a worker process)."""
+    torch.set_num_threads(1)
+    return collect_outcomes(skill, stop - start, seed_base + start, n_parallel, env_id, progress=False)
+
+
+def _collect_outcomes_parallel(skill: Skill, n: int, seed_base: int, n_parallel: int, env_id: str, progress: bool,
+                               n_workers: int) -> Outcomes:
+    """:func:`collect_outcomes` over worker processes (``forkserver``; the skill is sent to them in memory)."""
+    n_blocks = min(4 * n_workers, n // 2)
+    bounds = sorted({min(n, 2 * round(x)) for x in np.linspace(0, n / 2, n_blocks + 1)} | {0, n})  # even starts
+    blocks = [(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+    ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
+    parts: dict[int, Outcomes] = {}
+    with ProcessPoolExecutor(max_workers=min(n_workers, len(blocks)), mp_context=ctx) as pool, \
+            tqdm(total=n, desc=f"outcomes {skill.name} ({n_workers} workers)", unit="ep",
+                 disable=not progress) as bar:
+        futures = {pool.submit(_outcome_block, skill, a, b, seed_base, n_parallel, env_id): (a, b)
+                   for a, b in blocks}
+        for fut in as_completed(futures):
+            a, b = futures[fut]
+            parts[a] = fut.result()
+            bar.update(b - a)
+    ordered = [parts[a] for a, _ in blocks]
+    return Outcomes(**{k: np.concatenate([getattr(o, k) for o in ordered])
+                       for k in ("observations", "success", "applicable", "lengths")})
 
 
 @dataclass(frozen=True)
@@ -300,7 +340,8 @@ def _policy_digest(skill: Skill) -> str:
 
 
 def train_affordance(skill: Skill, cfg: AffordanceConfig, progress: bool = True,
-                     cache_dir: str | Path | None = None) -> tuple[MLPAffordance | TreeAffordance, dict[str, Any]]:
+                     cache_dir: str | Path | None = None,
+                     n_workers: int = 1) -> tuple[MLPAffordance | TreeAffordance, dict[str, Any]]:
     """Collect outcomes of ``skill``'s policy, fit its affordance model and measure it on held-out starts.
 
     Args:
@@ -309,6 +350,7 @@ def train_affordance(skill: Skill, cfg: AffordanceConfig, progress: bool = True,
         progress: progress bars.
         cache_dir: if given, the outcome datasets are written there as npz, and datasets already there for this
             skill (same sizes and seeds) are reused instead of being collected again.
+        n_workers: processes that collect the outcomes (:func:`collect_outcomes`).
 
     Returns:
         ``(model, metrics)``: metrics hold the held-out ``auroc``, ``brier``, ``ece``, ``base_rate``,
@@ -322,7 +364,7 @@ def train_affordance(skill: Skill, cfg: AffordanceConfig, progress: bool = True,
             Path(cache_dir) / f"{skill.name}_{_policy_digest(skill)}_{split}_n{n}_s{cfg.seed}.npz")
         if path is not None and path.exists():
             return Outcomes.load(path)
-        o = collect_outcomes(skill, n, base + off, progress=progress)
+        o = collect_outcomes(skill, n, base + off, progress=progress, n_workers=n_workers)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             o.save(path)

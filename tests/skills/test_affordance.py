@@ -174,3 +174,18 @@ def test_affordance_set_is_bit_identical_to_each_model_and_memoised():
     env.close()
     with pytest.raises(IndexError):
         batch.member(99)
+
+
+def test_outcomes_collected_by_workers_equal_the_one_process_outcomes():
+    """Worker blocks keep each start's seed and start type (even block starts) and are joined in start order."""
+    from skillstack.skills.affordance import collect_outcomes
+    from skillstack.skills.library import SkillLibrary, default_library_path
+
+    skill = SkillLibrary(default_library_path()).load("open_drawer")
+    one = collect_outcomes(skill, 7, 123, n_parallel=1, progress=False)
+    two = collect_outcomes(skill, 7, 123, n_parallel=1, progress=False, n_workers=2)
+    for k in ("observations", "success", "applicable", "lengths"):
+        np.testing.assert_array_equal(getattr(one, k), getattr(two, k), err_msg=k)
+    assert one.applicable[0::2].all()  # even starts are precondition starts, in every block
+    with pytest.raises(ValueError, match="n_workers"):
+        collect_outcomes(skill, 4, 0, n_workers=0, progress=False)
