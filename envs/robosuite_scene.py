@@ -35,7 +35,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -85,12 +84,6 @@ place of another object. A place into the can's far quarter leaves the hand at t
 tilted ≈ 21°; with a share of 1/2 (≈ 1 in 12 pick_milk demonstrations after place_can) the cloned pick_milk
 lifted the milk from there in 14 of 34 plan executions (development layouts)."""
 SKILL_MAX_STEPS = {"pick": 120, "place": 150}
-LEARNED_PICK_STAGING: dict[str, int] = {"can": 11, "milk": 11, "bread": 4, "cereal": 3}
-"""``-v2`` place skill envs: the shipped pick skill (``assets/skills/pick_<o>``, pinned version) that stages each
-precondition start — the grasp a plan's place actually starts from. The ``-v1`` place envs stage it with the
-scripted pick oracle, whose grasps the cloned places then saw exclusively; inside plans the places failed after the
-*learned* picks' grasps (README, "Where the rest is lost"). Where the learned pick does not lift the object within
-its step cap, the scripted oracle picks it, so every precondition start holds the object."""
 """Step caps of the skill envs [control steps at 20 Hz]; the oracle needs ≈ 40 (pick) and ≈ 60 (place)."""
 
 
@@ -466,16 +459,11 @@ class PickPlaceSkillEnv(PickPlaceScene):
     """
 
     def __init__(self, skill: str, pick_after_place: float = PICK_AFTER_PLACE, others_in_bin: float = 0.5,
-                 learned_pick: int | None = None, **kwargs: Any) -> None:
+                 **kwargs: Any) -> None:
         self.kind, self.obj = parse_skill(skill)
         self.skill = skill
         self.pick_after_place = pick_after_place
         self.others_in_bin = others_in_bin
-        if learned_pick is not None and self.kind != "place":
-            raise ValueError(f"learned_pick stages place starts; {skill} is a pick skill")
-        self.learned_pick = learned_pick
-        self._pick_skill: Any = None
-        self.staged_by: str | None = None
         kwargs.setdefault("terminate_on_success", True)
         super().__init__(**kwargs)
 
@@ -485,7 +473,6 @@ class PickPlaceSkillEnv(PickPlaceScene):
         if start not in ("precondition", "any"):
             raise ValueError(f"unknown start {start!r}; valid: 'precondition', 'any'")
         obs, _ = super().reset(seed=seed)
-        self.staged_by = None
         draw = seed if seed is not None else int(self.np_random.integers(2**63 - 1))
         rng = np.random.default_rng([draw, 2])
         others = [o for o in SCENE_OBJECTS if o != self.obj]
@@ -512,13 +499,7 @@ class PickPlaceSkillEnv(PickPlaceScene):
             if movable:
                 obs = self.run_scripted(obs, f"pick_{rng.choice(movable)}", SKILL_MAX_STEPS["pick"])
         elif variant == "lifted" or (self.kind == "place" and variant == "precondition"):
-            self.staged_by = "oracle"
-            if self.learned_pick is not None and variant == "precondition":
-                obs = self.run_learned_pick(obs)
-                if self.read_predicates()[f"holding({self.obj})"]:
-                    self.staged_by = "skill"
-            if self.staged_by == "oracle":
-                obs = self.run_scripted(obs, f"pick_{self.obj}", SKILL_MAX_STEPS["pick"])
+            obs = self.run_scripted(obs, f"pick_{self.obj}", SKILL_MAX_STEPS["pick"])
         self._last_obs = decision_obs = obs
         moved = self.begin_skill(self.skill)
         self._last_obs = obs = obs if moved is None else moved
@@ -527,32 +508,7 @@ class PickPlaceSkillEnv(PickPlaceScene):
             else p[f"holding({self.obj})"]
         done = self.skill_succeeded(self.skill, p, p)
         return obs, {"success": done, "applicable": bool(applicable), "satisfied_at_start": done,
-                     "predicates": dict(p), "decision_observation": decision_obs, "staged_by": self.staged_by}
-
-    def run_learned_pick(self, obs: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        """Run the shipped ``pick_<o>`` skill (version :attr:`learned_pick`) as the plan's executor would: its
-        setup (:meth:`begin_skill`), then its policy until ``lifted(o)`` or its step cap.
-
-        Raises:
-            SkillLoadError / UnknownNameError: the pinned skill version is not in the shipped library.
-        """
-        if self._pick_skill is None:
-            from skillstack.skills.library import SkillLibrary
-
-            shipped = Path(__file__).resolve().parent.parent / "assets" / "skills"
-            self._pick_skill = SkillLibrary(shipped).load(f"pick_{self.obj}", self.learned_pick)
-        skill = self._pick_skill
-        start = self.read_predicates()
-        mode = self._holding_vertical
-        moved = self.begin_skill(skill.env_id)
-        obs = obs if moved is None else moved
-        skill.reset()
-        for _ in range(SKILL_MAX_STEPS["pick"]):
-            obs = self._raw_step(skill.predict(obs))
-            if self.skill_succeeded(f"pick_{self.obj}", start, self.read_predicates()):
-                break
-        self._holding_vertical = mode
-        return obs
+                     "predicates": dict(p), "decision_observation": decision_obs}
 
     def _success(self) -> bool:
         return self.skill_succeeded(self.skill, self.predicates, self.predicates)
@@ -679,14 +635,6 @@ def _register() -> None:
                 kwargs={"skill": skill, "hold_orientation": hold, "pick_after_place": after_place,
                         "others_in_bin": in_bin},
                 max_episode_steps=SKILL_MAX_STEPS[skill.partition("_")[0]], description=skill_description(skill)))
-    for skill in skill_names():
-        kind, obj = parse_skill(skill)
-        if kind == "place":  # v2: place starts staged by the shipped pick skills (LEARNED_PICK_STAGING); the
-            register_env(EnvSpec(  # bare name stays the -v1 env
-                name=f"{SKILL_PREFIX}{skill}-v2", entry_point="skillstack.envs.robosuite_scene:PickPlaceSkillEnv",
-                kwargs={"skill": skill, "hold_orientation": True, "pick_after_place": PICK_AFTER_PLACE,
-                        "others_in_bin": 0.5, "learned_pick": LEARNED_PICK_STAGING[obj]},
-                max_episode_steps=SKILL_MAX_STEPS["place"], description=skill_description(skill)))
     register_scene(Scene(
         name="robosuite-pickplace",
         env_id=SCENE_ENV_ID,

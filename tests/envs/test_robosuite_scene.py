@@ -268,24 +268,3 @@ def test_start_staging_keeps_the_oracle_the_skill_envs_were_versioned_with(monke
     with pytest.raises(AssertionError, match="clearance-aware"):
         PickPlaceSkillController("pick_bread", env=env.unwrapped).predict(obs)  # the expert does turn
     env.close()
-
-
-def test_v2_place_starts_are_staged_by_the_shipped_pick_skill(monkeypatch):
-    """``-v2`` place envs: the precondition start's grasp is the learned pick's (the plan's), the oracle's only
-    where the learned pick fails; the bare id stays ``-v1``; pick envs refuse the option."""
-    from skillstack.envs import env_spec
-    from skillstack.envs.robosuite_scene import LEARNED_PICK_STAGING, PickPlaceSkillEnv
-
-    assert env_spec(f"{SKILL_PREFIX}place_can").name == f"{SKILL_PREFIX}place_can-v1"
-    assert env_spec(f"{SKILL_PREFIX}place_can-v2").kwargs["learned_pick"] == LEARNED_PICK_STAGING["can"]
-    with pytest.raises(ValueError, match="pick skill"):
-        PickPlaceSkillEnv("pick_can", learned_pick=1)
-    env = make_env(f"{SKILL_PREFIX}place_can-v2")
-    obs, info = env.reset(seed=0)
-    assert info["staged_by"] == "skill" and info["applicable"] and info["predicates"]["holding(can)"]
-    assert env.unwrapped._pick_skill.version == LEARNED_PICK_STAGING["can"]
-    # a learned pick that does nothing: the oracle stages the start instead, which still holds the can
-    monkeypatch.setattr(env.unwrapped, "run_learned_pick", lambda o: o)
-    _, info = env.reset(seed=0)
-    assert info["staged_by"] == "oracle" and info["predicates"]["holding(can)"]
-    env.close()
