@@ -14,14 +14,21 @@
 # 600), 16 000 steps: 0.78 (0.69-0.85) over 100 starts, ≈ 24 min with other jobs beside it. Then the
 # affordances:
 # ./assets/skills/train_robosuite_affordances.sh
+# 2026-12-04 (sixth session): pick_cereal v0003 from 900 demonstrations, 18 000 steps: 0.89 (0.81-0.94), trained on
+# a lent 16-core machine (bench_results/robosuite_scene/more_demos_device.md; re-evaluated here at 0.89);
+# place_cereal v0003 from 350 demonstrations in the -v1 env, 9 000 steps: 0.83 (0.74-0.89), trained here.
+# Demonstrations are collected by DEMO_WORKERS processes (--demo-workers; the same demonstrations for any number).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SKILLS=${SKILLS:-"pick_can place_can pick_milk place_milk pick_bread place_bread pick_cereal place_cereal"}
+DEMO_WORKERS=${DEMO_WORKERS:-1}
 for s in $SKILLS; do
   if [[ $s == pick_bread ]]; then data=(--n-demos 600 --steps 16000 --eval-every 16000 --demo-filter success)
+  elif [[ $s == pick_cereal ]]; then data=(--n-demos 900 --steps 18000 --eval-every 18000 --demo-filter success)
+  elif [[ $s == place_cereal ]]; then data=(--n-demos 350 --steps 9000 --eval-every 9000 --demo-filter success)
   elif [[ $s == pick_* ]]; then data=(--n-demos 300 --steps 8000 --eval-every 8000); else
     data=(--n-demos 100 --steps 6000 --eval-every 6000); fi
-  skillstack train "robosuite-pickplace/$s-v1" --algo bc "${data[@]}" --chunk-size 8 \
+  skillstack train "robosuite-pickplace/$s-v1" --algo bc "${data[@]}" --chunk-size 8 --demo-workers "$DEMO_WORKERS" \
       --execute-steps 4 --eval-episodes 10 --final-eval-episodes 100 --skill-name "$s" \
       --threads 1 --library assets/skills --run-dir "runs/robosuite_scene/$s"
 done
