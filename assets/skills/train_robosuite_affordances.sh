@@ -10,6 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 SKILLS=${SKILLS:-"pick_can place_can pick_milk place_milk pick_bread place_bread pick_cereal place_cereal"}
 N_TRAIN=${N_TRAIN:-300}
+WORKERS=${WORKERS:-1}  # processes that execute the skill (the same outcomes for any number)
 # shellcheck disable=SC2086
 skillstack skills train-affordance $SKILLS --scene robosuite-pickplace --n-train "$N_TRAIN" --n-test 150 --threads 1 \
-    --library assets/skills
+    --workers "$WORKERS" --library assets/skills
