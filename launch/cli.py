@@ -257,7 +257,8 @@ def skills_train_affordance(
     seed: int = typer.Option(0),
     threads: Optional[int] = typer.Option(None, help="torch threads."),
     cache_dir: Optional[Path] = typer.Option(None, help="Keep the outcome datasets (npz) here."),
-    workers: int = typer.Option(1, help="Processes that execute the skill from the starts (same outcomes)."),
+    workers: int = typer.Option(1, help="Processes that execute the skill from the starts (same outcomes for "
+                         "action-chunk policies; batched MLP policies may differ in float rounding)."),
     library: Optional[Path] = LibraryOpt,
 ) -> None:
     """Fit each skill's Monte-Carlo affordance model P(success | obs) and save it as a new skill version."""

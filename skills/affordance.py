@@ -25,10 +25,9 @@ calibration error over 10 equal-width bins, and a reliability diagram (``calibra
 
 from __future__ import annotations
 
-import multiprocessing as mp
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +40,7 @@ from skillstack.envs import make_env
 from skillstack.envs.fileio import atomic_write_json, atomic_write_text
 from skillstack.skills.library import Skill
 from skillstack.skills.networks import ActionChunkExecutor, ChunkedMLPActor, MLPAffordance, TreeAffordance
+from skillstack.skills.parallel import even_blocks, map_blocks
 
 AFFORDANCE_TRAIN_SEED_BASE = 2_000_000
 """Training starts use seeds ``AFFORDANCE_TRAIN_SEED_BASE + i`` (disjoint from demos and evaluations)."""
@@ -162,7 +162,8 @@ def collect_outcomes(
     return Outcomes(obs0, success & ~already, applicable, lengths)
 
 
-def _outcome_block(skill: Skill, start: int, stop: int, seed_base: int, n_parallel: int, env_id: str) -> Outcomes:
+def _outcome_block(skill: Skill, start: int, stop: int, *, seed_base: int, n_parallel: int,
+                   env_id: str) -> Outcomes:
     """Starts ``start … stop-1`` of :func:`collect_outcomes` (module level: it runs in a worker process)."""
     torch.set_num_threads(1)
     return collect_outcomes(skill, stop - start, seed_base + start, n_parallel, env_id, progress=False)
@@ -170,23 +171,10 @@ def _outcome_block(skill: Skill, start: int, stop: int, seed_base: int, n_parall
 
 def _collect_outcomes_parallel(skill: Skill, n: int, seed_base: int, n_parallel: int, env_id: str, progress: bool,
                                n_workers: int) -> Outcomes:
-    """:func:`collect_outcomes` over worker processes (``forkserver``; the skill is sent to them in memory)."""
-    n_blocks = min(4 * n_workers, n // 2)
-    bounds = sorted({min(n, 2 * round(x)) for x in np.linspace(0, n / 2, n_blocks + 1)} | {0, n})  # even starts
-    blocks = [(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
-    ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
-    parts: dict[int, Outcomes] = {}
-    with ProcessPoolExecutor(max_workers=min(n_workers, len(blocks)), mp_context=ctx) as pool, \
-            tqdm(total=n, desc=f"outcomes {skill.name} ({n_workers} workers)", unit="ep",
-                 disable=not progress) as bar:
-        futures = {pool.submit(_outcome_block, skill, a, b, seed_base, n_parallel, env_id): (a, b)
-                   for a, b in blocks}
-        for fut in as_completed(futures):
-            a, b = futures[fut]
-            parts[a] = fut.result()
-            bar.update(b - a)
-    ordered = [parts[a] for a, _ in blocks]
-    return Outcomes(**{k: np.concatenate([getattr(o, k) for o in ordered])
+    """:func:`collect_outcomes` over worker processes (the skill is sent to them in memory)."""
+    job = partial(_outcome_block, skill, seed_base=seed_base, n_parallel=n_parallel, env_id=env_id)
+    parts = map_blocks(job, even_blocks(n, 4 * n_workers, step=2), n_workers, f"outcomes {skill.name}", progress)
+    return Outcomes(**{k: np.concatenate([getattr(o, k) for o in parts])
                        for k in ("observations", "success", "applicable", "lengths")})
 
 

@@ -47,3 +47,49 @@ def test_demo_workers_do_not_change_a_run_and_may_change_on_resume(tmp_path):
     train(par, progress=False)
     _same(Demonstrations.load(tmp_path / "a" / "demos.npz"), Demonstrations.load(tmp_path / "b" / "demos.npz"))
     train(TrainConfig(**{**par.__dict__, "steps": 30, "demo_workers": 1}), resume=True, progress=False)
+
+
+@pytest.mark.parametrize("step", [1, 2])
+def test_even_blocks_cover_the_range_once_with_aligned_starts(step):
+    from skillstack.skills.parallel import even_blocks
+
+    for n in range(1, 120):
+        for n_blocks in (1, 2, 3, 8, 64):
+            blocks = even_blocks(n, n_blocks, step)
+            assert blocks[0][0] == 0 and blocks[-1][1] == n and len(blocks) <= n_blocks
+            assert all(b > a and a % step == 0 for a, b in blocks)
+            assert all(blocks[k][1] == blocks[k + 1][0] for k in range(len(blocks) - 1))
+    with pytest.raises(ValueError):
+        even_blocks(0, 2)
+
+
+def test_a_failing_block_raises_at_once_and_names_the_block():
+    from functools import partial
+
+    from skillstack.skills.demos import _collect_block
+    from skillstack.skills.parallel import map_blocks
+
+    job = partial(_collect_block, "metaworld/reach-v3", seed=0, max_episode_steps=5, action_noise=0.0,
+                  reward="no-such-reward")
+    with pytest.raises(RuntimeError, match="episodes 0–1 failed in a worker process") as e:
+        map_blocks(job, [(0, 2), (2, 4)], 2, "demos", progress=False)
+    assert isinstance(e.value.__cause__, UnknownNameError)
+
+
+def test_workers_know_the_plugin_scenes_of_this_process(tmp_path, monkeypatch):
+    """A scene loaded as a plugin here (``tests/plugins``) is registered in the workers too."""
+    import dataclasses
+    from pathlib import Path
+
+    from skillstack.envs import load_plugins
+    from skillstack.skills.affordance import collect_outcomes
+    from skillstack.skills.library import SkillLibrary, default_library_path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[1] / "plugins"))
+    load_plugins(["toy_drawer_scene"])
+    skill = dataclasses.replace(SkillLibrary(default_library_path()).load("open_drawer"),
+                                env_id="toydrawer/open_drawer-v0", version=None)
+    one = collect_outcomes(skill, 4, 7, n_parallel=1, progress=False)
+    two = collect_outcomes(skill, 4, 7, n_parallel=1, progress=False, n_workers=2)
+    for k in ("observations", "success", "applicable", "lengths"):
+        np.testing.assert_array_equal(getattr(one, k), getattr(two, k), err_msg=k)
