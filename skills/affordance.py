@@ -40,7 +40,7 @@ from skillstack.envs import make_env
 from skillstack.envs.fileio import atomic_write_json, atomic_write_text
 from skillstack.skills.library import Skill
 from skillstack.skills.networks import ActionChunkExecutor, ChunkedMLPActor, MLPAffordance, TreeAffordance
-from skillstack.skills.parallel import even_blocks, map_blocks
+from skillstack.skills.parallel import concatenate, even_blocks, map_blocks
 
 AFFORDANCE_TRAIN_SEED_BASE = 2_000_000
 """Training starts use seeds ``AFFORDANCE_TRAIN_SEED_BASE + i`` (disjoint from demos and evaluations)."""
@@ -173,9 +173,8 @@ def _collect_outcomes_parallel(skill: Skill, n: int, seed_base: int, n_parallel:
                                n_workers: int) -> Outcomes:
     """:func:`collect_outcomes` over worker processes (the skill is sent to them in memory)."""
     job = partial(_outcome_block, skill, seed_base=seed_base, n_parallel=n_parallel, env_id=env_id)
-    parts = map_blocks(job, even_blocks(n, 4 * n_workers, step=2), n_workers, f"outcomes {skill.name}", progress)
-    return Outcomes(**{k: np.concatenate([getattr(o, k) for o in parts])
-                       for k in ("observations", "success", "applicable", "lengths")})
+    return concatenate(map_blocks(job, even_blocks(n, 4 * n_workers, step=2), n_workers, f"outcomes {skill.name}",
+                                  progress))
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 from skillstack.envs import make_env
 from skillstack.envs.rewards import with_reward
 from skillstack.skills.experts import make_expert
-from skillstack.skills.parallel import even_blocks, map_blocks
+from skillstack.skills.parallel import concatenate, even_blocks, map_blocks
 
 DEMO_SEED_BASE = 1_000_000
 """Demonstration episodes use seeds ``DEMO_SEED_BASE + 10_000 * seed + i``: disjoint from evaluation seeds."""
@@ -118,16 +118,15 @@ def collect_demonstrations(
         raise ValueError(f"action_noise must be a finite standard deviation ≥ 0, got {action_noise}")
     if n_workers < 1 or n_episodes < 1:
         raise ValueError(f"n_workers and n_episodes must be ≥ 1, got {n_workers} and {n_episodes}")
-    make_expert(env_id)  # unknown env / no expert: fail here, not in a worker
     job = partial(_collect_block, env_id, seed=seed, max_episode_steps=max_episode_steps,
                   action_noise=action_noise, reward=reward)
     if n_workers == 1:
         with tqdm(total=n_episodes, desc=f"demos {env_id}", unit="ep", disable=not progress) as bar:
             return job(0, n_episodes, bar=bar)
+    make_expert(env_id)  # unknown env / no expert: fail here, not in a worker
     # blocks smaller than n/workers balance the load (episode lengths differ) and move the progress bar
-    parts = map_blocks(job, even_blocks(n_episodes, 4 * n_workers), n_workers, f"demos {env_id}", progress)
-    return Demonstrations(**{f.name: np.concatenate([getattr(d, f.name) for d in parts])
-                             for f in fields(Demonstrations)})
+    return concatenate(map_blocks(job, even_blocks(n_episodes, 4 * n_workers), n_workers, f"demos {env_id}",
+                                  progress))
 
 
 def _collect_block(env_id: str, start: int, stop: int, *, seed: int, max_episode_steps: int | None,

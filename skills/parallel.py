@@ -10,11 +10,12 @@ time in this process by other means is unknown to them.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import multiprocessing as mp
 import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -77,3 +78,9 @@ def map_blocks(job: Callable[[int, int], T], blocks: Sequence[tuple[int, int]], 
             pool.shutdown(wait=False, cancel_futures=True)
             raise
     return [parts[a] for a, _ in blocks]
+
+
+def concatenate(parts: Sequence[Any]) -> Any:
+    """One dataclass of arrays from the per-block ones (every field concatenated along axis 0, in order)."""
+    return type(parts[0])(**{f.name: np.concatenate([getattr(x, f.name) for x in parts])
+                             for f in dataclasses.fields(parts[0])})
