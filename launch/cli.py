@@ -150,6 +150,12 @@ def _print_eval(title: str, r) -> None:  # noqa: ANN001
     t.add_row(r.env_id, str(r.n_episodes), f"{r.success_rate:.3f}",
               f"[{r.success_ci95[0]:.2f}, {r.success_ci95[1]:.2f}]", f"{r.mean_return:.1f}", f"{r.mean_length:.1f}")
     console.print(t)
+    if r.n_applicable < r.n_episodes and r.success_rate_applicable is not None:
+        lo, hi = r.success_ci95_applicable
+        console.print(f"precondition held at {r.n_applicable} of {r.n_episodes} starts; success given the "
+                      f"precondition {r.success_rate_applicable:.3f} [{lo:.2f}, {hi:.2f}]")
+    if r.skipped_seeds:
+        console.print(f"skipped {len(r.skipped_seeds)} seeds whose start violated the precondition")
 
 
 @app.command("eval")
@@ -162,9 +168,14 @@ def eval_cmd(
     video: Optional[Path] = typer.Option(None, "--video", help="Write an mp4 of the first episodes."),
     video_episodes: int = typer.Option(3),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the results as JSON here."),
+    require_applicable: bool = typer.Option(
+        False, "--require-applicable",
+        help="Run N episodes whose start satisfies the skill's precondition (the env's info['applicable']): "
+             "skip seeds where it does not hold (e.g. a place start whose scripted staging dropped the object)."),
     library: Optional[Path] = LibraryOpt,
 ) -> None:
-    """Evaluate a skill: success rate, mean return, episode length (table + JSON), optional video."""
+    """Evaluate a skill: success rate, mean return, episode length (table + JSON), optional video. The success
+    rate given the skill's precondition is printed beside it when some starts violate it."""
     from skillstack.skills.evaluate import evaluate
     from skillstack.skills.experts import make_expert
 
@@ -183,7 +194,7 @@ def eval_cmd(
             raise
         env_id, policy, label = skill.env_id, skill, f"{skill.name} v{skill.version}: {skill.description}"
     res = evaluate(policy, env_id, episodes, seed_base=seed, video_path=video, video_episodes=video_episodes,
-                   label=label, progress=True)
+                   label=label, progress=True, require_applicable=require_applicable)
     _print_eval(label, res)
     payload = {"skill": name, "version": version, "expert": expert, **res.to_dict()}
     if json_out:

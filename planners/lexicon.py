@@ -17,11 +17,23 @@ File format (``assets/planners/lexicon_<scene>.json``, declared by the scene)::
 
     {"schema_version": 1,
      "languages": {"de": {"rules": [[pattern, replacement], ...], "words": {"schublade": "drawer", ...}}, ...},
-     "phrasings": {"put the {object} block in the bin": ["throw away the {object} block", ...], ...}}
+     "phrasings": {"put the {object} block in the bin": ["throw away the {object} block", ...], ...},
+     "goals": [{"goal": {"drawer_closed": true, "window_closed": true}, "phrasings": ["close everything"]}, ...],
+     "implicit": {"close the window": ["it's cold in here", ...], ...},
+     "inverses": {"open the drawer": "close the drawer", ...}}
 
 Keys are normalised like the input (lower case, diacritics removed, ``ß`` → ``ss``), may span several words, and
 map to English (possibly several words, possibly empty to drop a word). ``phrasings`` are extra English phrasings of
-the scene's sub-goals for the parser's bank (``{object}`` is replaced by each object).
+the scene's sub-goals for the parser's bank (``{object}`` is replaced by each object). The three optional sections
+are the scene's English vocabulary for requests that name no single sub-goal:
+
+- ``goals``: sub-goals over several predicates that no skill's effect or templated atom states ("tidy up the
+  table", "close everything"), with their phrasings; they join the bank like any other sub-goal.
+- ``implicit``: a sub-goal phrasing → state descriptions and complaints that ask for it without an action word
+  ("it's freezing in here" → close the window). The parser reads them only when no clause of the instruction names
+  a goal (a state description beside a request is context, not a goal: "the drawer is open, so put the block in").
+- ``inverses``: a sub-goal phrasing → the sub-goal that undoes it ("undo that" after "you just opened the
+  drawer").
 """
 
 from __future__ import annotations
@@ -87,12 +99,18 @@ class Lexicon:
         phrasings: English sub-goal phrasing (as the scene writes it, ``{object}`` for an object) → more phrasings.
         english: words that also are English (never counted as evidence of another language), e.g. ``in``.
         min_hits: tokens another language's lexicon must match before the instruction is read as that language.
+        goals: ``(goal, phrasings)`` pairs: sub-goals over several predicates (module docstring).
+        implicit: sub-goal phrasing → requests without an action word.
+        inverses: sub-goal phrasing → the phrasing of the sub-goal that undoes it.
     """
 
     languages: Mapping[str, Language]
     phrasings: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     english: frozenset[str] = frozenset()
     min_hits: int = 2
+    goals: tuple[tuple[Mapping[str, bool], tuple[str, ...]], ...] = ()
+    implicit: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    inverses: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: str | Path, english: Sequence[str] = ()) -> Lexicon:
@@ -140,8 +158,27 @@ class Lexicon:
             if not (isinstance(v, list) and all(isinstance(x, str) for x in v)):
                 raise LexiconError(f"{path}: phrasings of {k!r} must be a list of strings")
             phrasings[k.lower()] = tuple(x.lower() for x in v)
+        goals = []
+        for i, g in enumerate(data.get("goals", [])):
+            if not (isinstance(g, dict) and isinstance(g.get("goal"), dict) and g["goal"]
+                    and all(isinstance(k, str) and isinstance(v, bool) for k, v in g["goal"].items())
+                    and isinstance(g.get("phrasings"), list) and g["phrasings"]
+                    and all(isinstance(x, str) for x in g["phrasings"])):
+                raise LexiconError(f"{path}: goals[{i}] must be {{'goal': {{predicate: bool}}, 'phrasings': [text]}}")
+            goals.append((dict(g["goal"]), tuple(x.lower() for x in g["phrasings"])))
+        implicit = {}
+        for k, v in data.get("implicit", {}).items():
+            if not (isinstance(v, list) and all(isinstance(x, str) for x in v)):
+                raise LexiconError(f"{path}: implicit requests of {k!r} must be a list of strings")
+            implicit[k.lower()] = tuple(x.lower() for x in v)
+        inverses = {}
+        for k, v in data.get("inverses", {}).items():
+            if not isinstance(v, str):
+                raise LexiconError(f"{path}: the inverse of {k!r} must be a sub-goal phrasing (a string)")
+            inverses[k.lower()] = v.lower()
         return cls(languages, phrasings,
-                   _ENGLISH_COMMON | frozenset(w for e in english for w in _tokens(normalise(e))))
+                   _ENGLISH_COMMON | frozenset(w for e in english for w in _tokens(normalise(e))),
+                   goals=tuple(goals), implicit=implicit, inverses=inverses)
 
     def _lookup(self, lang: Language, tokens: Sequence[str]) -> tuple[list[str], int]:
         out: list[str] = []

@@ -32,6 +32,7 @@ sentence-embedding model can be given with ``--model``; none installs offline he
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -49,7 +50,11 @@ from skillstack.planners.symbolic import shortest_plan
 
 _SPLIT = re.compile(r"[,;:.!?]|\bbut\b|\band then\b|\bafter that\b|\bafterwards\b|\bthen\b|\band\b|\bas well as\b"
                     r"|\bafter\b|\bbefore\b|\bonce\b|\bfinally\b|\bfirst\b|\bnext\b|\blastly\b")
-_COPULA = re.compile(r"\b(is|are|was|were|it's|feels|seems|looks|i'm|i am)\b")
+_COPULA = re.compile(r"\b(is|are|was|were|been|it's|feels|seems|looks|i'm|i am)\b")
+_INTERJECTION = re.compile(r"^(?:(?:ugh+|hey|um+|uh+|hmm+|well|so|yo|oops|argh+|brr+|pls|plz|ok so|okay so|oh)\s+)+")
+"""Interjections before a clause ("ugh the drawer's been hanging open all day")."""
+_TOGGLE = re.compile(r"^(?:toggle|flip|switch)\s+(?P<np>.+)$")
+"""Toggle something: open it when it is not open, else close it."""
 _MODAL = re.compile(r"\b(should|must|needs?|has to|have to|want|wants|make sure|ensure|ought|leave|keep|get)\b")
 _DETERMINERS = ("the", "both", "all", "each", "every", "my", "your", "this", "that", "these", "those")
 _PRONOUN = re.compile(r"\b(it|them|that one|this one|the one)\b")
@@ -57,15 +62,32 @@ _GENERIC_OBJECT = re.compile(r"\bthe (block|cube|object|thing|item|one)\b")
 _SUBJECTS = frozenset({"it", "it's", "i", "i'm", "we", "there", "there's", "here", "that's", "this"})
 _LEFT_STATE = re.compile(r"^(someone|somebody|you|i|we|they)\s+(left|forgot|has left|have left)\b")
 """A past action that explains the state ("someone left the drawer open"): a state description, not a goal."""
-_CONTRACTED_IS = re.compile(r"\b([a-z]+)'s\s+(already|still|open|closed|shut|empty|full|in|inside)\b")
-_HELD = re.compile(r"\bwhat(?:ever)?\s+(?:you're|you are)\s+(?:holding|carrying)\b"
-                   r"|\bwhat you(?:'ve| have)? got\b|\bwhat(?:'s| is) in your (?:hand|gripper)\b"
-                   r"|\bwhat you have in your (?:hand|gripper)\b")
+_PAST_ACTION = re.compile(r"^(?:someone|somebody|you|i|we|they)\s+(?:(?:just|accidentally|already|mistakenly|"
+                          r"wrongly|by mistake)\s+)*(?!(?:wanted|needed|asked|meant|liked|hoped)\b)"
+                          r"(?:[a-z]+ed|put|shut|threw|took|left)\b")
+"""A past action ("you just opened the drawer by accident"): describes the state, and is what "undo that" undoes."""
+_PAST_MARKER = re.compile(r"\b(?:just|accidentally|by accident|by mistake|mistakenly|already|earlier|wrongly)\b")
+_UNDO = re.compile(r"^(?:undo|revert|reverse|cancel)(?:\s+(?:that|it|this|what you did))?$"
+                   r"|^(?:take|change|put|set) (?:that|it|this|things) back(?: the way it was| how it was)?$")
+"""A request to undo the action described just before it."""
+_KEEP_AS_IS = re.compile(r"^(?:leave|keep)\s+(?P<np>.+?)\s+(?:as it is|as is|alone|the way it is|how it is|"
+                         r"where it is|untouched|unchanged|be)$")
+_DONT_TOUCH = re.compile(r"^(?:touch|mess with|move|bother with|change)\s+(?P<np>.+)$")
+"""Keep something as it is: "leave the drawer as it is", "don't touch the window" (after the negation is stripped)."""
+_REMINDER = re.compile(r"^(?:(?:and|but)\s+)?(?:(?:don'?t|do not) forget to|remember to|be sure to|make sure to)\s+")
+"""A reminder ("don't forget to shut it"): asks for the action, no negation."""
+_CONTRACTED_IS = re.compile(r"\b([a-z]+)'s\s+(already|still|open|closed|shut|empty|full|in|inside|been)\b")
+_HELD = re.compile(r"\b(?:what(?:ever)?|the (?:one|block|cube|thing|object))\s+(?:that\s+)?(?:you're|you are)\s+"
+                   r"(?:holding|carrying)\b|\bwhat(?:ever)? you(?:'ve| have)? got(?: in your (?:hand|gripper))?\b"
+                   r"|\bwhat(?:'s| is) in your (?:hand|gripper)\b|\bwhat(?:ever)? you have in your (?:hand|gripper)\b")
 """A description of whatever the hand holds ("put what you're holding in the bin") → the held object."""
 _LOCATION_ANAPHOR = re.compile(r"\b(?:in|into)\s+(?:there|here)\b|\binside\b(?!\s+(?:the|of)\b)"
                                r"|\bin\s+(?:too|as well)\b|\bin$")
 """A location given only by reference ("put the red block in there", "put the blue one in too")."""
 _MODIFIED = re.compile(r"\bthe ([a-z]+) ([a-z]+)\b")
+_OBJECT_NOUNS = frozenset({"block", "blocks", "cube", "cubes", "brick", "bricks", "box", "piece", "thing", "one",
+                           "object", "item", "toy"})
+"""Nouns that "the <modifier> <noun>" may use for a scene object ("the crimson cube")."""
 _NOUN_PHRASE = re.compile(r"\b(?:the|both|all|my|your|this|that)\s+(?:[a-z]+\s+)?[a-z]+")
 _NOT_NOUNS = frozenset({"is", "are", "was", "were", "feels", "seems", "looks", "has", "have", "in", "into", "inside",
                         "on", "onto", "to", "away", "down", "up", "out", "please", "for", "me", "afterwards", "too",
@@ -86,12 +108,13 @@ def _noun_phrases(clause: str) -> list[str]:
 
 @dataclass(frozen=True)
 class SubGoal:
-    """A phrasing of a sub-goal: ``text`` (e.g. ``"put the red block in the bin"``), its goal predicates and the
-    scene objects it is about."""
+    """A phrasing of a sub-goal: ``text`` (e.g. ``"put the red block in the bin"``), its goal predicates, the
+    scene objects it is about and the scene's own phrasing it rephrases (``source``; ``""``: itself)."""
 
     text: str
     goal: tuple[tuple[str, bool], ...]
     objects: frozenset[str]
+    source: str = ""
 
 
 class InstructionParser:
@@ -105,6 +128,8 @@ class InstructionParser:
         lexicon: a multilingual :class:`~skillstack.planners.lexicon.Lexicon` (other languages rewritten into the
             scene's English before parsing; its extra phrasings join the sub-goal bank); default: the scene's
             :attr:`~skillstack.envs.scenes.Scene.lexicon` file when it declares one. ``False``: none.
+        implicit_threshold: minimum similarity between an instruction that names no goal and one of the lexicon's
+            implicit requests ("it's freezing in here" → close the window) to read it as that request.
 
     Raises:
         ValueError: the scene has no symbolic domain or no templated language.
@@ -112,13 +137,15 @@ class InstructionParser:
     """
 
     def __init__(self, scene: Scene, embedder: Embedder | None = None, threshold: float = 0.5,
-                 lexical_weight: float = 0.25, lexicon: Lexicon | bool | None = None) -> None:
+                 lexical_weight: float = 0.25, lexicon: Lexicon | bool | None = None,
+                 implicit_threshold: float = 0.6) -> None:
         self.domain = scene.require_domain("the goal-parsing planner")
         if scene.language is None:
             raise ValueError(f"scene {scene.name!r} has no templated language: instructions cannot be parsed")
         self.scene = scene
         self.embed = embedder or Embedder()
         self.threshold, self.lexical_weight = threshold, lexical_weight
+        self.implicit_threshold = implicit_threshold
         arg = re.compile(r"\(([a-z0-9_]+)\)")
         bank: dict[str, SubGoal] = {}
         for a in scene.language.atoms:
@@ -148,9 +175,38 @@ class InstructionParser:
                         raise ValueError(f"lexicon phrasing {text!r} is none of the scene's sub-goal phrasings")
                     for m in more:
                         t = m.replace("{object}", o) if o else m
-                        bank.setdefault(t, SubGoal(t, sub.goal, sub.objects))
+                        bank.setdefault(t, SubGoal(t, sub.goal, sub.objects, sub.text))
+        implicit: list[SubGoal] = []
+        self.inverses: dict[str, SubGoal] = {}
+        if self.lexicon is not None:
+            for g, texts in self.lexicon.goals:
+                for pred in g:
+                    try:
+                        self.domain.holds(self.domain.default_state, pred)
+                    except KeyError:
+                        raise ValueError(f"lexicon goal {g} names an unknown predicate {pred!r}") from None
+                objs = frozenset(m for p in g for m in arg.findall(p))
+                for t in texts:
+                    bank.setdefault(t, SubGoal(t, tuple(g.items()), objs))
+
+            def grounded(text: str, o: str | None, what: str) -> SubGoal:
+                sub = bank.get(text.replace("{object}", o) if o else text)
+                if sub is None:
+                    raise ValueError(f"lexicon {what} {text!r} is none of the scene's sub-goal phrasings")
+                return sub
+
+            for text, more in self.lexicon.implicit.items():
+                for o in self.objects if "{object}" in text else [None]:
+                    sub = grounded(text, o, "implicit request of")
+                    implicit += [SubGoal(m.replace("{object}", o) if o else m, sub.goal, sub.objects) for m in more]
+            for text, inverse in self.lexicon.inverses.items():
+                for o in self.objects if "{object}" in text else [None]:
+                    self.inverses[grounded(text, o, "inverse of").text] = grounded(inverse, o, "inverse")
         self.bank = list(bank.values())
+        self.implicit = implicit
         self.noun = noun
+        self._known: frozenset[str] | None = None
+        self.vocabulary = sorted({w for t in bank for w in _words(t)} | {w for t in implicit for w in _words(t.text)})
         # containers named in the scene's phrasings ("in the drawer", "in the bin"): what "in there" can refer to
         self.locations = sorted({m.group(1) for t in bank for m in re.finditer(r"\bin the ([a-z]+)", t)}
                                 - set(self.objects) - {noun})
@@ -189,14 +245,48 @@ class InstructionParser:
         if not self.objects:
             return None
         best: tuple[float, str | None] = (-1.0, None)
-        for w, _ in _MODIFIED.findall(clause):
-            if w in _STOPWORDS or w in self.objects:
-                continue
+        for w, head in _MODIFIED.findall(clause):
+            if w in _STOPWORDS or w in self.objects or head not in _OBJECT_NOUNS | {self.noun}:
+                continue  # "the buton already" is no object: only a modifier of an object noun names one
             sims = self.embed([f"the {o} {self.noun}" for o in self.objects]) @ self.embed([f"the {w} {self.noun}"])[0]
             k = int(np.argmax(sims))
             if sims[k] > best[0]:
                 best = (float(sims[k]), re.sub(rf"\bthe {re.escape(w)}\b", f"the {self.objects[k]}", clause, count=1))
         return best[1]
+
+    def correct_spelling(self, text: str) -> str:
+        """``"press the buton"`` → ``"press the button"``: a word of ≥ 4 letters that the embedding model's
+        tokenizer does not know as a whole word is replaced by the closest word of the scene's phrasings
+        (:func:`difflib.get_close_matches`, ratio ≥ 0.8), if any. Without a tokenizer vocabulary (a custom
+        embedder) the text is returned unchanged."""
+        if self._known is None:
+            model = self.embed.model
+            if model is None:
+                self.embed(["warm-up"])  # loads the bundled model
+                model = self.embed.model
+            vocab = getattr(getattr(model, "tokenizer", None), "vocab", None)
+            self._known = frozenset(vocab) if isinstance(vocab, Mapping) else frozenset()
+        if not self._known:
+            return text
+
+        def fix(m: re.Match[str]) -> str:
+            w = m.group(0)
+            if len(w) < 4 or w in self._known or w in self.vocabulary:
+                return w
+            close = difflib.get_close_matches(w, self.vocabulary, n=1, cutoff=0.8)
+            return close[0] if close else w
+
+        return re.sub(r"[a-z]+", fix, text)
+
+    def _object_predicates(self, phrase: str) -> list[str]:
+        """Grounded predicates about the thing a noun phrase names: ``"the drawer"`` → ``drawer_open``,
+        ``drawer_closed``; ``"the red block"`` → the ``(red)`` predicates."""
+        ws = set(_words(phrase))
+        named = [o for o in self.objects if o in ws]
+        preds = sorted({p for sub in self.bank for p, _ in sub.goal})
+        if named:
+            return [p for p in preds if any(p.endswith(f"({o})") for o in named)]
+        return [p for p in preds if "(" not in p and p.split("_")[0] in ws]
 
     # ------------------------------------------------------------------------------------------------ parsing
     def parse(self, instruction: str, state: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -212,13 +302,17 @@ class InstructionParser:
             # noun before colour ("le bloc rouge" → "the block red") read as colour before noun
             objs = "|".join(map(re.escape, self.objects))
             instruction = re.sub(rf"\b({re.escape(self.noun)}s?|cubes?) ({objs})\b", r"\2 \1", translation.text)
-        raw = [c.strip() for c in _SPLIT.split(instruction.lower()) if c.strip()]
+        text = self.correct_spelling(instruction.lower())
+        raw = [c.strip() for c in _SPLIT.split(text) if c.strip()]
+        start = dict(state) if state is not None else dict(self.domain.default_state)
         reads: list[dict[str, Any]] = []
         antecedents: list[str] = []  # noun phrases mentioned so far, most recent last
         verb = ""
         goal: dict[str, bool] = {}
-        for orig in raw:
-            c, negated = _strip_edges(orig)
+        last_action: SubGoal | None = None  # the past action a clause described ("you just opened the drawer")
+        stripped = [_strip_edges(_REMINDER.sub("", _INTERJECTION.sub("", " ".join(_words(r))))) for r in raw]
+        for k, orig in enumerate(raw):
+            c, negated = stripped[k]
             c = _CONTRACTED_IS.sub(r"\1 is \2", c)  # "the drawer's already open"
             if len(held) == 1:
                 c = _HELD.sub(f"the {held[0]} {self.noun}", c)
@@ -226,9 +320,46 @@ class InstructionParser:
             if not ws or not (set(ws) - _STOPWORDS):
                 continue
             phrases = _noun_phrases(c)
+            keep = _KEEP_AS_IS.match(c) or (_DONT_TOUCH.match(c) if negated else None)
+            if keep is not None and (preds := self._object_predicates(keep.group("np"))):
+                new = {p: bool(self.domain.holds(start, p)) for p in preds}
+                reads.append({"clause": orig, "read": f"keep as it is: {goal_text(new)}"})
+                antecedents += phrases
+                goal = self._merge(goal, new, state)
+                continue
+            toggle = _TOGGLE.match(c)
+            if toggle is not None and (preds := self._object_predicates(toggle.group("np"))):
+                # the object's other state: of the single-predicate sub-goals about it, those not holding now,
+                # an "open" one first
+                options = sorted({p for sub in self.bank for p, v in sub.goal
+                                  if len(sub.goal) == 1 and v and p in preds and not self.domain.holds(start, p)},
+                                 key=lambda p: (not p.endswith("_open"), p))
+                if options:
+                    new = {options[0]: True}
+                    reads.append({"clause": orig, "read": f"toggle: {goal_text(new)}"})
+                    antecedents += phrases
+                    goal = self._merge(goal, new, state)
+                    continue
+            if _UNDO.match(c):
+                inverse = self.inverses.get(last_action.text) if last_action is not None else None
+                if inverse is None:
+                    reads.append({"clause": orig, "read": "not understood (nothing described to undo)"})
+                    continue
+                new = dict(inverse.goal)
+                reads.append({"clause": orig, "sub_goal": inverse.text, "read": f"undo: {goal_text(new)}"})
+                goal = self._merge(goal, new, state)
+                continue
+            past = _PAST_ACTION.match(c) is not None and not _MODAL.search(c) and (
+                _PAST_MARKER.search(c) is not None or any(_UNDO.match(r[0]) for r in stripped[k + 1:]))
             if ((ws[0] in _DETERMINERS or ws[0] in _SUBJECTS or _COPULA.match(c)) and _COPULA.search(c)
-                    and not _MODAL.search(c)) or _LEFT_STATE.match(c):
-                reads.append({"clause": orig, "read": "state description (no goal)"})
+                    and not _MODAL.search(c)) or _LEFT_STATE.match(c) or past:
+                read = {"clause": orig, "read": "state description (no goal)"}
+                if past:
+                    sub, sim = self.match(c, held)
+                    if sub is not None and sim >= self.threshold:
+                        last_action = sub
+                        read["read"] = f"state description: a past action ({sub.text})"
+                reads.append(read)
                 antecedents += phrases  # "the blue block is in the drawer, so close it": both can be "it"
                 continue
             place = next((p for p in reversed(antecedents) if p.split()[-1] in self.locations), None)
@@ -268,9 +399,24 @@ class InstructionParser:
                 continue
             read.update({"sub_goal": sub.text, "read": goal_text(new)})
             reads.append(read)
+            # the sub-goal's own nouns are antecedents too ("hide the red block, then shut it": the drawer)
+            antecedents += [n for n in _noun_phrases(sub.source or sub.text) if n not in antecedents]
             goal = self._merge(goal, new, state)
         extra = ({"translated": {"language": translation.language, "text": instruction}}
                  if translation is not None and translation.language is not None else {})
+        if not goal and self.implicit:  # no request named a goal: a complaint or state description may imply one
+            best_implicit: tuple[SubGoal | None, float, str] = (None, -1.0, "")
+            for t in [text, *raw]:
+                i, sim = nearest_phrasing(self.embed, t, [x.text for x in self.implicit], self.lexical_weight)
+                if sim > best_implicit[1]:
+                    best_implicit = (self.implicit[i], sim, t)
+            sub, sim, t = best_implicit
+            # a request asks for a change: a description of what already holds ("the drawer is closed") is none
+            if (sub is not None and sim >= self.implicit_threshold
+                    and not all(self.domain.holds(start, p) == v for p, v in sub.goal)):
+                goal = dict(sub.goal)
+                reads.append({"clause": t, "as": sub.text, "similarity": round(sim, 3),
+                              "read": f"implicit request: {goal_text(goal)}"})
         if not goal:
             return {"goal": None, "status": "rejected: no clause names a sub-goal of this scene", "clauses": reads,
                     **extra}

@@ -26,6 +26,9 @@ class EpisodeResult:
     episode_return: float
     length: int
     first_success_step: int | None
+    applicable: bool = True
+    """The skill's precondition held at the start (the env's ``info["applicable"]`` after reset; envs that do not
+    report it count as applicable)."""
 
 
 @dataclass
@@ -40,6 +43,12 @@ class EvalResult:
         mean_return: mean undiscounted return.
         mean_length: mean episode length [steps].
         episodes: per-episode results.
+        n_applicable: episodes whose start satisfied the skill's precondition (``info["applicable"]``).
+        success_rate_applicable: success rate over those episodes, P(success | precondition) — the quantity a
+            planner relies on when it calls the skill only where its precondition holds (``None`` when no
+            episode was applicable).
+        success_ci95_applicable: its Wilson 95 % interval.
+        skipped_seeds: seeds not run because their start violated the precondition (``require_applicable``).
     """
 
     env_id: str
@@ -49,6 +58,10 @@ class EvalResult:
     mean_return: float
     mean_length: float
     episodes: list[EpisodeResult] = field(default_factory=list)
+    n_applicable: int = 0
+    success_rate_applicable: float | None = None
+    success_ci95_applicable: tuple[float, float] = (0.0, 1.0)
+    skipped_seeds: list[int] = field(default_factory=list)
 
     def to_dict(self, with_episodes: bool = True) -> dict[str, Any]:
         d = asdict(self)
@@ -105,6 +118,7 @@ def evaluate(
     render_size: tuple[int, int] = (480, 480),
     fps: int = 30,
     progress: bool = False,
+    require_applicable: bool = False,
 ) -> EvalResult:
     """Run ``n_episodes`` seeded episodes of ``policy`` in ``env_id``.
 
@@ -125,12 +139,19 @@ def evaluate(
         render_size: ``(width, height)`` of the video [px].
         fps: video frame rate.
         progress: show a progress bar.
+        require_applicable: run ``n_episodes`` episodes whose start satisfies the skill's precondition: a seed whose
+            reset reports ``info["applicable"] = False`` (e.g. a place start in which the env's scripted staging
+            failed to grasp the object) is skipped and recorded in ``skipped_seeds``, and the next seed is drawn.
+            The episodes are then seeds ``seed_base, seed_base + 1, …`` minus the skipped ones. Default: every
+            seed is run and counted, and the success rate given the precondition is reported beside the overall one.
 
     Returns:
         An :class:`EvalResult`.
 
     Raises:
         UnknownNameError: unknown ``env_id``.
+        RuntimeError: ``require_applicable`` and more than ``4 * n_episodes`` seeds were skipped (the env's starts
+            rarely satisfy the precondition: the evaluation would not describe the skill).
     """
     kwargs: dict[str, Any] = {}
     if max_episode_steps is not None:
@@ -143,16 +164,27 @@ def evaluate(
     if record:
         writer = open_video(video_path, fps)  # type: ignore[arg-type]
     episodes: list[EpisodeResult] = []
-    it: Any = range(n_episodes)
+    skipped: list[int] = []
+    bar: Any = None
     if progress:
         from tqdm.auto import tqdm
 
-        it = tqdm(it, desc=f"eval {label or env_id}", unit="ep")
+        bar = tqdm(total=n_episodes, desc=f"eval {label or env_id}", unit="ep")
     try:
-        for i in it:
+        seed = seed_base - 1
+        while len(episodes) < n_episodes:
+            i = len(episodes)
+            seed += 1
             e = video_env if (record and i < video_episodes) else env
-            seed = seed_base + i
-            obs, _ = e.reset(seed=seed)
+            obs, reset_info = e.reset(seed=seed)
+            applicable = bool(reset_info.get("applicable", True))
+            if require_applicable and not applicable:
+                skipped.append(seed)
+                if len(skipped) > 4 * n_episodes:
+                    raise RuntimeError(f"{env_id}: {len(skipped)} of {len(skipped) + i} starts violate the "
+                                       "skill's precondition; require_applicable cannot reach "
+                                       f"{n_episodes} episodes")
+                continue
             if callable(reset := getattr(policy, "reset", None)):
                 reset()  # a stateful policy (an action-chunk skill) starts afresh
             ret, t, first_success = 0.0, 0, None
@@ -174,14 +206,20 @@ def evaluate(
                                         + ("SUCCESS" if first_success else "FAILURE")], first_success is not None)
                 for _ in range(fps // 2):
                     writer.append_data(last)
-            episodes.append(EpisodeResult(seed, first_success is not None, ret, t, first_success))
+            episodes.append(EpisodeResult(seed, first_success is not None, ret, t, first_success, applicable))
+            if bar is not None:
+                bar.update(1)
     finally:
+        if bar is not None:
+            bar.close()
         env.close()
         if video_env is not None:
             video_env.close()
         if writer is not None:
             writer.close()
     n_succ = sum(e.success for e in episodes)
+    app = [e for e in episodes if e.applicable]
+    n_app_succ = sum(e.success for e in app)
     return EvalResult(
         env_id=env_id,
         n_episodes=len(episodes),
@@ -190,4 +228,8 @@ def evaluate(
         mean_return=float(np.mean([e.episode_return for e in episodes])) if episodes else 0.0,
         mean_length=float(np.mean([e.length for e in episodes])) if episodes else 0.0,
         episodes=episodes,
+        n_applicable=len(app),
+        success_rate_applicable=n_app_succ / len(app) if app else None,
+        success_ci95_applicable=wilson_interval(n_app_succ, len(app)),
+        skipped_seeds=skipped,
     )

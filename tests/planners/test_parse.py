@@ -66,8 +66,70 @@ def test_rejects_what_it_cannot_read(parser):
     r = parser.parse("sing me a song", dict(DEFAULT_STATE))
     assert r["goal"] is None and r["status"].startswith("rejected: no clause")
     assert r["clauses"][0]["read"] == "not understood"
-    r = parser.parse("it's cold in here", dict(DEFAULT_STATE))
+    r = parser.parse("the drawer is closed", dict(DEFAULT_STATE))
     assert r["goal"] is None and r["clauses"][0]["read"] == "state description (no goal)"
+
+
+@pytest.mark.parametrize("instruction, state, goal", [
+    # a request without an action word, read from the lexicon's implicit requests when nothing names a goal
+    ("it's cold in here", {"window": "open"}, {"window_closed": True}),
+    ("brrr its freezing in here", {"window": "open"}, {"window_closed": True}),
+    ("ugh the drawer's been hanging open all day", {"drawer": "open"}, {"drawer_closed": True}),
+    ("Es zieht hier total", {"window": "open"}, {"window_closed": True}),
+    # a multi-predicate sub-goal of the lexicon
+    ("tidy up the table", {}, {"block_on_table(red)": False, "block_on_table(blue)": False, "hand_empty": True}),
+    ("close everything that's open", {"drawer": "open", "window": "open"},
+     {"drawer_closed": True, "window_closed": True}),
+    # undo the action a clause described; keep something as it is; toggle; a reminder is no negation
+    ("you just opened the drawer by accident, please undo that", {"drawer": "open"}, {"drawer_closed": True}),
+    ("I accidentally picked up the blue block, put it back", {"blue": "hand"},
+     {"block_on_table(blue)": True, "hand_empty": True}),
+    ("leave the drawer as it is, but close the window", {"drawer": "open", "window": "open"},
+     {"drawer_open": True, "drawer_closed": False, "window_closed": True}),
+    ("don't touch the window, just press the button", {"window": "open"},
+     {"window_open": True, "window_closed": False, "button_pressed": True}),
+    ("toggle the drawer", {}, {"drawer_open": True}),
+    ("toggle the drawer", {"drawer": "open"}, {"drawer_closed": True}),
+    ("open the window and don't forget to close the drawer", {"drawer": "open"},
+     {"window_open": True, "drawer_closed": True}),
+    # a misspelt word is corrected to the scene's vocabulary, not read as an object's modifier
+    ("someone hit the buton already", {}, {"button_pressed": True}),
+    ("close the drawr", {"drawer": "open"}, {"drawer_closed": True}),
+    # the matched sub-goal's nouns are antecedents: "it" is the drawer the block was hidden in
+    ("hide the red block and shut it after", {}, {"block_in_drawer(red)": True, "drawer_closed": True}),
+    ("put down whatever you've got in your hand", {"red": "hand"}, {"block_on_table(red)": True, "hand_empty": True}),
+])
+def test_parses_implicit_state_dependent_and_misspelt_requests(parser, instruction, state, goal):
+    r = parser.parse(instruction, _state(**state))
+    assert r["status"] == "valid", r
+    assert r["goal"] == goal, r["clauses"]
+
+
+def test_implicit_requests_are_read_only_when_nothing_else_names_a_goal(parser):
+    r = parser.parse("the drawer is open, so put the red block in there", _state(drawer="open"))
+    assert r["goal"] == {"block_in_drawer(red)": True}, r["clauses"]
+    r = parser.parse("undo that", dict(DEFAULT_STATE))  # nothing described to undo
+    assert r["goal"] is None and "nothing described to undo" in r["clauses"][0]["read"]
+
+
+def test_lexicon_goal_sections_are_validated(tmp_path):
+    from skillstack.planners.lexicon import Lexicon, LexiconError
+
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"schema_version": 1, "languages": {}, "goals": [{"goal": {"drawer_open": 1}, "phrasings": ["x"]}]}')
+    with pytest.raises(LexiconError, match=r"goals\[0\]"):
+        Lexicon.load(bad)
+    bad.write_text('{"schema_version": 1, "languages": {}, "inverses": {"open the drawer": ["close the drawer"]}}')
+    with pytest.raises(LexiconError, match="inverse of 'open the drawer'"):
+        Lexicon.load(bad)
+    unknown = tmp_path / "unknown.json"
+    unknown.write_text('{"schema_version": 1, "languages": {}, '
+                       '"goals": [{"goal": {"drawer_melted": true}, "phrasings": ["melt the drawer"]}]}')
+    with pytest.raises(ValueError, match="unknown predicate 'drawer_melted'"):
+        InstructionParser(TABLETOP, lexicon=Lexicon.load(unknown))
+    unknown.write_text('{"schema_version": 1, "languages": {}, "implicit": {"melt the drawer": ["it is hot"]}}')
+    with pytest.raises(ValueError, match="implicit request of 'melt the drawer'"):
+        InstructionParser(TABLETOP, lexicon=Lexicon.load(unknown))
 
 
 def test_planner_plans_from_the_parsed_goal_and_regrounds_each_episode():
