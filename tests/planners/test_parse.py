@@ -116,7 +116,8 @@ def test_lexicon_goal_sections_are_validated(tmp_path):
     from skillstack.planners.lexicon import Lexicon, LexiconError
 
     bad = tmp_path / "bad.json"
-    bad.write_text('{"schema_version": 1, "languages": {}, "goals": [{"goal": {"drawer_open": 1}, "phrasings": ["x"]}]}')
+    bad.write_text('{"schema_version": 1, "languages": {}, '
+                   '"goals": [{"goal": {"drawer_open": 1}, "phrasings": ["x"]}]}')
     with pytest.raises(LexiconError, match=r"goals\[0\]"):
         Lexicon.load(bad)
     bad.write_text('{"schema_version": 1, "languages": {}, "inverses": {"open the drawer": ["close the drawer"]}}')
