@@ -150,10 +150,11 @@ def _print_eval(title: str, r) -> None:  # noqa: ANN001
     t.add_row(r.env_id, str(r.n_episodes), f"{r.success_rate:.3f}",
               f"[{r.success_ci95[0]:.2f}, {r.success_ci95[1]:.2f}]", f"{r.mean_return:.1f}", f"{r.mean_length:.1f}")
     console.print(t)
-    if r.n_applicable < r.n_episodes and r.success_rate_applicable is not None:
+    if r.n_applicable < r.n_episodes:
         lo, hi = r.success_ci95_applicable
-        console.print(f"precondition held at {r.n_applicable} of {r.n_episodes} starts; success given the "
-                      f"precondition {r.success_rate_applicable:.3f} [{lo:.2f}, {hi:.2f}]")
+        given = (f"; success given the precondition {r.success_rate_applicable:.3f} [{lo:.2f}, {hi:.2f}]"
+                 if r.success_rate_applicable is not None else "")
+        console.print(f"precondition held at {r.n_applicable} of {r.n_episodes} starts{given}")
     if r.skipped_seeds:
         console.print(f"skipped {len(r.skipped_seeds)} seeds whose start violated the precondition")
 

@@ -22,12 +22,19 @@ planner and closed-loop executor:
 6. The clauses' goals are merged in order; a later goal overrides an earlier one it cannot hold together with
    (reachability in the symbolic domain: "pick up the red block **and put it in the bin**" keeps only the bin).
 7. Before step 1, an instruction in another language is rewritten into the scene's English by the scene's
-   multilingual lexicon (:mod:`skillstack.planners.lexicon`), whose extra English phrasings join the bank.
+   multilingual lexicon (:mod:`skillstack.planners.lexicon`), whose extra English phrasings join the bank; a word
+   the MiniLM tokenizer does not know is corrected to the nearest word of the scene's phrasings ("buton").
+8. Requests that depend on the start state (they need ``state``): "leave the drawer as it is" / "don't touch the
+   window" keep that object's predicates as they are; "toggle the drawer" asks for its other state (open ↔
+   closed); a described past action ("you accidentally opened the drawer", "someone pressed the button") is state,
+   and a following "undo that" asks for the lexicon's inverse of it.
+9. When no clause names a goal, every clause is a state description or a complaint, and none is negated, the
+   instruction is matched to the lexicon's implicit requests ("it's freezing in here" → close the window); a goal
+   that already holds is no request.
 
-Limits (measured in the README): implicit goals without an action word ("it's stuffy in here") are not understood,
-and languages or words outside the lexicon reach the English-only MiniLM as noise (a local multilingual
-sentence-embedding model can be given with ``--model``; none installs offline here); the planner then answers
-``done`` with the reason logged.
+Limits (measured in the README): languages or words outside the lexicon reach the English-only MiniLM as noise (a
+local multilingual sentence-embedding model can be given with ``--model``; none installs offline here), and
+wording with no rule or phrasing is "not understood"; the planner then answers ``done`` with the reason logged.
 """
 
 from __future__ import annotations
@@ -53,8 +60,9 @@ _SPLIT = re.compile(r"[,;:.!?]|\bbut\b|\band then\b|\bafter that\b|\bafterwards\
 _COPULA = re.compile(r"\b(is|are|was|were|been|it's|feels|seems|looks|i'm|i am)\b")
 _INTERJECTION = re.compile(r"^(?:(?:ugh+|hey|um+|uh+|hmm+|well|so|yo|oops|argh+|brr+|pls|plz|ok so|okay so|oh)\s+)+")
 """Interjections before a clause ("ugh the drawer's been hanging open all day")."""
-_TOGGLE = re.compile(r"^(?:toggle|flip|switch)\s+(?P<np>.+)$")
-"""Toggle something: open it when it is not open, else close it."""
+_TOGGLE = re.compile(r"^(?:toggle|flip|switch)\s+(?P<np>the\s+[a-z]+)(?:\s+(?:state|position))?$")
+"""Toggle something with an open and a closed state: open it when it is not open, else close it ("switch the red
+block with the blue one", "switch the window to open" are no toggles)."""
 _MODAL = re.compile(r"\b(should|must|needs?|has to|have to|want|wants|make sure|ensure|ought|leave|keep|get)\b")
 _DETERMINERS = ("the", "both", "all", "each", "every", "my", "your", "this", "that", "these", "those")
 _PRONOUN = re.compile(r"\b(it|them|that one|this one|the one)\b")
@@ -62,20 +70,26 @@ _GENERIC_OBJECT = re.compile(r"\bthe (block|cube|object|thing|item|one)\b")
 _SUBJECTS = frozenset({"it", "it's", "i", "i'm", "we", "there", "there's", "here", "that's", "this"})
 _LEFT_STATE = re.compile(r"^(someone|somebody|you|i|we|they)\s+(left|forgot|has left|have left)\b")
 """A past action that explains the state ("someone left the drawer open"): a state description, not a goal."""
-_PAST_ACTION = re.compile(r"^(?:someone|somebody|you|i|we|they)\s+(?:(?:just|accidentally|already|mistakenly|"
+_PAST_ACTION = re.compile(r"^(?P<subject>someone|somebody|you|i|we|they)\s+(?:(?:just|accidentally|already|mistakenly|"
                           r"wrongly|by mistake)\s+)*(?!(?:wanted|needed|asked|meant|liked|hoped)\b)"
                           r"(?:[a-z]+ed|put|shut|threw|took|left)\b")
 """A past action ("you just opened the drawer by accident"): describes the state, and is what "undo that" undoes."""
-_PAST_MARKER = re.compile(r"\b(?:just|accidentally|by accident|by mistake|mistakenly|already|earlier|wrongly)\b")
+_PAST_MARKER = re.compile(r"\b(?:accidentally|by accident|by mistake|mistakenly|already|earlier|wrongly)\b")
+"""Marks a past action of "you"/"i"/"we" ("just" does not: "then you just put the block in it" is a request)."""
+_UNDO_ONLY = re.compile(r"^(?:undo|revert|reverse|cancel)(?:\s+(?:that|it|this|what you did))?$")
 _UNDO = re.compile(r"^(?:undo|revert|reverse|cancel)(?:\s+(?:that|it|this|what you did))?$"
                    r"|^(?:take|change|put|set) (?:that|it|this|things) back(?: the way it was| how it was)?$")
 """A request to undo the action described just before it."""
 _KEEP_AS_IS = re.compile(r"^(?:leave|keep)\s+(?P<np>.+?)\s+(?:as it is|as is|alone|the way it is|how it is|"
                          r"where it is|untouched|unchanged|be)$")
-_DONT_TOUCH = re.compile(r"^(?:touch|mess with|move|bother with|change)\s+(?P<np>.+)$")
+_DONT_TOUCH = re.compile(r"^(?:touch|mess with|move|bother with|change)\s+(?P<np>the\s+(?:[a-z]+\s+)?[a-z]+)$")
 """Keep something as it is: "leave the drawer as it is", "don't touch the window" (after the negation is stripped)."""
-_REMINDER = re.compile(r"^(?:(?:and|but)\s+)?(?:(?:don'?t|do not) forget to|remember to|be sure to|make sure to)\s+")
-"""A reminder ("don't forget to shut it"): asks for the action, no negation."""
+_REMINDER = re.compile(r"^(?:forget to|remember to|be sure to|make sure to)\s+")
+"""A reminder ("don't forget to shut it", after the negation is stripped): asks for the action, no negation."""
+_INNER_NEGATION = re.compile(r"\b(?:not|no|never|n't)\b|n't\b")
+"""A negation inside a clause ("it's not cold in here"): no implicit request is read from such an instruction."""
+_PLEA = re.compile(r"\b(?:do something|fix (?:it|that|this)|deal with (?:it|that|this)|help)\b")
+"""A plea without content ("can you do something about it?") beside a complaint."""
 _CONTRACTED_IS = re.compile(r"\b([a-z]+)'s\s+(already|still|open|closed|shut|empty|full|in|inside|been)\b")
 _HELD = re.compile(r"\b(?:what(?:ever)?|the (?:one|block|cube|thing|object))\s+(?:that\s+)?(?:you're|you are)\s+"
                    r"(?:holding|carrying)\b|\bwhat(?:ever)? you(?:'ve| have)? got(?: in your (?:hand|gripper))?\b"
@@ -177,7 +191,7 @@ class InstructionParser:
                         t = m.replace("{object}", o) if o else m
                         bank.setdefault(t, SubGoal(t, sub.goal, sub.objects, sub.text))
         implicit: list[SubGoal] = []
-        self.inverses: dict[str, SubGoal] = {}
+        self.inverses: dict[tuple[tuple[str, bool], ...], SubGoal] = {}
         if self.lexicon is not None:
             for g, texts in self.lexicon.goals:
                 for pred in g:
@@ -201,7 +215,7 @@ class InstructionParser:
                     implicit += [SubGoal(m.replace("{object}", o) if o else m, sub.goal, sub.objects) for m in more]
             for text, inverse in self.lexicon.inverses.items():
                 for o in self.objects if "{object}" in text else [None]:
-                    self.inverses[grounded(text, o, "inverse of").text] = grounded(inverse, o, "inverse")
+                    self.inverses[grounded(text, o, "inverse of").goal] = grounded(inverse, o, "inverse")
         self.bank = list(bank.values())
         self.implicit = implicit
         self.noun = noun
@@ -256,27 +270,39 @@ class InstructionParser:
 
     def correct_spelling(self, text: str) -> str:
         """``"press the buton"`` → ``"press the button"``: a word of ≥ 4 letters that the embedding model's
-        tokenizer does not know as a whole word is replaced by the closest word of the scene's phrasings
-        (:func:`difflib.get_close_matches`, ratio ≥ 0.8), if any. Without a tokenizer vocabulary (a custom
-        embedder) the text is returned unchanged."""
+        WordPiece tokenizer does not know as a whole word (nor as a prefix — un, re, de, dis, in, im — plus a known
+        word) is replaced by the closest word of the scene's phrasings with the same first letter
+        (:func:`difflib.get_close_matches`, ratio ≥ 0.85), if any. Without a WordPiece vocabulary (a custom
+        embedder, a SentencePiece model) the text is returned unchanged."""
         if self._known is None:
             model = self.embed.model
             if model is None:
                 self.embed(["warm-up"])  # loads the bundled model
                 model = self.embed.model
             vocab = getattr(getattr(model, "tokenizer", None), "vocab", None)
-            self._known = frozenset(vocab) if isinstance(vocab, Mapping) else frozenset()
+            # only a WordPiece vocabulary (BERT-style: continuation pieces "##…") lists whole words as keys
+            wordpiece = isinstance(vocab, Mapping) and any(str(k).startswith("##") for k in vocab)
+            self._known = frozenset(vocab) if wordpiece else frozenset()
         if not self._known:
             return text
 
         def fix(m: re.Match[str]) -> str:
             w = m.group(0)
-            if len(w) < 4 or w in self._known or w in self.vocabulary:
+            if len(w) < 4 or w in self._known or w in self.vocabulary or any(
+                    w.startswith(pre) and (w[len(pre):] in self._known or w[len(pre):] in self.vocabulary)
+                    for pre in ("un", "re", "de", "dis", "in", "im")):  # "unhide", "depress": real words
                 return w
-            close = difflib.get_close_matches(w, self.vocabulary, n=1, cutoff=0.8)
+            close = [v for v in difflib.get_close_matches(w, self.vocabulary, n=3, cutoff=0.85) if v[0] == w[0]]
             return close[0] if close else w
 
         return re.sub(r"[a-z]+", fix, text)
+
+    @staticmethod
+    def _describes_state(clause: str) -> bool:
+        """Whether a clause reads as a description ("the drawer is open", "it's cold in here")."""
+        ws = _words(clause)
+        return bool(ws) and ((ws[0] in _DETERMINERS or ws[0] in _SUBJECTS or _COPULA.match(clause) is not None)
+                             and _COPULA.search(clause) is not None) or _LEFT_STATE.match(clause) is not None
 
     def _object_predicates(self, phrase: str) -> list[str]:
         """Grounded predicates about the thing a noun phrase names: ``"the drawer"`` → ``drawer_open``,
@@ -310,7 +336,15 @@ class InstructionParser:
         verb = ""
         goal: dict[str, bool] = {}
         last_action: SubGoal | None = None  # the past action a clause described ("you just opened the drawer")
-        stripped = [_strip_edges(_REMINDER.sub("", _INTERJECTION.sub("", " ".join(_words(r))))) for r in raw]
+        stripped = []
+        for r in raw:
+            c, negated = _strip_edges(_INTERJECTION.sub("", " ".join(_words(r))))
+            m = _REMINDER.match(c)
+            if m is not None:  # "don't forget to close it" asks to close it
+                c, negated = c[m.end():], negated and not c.startswith("forget")
+            stripped.append((c, negated))
+        complaints: list[str] = []  # clauses an implicit request may come from (step 9)
+        any_negated = any(n or _INNER_NEGATION.search(c) is not None for c, n in stripped)
         for k, orig in enumerate(raw):
             c, negated = stripped[k]
             c = _CONTRACTED_IS.sub(r"\1 is \2", c)  # "the drawer's already open"
@@ -320,15 +354,16 @@ class InstructionParser:
             if not ws or not (set(ws) - _STOPWORDS):
                 continue
             phrases = _noun_phrases(c)
-            keep = _KEEP_AS_IS.match(c) or (_DONT_TOUCH.match(c) if negated else None)
+            keep = (_KEEP_AS_IS.match(c) or (_DONT_TOUCH.match(c) if negated else None)) if state is not None else None
             if keep is not None and (preds := self._object_predicates(keep.group("np"))):
                 new = {p: bool(self.domain.holds(start, p)) for p in preds}
                 reads.append({"clause": orig, "read": f"keep as it is: {goal_text(new)}"})
                 antecedents += phrases
                 goal = self._merge(goal, new, state)
                 continue
-            toggle = _TOGGLE.match(c)
-            if toggle is not None and (preds := self._object_predicates(toggle.group("np"))):
+            toggle = _TOGGLE.match(c) if state is not None else None
+            if toggle is not None and (preds := [p for p in self._object_predicates(toggle.group("np"))
+                                                 if p.endswith(("_open", "_closed"))]):
                 # the object's other state: of the single-predicate sub-goals about it, those not holding now,
                 # an "open" one first
                 options = sorted({p for sub in self.bank for p, v in sub.goal
@@ -340,8 +375,8 @@ class InstructionParser:
                     antecedents += phrases
                     goal = self._merge(goal, new, state)
                     continue
-            if _UNDO.match(c):
-                inverse = self.inverses.get(last_action.text) if last_action is not None else None
+            if _UNDO.match(c) and (last_action is not None or _UNDO_ONLY.match(c)):
+                inverse = self.inverses.get(last_action.goal) if last_action is not None else None
                 if inverse is None:
                     reads.append({"clause": orig, "read": "not understood (nothing described to undo)"})
                     continue
@@ -349,8 +384,10 @@ class InstructionParser:
                 reads.append({"clause": orig, "sub_goal": inverse.text, "read": f"undo: {goal_text(new)}"})
                 goal = self._merge(goal, new, state)
                 continue
-            past = _PAST_ACTION.match(c) is not None and not _MODAL.search(c) and (
-                _PAST_MARKER.search(c) is not None or any(_UNDO.match(r[0]) for r in stripped[k + 1:]))
+            pm = _PAST_ACTION.match(c)
+            past = pm is not None and not _MODAL.search(c) and (
+                pm.group("subject") in ("someone", "somebody", "they") or _PAST_MARKER.search(c) is not None
+                or any(_UNDO.match(r[0]) for r in stripped[k + 1:]))
             if ((ws[0] in _DETERMINERS or ws[0] in _SUBJECTS or _COPULA.match(c)) and _COPULA.search(c)
                     and not _MODAL.search(c)) or _LEFT_STATE.match(c) or past:
                 read = {"clause": orig, "read": "state description (no goal)"}
@@ -360,6 +397,7 @@ class InstructionParser:
                         last_action = sub
                         read["read"] = f"state description: a past action ({sub.text})"
                 reads.append(read)
+                complaints.append(c)
                 antecedents += phrases  # "the blue block is in the drawer, so close it": both can be "it"
                 continue
             place = next((p for p in reversed(antecedents) if p.split()[-1] in self.locations), None)
@@ -391,6 +429,7 @@ class InstructionParser:
             if sub is None or sim < self.threshold:
                 read["read"] = "not understood"
                 reads.append(read)
+                complaints.append(c)
                 continue
             new = {p: (not v if negated else v) for p, v in sub.goal}
             if negated and len(sub.goal) != 1:
@@ -404,15 +443,19 @@ class InstructionParser:
             goal = self._merge(goal, new, state)
         extra = ({"translated": {"language": translation.language, "text": instruction}}
                  if translation is not None and translation.language is not None else {})
-        if not goal and self.implicit:  # no request named a goal: a complaint or state description may imply one
+        if not goal and self.implicit and complaints and state is not None and not any_negated:
+            # no request named a goal: a complaint may imply one, if every clause is one (or a state description,
+            # or a plea such as "can you do something about it") — an unread request ("fetch me a coffee") is not
             best_implicit: tuple[SubGoal | None, float, str] = (None, -1.0, "")
-            for t in [text, *raw]:
+            unread = False
+            for t in complaints:
                 i, sim = nearest_phrasing(self.embed, t, [x.text for x in self.implicit], self.lexical_weight)
                 if sim > best_implicit[1]:
                     best_implicit = (self.implicit[i], sim, t)
+                unread |= sim < self.implicit_threshold and not _PLEA.search(t) and not self._describes_state(t)
             sub, sim, t = best_implicit
             # a request asks for a change: a description of what already holds ("the drawer is closed") is none
-            if (sub is not None and sim >= self.implicit_threshold
+            if (sub is not None and sim >= self.implicit_threshold and not unread
                     and not all(self.domain.holds(start, p) == v for p, v in sub.goal)):
                 goal = dict(sub.goal)
                 reads.append({"clause": t, "as": sub.text, "similarity": round(sim, 3),

@@ -105,6 +105,46 @@ def test_parses_implicit_state_dependent_and_misspelt_requests(parser, instructi
     assert r["goal"] == goal, r["clauses"]
 
 
+@pytest.mark.parametrize("instruction, state, goal", [
+    # found by review (2026-12-04): each parsed wrongly by the first version of these rules
+    ("open the drawer, then you just put the red block in it", {}, {"drawer_open": True, "block_in_drawer(red)": True}),
+    ("someone pressed the button, now open the drawer", {"button_pressed": True}, {"drawer_open": True}),
+    ("switch the window to open", {"window": "open"}, {"window_open": True}),
+    ("you just shut the drawer, undo that", {}, {"drawer_open": True}),  # any phrasing of the described action
+    ("you accidentally grasped the red block, undo that", {"red": "hand"},
+     {"block_on_table(red)": True, "hand_empty": True}),
+    ("pick up the blue block, then put it back", {}, {"block_on_table(blue)": True, "hand_empty": True}),
+    ("please don't forget to close the drawer", {"drawer": "open"}, {"drawer_closed": True}),
+    ("don't move the red block into the drawer", {}, {"block_in_drawer(red)": False}),
+    ("once you've opened the drawer, put the red block in it", {}, {"drawer_open": True, "block_in_drawer(red)": True}),
+    ("Es zieht hier total, kannst du da mal was machen?", {"window": "open"}, {"window_closed": True}),
+])
+def test_state_dependent_rules_leave_ordinary_requests_alone(parser, instruction, state, goal):
+    r = parser.parse(instruction, _state(**state))
+    assert r["goal"] == goal, r["clauses"]
+
+
+@pytest.mark.parametrize("instruction, state", [
+    ("it's not cold in here", {"window": "open"}),  # a negated complaint asks for nothing
+    ("the window is open, fetch me a coffee", {"window": "open"}),  # an unread request beside a description
+    ("it's cold in here but don't touch anything", {"window": "open"}),
+])
+def test_no_implicit_request_beside_a_negation_or_an_unread_request(parser, instruction, state):
+    r = parser.parse(instruction, _state(**state))
+    assert r["goal"] is None, r["clauses"]
+
+
+def test_state_dependent_rules_need_the_state(parser):
+    assert parser.parse("it's freezing in here", None)["goal"] is None
+    assert parser.parse("leave the drawer as it is", None)["goal"] != {"drawer_open": False, "drawer_closed": True}
+
+
+def test_spelling_correction_keeps_real_words(parser):
+    assert parser.correct_spelling("press the buton and close the drawr") == "press the button and close the drawer"
+    for w in ("unhide", "depress", "refresh", "reverting"):
+        assert parser.correct_spelling(f"{w} it") == f"{w} it"
+
+
 def test_implicit_requests_are_read_only_when_nothing_else_names_a_goal(parser):
     r = parser.parse("the drawer is open, so put the red block in there", _state(drawer="open"))
     assert r["goal"] == {"block_in_drawer(red)": True}, r["clauses"]
