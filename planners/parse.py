@@ -77,9 +77,13 @@ _PAST_ACTION = re.compile(r"^(?P<subject>someone|somebody|you|i|we|they)\s+(?:(?
 _PAST_MARKER = re.compile(r"\b(?:accidentally|by accident|by mistake|mistakenly|already|earlier|wrongly)\b")
 """Marks a past action of "you"/"i"/"we" ("just" does not: "then you just put the block in it" is a request)."""
 _UNDO_ONLY = re.compile(r"^(?:undo|revert|reverse|cancel)(?:\s+(?:that|it|this|what you did))?$")
-_UNDO = re.compile(r"^(?:undo|revert|reverse|cancel)(?:\s+(?:that|it|this|what you did))?$"
-                   r"|^(?:take|change|put|set) (?:that|it|this|things) back(?: the way it was| how it was)?$")
-"""A request to undo the action described just before it."""
+_PUT_BACK = re.compile(r"^(?:take|change|put|set) (?:that|it|this|things) back(?: the way it was| how it was)?$")
+"""A request to undo the action described just before it (``_PUT_BACK`` only when one was described: "pick up the
+blue block, then put it back" is a place)."""
+
+
+def _is_undo(clause: str) -> bool:
+    return _UNDO_ONLY.match(clause) is not None or _PUT_BACK.match(clause) is not None
 _KEEP_AS_IS = re.compile(r"^(?:leave|keep)\s+(?P<np>.+?)\s+(?:as it is|as is|alone|the way it is|how it is|"
                          r"where it is|untouched|unchanged|be)$")
 _DONT_TOUCH = re.compile(r"^(?:touch|mess with|move|bother with|change)\s+(?P<np>the\s+(?:[a-z]+\s+)?[a-z]+)$")
@@ -217,7 +221,10 @@ class InstructionParser:
                 for o in self.objects if "{object}" in text else [None]:
                     self.inverses[grounded(text, o, "inverse of").goal] = grounded(inverse, o, "inverse")
         self.bank = list(bank.values())
+        self.predicates = sorted({p for sub in self.bank for p, _ in sub.goal})
+        """Every grounded predicate some sub-goal names."""
         self.implicit = implicit
+        self._implicit_texts = [x.text for x in implicit]
         self.noun = noun
         self._known: frozenset[str] | None = None
         self.vocabulary = sorted({w for t in bank for w in _words(t)} | {w for t in implicit for w in _words(t.text)})
@@ -299,20 +306,21 @@ class InstructionParser:
 
     @staticmethod
     def _describes_state(clause: str) -> bool:
-        """Whether a clause reads as a description ("the drawer is open", "it's cold in here")."""
+        """Whether a clause only describes the state ("the drawer is open", "it's cold in here", "someone left the
+        drawer open"), not a request ("the drawer should be open")."""
         ws = _words(clause)
         return bool(ws) and ((ws[0] in _DETERMINERS or ws[0] in _SUBJECTS or _COPULA.match(clause) is not None)
-                             and _COPULA.search(clause) is not None) or _LEFT_STATE.match(clause) is not None
+                             and _COPULA.search(clause) is not None and not _MODAL.search(clause)) \
+            or _LEFT_STATE.match(clause) is not None
 
     def _object_predicates(self, phrase: str) -> list[str]:
         """Grounded predicates about the thing a noun phrase names: ``"the drawer"`` → ``drawer_open``,
         ``drawer_closed``; ``"the red block"`` → the ``(red)`` predicates."""
         ws = set(_words(phrase))
         named = [o for o in self.objects if o in ws]
-        preds = sorted({p for sub in self.bank for p, _ in sub.goal})
         if named:
-            return [p for p in preds if any(p.endswith(f"({o})") for o in named)]
-        return [p for p in preds if "(" not in p and p.split("_")[0] in ws]
+            return [p for p in self.predicates if any(p.endswith(f"({o})") for o in named)]
+        return [p for p in self.predicates if "(" not in p and p.split("_")[0] in ws]
 
     # ------------------------------------------------------------------------------------------------ parsing
     def parse(self, instruction: str, state: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -364,10 +372,8 @@ class InstructionParser:
             toggle = _TOGGLE.match(c) if state is not None else None
             if toggle is not None and (preds := [p for p in self._object_predicates(toggle.group("np"))
                                                  if p.endswith(("_open", "_closed"))]):
-                # the object's other state: of the single-predicate sub-goals about it, those not holding now,
-                # an "open" one first
-                options = sorted({p for sub in self.bank for p, v in sub.goal
-                                  if len(sub.goal) == 1 and v and p in preds and not self.domain.holds(start, p)},
+                # the object's other state: its open/closed predicates not holding now, an "open" one first
+                options = sorted((p for p in preds if not self.domain.holds(start, p)),
                                  key=lambda p: (not p.endswith("_open"), p))
                 if options:
                     new = {options[0]: True}
@@ -375,7 +381,7 @@ class InstructionParser:
                     antecedents += phrases
                     goal = self._merge(goal, new, state)
                     continue
-            if _UNDO.match(c) and (last_action is not None or _UNDO_ONLY.match(c)):
+            if _UNDO_ONLY.match(c) or (last_action is not None and _PUT_BACK.match(c)):
                 inverse = self.inverses.get(last_action.goal) if last_action is not None else None
                 if inverse is None:
                     reads.append({"clause": orig, "read": "not understood (nothing described to undo)"})
@@ -387,9 +393,8 @@ class InstructionParser:
             pm = _PAST_ACTION.match(c)
             past = pm is not None and not _MODAL.search(c) and (
                 pm.group("subject") in ("someone", "somebody", "they") or _PAST_MARKER.search(c) is not None
-                or any(_UNDO.match(r[0]) for r in stripped[k + 1:]))
-            if ((ws[0] in _DETERMINERS or ws[0] in _SUBJECTS or _COPULA.match(c)) and _COPULA.search(c)
-                    and not _MODAL.search(c)) or _LEFT_STATE.match(c) or past:
+                or any(_is_undo(r[0]) for r in stripped[k + 1:]))
+            if self._describes_state(c) or past:
                 read = {"clause": orig, "read": "state description (no goal)"}
                 if past:
                     sub, sim = self.match(c, held)
@@ -449,7 +454,7 @@ class InstructionParser:
             best_implicit: tuple[SubGoal | None, float, str] = (None, -1.0, "")
             unread = False
             for t in complaints:
-                i, sim = nearest_phrasing(self.embed, t, [x.text for x in self.implicit], self.lexical_weight)
+                i, sim = nearest_phrasing(self.embed, t, self._implicit_texts, self.lexical_weight)
                 if sim > best_implicit[1]:
                     best_implicit = (self.implicit[i], sim, t)
                 unread |= sim < self.implicit_threshold and not _PLEA.search(t) and not self._describes_state(t)
