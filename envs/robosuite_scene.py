@@ -25,7 +25,9 @@ previous skill left it: a random pose above the bins, or — for ``pick`` skills
 before this start existed, a cloned
 ``pick_milk`` lifted the milk in 0 of 10 layouts right after a scripted ``place_can``, 10 of 10 from home), and
 for ``place_<o>`` the object grasped and lifted by the scripted oracle. In ``-v1`` every pick then begins with
-the move to the ready pose when the arm is off it (:meth:`PickPlaceScene.begin_skill`), as inside a plan.
+the move to the ready pose when the arm is off it (:meth:`PickPlaceScene.begin_skill`), as inside a plan. The ``-v2``
+place envs (``place_<o>-v2``) stage half of their starts with the shipped *learned* pick of the object instead
+(:data:`STAGING_PICKS`, :data:`LEARNED_PICK_SHARE`): inside a plan a place receives the learned pick's grasp.
 ``start="any"`` (affordance data) adds states where the skill cannot or need not act: the object already in its
 bin, another object in the hand, nothing in the hand (``place``), the object already lifted.
 """
@@ -85,6 +87,18 @@ tilted ≈ 21°; with a share of 1/2 (≈ 1 in 12 pick_milk demonstrations after
 lifted the milk from there in 14 of 34 plan executions (development layouts)."""
 SKILL_MAX_STEPS = {"pick": 120, "place": 150}
 """Step caps of the skill envs [control steps at 20 Hz]; the oracle needs ≈ 40 (pick) and ≈ 60 (place)."""
+STAGING_PICKS = {"can": ("pick_can", 11), "milk": ("pick_milk", 11), "bread": ("pick_bread", 6),
+                 "cereal": ("pick_cereal", 4)}
+"""``-v2`` place skill envs: the shipped learned pick skill (name, library version in ``assets/skills``, pinned so the
+env's starts stay fixed when a newer pick ships) that stages half of their starts. Inside a plan a place receives
+the grasp of the learned pick, not of the scripted one its ``-v1`` demonstrations started from; the two differ
+(measured on development layouts 1000–1029, all four objects, symbolic oracle planner: ``place_bread`` -v0
+succeeded in 11 of 33 executions in the chain against 0.94 in its own env with the bread held; in 13 of its 22
+failures the bread fell from the hand within the first 10 steps — in the 6 inspected the policy commanded the
+fingers open from its first step)."""
+LEARNED_PICK_SHARE = 0.5
+"""``-v2`` place skill envs: share of starts staged by the learned pick (:data:`STAGING_PICKS`); the rest keep the
+scripted pick of ``-v1`` (a DAgger-style aggregate of both start distributions)."""
 
 
 PREDICATE_DOCS: dict[str, str] = {
@@ -459,11 +473,17 @@ class PickPlaceSkillEnv(PickPlaceScene):
     """
 
     def __init__(self, skill: str, pick_after_place: float = PICK_AFTER_PLACE, others_in_bin: float = 0.5,
-                 **kwargs: Any) -> None:
+                 learned_pick_share: float = 0.0, **kwargs: Any) -> None:
         self.kind, self.obj = parse_skill(skill)
         self.skill = skill
         self.pick_after_place = pick_after_place
         self.others_in_bin = others_in_bin
+        if not 0.0 <= learned_pick_share <= 1.0:
+            raise ValueError(f"learned_pick_share must be in [0, 1], got {learned_pick_share}")
+        if learned_pick_share and self.kind != "place":
+            raise ValueError(f"learned_pick_share stages place skills only, not {skill!r}")
+        self.learned_pick_share = learned_pick_share
+        self._staging_pick: Any = None
         kwargs.setdefault("terminate_on_success", True)
         super().__init__(**kwargs)
 
@@ -499,7 +519,10 @@ class PickPlaceSkillEnv(PickPlaceScene):
             if movable:
                 obs = self.run_scripted(obs, f"pick_{rng.choice(movable)}", SKILL_MAX_STEPS["pick"])
         elif variant == "lifted" or (self.kind == "place" and variant == "precondition"):
-            obs = self.run_scripted(obs, f"pick_{self.obj}", SKILL_MAX_STEPS["pick"])
+            if self.learned_pick_share and rng.random() < self.learned_pick_share:
+                obs = self.run_learned_pick(obs)
+            else:
+                obs = self.run_scripted(obs, f"pick_{self.obj}", SKILL_MAX_STEPS["pick"])
         self._last_obs = decision_obs = obs
         moved = self.begin_skill(self.skill)
         self._last_obs = obs = obs if moved is None else moved
@@ -509,6 +532,32 @@ class PickPlaceSkillEnv(PickPlaceScene):
         done = self.skill_succeeded(self.skill, p, p)
         return obs, {"success": done, "applicable": bool(applicable), "satisfied_at_start": done,
                      "predicates": dict(p), "decision_observation": decision_obs}
+
+    def run_learned_pick(self, obs: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Stage a place start with the shipped learned pick of the object (:data:`STAGING_PICKS`), run as the
+        executor runs it inside a plan (:meth:`begin_skill`, then its policy until ``lifted(o)`` or its step cap).
+
+        Raises:
+            SkillLoadError: the pinned pick skill is missing from ``assets/skills`` or fails its hash check.
+        """
+        if self._staging_pick is None:
+            from skillstack.envs.scenes import ASSETS
+            from skillstack.skills.library import SkillLibrary  # lazy: skills import envs
+
+            name, version = STAGING_PICKS[self.obj]
+            self._staging_pick = SkillLibrary(ASSETS / "skills").load(name, version)
+        pick = self._staging_pick
+        start = self.read_predicates()
+        mode = self._holding_vertical
+        moved = self.begin_skill(pick.env_id)
+        obs = obs if moved is None else moved
+        pick.reset()
+        for _ in range(pick.max_steps):
+            obs = self._raw_step(pick.predict(obs))
+            if self.skill_succeeded(pick.env_id, start, self.read_predicates()):
+                break
+        self._holding_vertical = mode
+        return obs
 
     def _success(self) -> bool:
         return self.skill_succeeded(self.skill, self.predicates, self.predicates)
@@ -635,6 +684,11 @@ def _register() -> None:
                 kwargs={"skill": skill, "hold_orientation": hold, "pick_after_place": after_place,
                         "others_in_bin": in_bin},
                 max_episode_steps=SKILL_MAX_STEPS[skill.partition("_")[0]], description=skill_description(skill)))
+    for obj in SCENE_OBJECTS:  # -v2 place envs: half the starts from the shipped learned pick (STAGING_PICKS)
+        register_env(EnvSpec(
+            name=f"{SKILL_PREFIX}place_{obj}-v2", entry_point="skillstack.envs.robosuite_scene:PickPlaceSkillEnv",
+            kwargs={"skill": f"place_{obj}", "hold_orientation": True, "learned_pick_share": LEARNED_PICK_SHARE},
+            max_episode_steps=SKILL_MAX_STEPS["place"], description=skill_description(f"place_{obj}")))
     register_scene(Scene(
         name="robosuite-pickplace",
         env_id=SCENE_ENV_ID,

@@ -268,3 +268,38 @@ def test_start_staging_keeps_the_oracle_the_skill_envs_were_versioned_with(monke
     with pytest.raises(AssertionError, match="clearance-aware"):
         PickPlaceSkillController("pick_bread", env=env.unwrapped).predict(obs)  # the expert does turn
     env.close()
+
+
+def test_v2_place_starts_are_staged_by_the_pinned_learned_pick(monkeypatch):
+    """``place_<o>-v2`` stages a share of its starts with the shipped learned pick (the grasp a place meets inside a
+    plan), the rest with the scripted pick of ``-v1``; both seeded, and the choice is reproducible."""
+    from skillstack.envs.robosuite_scene import LEARNED_PICK_SHARE, STAGING_PICKS, PickPlaceSkillEnv
+
+    assert env_spec(f"{SKILL_PREFIX}place_bread-v2").kwargs["learned_pick_share"] == LEARNED_PICK_SHARE
+    assert set(STAGING_PICKS) == set(SCENE_OBJECTS)
+    with pytest.raises(ValueError, match="in \\[0, 1\\]"):
+        PickPlaceSkillEnv("place_bread", learned_pick_share=1.5)
+    with pytest.raises(ValueError, match="place skills only"):
+        PickPlaceSkillEnv("pick_bread", learned_pick_share=0.5)
+    env = make_env(f"{SKILL_PREFIX}place_bread-v2")
+    u = env.unwrapped
+    calls = []
+    original = type(u).run_learned_pick
+
+    def spy(self, obs):
+        calls.append(self._staging_pick)
+        return original(self, obs)
+
+    monkeypatch.setattr(type(u), "run_learned_pick", spy)
+    staged, scripted = [], []
+    for seed in range(6):
+        n = len(calls)
+        obs, _ = env.reset(seed=seed)
+        (staged if len(calls) > n else scripted).append((seed, obs))
+    assert staged and scripted  # both start distributions occur in a handful of seeds
+    name, version = STAGING_PICKS["bread"]
+    assert u._staging_pick.name == name and u._staging_pick.version == version
+    seed, obs = staged[0]
+    again, _ = env.reset(seed=seed)
+    np.testing.assert_array_equal(obs, again)
+    env.close()
