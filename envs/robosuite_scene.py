@@ -87,6 +87,9 @@ tilted ≈ 21°; with a share of 1/2 (≈ 1 in 12 pick_milk demonstrations after
 lifted the milk from there in 14 of 34 plan executions (development layouts)."""
 SKILL_MAX_STEPS = {"pick": 120, "place": 150}
 """Step caps of the skill envs [control steps at 20 Hz]; the oracle needs ≈ 40 (pick) and ≈ 60 (place)."""
+CARRY_MARGIN = 0.02
+"""The place oracle's clearance [m] between the carried object's bottom and the tallest other object's height
+(:class:`PickPlaceSkillController` ``clear_carry``)."""
 STAGING_PICKS = {"can": ("pick_can", 11), "milk": ("pick_milk", 11), "bread": ("pick_bread", 6),
                  "cereal": ("pick_cereal", 4)}
 """``-v2`` place skill envs: the shipped learned pick skill (name, library version in ``assets/skills``, pinned so the
@@ -435,7 +438,7 @@ class PickPlaceScene(RobosuiteEnv):
         """Run the scripted controller of ``skill`` until its success predicate holds (at most ``max_steps``)."""
         # staged with the oracle every shipped scene skill was trained and evaluated on (without the clearance turn,
         # ``clear_grasp=False``): the skill envs' start states stay those of their versions
-        oracle = PickPlaceSkillController(skill, env=self, clear_grasp=False)
+        oracle = PickPlaceSkillController(skill, env=self, clear_grasp=False, clear_carry=False)
         start = self.read_predicates()
         mode = self._holding_vertical
         moved = self.begin_skill(skill)
@@ -622,14 +625,19 @@ class PickPlaceSkillController:
         env: a :class:`~skillstack.envs.robosuite_scene.PickPlaceScene` to read the constants from (default: a
             throwaway one, built once per process).
         clear_grasp: turn a free grasp yaw clear of walls and neighbours (above).
+        clear_carry: a place carries the object with its bottom :data:`CARRY_MARGIN` above the tallest other object
+            (``lift_clear`` of :func:`~skillstack.envs.robosuite_control.pick_place_action`); the expert does
+            (demonstrations from 2026-12-04, eighth session on), the env's start staging does not.
 
     Raises:
         UnknownNameError: unknown skill.
     """
 
-    def __init__(self, skill: str, env: Any = None, clear_grasp: bool = True) -> None:
+    def __init__(self, skill: str, env: Any = None, clear_grasp: bool = True, clear_carry: bool = True) -> None:
         self.kind, self.obj = parse_skill(skill)
         self.clear_grasp = clear_grasp
+        self.lift_clear = (max(2 * REST_HEIGHT[o] for o in SCENE_OBJECTS if o != self.obj) + CARRY_MARGIN
+                           if clear_carry else None)
         layout, targets, geometry, source_bin = ((env.obs_layout, env.targets, env.geometry, env.source_bin)
                                                  if env is not None else _scene_info())
         self.layout = layout
@@ -657,7 +665,7 @@ class PickPlaceSkillController:
             surroundings = dataclasses.replace(self.source_bin, obstacles=tuple(obstacles))
         return pick_place_action(get("robot0_eef_pos"), get("robot0_eef_quat"), float(q[0] - q[1]), settled,
                                  get(f"{self.prefix}_pos"), get(f"{self.prefix}_quat"), self.geometry, self.target,
-                                 self.rest, stage=self.kind, surroundings=surroundings)
+                                 self.rest, stage=self.kind, surroundings=surroundings, lift_clear=self.lift_clear)
 
 
 SCENE_ENV_ID = "robosuite/PickPlaceScene-v1"

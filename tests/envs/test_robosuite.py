@@ -195,3 +195,35 @@ def test_clear_grasp_yaw_turns_a_free_grasp_away_from_walls_and_keeps_fixed_axes
     # the cereal box's axis is fixed by its shape: the walls do not change it
     for quat in (upright, turned):
         assert clear_grasp_yaw_error(down, quat, cereal, near_y_wall, bin_) == grasp_yaw_error(down, quat, cereal)
+
+
+def test_place_lifts_a_tall_object_until_its_bottom_clears_the_neighbours():
+    """``lift_clear``: a held cereal box grasped 3.5 cm below its top must rise until its bottom clears the tallest
+    neighbour before the carry moves sideways; without it the hand's 25 cm carry height lets it sweep sideways with
+    its bottom ≈ 8 cm above the floor."""
+    from skillstack.envs.robosuite_control import (
+        BIN_FLOOR_Z,
+        MAX_OPENING,
+        REST_HEIGHT,
+        ObjectGeometry,
+        object_bottom,
+        pick_place_action,
+    )
+
+    cereal = ObjectGeometry(np.array([0.04, 0.08, 0.1]), np.zeros(3))
+    upright = np.array([0.0, 0.0, 0.0, 1.0])
+    down = np.array([1.0, 0.0, 0.0, 0.0])
+    target = np.array([0.2, 0.3, BIN_FLOOR_Z])
+    obj = np.array([0.0, -0.25, BIN_FLOOR_Z + 0.23])  # lifted: centre 23 cm above the floor, bottom at 13 cm
+    eef = np.array([obj[0], obj[1], obj[2] + 0.1 - 0.035])  # grasped 3.5 cm below the top: hand at 29.5 cm
+    assert object_bottom(obj, upright, cereal) == pytest.approx(BIN_FLOOR_Z + 0.13)
+    args = (eef, down, 0.05, True, obj, upright, cereal, target, REST_HEIGHT["cereal"])
+    assert 0.02 < 0.05 < MAX_OPENING - 0.005  # the fingers read as holding
+    before = pick_place_action(*args, stage="place")
+    assert abs(before[0]) + abs(before[1]) > 0.1  # hand above 25 cm: carries sideways at once
+    lifted = pick_place_action(*args, stage="place", lift_clear=0.19)
+    assert lifted[2] > 0.1 and abs(lifted[0]) + abs(lifted[1]) < 1e-6  # straight up first
+    high = obj + [0, 0, 0.06]  # bottom at 19 cm: a 17 cm milk carton + 2 cm
+    carried = pick_place_action(eef + [0, 0, 0.06], down, 0.05, True, high, upright, cereal, target,
+                                REST_HEIGHT["cereal"], stage="place", lift_clear=0.19)
+    assert abs(carried[0]) + abs(carried[1]) > 0.1 and abs(carried[2]) < 0.05  # sideways at that height

@@ -303,3 +303,32 @@ def test_v2_place_starts_are_staged_by_the_pinned_learned_pick(monkeypatch):
     again, _ = env.reset(seed=seed)
     np.testing.assert_array_equal(obs, again)
     env.close()
+
+
+def test_start_staging_places_without_the_experts_carry_clearance(monkeypatch):
+    """A pick env's start right after a place is staged by the place oracle as versioned (no ``lift_clear``); the
+    expert (demonstrations) lifts a tall object clear of its neighbours."""
+    import skillstack.envs.robosuite_control as control
+    from skillstack.envs.robosuite_scene import PickPlaceScene, PickPlaceSkillController
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("start staging used the carry clearance")
+
+    places = []
+    original = PickPlaceScene.run_scripted
+
+    def count(self, obs, skill, max_steps):
+        places.append(skill.startswith("place_"))
+        return original(self, obs, skill, max_steps)
+
+    monkeypatch.setattr(control, "object_bottom", refuse)
+    monkeypatch.setattr(PickPlaceScene, "run_scripted", count)
+    env = make_env(f"{SKILL_PREFIX}pick_bread")
+    seed = 0
+    while not any(places):  # a start staged by a scripted pick and place of another object
+        env.reset(seed=seed)
+        seed += 1
+        assert seed < 20
+    assert PickPlaceSkillController("place_cereal").lift_clear == pytest.approx(2 * 0.085 + 0.02)
+    assert PickPlaceSkillController("place_cereal", clear_carry=False).lift_clear is None
+    env.close()
