@@ -34,6 +34,9 @@
 # place oracle with carry clearance (envs/robosuite_control.py pick_place_action lift_clear: the carried box's bottom
 # rises above the tallest neighbour before moving sideways; the old oracle knocked a neighbour over in 21 of 40
 # starts): 1.00 (0.96-1.00) over 100 starts (v0003: 0.83), ≈ 14 min beside another job.
+# Since the eighth session the place expert lifts a carried object clear of its neighbours (clear_carry=True), so
+# re-running this script for place_can, place_milk or place_bread (trained before it) collects other demonstrations
+# than those skills were trained on: they reproduce exactly only at the git sha in their manifests' provenance.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SKILLS=${SKILLS:-"pick_can place_can pick_milk place_milk pick_bread place_bread pick_cereal place_cereal"}
