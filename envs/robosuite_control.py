@@ -287,8 +287,8 @@ def pick_place_action(eef: npt.NDArray[np.float64], eef_quat: npt.NDArray[np.flo
     ``surroundings``: the bin and the other objects; with them a free grasp yaw turns the hand clear of them
     (:func:`clear_grasp_yaw_error`), without them it is left as it is.
     ``lift_clear``: height [m above the bin floor] the held object's *bottom* reaches (to within 1 cm) before the
-    carry moves sideways, and keeps while it does (the carry height is raised where needed, never lowered). A tall object
-    grasped 3.5 cm below its top otherwise hangs low enough at the 25 cm carry height to sweep through its
+    carry moves sideways, and keeps while it does (the carry height is raised where needed, never lowered). A tall
+    object grasped 3.5 cm below its top otherwise hangs low enough at the 25 cm carry height to sweep through its
     neighbours: the cereal box's bottom is ≈ 8 cm above the floor there. Measured on 40 ``place_cereal-v1``
     starts (5000–5039) with the scripted place: a neighbour knocked over (tilted > 20°) in 21 without, 0 with
     ``lift_clear`` = 0.19 m; success 32 → 40. (In the all-four-objects plan the cloned ``place_cereal`` knocked the
