@@ -148,20 +148,22 @@ def grasp_yaw_error(eef_quat: npt.NDArray[np.float64], obj_quat: npt.NDArray[np.
     return float((err + np.pi / 2) % np.pi - np.pi / 2)
 
 
-def object_top(obj: npt.NDArray[np.float64], obj_quat: npt.NDArray[np.float64], geometry: ObjectGeometry) -> float:
-    """World z [m] of the top of the object's box in its current pose (standing or lying)."""
+def _box_z(obj: npt.NDArray[np.float64], obj_quat: npt.NDArray[np.float64], geometry: ObjectGeometry,
+           side: float) -> float:
     from robosuite.utils.transform_utils import quat2mat
 
     rot = quat2mat(obj_quat)
-    return float(obj[2] + rot[2] @ geometry.centre + np.abs(rot[2]) @ geometry.half_extent)
+    return float(obj[2] + rot[2] @ geometry.centre + side * (np.abs(rot[2]) @ geometry.half_extent))
+
+
+def object_top(obj: npt.NDArray[np.float64], obj_quat: npt.NDArray[np.float64], geometry: ObjectGeometry) -> float:
+    """World z [m] of the top of the object's box in its current pose (standing or lying)."""
+    return _box_z(obj, obj_quat, geometry, 1.0)
 
 
 def object_bottom(obj: npt.NDArray[np.float64], obj_quat: npt.NDArray[np.float64], geometry: ObjectGeometry) -> float:
     """World z [m] of the bottom of the object's box in its current pose (standing or lying)."""
-    from robosuite.utils.transform_utils import quat2mat
-
-    rot = quat2mat(obj_quat)
-    return float(obj[2] + rot[2] @ geometry.centre - np.abs(rot[2]) @ geometry.half_extent)
+    return _box_z(obj, obj_quat, geometry, -1.0)
 
 
 @dataclass(frozen=True)

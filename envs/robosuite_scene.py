@@ -439,13 +439,19 @@ class PickPlaceScene(RobosuiteEnv):
         # staged with the oracle every shipped scene skill was trained and evaluated on (without the clearance turn,
         # ``clear_grasp=False``): the skill envs' start states stay those of their versions
         oracle = PickPlaceSkillController(skill, env=self, clear_grasp=False, clear_carry=False)
+        return self.run_policy(obs, oracle.predict, skill, max_steps)
+
+    def run_policy(self, obs: npt.NDArray[np.float64], policy: Callable[[Any], Any], skill_env_id: str,
+                   max_steps: int) -> npt.NDArray[np.float64]:
+        """Stage a start as the executor runs a skill: :meth:`begin_skill`, then ``policy`` until the skill's success
+        predicate holds (at most ``max_steps``); the vertical-hold mode is restored afterwards."""
         start = self.read_predicates()
         mode = self._holding_vertical
-        moved = self.begin_skill(skill)
+        moved = self.begin_skill(skill_env_id)
         obs = obs if moved is None else moved
         for _ in range(max_steps):
-            obs = self._raw_step(oracle.predict(obs))
-            if self.skill_succeeded(skill, start, self.read_predicates()):
+            obs = self._raw_step(policy(obs))
+            if self.skill_succeeded(skill_env_id, start, self.read_predicates()):
                 break
         self._holding_vertical = mode
         return obs
@@ -550,17 +556,8 @@ class PickPlaceSkillEnv(PickPlaceScene):
             name, version = STAGING_PICKS[self.obj]
             self._staging_pick = SkillLibrary(ASSETS / "skills").load(name, version)
         pick = self._staging_pick
-        start = self.read_predicates()
-        mode = self._holding_vertical
-        moved = self.begin_skill(pick.env_id)
-        obs = obs if moved is None else moved
         pick.reset()
-        for _ in range(pick.max_steps):
-            obs = self._raw_step(pick.predict(obs))
-            if self.skill_succeeded(pick.env_id, start, self.read_predicates()):
-                break
-        self._holding_vertical = mode
-        return obs
+        return self.run_policy(obs, pick.predict, pick.env_id, pick.max_steps)
 
     def _success(self) -> bool:
         return self.skill_succeeded(self.skill, self.predicates, self.predicates)
