@@ -21,11 +21,13 @@ picked up again from where it lies.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from skillstack.envs.scenes import Atom, TemplateLanguage
 
 SCENE_OBJECTS: tuple[str, ...] = ("milk", "bread", "cereal", "can")
 """Objects of the scene, in robosuite's order (object ``i`` belongs to quarter ``i`` of the right bin)."""
@@ -148,3 +150,35 @@ class PickPlaceDomain:
 
 PICKPLACE_DOMAIN = PickPlaceDomain()
 """The robosuite PickPlace scene's symbolic domain (registered with the scene)."""
+
+
+# ------------------------------------------------------------------------------------------ templated language
+def _language_atoms() -> tuple[Atom, ...]:
+    atoms = []
+    for o in SCENE_OBJECTS:
+        t = OBJECT_TEXT[o]
+        atoms.append(Atom(f"{o}_bin", (f"place {t} in its bin", f"move {t} into its bin"), ((f"in_bin({o})", True),)))
+        atoms.append(Atom(f"pick_{o}", (f"pick up {t}", f"grasp {t}"), ((f"holding({o})", True),)))
+    atoms.append(Atom("all_bin", ("place all the objects in their bins", "move each object into its bin"),
+                      tuple((f"in_bin({o})", True) for o in SCENE_OBJECTS)))
+    return tuple(atoms)
+
+
+def _language_compatible(seq: Sequence[Atom]) -> bool:
+    """One goal per object ("all" alone); holding an object only as a goal of its own (an exemplar that ends
+    holding after placing others would teach "done" right after a pick)."""
+    keys = [a.key for a in seq]
+    if len(keys) > 1 and any(k == "all_bin" or k.startswith("pick_") for k in keys):
+        return False
+    objs = [k.removeprefix("pick_").removesuffix("_bin") for k in keys]
+    return len(set(objs)) == len(objs)
+
+
+PICKPLACE_LANGUAGE = TemplateLanguage(
+    atoms=_language_atoms(), joiners=(" and ", ", then ", " and then "), compatible=_language_compatible,
+    initial_state=lambda seq: dict(PICKPLACE_DOMAIN.default_state), any_order=True)
+"""The scene's templated language (the embedding scorer's exemplar bank; registered with the scene): per object
+*place X in its bin* and *pick up X* (only as the last sub-goal), and *place all the objects in their bins*, whose
+exemplars show every order of the objects (``any_order``: a plan's history can start with any object). The
+phrasings differ from every instruction of the scene's named tasks (tested), so no task the benchmarks run is an
+exemplar."""

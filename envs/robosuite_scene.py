@@ -54,7 +54,7 @@ from skillstack.envs.robosuite_control import (
     pick_place_action,
     vertical_hold,
 )
-from skillstack.envs.robosuite_domain import ACTIONS, PICKPLACE_DOMAIN, SCENE_OBJECTS
+from skillstack.envs.robosuite_domain import ACTIONS, PICKPLACE_DOMAIN, PICKPLACE_LANGUAGE, SCENE_OBJECTS
 from skillstack.envs.robosuite_env import RobosuiteEnv
 from skillstack.envs.scenes import Task
 
@@ -703,6 +703,7 @@ def _register() -> None:
         tasks=SCENE_TASKS,
         predicates=PREDICATE_DOCS,
         domain=PICKPLACE_DOMAIN,
+        language=PICKPLACE_LANGUAGE,
         prompt=ASSETS / "planners" / "prompt_robosuite_pickplace.json",
     ))
 

@@ -147,12 +147,16 @@ class TemplateLanguage:
         joiners: how phrasings are joined, e.g. ``(" and ", ", then ")``.
         compatible: which atom sequences make sense together.
         initial_state: the start state of an atom sequence (e.g. "close the drawer" starts with it open).
+        any_order: an atom with several goal predicates ("put every object in its bin") may reach them in any
+            order, and the generated exemplars show every order whose plan is as short as the shortest (one
+            exemplar per order, same text). ``False``: one plan per atom, the symbolic planner's.
     """
 
     atoms: tuple[Atom, ...]
     joiners: tuple[str, ...]
     compatible: Callable[[Sequence[Atom]], bool]
     initial_state: Callable[[Sequence[Atom]], dict[str, Any]]
+    any_order: bool = False
 
 
 @dataclass(frozen=True)

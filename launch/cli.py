@@ -271,6 +271,8 @@ def skills_train_affordance(
     cache_dir: Optional[Path] = typer.Option(None, help="Keep the outcome datasets (npz) here."),
     workers: int = typer.Option(1, help="Processes that execute the skill from the starts (same outcomes for "
                          "action-chunk policies; batched MLP policies may differ in float rounding)."),
+    env: Optional[str] = typer.Option(None, help="Env whose starts the outcomes come from (one skill only; "
+                                      "default: the skill's own env), e.g. robosuite-pickplace/place_cereal-v2."),
     library: Optional[Path] = LibraryOpt,
 ) -> None:
     """Fit each skill's Monte-Carlo affordance model P(success | obs) and save it as a new skill version."""
@@ -289,13 +291,19 @@ def skills_train_affordance(
         names = [n for n in lib.names() if sc.owns(str(lib.manifest(n).get("env_id", "")))]
         if not names:
             raise CLIError(f"no {sc.name} skills in {lib.root}")
+    if env is not None:
+        from skillstack.envs.make import env_spec
+
+        if len(names) != 1:
+            raise CLIError(f"--env sets the starts of one skill; got {len(names)} skills: {', '.join(names)}")
+        env_spec(env)  # an unknown env id lists the valid ones
     cfg = AffordanceConfig(n_train=n_train, n_test=n_test, model=model, steps=steps, seed=seed)
     t = Table(title="affordance models (held-out starts)")
     for col in ("skill", "AUROC", "Brier", "ECE", "n", "success rate"):
         t.add_column(col)
     for name in names:
         skill = lib.load(name)
-        model, metrics = train_affordance(skill, cfg, cache_dir=cache_dir, n_workers=workers)
+        model, metrics = train_affordance(skill, cfg, cache_dir=cache_dir, n_workers=workers, env_id=env)
         new = dataclasses.replace(skill, affordance_model=model, metrics={**skill.metrics, "affordance": metrics},
                                   version=None)
         path = lib.save(new)

@@ -35,7 +35,7 @@ from skillstack.planners.base import (
     Step,
     register_planner,
 )
-from skillstack.planners.lm import LM_BACKENDS, build_prompt, scene_examples
+from skillstack.planners.lm import LM_BACKENDS, PROMPT_HEADER, build_prompt, scene_examples
 
 
 def parse_plan(text: str, names: Sequence[str], descriptions: Sequence[str]) -> list[str]:
@@ -129,7 +129,8 @@ class GenerativePlanner:
         known = [c for c in candidates if c.name in self.domain.actions]
         names, texts = [c.name for c in known], [c.description for c in known]
         aff = {c.name: c.affordance for c in known}
-        base = build_prompt(instruction, [h.description for h in history if h.success], self.examples)
+        base = build_prompt(instruction, [h.description for h in history if h.success], self.examples,
+                            getattr(self.lm, "header", PROMPT_HEADER))
         feedback: list[str] = list(self._said)
         log: dict[str, Any] = {"attempts": []}
         plan: list[str] = []

@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from skillstack.envs.registry import Registry
 from skillstack.envs.scenes import Scene
-from skillstack.planners.suite import scene_prompt, suite_instructions
+from skillstack.planners.suite import scene_prompt, scene_prompt_header, scene_scorer_settings, suite_instructions
 from skillstack.planners.templates import generate
 
 
@@ -61,13 +61,16 @@ def scene_exemplars(scene: Scene) -> list[tuple[str, tuple[str, ...]]]:
     return pairs
 
 
-def scene_examples(backend_cls: type, scene: Scene) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
+def scene_examples(backend_cls: type, scene: Scene) -> dict[str, Any]:
     """Constructor arguments that give a language backend ``scene``'s prompt: ``{"exemplars": ...}`` (the
     embedding scorer's retrieval memory, :func:`scene_exemplars`) or ``{"examples": ...}`` (the few-shot prompt
-    of likelihood backends)."""
+    of likelihood backends, with the scene's prompt header when its prompt file gives one), with the scene's
+    embedding-scorer settings (:func:`~skillstack.planners.suite.scene_scorer_settings`)."""
     if getattr(backend_cls, "uses_exemplar_bank", False):
-        return {"exemplars": scene_exemplars(scene)}
-    return {"examples": [(e.instruction, e.steps) for e in scene_prompt(scene)]}
+        return {"exemplars": scene_exemplars(scene), **scene_scorer_settings(scene)}
+    header = scene_prompt_header(scene)
+    return {"examples": [(e.instruction, e.steps) for e in scene_prompt(scene)],
+            **({"header": header} if header is not None else {})}
 
 
 @LM_BACKENDS.register("embedding")
@@ -104,7 +107,8 @@ class EmbeddingScorer:
         retrieval_temperature: ``τ_r``.
         history_weight: ``λ``.
         content_weight: ``β``.
-        top_k: number of nearest exemplars that vote (``None``: all).
+        top_k: number of nearest exemplars that vote (``None``: all); exemplars tied with the k-th nearest vote
+            too (e.g. one instruction shown in every object order), so no tie is broken arbitrarily.
         device: torch device.
 
     Raises:
@@ -163,8 +167,9 @@ class EmbeddingScorer:
             prefixes = [narrative(list(self.exemplars[i][1][:n])) for i in idx]
             hp = self.embed([narrative(history)])[0]
             keys = self._instr[idx] @ q + self.history_weight * (self.embed(prefixes) @ hp)
-            if self.top_k and idx.size > self.top_k:  # k nearest exemplars only
-                keep = np.argpartition(-keys, self.top_k)[: self.top_k]
+            if self.top_k and idx.size > self.top_k:  # k nearest exemplars, and every one tied with the k-th
+                kth = np.partition(-keys, self.top_k - 1)[self.top_k - 1]
+                keep = np.flatnonzero(-keys <= kth)
                 idx, keys = idx[keep], keys[keep]
             w = softmax(keys / self.retrieval_temperature)
             slot = {c: j for j, c in enumerate(candidates)}
@@ -228,7 +233,9 @@ class _LikelihoodScorer:
     header = PROMPT_HEADER
 
     def __init__(self, examples: Sequence[tuple[str, Sequence[str]]] | None, temperature: float,
-                 normalize: str) -> None:
+                 normalize: str, header: str | None = None) -> None:
+        if header is not None:
+            self.header = header
         if temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
         if normalize not in ("sum", "mean"):
@@ -311,13 +318,13 @@ class HFCausalScorer(_LikelihoodScorer):
 
     def __init__(self, model_path: str | None = None, examples: Sequence[tuple[str, Sequence[str]]] | None = None,
                  temperature: float = 1.0, normalize: str = "sum", device: str = "cpu",
-                 dtype: str = "float32") -> None:
+                 dtype: str = "float32", header: str | None = None) -> None:
         from pathlib import Path
 
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        super().__init__(examples, temperature, normalize)
+        super().__init__(examples, temperature, normalize, header)
         if model_path is None:
             from skillstack.planners.local_models import smollm2_model_dir
 
@@ -551,7 +558,8 @@ class OpenAICompatibleScorer(_LikelihoodScorer):
 
     def __init__(self, base_url: str | None = None, model: str = "default",
                  examples: Sequence[tuple[str, Sequence[str]]] | None = None, temperature: float = 1.0,
-                 normalize: str = "sum", timeout: float = 30.0, api_key: str | None = None) -> None:
+                 normalize: str = "sum", timeout: float = 30.0, api_key: str | None = None,
+                 header: str | None = None) -> None:
         import math
         import os
         from urllib.parse import urlsplit
@@ -571,7 +579,7 @@ class OpenAICompatibleScorer(_LikelihoodScorer):
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not math.isfinite(timeout) \
                 or timeout <= 0:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-        super().__init__(examples, temperature, normalize)
+        super().__init__(examples, temperature, normalize, header)
         self.url = str(base_url).rstrip("/") + "/completions"
         self.model = model
         self.timeout = float(timeout)

@@ -207,6 +207,45 @@ def scene_prompt(scene: Scene) -> list[PromptExample]:
     return out
 
 
+SCORER_SETTINGS = ("temperature", "retrieval_temperature", "history_weight", "content_weight", "top_k")
+"""Embedding-scorer settings a scene's prompt file may set (its ``"embedding_scorer"`` object)."""
+
+
+def scene_scorer_settings(scene: Scene) -> dict[str, Any]:
+    """The embedding scorer's settings chosen for ``scene``: the ``"embedding_scorer"`` object of its prompt file
+    (keys from :data:`SCORER_SETTINGS`, e.g. ``{"content_weight": 1.0}``), or ``{}`` (the scorer's defaults).
+
+    Raises:
+        SuiteError: the object is not a mapping or has an unknown key (lists the valid ones).
+    """
+    if scene.prompt is None:
+        return {}
+    settings = _read(Path(scene.prompt)).get("embedding_scorer", {})
+    if not isinstance(settings, dict):
+        raise SuiteError(f"{scene.prompt}: 'embedding_scorer' must be an object, got {type(settings).__name__}")
+    for key in settings:
+        if key not in SCORER_SETTINGS:
+            valid = unknown_name_message("setting", key, list(SCORER_SETTINGS))
+            raise SuiteError(f"{scene.prompt}: 'embedding_scorer': {valid}")
+    return dict(settings)
+
+
+
+def scene_prompt_header(scene: Scene) -> str | None:
+    """The line that opens the likelihood backends' prompt for ``scene`` (the robot describing its scene): the
+    ``"header"`` string of its prompt file, or ``None`` (the tabletop header,
+    :data:`skillstack.planners.lm.PROMPT_HEADER`).
+
+    Raises:
+        SuiteError: the header is not a string.
+    """
+    if scene.prompt is None:
+        return None
+    header = _read(Path(scene.prompt)).get("header")
+    if header is not None and not isinstance(header, str):
+        raise SuiteError(f"{scene.prompt}: 'header' must be a string, got {type(header).__name__}")
+    return header if header is None or header.endswith("\n") else header + "\n"
+
 def suite_instructions(scene: Scene) -> list[str]:
     """Every instruction of every instruction suite of ``scene``: what exemplar banks and training sets must
     leave out."""

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from skillstack.envs.scenes import Scene
+from skillstack.envs.scenes import Atom, Scene, SymbolicDomain
 from skillstack.planners.symbolic import satisfies, shortest_plan
 
 
@@ -48,7 +48,8 @@ def generate(scene: Scene, max_atoms: int = 3, seed: int = 0, max_per_length: in
             ever an exemplar or a training example; compared case- and whitespace-insensitively).
 
     Returns:
-        A list of :class:`TemplateInstruction` without duplicate texts.
+        A list of :class:`TemplateInstruction` without duplicates (one per text, or per text and order with the
+        language's ``any_order``).
 
     Raises:
         ValueError: the scene has no symbolic domain or no templated language.
@@ -60,35 +61,61 @@ def generate(scene: Scene, max_atoms: int = 3, seed: int = 0, max_per_length: in
     text_of: Mapping[str, str] = {name: a.description for name, a in domain.actions.items()}
     banned = {" ".join(t.lower().split()) for t in exclude}
     rng = np.random.default_rng(seed)
-    out: dict[str, TemplateInstruction] = {}
+    out: dict[tuple[str, tuple[str, ...]], TemplateInstruction] = {}
     for n in range(1, max_atoms + 1):
         seqs = [s for s in itertools.permutations(lang.atoms, n) if lang.compatible(s)]
         if len(seqs) > max_per_length:
             seqs = [seqs[i] for i in sorted(rng.choice(len(seqs), max_per_length, replace=False))]
         for seq in seqs:
             initial = lang.initial_state(seq)
-            state, plan, goal, ok = dict(initial), [], {}, True
+            goal: dict[str, bool] = {}
+            branches: list[tuple[dict[str, Any], list[str]]] = [(dict(initial), [])]  # (state, plan) per order
             for a in seq:
-                g = dict(a.goal)
-                sub = shortest_plan(domain, state, g)
-                if sub is None:
-                    ok = False
+                goal.update(dict(a.goal))
+                branches = [(st, plan + sub) for state, plan in branches
+                            for st, sub in _atom_plans(domain, state, a, lang.any_order)]
+                if not branches:
                     break
-                for name in sub:
-                    state = domain.actions[name].apply(state)
-                plan += sub
-                goal.update(g)
-            if not ok or not plan:
-                continue
-            if not satisfies(domain, state, goal):  # a later atom undid an earlier one
-                continue
-            for phr in itertools.product(*[a.phrasings for a in seq]):
-                if n > 1 and any(p != a.phrasings[0] for p, a in zip(phr[2:], seq[2:], strict=True)):
+            for state, plan in branches:
+                if not plan or not satisfies(domain, state, goal):  # empty, or a later atom undid an earlier one
                     continue
-                joiner = lang.joiners[int(rng.integers(len(lang.joiners)))]
-                text = joiner.join(phr) if n <= 2 else ", ".join(phr[:-1]) + "," + joiner.lstrip(",") + phr[-1]
-                if " ".join(text.lower().split()) in banned:
-                    continue
-                out.setdefault(text, TemplateInstruction(text, dict(goal), dict(initial), tuple(plan),
-                                                         tuple(text_of[p] for p in plan)))
+                for phr in itertools.product(*[a.phrasings for a in seq]):
+                    if n > 1 and any(p != a.phrasings[0] for p, a in zip(phr[2:], seq[2:], strict=True)):
+                        continue
+                    joiner = lang.joiners[int(rng.integers(len(lang.joiners)))]
+                    text = joiner.join(phr) if n <= 2 else ", ".join(phr[:-1]) + "," + joiner.lstrip(",") + phr[-1]
+                    if " ".join(text.lower().split()) in banned:
+                        continue
+                    out.setdefault((text, tuple(plan)), TemplateInstruction(
+                        text, dict(goal), dict(initial), tuple(plan), tuple(text_of[p] for p in plan)))
     return list(out.values())
+
+
+def _atom_plans(domain: SymbolicDomain, state: Mapping[str, Any], atom: Atom,
+                any_order: bool) -> list[tuple[dict[str, Any], list[str]]]:
+    """``(end state, plan)`` for each way to reach ``atom``'s goal from ``state``: the symbolic planner's shortest
+    plan; with ``any_order``, also every order of the goal predicates (each reached in turn by its shortest
+    plan) whose plan is as short as that one. ``[]`` if the goal is unreachable."""
+    best = shortest_plan(domain, state, dict(atom.goal))
+    if best is None:
+        return []
+    orders = itertools.permutations(atom.goal) if any_order and len(atom.goal) > 1 else [tuple(atom.goal)]
+    out: dict[tuple[str, ...], dict[str, Any]] = {}
+    for order in orders:
+        st, plan = dict(state), []
+        for pred, value in order:
+            sub = shortest_plan(domain, st, {pred: value})
+            if sub is None:
+                break
+            for name in sub:
+                st = domain.actions[name].apply(st)
+            plan += sub
+        else:
+            if len(plan) == len(best) and satisfies(domain, st, dict(atom.goal)):
+                out.setdefault(tuple(plan), st)
+    if not any_order or not out:  # the planner's own plan (the only one without any_order)
+        st = dict(state)
+        for name in best:
+            st = domain.actions[name].apply(st)
+        return [(st, list(best))]
+    return [(st, list(plan)) for plan, st in out.items()]

@@ -327,8 +327,8 @@ def _policy_digest(skill: Skill) -> str:
 
 
 def train_affordance(skill: Skill, cfg: AffordanceConfig, progress: bool = True,
-                     cache_dir: str | Path | None = None,
-                     n_workers: int = 1) -> tuple[MLPAffordance | TreeAffordance, dict[str, Any]]:
+                     cache_dir: str | Path | None = None, n_workers: int = 1,
+                     env_id: str | None = None) -> tuple[MLPAffordance | TreeAffordance, dict[str, Any]]:
     """Collect outcomes of ``skill``'s policy, fit its affordance model and measure it on held-out starts.
 
     Args:
@@ -338,20 +338,23 @@ def train_affordance(skill: Skill, cfg: AffordanceConfig, progress: bool = True,
         cache_dir: if given, the outcome datasets are written there as npz, and datasets already there for this
             skill (same sizes and seeds) are reused instead of being collected again.
         n_workers: processes that collect the outcomes (:func:`collect_outcomes`).
+        env_id: env whose starts the outcomes come from (default ``skill.env_id``), e.g. a place skill's ``-v2``
+            env, whose starts include grasps made by the learned pick (the grasps a plan hands it).
 
     Returns:
         ``(model, metrics)``: metrics hold the held-out ``auroc``, ``brier``, ``ece``, ``base_rate``,
-        the fit's validation numbers and the config.
+        the fit's validation numbers, the config and the ``env_id`` of the starts.
     """
     off = 100_000 * cfg.seed
 
     def outcomes(split: str, n: int, base: int) -> Outcomes:
         # keyed by the policy's weights too: a retrained skill of the same name must not reuse old outcomes
+        env_tag = "" if env_id in (None, skill.env_id) else "_" + str(env_id).replace("/", "_")
         path = None if cache_dir is None else (
-            Path(cache_dir) / f"{skill.name}_{_policy_digest(skill)}_{split}_n{n}_s{cfg.seed}.npz")
+            Path(cache_dir) / f"{skill.name}_{_policy_digest(skill)}{env_tag}_{split}_n{n}_s{cfg.seed}.npz")
         if path is not None and path.exists():
             return Outcomes.load(path)
-        o = collect_outcomes(skill, n, base + off, progress=progress, n_workers=n_workers)
+        o = collect_outcomes(skill, n, base + off, progress=progress, n_workers=n_workers, env_id=env_id)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             o.save(path)
@@ -369,6 +372,7 @@ def train_affordance(skill: Skill, cfg: AffordanceConfig, progress: bool = True,
         "test_success_when_applicable": float(test.success[test.applicable].mean()) if test.applicable.any() else None,
         "config": {**asdict(cfg), "hidden_sizes": list(cfg.hidden_sizes)},
         "kind": model.kind,
+        "env_id": env_id or skill.env_id,
         "test_seeds": f"{AFFORDANCE_TEST_SEED_BASE + off}..{AFFORDANCE_TEST_SEED_BASE + off + cfg.n_test - 1}",
     })
     return model, metrics

@@ -145,3 +145,12 @@ def test_robosuite_skill_video_has_the_overlay_and_the_scene(tmp_path):
     assert frames[:, 60:, :, :].std() > 10.0  # the robot and the table are rendered
     square = frames[-1, 8:18, -20:-10].reshape(-1, 3).mean(0)
     assert square[1] > 150 and square[0] < 120, square  # green: success at the last frame
+
+
+def test_train_affordance_env_override_is_checked_before_any_execution(library):
+    r = _cli("skills", "train-affordance", "reach_goal", "reach_goal", "--env", "metaworld/reach-v3",
+             "--library", str(library))
+    assert r.returncode == 2 and "--env sets the starts of one skill" in r.stderr, r.stderr
+    r = _cli("skills", "train-affordance", "reach_goal", "--env", "metaworld/reach-v33", "--library", str(library))
+    assert r.returncode == 2 and "did you mean 'metaworld/reach-v3'" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
