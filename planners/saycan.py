@@ -37,7 +37,7 @@ class SayCanPlanner:
     """
 
     def __init__(self, backend: Any = "embedding", use_affordance: bool = True, scene: Scene | None = None,
-                 **backend_kwargs: Any) -> None:
+                 feedback: bool = False, **backend_kwargs: Any) -> None:
         if isinstance(backend, str):
             cls = LM_BACKENDS.get(backend)
             if scene is not None:
@@ -46,9 +46,37 @@ class SayCanPlanner:
         else:
             self.scorer = backend
         self.use_affordance = use_affordance
+        self.feedback = feedback
+        self._read_state: Any = None
+        self._domain: Any = None
+        self._undone: set[int] = set()
+        self._checked: set[int] = set()
 
     def reset(self, context: EpisodeContext) -> None:
-        """SayCan keeps no per-episode state (the language scores are cached by text)."""
+        """Plain SayCan keeps no per-episode state (the language scores are cached by text); with ``feedback`` the
+        planner reads the scene's predicates (privileged, as Inner Monologue's simulated feedback) and forgets
+        which steps were undone."""
+        self._undone, self._checked = set(), set()
+        if self.feedback:
+            self._read_state = context.state_reader("saycan-feedback")
+            self._domain = context.scene.require_domain("saycan-feedback")
+
+    def language_history(self, history: Sequence[Step], observation: npt.NDArray[np.float64]) -> list[str]:
+        """The skill texts the language model conditions on: the successful steps; with ``feedback``, minus the
+        successful steps that a later failure undid (after each failed execution, the latest successful steps whose
+        success predicate no longer holds, back to the first that still holds: a place that dropped the object
+        undoes its pick, so the history reads as if the pick had not happened and the LM proposes it again)."""
+        if self.feedback and history and not history[-1].success and len(history) - 1 not in self._checked:
+            self._checked.add(len(history) - 1)
+            state = self._read_state(observation)
+            for i in range(len(history) - 2, -1, -1):
+                step = history[i]
+                if not step.success or i in self._undone or step.skill not in self._domain.actions:
+                    continue
+                if self._domain.is_noop(step.skill, state):  # its effect still holds: earlier steps stand
+                    break
+                self._undone.add(i)
+        return [s.description for i, s in enumerate(history) if s.success and i not in self._undone]
 
     def plan_step(self, instruction: str, history: Sequence[Step], observation: npt.NDArray[np.float64],
                   candidates: Sequence[Candidate]) -> Decision:
@@ -56,7 +84,7 @@ class SayCanPlanner:
             raise ValueError("no candidate skills")
         names = [c.name for c in candidates]
         done_index = names.index(DONE) if DONE in names else None
-        done_texts = [s.description for s in history if s.success]
+        done_texts = self.language_history(history, observation)
         lang = self.scorer.probabilities(instruction, done_texts, [c.description for c in candidates], done_index)
         aff = np.array([
             1.0 if (not self.use_affordance or c.affordance is None) else float(c.affordance(observation))
@@ -66,7 +94,10 @@ class SayCanPlanner:
         best = int(np.argmax(combined))
         scores = [CandidateScore(c.name, float(lp), float(a), float(s))
                   for c, lp, a, s in zip(candidates, lang, aff, combined, strict=True)]
-        return Decision(candidates[best].name, scores, {"use_affordance": self.use_affordance})
+        info: dict[str, Any] = {"use_affordance": self.use_affordance}
+        if self.feedback:
+            info["undone"] = sorted(self._undone)
+        return Decision(candidates[best].name, scores, info)
 
 
 register_planner(PlannerSpec(
@@ -84,6 +115,10 @@ register_planner(PlannerSpec(
     lambda **kw: SayCanPlanner(use_affordance=False, **{"backend": "hf-causal", **kw}),
     "SayCan without value functions, causal-LM log-likelihoods only (default: the shipped SmolLM2)",
     language_model=True))
+register_planner(PlannerSpec(
+    "saycan-feedback", lambda **kw: SayCanPlanner(use_affordance=True, feedback=True, **kw),
+    "SayCan with success and state feedback (Inner Monologue, Huang et al. 2022; privileged predicates): a failure "
+    "that undid earlier steps removes them from the LM's history", language_model=True, needs_domain=True))
 # The name used in benchmark tables: SayCan with the offline embedding language model (``saycan``'s default).
 register_planner(PlannerSpec(
     "saycan-embedding", lambda **kw: SayCanPlanner(use_affordance=True, **{"backend": "embedding", **kw}),

@@ -131,3 +131,41 @@ def test_saycan_over_the_domain_reaches_the_task_goals_in_any_order(rs_scorer, i
     assert ok and len(hist) == 2 * len(objects), hist
     if len(objects) > 1:
         assert hist[0] == f"pick_{objects[-1]}"
+
+
+class _Predicates:
+    """A stand-in scene env: only the predicates a state reader reads."""
+
+    def __init__(self) -> None:
+        self.predicates = {p: False for o in SCENE_OBJECTS for p in (f"in_bin({o})", f"holding({o})")}
+
+    def set(self, **kw: bool) -> None:
+        self.predicates.update({k.replace("__", "(") + ")": v for k, v in kw.items()})
+
+
+def test_saycan_feedback_forgets_steps_a_failure_undid():
+    from skillstack.planners.base import EpisodeContext, Step
+    from skillstack.planners.saycan import SayCanPlanner
+
+    def step(name, ok):
+        return Step(name, RS.skills[name], ok)
+
+    env, obs = _Predicates(), np.zeros(3)
+    fb = SayCanPlanner(backend=object(), feedback=True)
+    plain = SayCanPlanner(backend=object())
+    fb.reset(EpisodeContext(RS, env))
+    h = [step("pick_can", True), step("place_can", True)]
+    env.set(in_bin__can=True)
+    assert fb.language_history(h, obs) == [RS.skills["pick_can"], RS.skills["place_can"]]
+    h += [step("pick_milk", True), step("place_milk", False)]  # the place dropped the carton
+    assert fb.language_history(h, obs) == [RS.skills["pick_can"], RS.skills["place_can"]]
+    assert plain.language_history(h, obs)[-1] == RS.skills["pick_milk"]  # plain SayCan: the pick still counts
+    h += [step("pick_milk", True)]
+    env.set(holding__milk=True)
+    assert fb.language_history(h, obs)[-1] == RS.skills["pick_milk"] and len(fb.language_history(h, obs)) == 3
+    h += [step("place_milk", False)]  # failed, carton still held: nothing undone, the place may be retried
+    assert len(fb.language_history(h, obs)) == 3
+    fb.reset(EpisodeContext(RS, env))  # a new episode forgets what was undone
+    assert fb.language_history(h, obs)[-1] == RS.skills["pick_milk"] and len(fb.language_history(h, obs)) == 4
+    with pytest.raises(RuntimeError, match="no env"):
+        SayCanPlanner(backend=object(), feedback=True).reset(EpisodeContext(RS, None))
