@@ -178,7 +178,8 @@ PICKPLACE_LANGUAGE = TemplateLanguage(
     atoms=_language_atoms(), joiners=(" and ", ", then ", " and then "), compatible=_language_compatible,
     initial_state=lambda seq: dict(PICKPLACE_DOMAIN.default_state), any_order=True)
 """The scene's templated language (the embedding scorer's exemplar bank; registered with the scene): per object
-*place X in its bin* and *pick up X* (only as the last sub-goal), and *place all the objects in their bins*, whose
-exemplars show every order of the objects (``any_order``: a plan's history can start with any object). The
+*place X in its bin* and *pick up X* (only as a sub-goal of its own), and *place all the objects in their bins*,
+whose exemplars in the embedding scorer's bank show every order of the objects (``any_order``: a plan's history
+can start with any object). The
 phrasings differ from every instruction of the scene's named tasks (tested), so no task the benchmarks run is an
 exemplar."""

@@ -303,6 +303,9 @@ def skills_train_affordance(
         t.add_column(col)
     for name in names:
         skill = lib.load(name)
+        if env is not None and env.rsplit("-v", 1)[0] != skill.env_id.rsplit("-v", 1)[0]:
+            raise CLIError(f"--env {env} is not a version of {name}'s env {skill.env_id} (the outcomes would be "
+                           f"another skill's)")
         model, metrics = train_affordance(skill, cfg, cache_dir=cache_dir, n_workers=workers, env_id=env)
         new = dataclasses.replace(skill, affordance_model=model, metrics={**skill.metrics, "affordance": metrics},
                                   version=None)

@@ -130,7 +130,7 @@ class GenerativePlanner:
         names, texts = [c.name for c in known], [c.description for c in known]
         aff = {c.name: c.affordance for c in known}
         base = build_prompt(instruction, [h.description for h in history if h.success], self.examples,
-                            getattr(self.lm, "header", PROMPT_HEADER))
+                            getattr(self.lm, "header", "") or PROMPT_HEADER)
         feedback: list[str] = list(self._said)
         log: dict[str, Any] = {"attempts": []}
         plan: list[str] = []

@@ -57,7 +57,7 @@ def scene_exemplars(scene: Scene) -> list[tuple[str, tuple[str, ...]]]:
     pairs = [(e.instruction, e.steps) for e in scene_prompt(scene)]
     if scene.language is not None:
         exclude = suite_instructions(scene)
-        pairs += [(t.instruction, t.steps) for t in generate(scene, exclude=exclude)]
+        pairs += [(t.instruction, t.steps) for t in generate(scene, exclude=exclude, all_orders=True)]
     return pairs
 
 
@@ -169,7 +169,7 @@ class EmbeddingScorer:
             keys = self._instr[idx] @ q + self.history_weight * (self.embed(prefixes) @ hp)
             if self.top_k and idx.size > self.top_k:  # k nearest exemplars, and every one tied with the k-th
                 kth = np.partition(-keys, self.top_k - 1)[self.top_k - 1]
-                keep = np.flatnonzero(-keys <= kth)
+                keep = np.flatnonzero(-keys <= kth + 1e-6)  # ties up to float rounding
                 idx, keys = idx[keep], keys[keep]
             w = softmax(keys / self.retrieval_temperature)
             slot = {c: j for j, c in enumerate(candidates)}

@@ -48,32 +48,45 @@ class SayCanPlanner:
         self.use_affordance = use_affordance
         self.feedback = feedback
         self._read_state: Any = None
-        self._domain: Any = None
         self._undone: set[int] = set()
         self._checked: set[int] = set()
+        self._states: dict[int, dict[str, Any]] = {}
 
     def reset(self, context: EpisodeContext) -> None:
         """Plain SayCan keeps no per-episode state (the language scores are cached by text); with ``feedback`` the
         planner reads the scene's predicates (privileged, as Inner Monologue's simulated feedback) and forgets
         which steps were undone."""
-        self._undone, self._checked = set(), set()
+        self._undone, self._checked, self._states = set(), set(), {}
         if self.feedback:
             self._read_state = context.state_reader("saycan-feedback")
-            self._domain = context.scene.require_domain("saycan-feedback")
 
     def language_history(self, history: Sequence[Step], observation: npt.NDArray[np.float64]) -> list[str]:
         """The skill texts the language model conditions on: the successful steps; with ``feedback``, minus the
-        successful steps that a later failure undid (after each failed execution, the latest successful steps whose
-        success predicate no longer holds, back to the first that still holds: a place that dropped the object
-        undoes its pick, so the history reads as if the pick had not happened and the LM proposes it again)."""
-        if self.feedback and history and not history[-1].success and len(history) - 1 not in self._checked:
-            self._checked.add(len(history) - 1)
-            state = self._read_state(observation)
-            for i in range(len(history) - 2, -1, -1):
-                step = history[i]
-                if not step.success or i in self._undone or step.skill not in self._domain.actions:
+        successful steps that a later failure undid.
+
+        With ``feedback`` the discrete state is read at every decision (the state after each step is recorded).
+        After a failed execution, the latest successful steps are walked back: a step whose changes (the state
+        variables it set, from the states recorded before and after it) no longer hold is undone; the walk stops at
+        the first step whose changes still hold, or whose states were not recorded. A place that dropped the object
+        undoes its pick, so the history reads as if the pick had not happened and the LM proposes it again.
+        """
+        if not self.feedback:
+            return [s.description for s in history if s.success]
+        n = len(history)
+        state = self._read_state(observation)
+        self._states.setdefault(n, dict(state))
+        if n and not history[-1].success and n - 1 not in self._checked:
+            self._checked.add(n - 1)
+            for i in range(n - 2, -1, -1):
+                if not history[i].success or i in self._undone:
                     continue
-                if self._domain.is_noop(step.skill, state):  # its effect still holds: earlier steps stand
+                before, after = self._states.get(i), self._states.get(i + 1)
+                if before is None or after is None:
+                    break
+                changed = {k: v for k, v in after.items() if before.get(k) != v}
+                if not changed:  # changed nothing: neither undone nor evidence for earlier steps
+                    continue
+                if all(state.get(k) == v for k, v in changed.items()):  # still in effect: earlier steps stand
                     break
                 self._undone.add(i)
         return [s.description for i, s in enumerate(history) if s.success and i not in self._undone]

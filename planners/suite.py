@@ -15,6 +15,7 @@ of silently producing an unsolvable task. :func:`goal_for` maps an instruction t
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -223,12 +224,19 @@ def scene_scorer_settings(scene: Scene) -> dict[str, Any]:
     settings = _read(Path(scene.prompt)).get("embedding_scorer", {})
     if not isinstance(settings, dict):
         raise SuiteError(f"{scene.prompt}: 'embedding_scorer' must be an object, got {type(settings).__name__}")
-    for key in settings:
+    for key, value in settings.items():
         if key not in SCORER_SETTINGS:
             valid = unknown_name_message("setting", key, list(SCORER_SETTINGS))
             raise SuiteError(f"{scene.prompt}: 'embedding_scorer': {valid}")
+        if key == "top_k":
+            ok = value is None or (isinstance(value, int) and not isinstance(value, bool) and value > 0)
+        else:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and (
+                value >= 0 if key in ("history_weight", "content_weight") else value > 0)
+        if not ok:
+            raise SuiteError(f"{scene.prompt}: 'embedding_scorer': {key} = {value!r} is not valid (temperatures > 0, "
+                             f"weights >= 0, top_k a positive integer or null)")
     return dict(settings)
-
 
 
 def scene_prompt_header(scene: Scene) -> str | None:
@@ -245,6 +253,7 @@ def scene_prompt_header(scene: Scene) -> str | None:
     if header is not None and not isinstance(header, str):
         raise SuiteError(f"{scene.prompt}: 'header' must be a string, got {type(header).__name__}")
     return header if header is None or header.endswith("\n") else header + "\n"
+
 
 def suite_instructions(scene: Scene) -> list[str]:
     """Every instruction of every instruction suite of ``scene``: what exemplar banks and training sets must

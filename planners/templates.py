@@ -35,7 +35,7 @@ class TemplateInstruction:
 
 
 def generate(scene: Scene, max_atoms: int = 3, seed: int = 0, max_per_length: int = 400,
-             exclude: Iterable[str] = ()) -> list[TemplateInstruction]:
+             exclude: Iterable[str] = (), all_orders: bool = False) -> list[TemplateInstruction]:
     """Deterministically generate instructions of 1..``max_atoms`` atoms of ``scene`` with their oracle plans.
 
     Plans are sequential: each atom's shortest plan from the state the previous ones leave (so "close the
@@ -46,10 +46,13 @@ def generate(scene: Scene, max_atoms: int = 3, seed: int = 0, max_per_length: in
     Args:
         exclude: instruction texts to leave out (the evaluation suites', so that no evaluated instruction is
             ever an exemplar or a training example; compared case- and whitespace-insensitively).
+        all_orders: for a language with ``any_order``, one instruction per order of a sub-goal over several
+            predicates (the embedding scorer's bank, :func:`skillstack.planners.lm.scene_exemplars`); otherwise
+            (training sets, retrieval of goals) one plan per instruction text, the symbolic planner's.
 
     Returns:
-        A list of :class:`TemplateInstruction` without duplicates (one per text, or per text and order with the
-        language's ``any_order``).
+        A list of :class:`TemplateInstruction` without duplicates (one per text, or per text and order with
+        ``all_orders`` and the language's ``any_order``).
 
     Raises:
         ValueError: the scene has no symbolic domain or no templated language.
@@ -58,6 +61,7 @@ def generate(scene: Scene, max_atoms: int = 3, seed: int = 0, max_per_length: in
     if scene.language is None:
         raise ValueError(f"scene {scene.name!r} declares no templated language")
     lang = scene.language
+    any_order = lang.any_order and all_orders
     text_of: Mapping[str, str] = {name: a.description for name, a in domain.actions.items()}
     banned = {" ".join(t.lower().split()) for t in exclude}
     rng = np.random.default_rng(seed)
@@ -73,7 +77,7 @@ def generate(scene: Scene, max_atoms: int = 3, seed: int = 0, max_per_length: in
             for a in seq:
                 goal.update(dict(a.goal))
                 branches = [(st, plan + sub) for state, plan in branches
-                            for st, sub in _atom_plans(domain, state, a, lang.any_order)]
+                            for st, sub in _atom_plans(domain, state, a, any_order)]
                 if not branches:
                     break
             for state, plan in branches:
@@ -93,9 +97,10 @@ def generate(scene: Scene, max_atoms: int = 3, seed: int = 0, max_per_length: in
 
 def _atom_plans(domain: SymbolicDomain, state: Mapping[str, Any], atom: Atom,
                 any_order: bool) -> list[tuple[dict[str, Any], list[str]]]:
-    """``(end state, plan)`` for each way to reach ``atom``'s goal from ``state``: the symbolic planner's shortest
-    plan; with ``any_order``, also every order of the goal predicates (each reached in turn by its shortest
-    plan) whose plan is as short as that one. ``[]`` if the goal is unreachable."""
+    """``(end state, plan)`` for each way to reach ``atom``'s goal from ``state``: without ``any_order`` (or for a
+    single predicate) the symbolic planner's shortest plan; with it, instead, every order of the goal predicates
+    (each reached in turn by its shortest plan) whose plan is as short as the planner's, or the planner's plan if
+    no order is (a plan that interleaves the predicates is then not shown). ``[]`` if the goal is unreachable."""
     best = shortest_plan(domain, state, dict(atom.goal))
     if best is None:
         return []

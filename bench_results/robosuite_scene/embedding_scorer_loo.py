@@ -50,7 +50,7 @@ def main() -> None:
     rows = []
     for beta in (0.0, 1.0, 2.0, 4.0, 8.0):
         for eps in (0.05, 0.3, 0.5):
-            scorer.content_weight = beta  # the other settings: the scorer's defaults (k 10, tau_r 0.02, lambda 1, T 0.2)
+            scorer.content_weight = beta  # other settings: the defaults (k 10, tau_r 0.02, lambda 1, T 0.2)
             ok, failed = 0, []
             for text, t in templated.items():
                 keep = np.array([i != text for i, _ in full[0]])

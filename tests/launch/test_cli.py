@@ -154,3 +154,5 @@ def test_train_affordance_env_override_is_checked_before_any_execution(library):
     r = _cli("skills", "train-affordance", "reach_goal", "--env", "metaworld/reach-v33", "--library", str(library))
     assert r.returncode == 2 and "did you mean 'metaworld/reach-v3'" in r.stderr, r.stderr
     assert "Traceback" not in r.stderr
+    r = _cli("skills", "train-affordance", "reach_goal", "--env", "metaworld/push-v3", "--library", str(library))
+    assert r.returncode == 2 and "is not a version of reach_goal's env metaworld/reach-v3" in r.stderr, r.stderr

@@ -4,9 +4,10 @@ Pure logic plus the offline MiniLM model: robosuite itself is not imported."""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
-from dataclasses import replace
+from dataclasses import astuple, replace
 
 import numpy as np
 import pytest
@@ -23,7 +24,7 @@ TABLETOP = get_scene("tabletop")
 
 
 def test_every_templated_plan_reaches_its_goal_and_no_task_instruction_is_an_exemplar():
-    bank = generate(RS)
+    bank = generate(RS, all_orders=True)
     assert len(bank) > 100
     for t in bank:
         s = dict(t.initial)
@@ -35,28 +36,32 @@ def test_every_templated_plan_reaches_its_goal_and_no_task_instruction_is_an_exe
 
 
 def test_a_goal_over_every_object_is_shown_in_every_order():
-    every = [t for t in generate(RS) if set(t.goal) == {f"in_bin({o})" for o in SCENE_OBJECTS}]
-    by_text: dict[str, set[tuple[str, ...]]] = {}
+    every = [t for t in generate(RS, all_orders=True) if set(t.goal) == {f"in_bin({o})" for o in SCENE_OBJECTS}]
+    by_text: dict[str, list[tuple[str, ...]]] = {}
     for t in every:
-        by_text.setdefault(t.instruction, set()).add(tuple(p for p in t.plan if p.startswith("pick_")))
+        by_text.setdefault(t.instruction, []).append(tuple(p for p in t.plan if p.startswith("pick_")))
     assert len(by_text) == 2  # two phrasings
-    orders = {tuple(f"pick_{o}" for o in perm) for perm in itertools.permutations(SCENE_OBJECTS)}
-    assert all(v == orders for v in by_text.values())  # all 24 orders, each exactly once per phrasing
+    orders = sorted(tuple(f"pick_{o}" for o in perm) for perm in itertools.permutations(SCENE_OBJECTS))
+    assert all(sorted(v) == orders for v in by_text.values())  # all 24 orders, each exactly once per phrasing
     assert all(len(t.plan) == 8 for t in every)
+    bank = scene_exemplars(RS)  # the embedding scorer's bank shows every order
+    assert sum(i == "place all the objects in their bins" for i, _ in bank) == 24
 
 
-def test_any_order_off_keeps_one_plan_per_text():
-    lang = replace(RS.language, any_order=False)
-    bank = generate(replace(RS, language=lang))
-    texts = [t.instruction for t in bank]
+def test_one_plan_per_text_unless_all_orders_are_asked_for():
+    texts = [t.instruction for t in generate(RS)]  # training sets and goal retrieval: one plan per text
     assert len(texts) == len(set(texts))
-    assert len(bank) < len(generate(RS))
-    tab = [t.instruction for t in generate(TABLETOP)]
-    assert len(tab) == len(set(tab))  # the tabletop language has no any_order: one plan per text
+    assert len(generate(RS)) < len(generate(RS, all_orders=True))
+    lang = replace(RS.language, any_order=False)
+    assert len(generate(replace(RS, language=lang), all_orders=True)) == len(texts)
+    # the tabletop bank is exactly what it was before any_order existed (digest of every generated field)
+    tab = generate(TABLETOP, all_orders=True)
+    digest = hashlib.sha256(json.dumps([astuple(t) for t in tab], sort_keys=True, default=list).encode()).hexdigest()
+    assert digest == "e23f8732b510cbb0b4d5dc0b0bf047fc5b6a1f8d44e33acf23f892d59a648de6"
 
 
 def test_picks_are_goals_of_their_own_only():
-    for t in generate(RS):
+    for t in generate(RS, all_orders=True):
         if len(t.plan) > 1:
             assert t.plan[-1].startswith("place_"), t.instruction
 
@@ -80,7 +85,8 @@ def test_scene_prompt_settings(tmp_path):
 
     data = json.loads(RS.prompt.read_text())
     for bad, match in (({"content_weight": 1.0, "beta": 2}, r"unknown setting 'beta'.*content_weight"),
-                       ([1.0], "must be an object")):
+                       ([1.0], "must be an object"), ({"top_k": "10"}, "top_k = '10' is not valid"),
+                       ({"temperature": 0}, "temperature = 0 is not valid")):
         path = tmp_path / "prompt.json"
         path.write_text(json.dumps({**data, "embedding_scorer": bad}))
         with pytest.raises(SuiteError, match=match):
@@ -133,39 +139,76 @@ def test_saycan_over_the_domain_reaches_the_task_goals_in_any_order(rs_scorer, i
         assert hist[0] == f"pick_{objects[-1]}"
 
 
-class _Predicates:
-    """A stand-in scene env: only the predicates a state reader reads."""
+class _Context:
+    """A stand-in episode context whose state reader returns the discrete state the test sets."""
 
-    def __init__(self) -> None:
-        self.predicates = {p: False for o in SCENE_OBJECTS for p in (f"in_bin({o})", f"holding({o})")}
+    def __init__(self, scene, state) -> None:
+        self.scene, self.state = scene, dict(state)
 
-    def set(self, **kw: bool) -> None:
-        self.predicates.update({k.replace("__", "(") + ")": v for k, v in kw.items()})
+    def state_reader(self, why):
+        return lambda _obs: dict(self.state)
 
 
-def test_saycan_feedback_forgets_steps_a_failure_undid():
-    from skillstack.planners.base import EpisodeContext, Step
+def _decide(planner, ctx, history, **state):
+    """One decision: the state after ``history`` is ``state``; returns the LM's history."""
+    ctx.state.update(state)
+    return planner.language_history(history, np.zeros(3))
+
+
+@pytest.mark.parametrize("scene", ["robosuite", "tabletop"])
+def test_saycan_feedback_forgets_steps_a_failure_undid(scene):
+    from skillstack.planners.base import Step
     from skillstack.planners.saycan import SayCanPlanner
 
-    def step(name, ok):
-        return Step(name, RS.skills[name], ok)
+    sc = RS if scene == "robosuite" else TABLETOP
+    fb, plain = SayCanPlanner(backend=object(), feedback=True), SayCanPlanner(backend=object())
+    ctx = _Context(sc, sc.domain.default_state)
+    fb.reset(ctx)
 
-    env, obs = _Predicates(), np.zeros(3)
-    fb = SayCanPlanner(backend=object(), feedback=True)
-    plain = SayCanPlanner(backend=object())
-    fb.reset(EpisodeContext(RS, env))
-    h = [step("pick_can", True), step("place_can", True)]
-    env.set(in_bin__can=True)
-    assert fb.language_history(h, obs) == [RS.skills["pick_can"], RS.skills["place_can"]]
-    h += [step("pick_milk", True), step("place_milk", False)]  # the place dropped the carton
-    assert fb.language_history(h, obs) == [RS.skills["pick_can"], RS.skills["place_can"]]
-    assert plain.language_history(h, obs)[-1] == RS.skills["pick_milk"]  # plain SayCan: the pick still counts
-    h += [step("pick_milk", True)]
-    env.set(holding__milk=True)
-    assert fb.language_history(h, obs)[-1] == RS.skills["pick_milk"] and len(fb.language_history(h, obs)) == 3
-    h += [step("place_milk", False)]  # failed, carton still held: nothing undone, the place may be retried
-    assert len(fb.language_history(h, obs)) == 3
-    fb.reset(EpisodeContext(RS, env))  # a new episode forgets what was undone
-    assert fb.language_history(h, obs)[-1] == RS.skills["pick_milk"] and len(fb.language_history(h, obs)) == 4
+    def step(name, ok):
+        return Step(name, sc.skills[name], ok)
+
+    def texts(*names):
+        return [sc.skills[n] for n in names]
+
+    if scene == "robosuite":
+        h = []
+        assert _decide(fb, ctx, h) == []
+        h.append(step("pick_can", True))
+        _decide(fb, ctx, h, can="hand")
+        h.append(step("place_can", True))
+        _decide(fb, ctx, h, can="bin")
+        h.append(step("pick_milk", True))
+        _decide(fb, ctx, h, milk="hand")
+        h.append(step("place_milk", False))  # the place dropped the carton
+        assert _decide(fb, ctx, h, milk="out") == texts("pick_can", "place_can")
+        assert plain.language_history(h, None) == texts("pick_can", "place_can", "pick_milk")
+        h.append(step("pick_milk", True))
+        assert _decide(fb, ctx, h, milk="hand") == texts("pick_can", "place_can", "pick_milk")
+        h.append(step("place_milk", False))  # failed, carton still held: nothing undone, the place may be retried
+        assert _decide(fb, ctx, h) == texts("pick_can", "place_can", "pick_milk")
+        h.append(step("pick_bread", False))  # a failure that changed nothing undoes nothing
+        assert _decide(fb, ctx, h) == texts("pick_can", "place_can", "pick_milk")
+    else:  # a failure after a successful place keeps the place and everything before it
+        h = []
+        _decide(fb, ctx, h)
+        for name, change in (("open_drawer", {"drawer": "open"}), ("pick_red_block", {"red": "hand"}),
+                             ("place_in_drawer", {"red": "drawer"})):
+            h.append(step(name, True))
+            _decide(fb, ctx, h, **change)
+        h.append(step("pick_blue_block", False))
+        assert _decide(fb, ctx, h) == texts("open_drawer", "pick_red_block", "place_in_drawer")
+        h.append(step("pick_blue_block", True))
+        _decide(fb, ctx, h, blue="hand")
+        h.append(step("place_in_drawer", False))  # dropped the blue block on the table
+        assert _decide(fb, ctx, h, blue="table") == texts("open_drawer", "pick_red_block", "place_in_drawer")
+    fb.reset(_Context(sc, sc.domain.default_state))  # a new episode forgets what was undone and the states
+    assert fb._undone == set() and fb._states == {}
+
+
+def test_saycan_feedback_needs_an_env():
+    from skillstack.planners.base import EpisodeContext
+    from skillstack.planners.saycan import SayCanPlanner
+
     with pytest.raises(RuntimeError, match="no env"):
         SayCanPlanner(backend=object(), feedback=True).reset(EpisodeContext(RS, None))
