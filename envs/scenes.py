@@ -157,6 +157,10 @@ class TemplateLanguage:
     compatible: Callable[[Sequence[Atom]], bool]
     initial_state: Callable[[Sequence[Atom]], dict[str, Any]]
     any_order: bool = False
+    parseable: bool = True
+    """Whether instruction parsing (``goal-grounding-parse``) and corrections read this language. ``False`` for a
+    language written only as the embedding scorer's exemplar bank (the robosuite scene's: the parser has no rule
+    for goals shared by conjoined objects, "put the can and the milk carton in their bins")."""
 
 
 @dataclass(frozen=True)

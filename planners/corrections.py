@@ -350,8 +350,9 @@ class CorrectionInterpreter:
     """
 
     def __init__(self, scene: Scene, embedder: Embedder | None = None, threshold: float = 0.55) -> None:
-        if scene.language is None:
-            raise ValueError(f"scene {scene.name!r} has no templated language: corrections cannot be interpreted")
+        if scene.language is None or not scene.language.parseable:
+            raise ValueError(f"scene {scene.name!r} has no templated language for parsing: corrections cannot be "
+                             f"interpreted")
         self.scene = scene
         self.embed = embedder or Embedder()
         self.threshold = threshold

@@ -158,8 +158,9 @@ class InstructionParser:
                  lexical_weight: float = 0.25, lexicon: Lexicon | bool | None = None,
                  implicit_threshold: float = 0.6) -> None:
         self.domain = scene.require_domain("the goal-parsing planner")
-        if scene.language is None:
-            raise ValueError(f"scene {scene.name!r} has no templated language: instructions cannot be parsed")
+        if scene.language is None or not scene.language.parseable:
+            raise ValueError(f"scene {scene.name!r} has no templated language for parsing: instructions cannot be "
+                             f"parsed")
         self.scene = scene
         self.embed = embedder or Embedder()
         self.threshold, self.lexical_weight = threshold, lexical_weight

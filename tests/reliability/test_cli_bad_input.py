@@ -73,7 +73,10 @@ CASES = {
     "rollout robosuite unknown task": (lambda t: ["rollout", "--scene", "robosuite-pickplace", "--plan", "pick_can",
                                                   "--task", "can_mlk", "--json", str(t / "out" / "r.json")],
                                        "did you mean 'can_milk'"),
-    # (goal-grounding-parse, refused here until the scene had a templated language, now runs on robosuite)
+    "rollout robosuite tabletop planner": (lambda t: ["rollout", "--scene", "robosuite-pickplace", "--instruction",
+                                                      "put the can in its bin", "--planner", "goal-grounding-parse",
+                                                      "--json", str(t / "out" / "r.json")],
+                                           "scene 'robosuite-pickplace' has no templated language for parsing"),
     "rollout robosuite untrained planner": (lambda t: ["rollout", "--scene", "robosuite-pickplace", "--instruction",
                                                        "put the can in its bin", "--planner", "saycan-finetuned",
                                                        "--json", str(t / "out" / "r.json")],
