@@ -292,11 +292,15 @@ def test_v2_place_starts_are_staged_by_the_pinned_learned_pick(monkeypatch):
 
     monkeypatch.setattr(type(u), "run_learned_pick", spy)
     staged, scripted = [], []
+    held = []
     for seed in range(6):
         n = len(calls)
-        obs, _ = env.reset(seed=seed)
+        obs, info = env.reset(seed=seed)
         (staged if len(calls) > n else scripted).append((seed, obs))
+        if len(calls) > n:
+            held.append(info["applicable"])
     assert staged and scripted  # both start distributions occur in a handful of seeds
+    assert any(held)  # the learned pick really grasped the bread (a pick that did nothing would leave it unheld)
     name, version = STAGING_PICKS["bread"]
     assert u._staging_pick.name == name and u._staging_pick.version == version
     seed, obs = staged[0]
