@@ -12,7 +12,7 @@ as "do A, then B"). The evaluation suites use other wording; no suite instructio
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,26 +101,30 @@ def _atom_plans(domain: SymbolicDomain, state: Mapping[str, Any], atom: Atom,
     single predicate) the symbolic planner's shortest plan; with it, instead, every order of the goal predicates
     (each reached in turn by its shortest plan) whose plan is as short as the planner's, or the planner's plan if
     no order is (a plan that interleaves the predicates is then not shown). ``[]`` if the goal is unreachable."""
-    best = shortest_plan(domain, state, dict(atom.goal))
+    goal = dict(atom.goal)
+    best = shortest_plan(domain, state, goal)
     if best is None:
         return []
-    orders = itertools.permutations(atom.goal) if any_order and len(atom.goal) > 1 else [tuple(atom.goal)]
-    out: dict[tuple[str, ...], dict[str, Any]] = {}
-    for order in orders:
-        st, plan = dict(state), []
-        for pred, value in order:
-            sub = shortest_plan(domain, st, {pred: value})
-            if sub is None:
-                break
-            for name in sub:
-                st = domain.actions[name].apply(st)
-            plan += sub
-        else:
-            if len(plan) == len(best) and satisfies(domain, st, dict(atom.goal)):
-                out.setdefault(tuple(plan), st)
-    if not any_order or not out:  # the planner's own plan (the only one without any_order)
-        st = dict(state)
-        for name in best:
-            st = domain.actions[name].apply(st)
-        return [(st, list(best))]
-    return [(st, list(plan)) for plan, st in out.items()]
+    if any_order and len(goal) > 1:
+        out: dict[tuple[str, ...], dict[str, Any]] = {}
+        for order in itertools.permutations(goal.items()):
+            st, plan = dict(state), []
+            for pred, value in order:
+                sub = shortest_plan(domain, st, {pred: value})
+                if sub is None:
+                    break
+                st, plan = _apply(domain, st, sub), plan + sub
+            else:
+                if len(plan) == len(best) and satisfies(domain, st, goal):
+                    out.setdefault(tuple(plan), st)
+        if out:
+            return [(st, list(plan)) for plan, st in out.items()]
+    return [(_apply(domain, state, best), list(best))]
+
+
+def _apply(domain: SymbolicDomain, state: Mapping[str, Any], plan: Sequence[str]) -> dict[str, Any]:
+    """The discrete state after executing ``plan`` from ``state`` (every skill succeeding)."""
+    st = dict(state)
+    for name in plan:
+        st = domain.actions[name].apply(st)
+    return st
