@@ -48,6 +48,7 @@ from skillstack.envs.robosuite_control import (
     BIN_FLOOR_Z,
     REST_HEIGHT,
     Surroundings,
+    approach_height,
     box_points,
     object_geometry,
     object_top,
@@ -438,7 +439,8 @@ class PickPlaceScene(RobosuiteEnv):
         """Run the scripted controller of ``skill`` until its success predicate holds (at most ``max_steps``)."""
         # staged with the oracle every shipped scene skill was trained and evaluated on (without the clearance turn,
         # ``clear_grasp=False``): the skill envs' start states stay those of their versions
-        oracle = PickPlaceSkillController(skill, env=self, clear_grasp=False, clear_carry=False)
+        oracle = PickPlaceSkillController(skill, env=self, clear_grasp=False, clear_carry=False,
+                                          clear_approach=False)
         return self.run_policy(obs, oracle.predict, skill, max_steps)
 
     def run_policy(self, obs: npt.NDArray[np.float64], policy: Callable[[Any], Any], skill_env_id: str,
@@ -625,14 +627,21 @@ class PickPlaceSkillController:
         clear_carry: a place carries the object with its bottom :data:`CARRY_MARGIN` above the tallest other object
             (``lift_clear`` of :func:`~skillstack.envs.robosuite_control.pick_place_action`); the expert does
             (demonstrations from 2026-12-04, eighth session on), the env's start staging does not.
+        clear_approach: a pick travels toward its object with the hand
+            :data:`~skillstack.envs.robosuite_control.APPROACH_MARGIN` above the tallest other object in the source
+            bin, then comes down on it (:func:`~skillstack.envs.robosuite_control.approach_height`); the expert does
+            (demonstrations from 2026-12-04, tenth session on), the env's start staging does not (its starts stay
+            those of their versions).
 
     Raises:
         UnknownNameError: unknown skill.
     """
 
-    def __init__(self, skill: str, env: Any = None, clear_grasp: bool = True, clear_carry: bool = True) -> None:
+    def __init__(self, skill: str, env: Any = None, clear_grasp: bool = True, clear_carry: bool = True,
+                 clear_approach: bool = True) -> None:
         self.kind, self.obj = parse_skill(skill)
         self.clear_grasp = clear_grasp
+        self.clear_approach = clear_approach
         self.lift_clear = (max(2 * REST_HEIGHT[o] for o in SCENE_OBJECTS if o != self.obj) + CARRY_MARGIN
                            if clear_carry else None)
         layout, targets, geometry, source_bin = ((env.obs_layout, env.targets, env.geometry, env.source_bin)
@@ -653,16 +662,19 @@ class PickPlaceSkillController:
 
         q = get("robot0_gripper_qpos")
         settled = float(np.abs(get("robot0_gripper_qvel")).max()) < 0.01
-        surroundings = None
-        if self.kind == "pick" and self.clear_grasp:
+        surroundings, approach_z = None, None
+        if self.kind == "pick" and (self.clear_grasp or self.clear_approach):
             obstacles = []
             for prefix, geometry in self.others.items():
                 pos, quat = get(f"{prefix}_pos"), get(f"{prefix}_quat")
                 obstacles.append((box_points(pos, quat, geometry), object_top(pos, quat, geometry)))
             surroundings = dataclasses.replace(self.source_bin, obstacles=tuple(obstacles))
+            if self.clear_approach:
+                approach_z = approach_height(surroundings)
         return pick_place_action(get("robot0_eef_pos"), get("robot0_eef_quat"), float(q[0] - q[1]), settled,
                                  get(f"{self.prefix}_pos"), get(f"{self.prefix}_quat"), self.geometry, self.target,
-                                 self.rest, stage=self.kind, surroundings=surroundings, lift_clear=self.lift_clear)
+                                 self.rest, stage=self.kind, surroundings=surroundings if self.clear_grasp else None,
+                                 lift_clear=self.lift_clear, approach_z=approach_z)
 
 
 SCENE_ENV_ID = "robosuite/PickPlaceScene-v1"

@@ -227,3 +227,31 @@ def test_place_lifts_a_tall_object_until_its_bottom_clears_the_neighbours():
     carried = pick_place_action(eef + [0, 0, 0.06], down, 0.05, True, high, upright, cereal, target,
                                 REST_HEIGHT["cereal"], stage="place", lift_clear=0.19)
     assert abs(carried[0]) + abs(carried[1]) > 0.1 and abs(carried[2]) < 0.05  # sideways at that height
+
+
+def test_pick_approach_travels_above_the_tallest_neighbour_in_the_bin():
+    """``approach_z``: far from its object a pick keeps the hand above the tallest neighbour in the source bin and
+    rises before moving sideways; close to the grasp point it comes down as the plain funnel does. Objects outside
+    the bin (already placed) do not raise it."""
+    from skillstack.envs.robosuite_control import APPROACH_MARGIN, Surroundings, approach_height, funnel_grasp
+
+    inside = np.array([[0.05, -0.2], [0.07, -0.22]])
+    outside = np.array([[0.05, 0.3], [0.07, 0.32]])
+    bin_ = Surroundings(inner=(-0.1, 0.3, -0.5, 0.0), wall_top=0.9)
+    assert approach_height(bin_) is None
+    assert approach_height(Surroundings(bin_.inner, bin_.wall_top, ((outside, 1.1),))) is None
+    clear = approach_height(Surroundings(bin_.inner, bin_.wall_top, ((inside, 0.97), (outside, 1.1))))
+    assert clear == pytest.approx(0.97 + APPROACH_MARGIN)
+    grasp = np.array([0.0, -0.2, 0.87])
+    high = np.array([0.1, -0.05, clear])  # at the travel height, 18 cm off: sideways, no descent
+    a = funnel_grasp(high, grasp, 0.08, approach_z=clear)
+    plain = funnel_grasp(high, grasp, 0.08)
+    assert abs(a[2]) < 1e-6 and a[0] < -0.9 and a[1] < -0.9
+    assert plain[2] < -0.5  # the plain funnel descends toward 8 cm above the grasp point (0.95 < the milk's top)
+    low = np.array([0.1, -0.05, clear - 0.05])  # below the travel height and far: straight up
+    a = funnel_grasp(low, grasp, 0.08, approach_z=clear)
+    assert a[2] > 0.9 and abs(a[0]) + abs(a[1]) < 1e-6
+    above = np.array([grasp[0] + 0.005, grasp[1], clear])  # within 1 cm: down onto the grasp point
+    a = funnel_grasp(above, grasp, 0.08, approach_z=clear)
+    np.testing.assert_allclose(a, funnel_grasp(above, grasp, 0.08))
+    assert a[2] == -1.0

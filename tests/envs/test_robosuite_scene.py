@@ -336,3 +336,30 @@ def test_start_staging_places_without_the_experts_carry_clearance(monkeypatch):
     assert PickPlaceSkillController("place_cereal").lift_clear == pytest.approx(2 * 0.085 + 0.02)
     assert PickPlaceSkillController("place_cereal", clear_carry=False).lift_clear is None
     env.close()
+
+
+def test_pick_expert_approaches_above_the_milk_carton_and_staging_does_not(monkeypatch):
+    """The pick expert (demonstrations) travels above the tallest neighbour (``approach_z``); the skill envs' start
+    staging keeps the oracle they were versioned with (no ``approach_z``)."""
+    import skillstack.envs.robosuite_control as control
+    from skillstack.envs.robosuite_scene import PickPlaceScene, PickPlaceSkillController
+
+    seen = []
+    original = control.funnel_grasp
+
+    def spy(eef, grasp, opening, approach_z=None):
+        seen.append(approach_z)
+        return original(eef, grasp, opening, approach_z)
+
+    monkeypatch.setattr(control, "funnel_grasp", spy)
+    scene = make_env("robosuite/PickPlaceScene", task="can_milk").unwrapped
+    obs, _ = scene.reset(seed=0)
+    PickPlaceSkillController("pick_can", env=scene).predict(obs)
+    top = max(control.object_top(scene.object_pos(o), scene.rs_env.sim.data.body_xquat[
+        scene.rs_env.obj_body_id[scene.objects[o].name]][[1, 2, 3, 0]], scene.geometry[o])
+        for o in ("milk", "bread", "cereal"))
+    assert seen[-1] == pytest.approx(top + control.APPROACH_MARGIN, abs=1e-3)
+    seen.clear()
+    PickPlaceScene.run_scripted(scene, obs, "pick_can", 3)
+    assert seen and all(z is None for z in seen)
+    scene.close()
