@@ -108,10 +108,14 @@ def funnel_grasp(eef: npt.NDArray[np.float64], grasp: npt.NDArray[np.float64],
     deliberate: the 8 cm finger opening leaves that margin around the can and the milk carton, and cloned policies
     were measured to stall 1–1.5 cm off (a pick_can DAgger policy: 0.36 success with a 1.2 cm radius).
 
-    ``approach_z`` (world z [m], :func:`approach_height`): while ≥ 3 cm off horizontally the hand keeps at least this
-    height, and it moves sideways only once within 1 cm of it (full speed) — 4 cm below it, not at all — so it
-    travels above its neighbours and comes down on the grasp point from above; both are continuous in the state.
-    ``None``: the 8 cm funnel only."""
+    ``approach_z`` (world z [m], :func:`approach_height`): while ≥ 3 cm off horizontally the hand's target height is
+    at least this (the descent ring, 1–3 cm off, is correspondingly steeper), and its sideways motion is scaled by
+    how high it is: full speed from 1 cm below ``approach_z`` up, slowed linearly below that, none from 4 cm below —
+    with :data:`APPROACH_MARGIN` (3 cm) the hand still moves sideways, slowly, down to 1 cm below the neighbour's
+    top, and at full speed from 2 cm above it. It thus travels above its neighbours and comes down on the grasp
+    point from above. For a fixed ``approach_z`` the action is continuous in the hand's position; ``approach_z``
+    itself jumps when an object enters or leaves the bin (:func:`approach_height`). ``None``: the 8 cm funnel
+    only."""
     xy = float(np.linalg.norm(grasp[:2] - eef[:2]))
     if opening < 0.02 and eef[2] < grasp[2] + 0.02:  # closed on nothing: open and back off upwards
         return move(eef, np.array([eef[0], eef[1], grasp[2] + 0.08]), OPEN)

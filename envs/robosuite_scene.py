@@ -438,7 +438,8 @@ class PickPlaceScene(RobosuiteEnv):
     def run_scripted(self, obs: npt.NDArray[np.float64], skill: str, max_steps: int) -> npt.NDArray[np.float64]:
         """Run the scripted controller of ``skill`` until its success predicate holds (at most ``max_steps``)."""
         # staged with the oracle every shipped scene skill was trained and evaluated on (without the clearance turn,
-        # ``clear_grasp=False``): the skill envs' start states stay those of their versions
+        # the carry clearance and the approach height of the expert): the skill envs' start states stay those of
+        # their versions
         oracle = PickPlaceSkillController(skill, env=self, clear_grasp=False, clear_carry=False,
                                           clear_approach=False)
         return self.run_policy(obs, oracle.predict, skill, max_steps)

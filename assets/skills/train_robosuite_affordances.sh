@@ -3,8 +3,8 @@
 # 300 executions of its own policy from seeded starts (half where its precondition holds, half from any scene
 # state: the object already in its bin, another object in the hand, nothing in the hand, the object already
 # lifted) train gradient-boosted trees; 150 held-out executions measure them (AUROC, Brier, ECE in the manifest).
-# ≈ 10 min per skill on one core. SKILLS selects a subset; N_TRAIN sets the training executions (the shipped
-# pick_can affordance: SKILLS=pick_can N_TRAIN=900, ≈ 30 min; held-out AUROC 0.884 against 0.836 with 300).
+# ≈ 10 min per skill on one core. SKILLS selects a subset; N_TRAIN sets the training executions (the
+# pick_can v0011 affordance: SKILLS=pick_can N_TRAIN=900, ≈ 30 min; held-out AUROC 0.884 against 0.836 with 300).
 # Tenth session, for the picks cloned from the expert with approach clearance: SKILLS="pick_can pick_bread"
 # N_TRAIN=900 WORKERS=2 (≈ 19 min per skill with 2 workers): held-out AUROC pick_can v0013 0.942 (v0011: 0.884),
 # pick_bread v0008 0.833 (v0006: 0.805).

@@ -46,7 +46,9 @@
 # provenance). pick_bread v0007, from the same expert and head with the v0004 data recipe (600 demonstrations, the 583
 # successful ones cloned, 16 000 steps): 0.93 (0.86-0.97) over 100 starts, against 0.84 for the RL fine-tuned v0005
 # (IBRL, seventh session: --algo ibrl --n-demos 600 --demo-filter success --bc-pretrain-steps 8000
-# --bc-dagger-rounds 0 --steps 20000 --eval-every 2500 --reward success); ≈ 13 min with 2 demonstration workers.
+# --bc-dagger-rounds 0 --steps 20000 --eval-every 2500 --reward success); ≈ 13 min with 2 demonstration workers
+# (registered by a resumed run on the same demonstrations, as pick_can; the manifests' wall_s count only the resumed
+# part: training and evaluation).
 # Re-running this script for pick_milk or pick_cereal (trained before this change) collects
 # other demonstrations than those skills were trained on: they reproduce exactly only at their manifests' git sha.
 set -euo pipefail

@@ -251,6 +251,15 @@ def test_pick_approach_travels_above_the_tallest_neighbour_in_the_bin():
     low = np.array([0.1, -0.05, clear - 0.05])  # below the travel height and far: straight up
     a = funnel_grasp(low, grasp, 0.08, approach_z=clear)
     assert a[2] > 0.9 and abs(a[0]) + abs(a[1]) < 1e-6
+    low_neighbours = grasp[2] + 0.05  # travel height below the funnel's 8 cm: the plain funnel, wherever the hand is
+    for eef in (high, low, np.array([0.02, -0.19, 0.9])):
+        np.testing.assert_allclose(funnel_grasp(eef + [0, 0, 0.1], grasp, 0.08, approach_z=low_neighbours),
+                                   funnel_grasp(eef + [0, 0, 0.1], grasp, 0.08))
+    xs = np.linspace(0.0, 0.05, 501)  # continuous across the 1-3 cm ring and the gate band, for a fixed approach_z
+    for z in (clear - 0.045, clear - 0.02, clear):
+        actions = np.array([funnel_grasp(np.array([grasp[0] + x, grasp[1], z]), grasp, 0.08, approach_z=clear)
+                            for x in xs])
+        assert np.abs(np.diff(actions[:, :3], axis=0)).max() < 0.05
     above = np.array([grasp[0] + 0.005, grasp[1], clear])  # within 1 cm: down onto the grasp point
     a = funnel_grasp(above, grasp, 0.08, approach_z=clear)
     np.testing.assert_allclose(a, funnel_grasp(above, grasp, 0.08))
