@@ -120,15 +120,12 @@ def funnel_grasp(eef: npt.NDArray[np.float64], grasp: npt.NDArray[np.float64],
     if opening < 0.02 and eef[2] < grasp[2] + 0.02:  # closed on nothing: open and back off upwards
         return move(eef, np.array([eef[0], eef[1], grasp[2] + 0.08]), OPEN)
     far = float(np.clip((xy - 0.01) / 0.02, 0.0, 1.0))
-    hover = 0.08 * far
-    if approach_z is not None:
-        hover = max(0.08, approach_z - grasp[2]) * far
+    hover = (0.08 if approach_z is None else max(0.08, approach_z - grasp[2])) * far
     close = xy < 0.02 and eef[2] < grasp[2] + 0.01
     a = move(eef, np.array([grasp[0], grasp[1], grasp[2] + hover]), CLOSE if close else OPEN)
     if approach_z is not None:  # below the travel height and far off: rise before moving sideways
         a[:2] *= max(1.0 - far, float(np.clip((eef[2] - approach_z + 0.04) / 0.03, 0.0, 1.0)))
     return a
-
 
 
 def has_fixed_grasp_axis(rot: npt.NDArray[np.float64], geometry: ObjectGeometry) -> bool:
@@ -211,14 +208,16 @@ def approach_height(surroundings: Surroundings, margin: float = APPROACH_MARGIN)
     above the top of the tallest other object inside the bin (:attr:`Surroundings.inner`); ``None`` when none is.
 
     Without it the hand moved toward the grasp at 8 cm above the grasp point, below the top of a standing milk
-    carton (17 cm tall) next to the can: the scripted pick_can knocked the milk carton over (tilted > 20°) in 8 of
-    30 development layouts (1000–1029) of the multi-object scene, the cloned one in 11 (2026-12-04, tenth session).
+    carton (17 cm tall) next to the can: the scripted pick_can knocked the milk carton over (tilted > 20°) in 9 of
+    50 development layouts (1000–1049) of the multi-object scene, 1 of 50 with it; the cloned v0011 in 12 (2026-12-04,
+    tenth session).
     """
     x_min, x_max, y_min, y_max = surroundings.inner
     tops = [top for points, top in surroundings.obstacles
             if bool(np.any((points[:, 0] > x_min) & (points[:, 0] < x_max)
                            & (points[:, 1] > y_min) & (points[:, 1] < y_max)))]
     return max(tops) + margin if tops else None
+
 
 def box_points(obj: npt.NDArray[np.float64], obj_quat: npt.NDArray[np.float64], geometry: ObjectGeometry,
                per_axis: int = 5) -> npt.NDArray[np.float64]:
