@@ -29,7 +29,9 @@ the move to the ready pose when the arm is off it (:meth:`PickPlaceScene.begin_s
 place envs (``place_<o>-v2``) stage half of their starts with the shipped *learned* pick of the object instead
 (:data:`STAGING_PICKS`, :data:`LEARNED_PICK_SHARE`): inside a plan a place receives the learned pick's grasp.
 ``start="any"`` (affordance data) adds states where the skill cannot or need not act: the object already in its
-bin, another object in the hand, nothing in the hand (``place``), the object already lifted.
+bin, another object in the hand, nothing in the hand (``place``), the object already lifted. The ``-v2`` pick envs
+(``pick_<o>-v2``) have the ``-v1`` starts and a stricter success predicate: ``lifted(o)`` with every other object
+that stood when the policy took over still standing (:data:`TOPPLE_TILT_DEG`); the picks' affordances are trained there.
 """
 
 from __future__ import annotations
@@ -104,6 +106,14 @@ LEARNED_PICK_SHARE = 0.5
 """``-v2`` place skill envs: share of starts staged by the learned pick (:data:`STAGING_PICKS`); the rest keep the
 scripted pick of ``-v1`` (a DAgger-style aggregate of both start distributions)."""
 
+TOPPLE_TILT_DEG = 20.0
+"""An object counts as knocked over when its body's z axis is more than this [deg] off the world's vertical (every
+object of the scene rests with its z axis vertical). The ``-v2`` pick envs' success predicate requires every other
+object that stood when the skill's policy took over to still stand (:class:`PickPlaceSkillEnv` ``spare_others``).
+Measured on 30 ``pick_can-v2`` starts (development seeds 1000–1029): the other objects the skill left alone read
+≤ 0.8°, those it knocked over 49–90°; some starts already hold a fallen neighbour (a staging pick or place of
+another object knocked it, up to 148°), and a few neighbours were still falling at the decision (1.6–3.7°, then
+37–53° after the 2 s ready move), so standing is read after the ready move."""
 
 PREDICATE_DOCS: dict[str, str] = {
     "holding(o)": "robosuite's _check_grasp: both fingers' pads touch object o",
@@ -336,6 +346,12 @@ class PickPlaceScene(RobosuiteEnv):
         rs = self.rs_env
         return np.array(rs.sim.data.body_xpos[rs.obj_body_id[self.objects[name].name]])
 
+    def object_tilt(self, name: str) -> float:
+        """Angle [deg] between an object's body z axis and the world's vertical (0 when it stands as placed)."""
+        rs = self.rs_env
+        w, x, y, _ = rs.sim.data.body_xquat[rs.obj_body_id[self.objects[name].name]]  # MuJoCo order (w, x, y, z)
+        return float(np.degrees(np.arccos(np.clip(1.0 - 2.0 * (x * x + y * y), -1.0, 1.0))))
+
     def read_predicates(self) -> dict[str, bool]:
         """Evaluate every predicate of the scene now (module docstring)."""
         rs = self.rs_env
@@ -478,14 +494,23 @@ class PickPlaceSkillEnv(PickPlaceScene):
             (:data:`PICK_AFTER_PLACE`; the ``-v0`` ids keep their 0.5).
         others_in_bin: probability that each other object starts already in its bin (0.5; the ``-v1`` pick
             envs :data:`PICK_OTHERS_IN_BIN`).
+        learned_pick_share: ``place`` skills: share of precondition starts staged by the shipped learned pick
+            (:data:`LEARNED_PICK_SHARE` in the ``-v2`` place envs; 0 elsewhere).
+        spare_others: ``pick`` skills (the ``-v2`` pick envs): success also requires every other object that stood
+            when its policy took over (after the ready move) to still stand (:data:`TOPPLE_TILT_DEG`;
+            ``info["others_standing"]``); the episode still ends when ``lifted(o)`` holds, then as a failure if a
+            neighbour went over. A pick that knocks over the milk carton while it lifts the can has not done its
+            part of a plan that needs the carton next; pick affordances trained on this predicate let a planner
+            see that risk.
         **kwargs: passed to :class:`PickPlaceScene`.
 
     Raises:
         UnknownNameError: unknown skill.
+        ValueError: ``learned_pick_share`` outside [0, 1] or set for a pick; ``spare_others`` set for a place.
     """
 
     def __init__(self, skill: str, pick_after_place: float = PICK_AFTER_PLACE, others_in_bin: float = 0.5,
-                 learned_pick_share: float = 0.0, **kwargs: Any) -> None:
+                 learned_pick_share: float = 0.0, spare_others: bool = False, **kwargs: Any) -> None:
         self.kind, self.obj = parse_skill(skill)
         self.skill = skill
         self.pick_after_place = pick_after_place
@@ -495,6 +520,10 @@ class PickPlaceSkillEnv(PickPlaceScene):
         if learned_pick_share and self.kind != "place":
             raise ValueError(f"learned_pick_share stages place skills only, not {skill!r}")
         self.learned_pick_share = learned_pick_share
+        if spare_others and self.kind != "pick":
+            raise ValueError(f"spare_others applies to pick skills only, not {skill!r}")
+        self.spare_others = spare_others
+        self._standing: tuple[str, ...] = ()
         self._staging_pick: Any = None
         kwargs.setdefault("terminate_on_success", True)
         super().__init__(**kwargs)
@@ -538,12 +567,31 @@ class PickPlaceSkillEnv(PickPlaceScene):
         self._last_obs = decision_obs = obs
         moved = self.begin_skill(self.skill)
         self._last_obs = obs = obs if moved is None else moved
+        # read after the ready move: an object that a staging pick or place had set falling is down by then
+        self._standing = tuple(o for o in others if self.object_tilt(o) <= TOPPLE_TILT_DEG)
         self.predicates = p = self.read_predicates()
         applicable = (p["hand_empty"] and not p[f"in_bin({self.obj})"]) if self.kind == "pick" \
             else p[f"holding({self.obj})"]
-        done = self.skill_succeeded(self.skill, p, p)
-        return obs, {"success": done, "applicable": bool(applicable), "satisfied_at_start": done,
-                     "predicates": dict(p), "decision_observation": decision_obs}
+        done = self._success()
+        info = {"success": done, "applicable": bool(applicable), "satisfied_at_start": done,
+                "predicates": dict(p), "decision_observation": decision_obs}
+        if self.spare_others:
+            info["others_standing"] = self.others_standing()
+        return obs, info
+
+    def step(self, action: npt.ArrayLike) -> tuple[npt.NDArray[np.float64], float, bool, bool, dict[str, Any]]:
+        obs, reward, terminated, truncated, info = super().step(action)
+        if self.spare_others:
+            # the skill ends when its own predicate holds, whether or not it spared the others
+            terminated = self.terminate_on_success and self.skill_succeeded(self.skill, self.predicates,
+                                                                            self.predicates)
+            info["others_standing"] = self.others_standing()
+        return obs, reward, terminated, truncated, info
+
+    def others_standing(self) -> bool:
+        """Whether every other object that stood (tilt ≤ :data:`TOPPLE_TILT_DEG`) when the policy took over still
+        stands."""
+        return all(self.object_tilt(o) <= TOPPLE_TILT_DEG for o in self._standing)
 
     def run_learned_pick(self, obs: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         """Stage a place start with the shipped learned pick of the object (:data:`STAGING_PICKS`), run as the
@@ -563,7 +611,8 @@ class PickPlaceSkillEnv(PickPlaceScene):
         return self.run_policy(obs, pick.predict, pick.env_id, pick.max_steps)
 
     def _success(self) -> bool:
-        return self.skill_succeeded(self.skill, self.predicates, self.predicates)
+        done = self.skill_succeeded(self.skill, self.predicates, self.predicates)
+        return done and (not self.spare_others or self.others_standing())
 
 
 # ------------------------------------------------------------------------------------------ scripted control
@@ -702,7 +751,15 @@ def _register() -> None:
                 kwargs={"skill": skill, "hold_orientation": hold, "pick_after_place": after_place,
                         "others_in_bin": in_bin},
                 max_episode_steps=SKILL_MAX_STEPS[skill.partition("_")[0]], description=skill_description(skill)))
-    for obj in SCENE_OBJECTS:  # -v2 place envs: half the starts from the shipped learned pick (STAGING_PICKS)
+    for obj in SCENE_OBJECTS:
+        # -v2 pick envs: the -v1 starts; success also requires the other objects left standing (affordance data)
+        register_env(EnvSpec(
+            name=f"{SKILL_PREFIX}pick_{obj}-v2", entry_point="skillstack.envs.robosuite_scene:PickPlaceSkillEnv",
+            kwargs={"skill": f"pick_{obj}", "hold_orientation": True, "pick_after_place": PICK_AFTER_PLACE,
+                    "others_in_bin": PICK_OTHERS_IN_BIN, "spare_others": True},
+            max_episode_steps=SKILL_MAX_STEPS["pick"],
+            description=skill_description(f"pick_{obj}") + ", leaving the other objects standing"))
+        # -v2 place envs: half the starts from the shipped learned pick (STAGING_PICKS)
         register_env(EnvSpec(
             name=f"{SKILL_PREFIX}place_{obj}-v2", entry_point="skillstack.envs.robosuite_scene:PickPlaceSkillEnv",
             kwargs={"skill": f"place_{obj}", "hold_orientation": True, "learned_pick_share": LEARNED_PICK_SHARE},

@@ -369,3 +369,49 @@ def test_pick_expert_approaches_above_the_tallest_neighbour_and_staging_does_not
     env.reset(seed=0)  # a place start: the scripted pick of the can ran inside reset
     assert seen and all(z is None for z in seen)
     env.close()
+
+
+def _pick_with_the_expert(env, seed: int, knock_over: str | None = None):
+    """Reset ``env`` (a pick skill env) and run the scripted expert until the episode ends; with ``knock_over``,
+    lay that object on its side in its own quarter of the right bin first (as if the pick had struck it)."""
+    from skillstack.envs.robosuite_scene import PickPlaceSkillController
+
+    u = env.unwrapped
+    obs, info = env.reset(seed=seed, options={"start": "precondition"})
+    assert info["applicable"] and not info["success"]
+    if knock_over is not None:
+        pos = u.targets[knock_over] + np.array([0.0, 0.0, 0.06])
+        u.rs_env.sim.data.set_joint_qpos(u.objects[knock_over].joints[0],
+                                         np.r_[pos, np.cos(np.pi / 4), np.sin(np.pi / 4), 0.0, 0.0])
+        u.rs_env.sim.forward()
+    expert = PickPlaceSkillController(u.skill, env=u)
+    for _ in range(env.spec.max_episode_steps):
+        obs, _, terminated, truncated, info = env.step(expert.predict(obs))
+        if terminated or truncated:
+            break
+    return terminated, info
+
+
+def test_v2_pick_succeeds_only_if_it_leaves_the_others_standing():
+    """``pick_<o>-v2``: the ``-v1`` starts, success = ``lifted(o)`` and every other object that stood when the
+    policy took over still standing; the episode ends on ``lifted(o)`` either way. ``-v1`` counts the lift alone."""
+    from skillstack.envs.robosuite_scene import TOPPLE_TILT_DEG
+
+    v2 = make_env(f"{SKILL_PREFIX}pick_can-v2")
+    terminated, info = _pick_with_the_expert(v2, seed=2)
+    assert set(v2.unwrapped._standing) == {"milk", "bread", "cereal"}  # this start: every neighbour stands
+    assert terminated and info["predicates"]["lifted(can)"]
+    assert info["others_standing"] and info["success"]
+    terminated, info = _pick_with_the_expert(v2, seed=2, knock_over="milk")
+    assert v2.unwrapped.object_tilt("milk") > TOPPLE_TILT_DEG
+    assert terminated and info["predicates"]["lifted(can)"]  # the skill's own predicate ends the episode
+    assert not info["others_standing"] and not info["success"]
+    v2.close()
+    v1 = make_env(f"{SKILL_PREFIX}pick_can-v1")
+    terminated, info = _pick_with_the_expert(v1, seed=2, knock_over="milk")
+    assert terminated and info["success"] and "others_standing" not in info
+    v1.close()
+    with pytest.raises(ValueError, match="pick skills only"):
+        from skillstack.envs.robosuite_scene import PickPlaceSkillEnv
+
+        PickPlaceSkillEnv("place_can", spare_others=True)
