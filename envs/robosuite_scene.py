@@ -583,10 +583,13 @@ class PickPlaceSkillEnv(PickPlaceScene):
         obs, reward, terminated, truncated, info = super().step(action)
         if self.spare_others:
             # the skill ends when its own predicate holds, whether or not it spared the others
-            terminated = self.terminate_on_success and self.skill_succeeded(self.skill, self.predicates,
-                                                                            self.predicates)
+            terminated = self.terminate_on_success and self._own_predicate()
             info["others_standing"] = self.others_standing()
         return obs, reward, terminated, truncated, info
+
+    def _own_predicate(self) -> bool:
+        """The skill's success predicate as the executor reads it (``lifted(o)`` / ``in_bin(o)``), now."""
+        return self.skill_succeeded(self.skill, self.predicates, self.predicates)
 
     def others_standing(self) -> bool:
         """Whether every other object that stood (tilt ≤ :data:`TOPPLE_TILT_DEG`) when the policy took over still
@@ -611,8 +614,7 @@ class PickPlaceSkillEnv(PickPlaceScene):
         return self.run_policy(obs, pick.predict, pick.env_id, pick.max_steps)
 
     def _success(self) -> bool:
-        done = self.skill_succeeded(self.skill, self.predicates, self.predicates)
-        return done and (not self.spare_others or self.others_standing())
+        return self._own_predicate() and (not self.spare_others or self.others_standing())
 
 
 # ------------------------------------------------------------------------------------------ scripted control
