@@ -23,11 +23,12 @@ WORKERS=${WORKERS:-1}  # processes that execute the skill (the same outcomes for
 # skill). place_cereal v0007 (ninth session): its -v1 affordance (v0006) read 0.002 on learned-pick grasps that
 # the skill then placed, so SayCan chose "done" instead; from -v2 starts: held-out AUROC 1.000. place_bread v0004
 # was trained in -v2 (its own env). Set PLACE_V2="" to skip.
+train_v2() {  # skill, training executions, extra options: the skill's affordance from its -v2 env
+    skillstack skills train-affordance "$1" --scene robosuite-pickplace --env "robosuite-pickplace/$1-v2" \
+        --n-train "$2" --n-test 150 --threads 1 --workers "$WORKERS" --library assets/skills "${@:3}"
+}
 PLACE_V2=${PLACE_V2-"place_cereal"}
-for s in $PLACE_V2; do
-    skillstack skills train-affordance "$s" --scene robosuite-pickplace --env "robosuite-pickplace/$s-v2" \
-        --n-train "$N_TRAIN" --n-test 150 --threads 1 --workers "$WORKERS" --library assets/skills
-done
+for s in $PLACE_V2; do train_v2 "$s" "$N_TRAIN"; done
 # Pick affordances from the -v2 pick envs (twelfth session): the same starts as -v1, but a lift counts only if every
 # other object that stood when the policy took over still stands (TOPPLE_TILT_DEG), so P(success | state) prices in
 # a knocked-over neighbour. All four picks are judged by the same rule (mixing -v1 and -v2 affordances would favour
@@ -36,8 +37,4 @@ done
 # so a rerun with the same skills skips them. Set PICK_V2="" to skip.
 PICK_V2=${PICK_V2-"pick_can:900 pick_bread:900 pick_cereal:600 pick_milk:600"}
 OUTCOMES=${OUTCOMES:-bench_results/robosuite_scene/affordance_outcomes_v2}
-for sn in $PICK_V2; do
-    s=${sn%%:*}; n=${sn##*:}
-    skillstack skills train-affordance "$s" --scene robosuite-pickplace --env "robosuite-pickplace/$s-v2" \
-        --n-train "$n" --n-test 150 --threads 1 --workers "$WORKERS" --cache-dir "$OUTCOMES" --library assets/skills
-done
+for sn in $PICK_V2; do train_v2 "${sn%%:*}" "${sn##*:}" --cache-dir "$OUTCOMES"; done
