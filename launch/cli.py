@@ -810,9 +810,13 @@ def bench_skills(
                                                       "--steps, then evaluate (not registered in any library)."),
     algo: str = typer.Option("sac-demos", help="--train: algorithm."),
     steps: int = typer.Option(30_000, help="--train: env-step budget per task and seed."),
-    stop_at_success: float = typer.Option(1.0, help="--train: stop at the first periodic evaluation (20 episodes) "
-                                                    "with at least this success (> 1 disables)."),
+    stop_at_success: float = typer.Option(1.0, help="--train: stop at the first periodic evaluation "
+                                                    "(--eval-episodes episodes) with at least this success "
+                                                    "(> 1 disables)."),
     eval_every: int = typer.Option(5000, help="--train: periodic evaluation interval [env steps]."),
+    eval_episodes: int = typer.Option(20, help="--train: episodes per periodic evaluation, which the stop rule "
+                                               "and the kept best policy are judged on (a 20-episode 1.00 has a "
+                                               "Wilson 95 % interval down to 0.84)."),
     threads: int = typer.Option(1, help="--train: torch threads per training process."),
     n_demos: int = typer.Option(25, help="--train: expert episodes (bc / dagger / sac-demos / ibrl)."),
     bc_pretrain_steps: int = typer.Option(3000, help="--train, sac-demos / ibrl: BC pre-training steps of the "
@@ -821,8 +825,9 @@ def bench_skills(
                                          "pre-training (0 = plain BC)."),
     dagger_episodes: int = typer.Option(20, help="--train: policy episodes per DAgger round."),
     episodes: int = typer.Option(50, help="Episodes per skill and seed."),
-    seeds: int = typer.Option(3, help="Seeds 0..n-1: evaluation seed blocks; with --train, training seeds "
-                                      "(each trained policy is evaluated on its seed's block)."),
+    seeds: int = typer.Option(3, help="Seeds seed..seed+n-1: evaluation seed blocks; with --train, training "
+                                      "seeds (each trained policy is evaluated on its seed's block)."),
+    seed: int = typer.Option(0, help="First seed (a fresh block of training and evaluation seeds: --seed 2)."),
     backend: str = typer.Option("local", help="local (process pool over the cores) | ray | inline."),
     address: Optional[str] = typer.Option(None, help="--backend ray: address of an existing Ray cluster "
                                                      "(default: start a local Ray instance)."),
@@ -838,8 +843,9 @@ def bench_skills(
     BACKENDS.get(backend)
     if address is not None and backend != "ray":
         raise CLIError("--address is a Ray cluster address: use it with --backend ray")
-    if seeds <= 0:
-        raise CLIError("--seeds must be positive")
+    if seeds <= 0 or seed < 0:
+        raise CLIError("--seeds must be positive and --seed non-negative")
+    seed_list = list(range(seed, seed + seeds))
     _check_outputs(out=out / "skills.json")
     if train:
         from skillstack.envs import resolve_env_id
@@ -847,8 +853,8 @@ def bench_skills(
 
         envs = [n.strip() for n in skills.split(",") if n.strip()] if skills else list(task_suite(suite))
         envs = [resolve_env_id(e) for e in envs]
-        run_train_bench(envs, algo, steps, list(range(seeds)), episodes, out, console, backend=backend,
-                        workers=workers, address=address, eval_every=eval_every,
+        run_train_bench(envs, algo, steps, seed_list, episodes, out, console, backend=backend,
+                        workers=workers, address=address, eval_every=eval_every, eval_episodes=eval_episodes,
                         stop_at_success=stop_at_success if stop_at_success <= 1 else None, threads=threads,
                         n_demos=n_demos, train_options={k: v for k, v in (
                             ("bc_pretrain_steps", bc_pretrain_steps), ("bc_dagger_rounds", bc_dagger_rounds),
@@ -871,7 +877,7 @@ def bench_skills(
         names = [n for n in lib.names() if lib.manifest(n).get("env_id", "").startswith(prefixes[suite])]
         if not names:
             raise CLIError(f"no {suite} skills in {lib.root}")
-    run_skills_bench(names, episodes, list(range(seeds)), lib, out, console, backend=backend, workers=workers,
+    run_skills_bench(names, episodes, seed_list, lib, out, console, backend=backend, workers=workers,
                      chunk=chunk, address=address)
 
 

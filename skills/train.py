@@ -255,6 +255,9 @@ class TrainConfig:
                              f"algorithms that pre-train on demonstrations "
                              f"({', '.join(n for n in ALGORITHMS.names() if ALGORITHMS.get(n).pretrain)}); got "
                              f"{self.bc_dagger_rounds} with algo {self.algo!r}")
+        if self.eval_episodes < 1 or self.final_eval_episodes < 1:
+            raise ValueError(f"eval_episodes and final_eval_episodes must be ≥ 1, got {self.eval_episodes} and "
+                             f"{self.final_eval_episodes}")
         eval_every = self.eval_every or spec.default_eval_every
         run_dir = self.run_dir or str(Path("runs") / self.env_id.replace("/", "_") / f"{self.algo}-s{self.seed}")
         return replace(self, eval_every=eval_every, checkpoint_every=self.checkpoint_every or eval_every,

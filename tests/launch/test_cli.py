@@ -11,6 +11,7 @@ import torch
 from gymnasium import spaces
 from typer.testing import CliRunner
 
+from skillstack.launch.bench import SKILLS_BENCH_SEED_BASE
 from skillstack.launch.cli import app
 from skillstack.skills.library import Skill, SkillLibrary
 from skillstack.skills.networks import MLPActor
@@ -156,3 +157,23 @@ def test_train_affordance_env_override_is_checked_before_any_execution(library):
     assert "Traceback" not in r.stderr
     r = _cli("skills", "train-affordance", "reach_goal", "--env", "metaworld/push-v3", "--library", str(library))
     assert r.returncode == 2 and "is not a version of reach_goal's env metaworld/reach-v3" in r.stderr, r.stderr
+
+
+def test_bench_skills_train_eval_episodes_and_first_seed_reach_the_units(tmp_path):
+    """``bench skills --train --eval-episodes N --seed S``: the stop rule and the kept best policy are judged on N
+    episodes (the unit records it, so a finished unit with another N is never reused), training seed S with its
+    own evaluation block, and N < 1 is refused before any run."""
+    out = tmp_path / "b"
+    args = ["bench", "skills", "--train", "--skills", "metaworld/reach-v3", "--algo", "bc", "--steps", "20",
+            "--eval-every", "20", "--n-demos", "1", "--episodes", "1", "--seeds", "1", "--seed", "2",
+            "--backend", "inline", "--stop-at-success", "2", "--out", str(out)]
+    r = runner.invoke(app, [*args, "--eval-episodes", "3"])
+    assert r.exit_code == 0, r.output
+    run = out / "runs" / "metaworld_reach-v3" / "bc-s2"
+    unit = json.loads((run / "bench_unit.json").read_text())
+    assert unit["unit"]["eval_episodes"] == 3 and unit["unit"]["seed"] == 2
+    assert unit["episodes"][0]["seed"] == SKILLS_BENCH_SEED_BASE + 200_000
+    assert json.loads((run / "config.json").read_text())["eval_episodes"] == 3
+    r = _cli(*args[:-1], str(tmp_path / "c"), "--eval-episodes", "0")
+    assert r.returncode != 0 and "eval_episodes and final_eval_episodes must be ≥ 1" in r.stderr
+    assert "Traceback" not in r.stderr and not (tmp_path / "c").exists()
