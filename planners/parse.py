@@ -55,7 +55,8 @@ from skillstack.planners.grounding import GoalGroundingPlanner, goal_text
 from skillstack.planners.lexicon import Lexicon
 from skillstack.planners.symbolic import shortest_plan
 
-_SPLIT = re.compile(r"[,;:.!?]|\bbut\b|\band then\b|\bafter that\b|\bafterwards\b|\bthen\b|\band\b|\bas well as\b"
+_SPLIT = re.compile(r"\bstep \d+\b|\(?\b\d+\)|\b\d+\.(?!\d)"  # numbered steps: "1) open the drawer 2) ..."
+                    r"|[,;:.!?]|\bbut\b|\band then\b|\bafter that\b|\bafterwards\b|\bthen\b|\band\b|\bas well as\b"
                     r"|\bafter\b|\bbefore\b|\bonce\b|\bfinally\b|\bfirst\b|\bnext\b|\blastly\b")
 _COPULA = re.compile(r"\b(is|are|was|were|been|it's|feels|seems|looks|i'm|i am)\b")
 _INTERJECTION = re.compile(r"^(?:(?:ugh+|hey|um+|uh+|hmm+|well|so|yo|oops|argh+|brr+|pls|plz|ok so|okay so|oh)\s+)+")
@@ -92,7 +93,7 @@ _REMINDER = re.compile(r"^(?:forget to|remember to|be sure to|make sure to)\s+")
 """A reminder ("don't forget to shut it", after the negation is stripped): asks for the action, no negation."""
 _INNER_NEGATION = re.compile(r"\b(?:not|no|never|n't)\b|n't\b")
 """A negation inside a clause ("it's not cold in here"): no implicit request is read from such an instruction."""
-_PLEA = re.compile(r"\b(?:do something|fix (?:it|that|this)|deal with (?:it|that|this)|help)\b")
+_PLEA = re.compile(r"\b(?:do(?:ing)? something|fix(?:ing)? (?:it|that|this)|deal(?:ing)? with (?:it|that|this)|help)\b")
 """A plea without content ("can you do something about it?") beside a complaint."""
 _CONTRACTED_IS = re.compile(r"\b([a-z]+)'s\s+(already|still|open|closed|shut|empty|full|in|inside|been)\b")
 _HELD = re.compile(r"\b(?:what(?:ever)?|the (?:one|block|cube|thing|object))\s+(?:that\s+)?(?:you're|you are)\s+"
@@ -102,6 +103,25 @@ _HELD = re.compile(r"\b(?:what(?:ever)?|the (?:one|block|cube|thing|object))\s+(
 _LOCATION_ANAPHOR = re.compile(r"\b(?:in|into)\s+(?:there|here)\b|\binside\b(?!\s+(?:the|of)\b)"
                                r"|\bin\s+(?:too|as well)\b|\bin$")
 """A location given only by reference ("put the red block in there", "put the blue one in too")."""
+_HELD_RELATIVE = re.compile(r"\bthe (?:block|cube|one|thing|object)\s*,?\s*(?:that|which)\s+(?:you're|you are)\s+"
+                            r"(?:(?:currently|now|just|still)\s+)?(?:holding|carrying)\b\s*,?")
+"""A relative clause naming the held object, commas included ("put the block, that you are holding, in the
+drawer" — the German "den Block, den du gerade hältst"), resolved before the clauses are split."""
+_WHICH_ONE = re.compile(r"\b(?:whichever|the)\s+(?:block|cube|one)\s+(?:(?:that|which)\s+)?(?:is|'s)?\s*(?:still\s+)?"
+                        r"(?P<where>on the table|in the drawer|in the bin|in your (?:hand|gripper))\b")
+"""An object picked out by where it is in the start state ("whichever block is still on the table")."""
+_WHERE = {"on the table": "block_on_table({o})", "in the drawer": "block_in_drawer({o})",
+          "in the bin": "block_in_bin({o})", "in your hand": "holding({o})", "in your gripper": "holding({o})"}
+_SOURCE = re.compile(r"\s+(?:off|from|out of)\s+(?:of\s+)?the\s+(?:table|drawer|bin)\b")
+"""Where a picked object comes from ("pick the blue block up off the table"): no destination, so not matched
+against the place phrasings."""
+_CONDITION = re.compile(r"^(?:if|when|in case|whenever)\s+(?P<cond>.+)$")
+_ELSE = re.compile(r"^(?:otherwise|else|if not|or else)\b\s*(?P<rest>.*)$")
+"""A conditional request: "if the drawer is open, close it; otherwise open it" — the condition is read against
+the start state, and only the branch it selects names a goal."""
+_STATE_NEGATION = re.compile(r"\b(?:isn't|is not|aren't|are not|not|never|isnt)\s+(?=(?:\w+\s+)?(?:open|closed|shut|"
+                             r"pressed|in|on|inside|ajar)\b)")
+"""A negated state inside a request ("make sure the window isn't open", "the drawer should not be open")."""
 _MODIFIED = re.compile(r"\bthe ([a-z]+) ([a-z]+)\b")
 _OBJECT_NOUNS = frozenset({"block", "blocks", "cube", "cubes", "brick", "bricks", "box", "piece", "thing", "one",
                            "object", "item", "toy"})
@@ -338,8 +358,11 @@ class InstructionParser:
             objs = "|".join(map(re.escape, self.objects))
             instruction = re.sub(rf"\b({re.escape(self.noun)}s?|cubes?) ({objs})\b", r"\2 \1", translation.text)
         text = self.correct_spelling(instruction.lower())
-        raw = [c.strip() for c in _SPLIT.split(text) if c.strip()]
         start = dict(state) if state is not None else dict(self.domain.default_state)
+        if len(held) == 1:  # "the block, that you are holding," → the held block (before the commas split it)
+            text = _HELD_RELATIVE.sub(f"the {held[0]} {self.noun}", text)
+        text = _WHICH_ONE.sub(lambda m: self._which_one(m, start), text)
+        raw = [c.strip() for c in _SPLIT.split(text) if c.strip()]
         reads: list[dict[str, Any]] = []
         antecedents: list[str] = []  # noun phrases mentioned so far, most recent last
         verb = ""
@@ -354,11 +377,36 @@ class InstructionParser:
             stripped.append((c, negated))
         complaints: list[str] = []  # clauses an implicit request may come from (step 9)
         any_negated = any(n or _INNER_NEGATION.search(c) is not None for c, n in stripped)
+        branch: bool | None = None  # the last condition's value in the start state ("if the drawer is open")
+        then_read = False  # whether that condition's "then" clause was read
         for k, orig in enumerate(raw):
             c, negated = stripped[k]
             c = _CONTRACTED_IS.sub(r"\1 is \2", c)  # "the drawer's already open"
             if len(held) == 1:
                 c = _HELD.sub(f"the {held[0]} {self.noun}", c)
+            cond = _CONDITION.match(c)
+            if cond is not None and (value := self._condition(cond.group("cond"), start, held)) is not None:
+                reads.append({"clause": orig, "read": f"condition: {'holds' if value else 'does not hold'}"})
+                antecedents += _noun_phrases(c)  # "if the drawer is open, close it": the drawer
+                branch, then_read = value, False
+                continue
+            other = _ELSE.match(c)
+            if branch is not None:
+                # the clause after the condition is its "then" branch, an "otherwise" clause right after that its
+                # "else" branch; any later clause is unconditional
+                if other is not None:
+                    active, c, branch = not branch, other.group("rest"), None
+                elif not then_read:
+                    active, then_read = branch, True
+                else:
+                    active, branch = True, None
+                if not active:
+                    reads.append({"clause": orig, "read": "skipped: the condition selects the other branch"})
+                    continue
+            if re.search(r"\b(?:pick|lift|take|grab|get|fetch)\b", c):
+                c = _SOURCE.sub("", c)  # "pick the blue block up off the table": where it is, not where it goes
+            if not negated and _MODAL.search(c) and _STATE_NEGATION.search(c):
+                c, negated = _STATE_NEGATION.sub("", c).strip(), True  # "make sure the window isn't open"
             ws = _words(c)
             if not ws or not (set(ws) - _STOPWORDS):
                 continue
@@ -409,6 +457,10 @@ class InstructionParser:
             place = next((p for p in reversed(antecedents) if p.split()[-1] in self.locations), None)
             if place is not None and _LOCATION_ANAPHOR.search(c):
                 c = _LOCATION_ANAPHOR.sub(f"in {place}", c, count=1)  # "put the red block in there"
+            if not verb and ws[0] in _DETERMINERS and phrases == [c] and ws[-1] in _OBJECT_NOUNS | {self.noun}:
+                antecedents += phrases  # a topic before its request: "the blue block, put it in the bin"
+                reads.append({"clause": orig, "read": "topic (antecedent only)"})
+                continue
             if ws[0] in _DETERMINERS or ws[0] in self.objects:
                 c = f"{verb} {c}".strip()  # "... and the window": the predecessor's verb
             else:
@@ -473,6 +525,24 @@ class InstructionParser:
             return {"goal": None, "status": f"rejected: the goal {goal_text(goal)} cannot be reached",
                     "clauses": reads, **extra}
         return {"goal": goal, "status": "valid", "clauses": reads, **extra}
+
+    def _which_one(self, m: re.Match[str], start: Mapping[str, Any]) -> str:
+        """``"whichever block is still on the table"`` → ``"the blue block"`` when exactly one object is there in
+        the start state; else the text unchanged."""
+        there = [o for o in self.objects if self.domain.holds(start, _WHERE[m.group("where")].format(o=o))]
+        return f"the {there[0]} {self.noun}" if len(there) == 1 else m.group(0)
+
+    def _condition(self, cond: str, start: Mapping[str, Any], held: Sequence[str]) -> bool | None:
+        """Whether the condition of "if <cond>, ..." holds in ``start``: the condition is matched to a sub-goal
+        phrasing like a request ("the drawer is open" → ``drawer_open``; "the window isn't closed" → not
+        ``window_closed``); ``None`` when it matches none (the conditional is then read as plain clauses)."""
+        negated = _STATE_NEGATION.search(cond) is not None
+        cond = _STATE_NEGATION.sub("", cond).strip()
+        sub, sim = self.match(cond, held)
+        if sub is None or sim < self.threshold:
+            return None
+        value = all(bool(self.domain.holds(start, p)) == v for p, v in sub.goal)
+        return value != negated
 
     def _merge(self, goal: Mapping[str, bool], new: Mapping[str, bool],
                state: Mapping[str, Any] | None) -> dict[str, bool]:

@@ -124,6 +124,39 @@ def test_state_dependent_rules_leave_ordinary_requests_alone(parser, instruction
     assert r["goal"] == goal, r["clauses"]
 
 
+@pytest.mark.parametrize("instruction, state, goal", [
+    # conditionals: the condition is read against the start state and selects one branch; later clauses hold always
+    ("if the window is open, shut it; otherwise press the button", {"window": "open"}, {"window_closed": True}),
+    ("if the window is open, shut it; otherwise press the button", {}, {"button_pressed": True}),
+    ("if the drawer isn't closed, close it, then press the button", {}, {"button_pressed": True}),
+    ("if the drawer isn't closed, close it, then press the button", {"drawer": "open"},
+     {"drawer_closed": True, "button_pressed": True}),
+    # numbered steps
+    ("step 1: open the window. step 2: press the button", {}, {"window_open": True, "button_pressed": True}),
+    ("1) open the drawer 2) put the red block in it 3) shut it", {},
+     {"block_in_drawer(red)": True, "drawer_closed": True}),
+    # a negated state in a request
+    ("the drawer should not be open", {"drawer": "open"}, {"drawer_open": False}),
+    # objects picked out by the start state; a topic before its request
+    ("take whichever block is still on the table and throw it in the bin", {"red": "drawer"},
+     {"block_in_bin(blue)": True}),
+    ("the red block, put it in the drawer", {"drawer": "open"}, {"block_in_drawer(red)": True}),
+    ("put the cube, which you're holding, on the table", {"blue": "hand"},
+     {"block_on_table(blue)": True, "hand_empty": True}),
+    ("Leg den Block, den du hältst, in den Mülleimer", {"blue": "hand"}, {"block_in_bin(blue)": True}),
+    # where a picked object comes from is no destination
+    ("grab the red block from the table", {}, {"holding(red)": True}),
+])
+def test_conditions_steps_negated_states_and_objects_picked_out_by_the_state(parser, instruction, state, goal):
+    r = parser.parse(instruction, _state(**state))
+    assert r["goal"] == goal, r["clauses"]
+
+
+def test_a_condition_whose_branch_is_not_taken_asks_for_nothing(parser):
+    r = parser.parse("if the drawer isn't closed, close it", _state())
+    assert r["goal"] is None and r["clauses"][1]["read"].startswith("skipped"), r["clauses"]
+
+
 @pytest.mark.parametrize("instruction, state", [
     ("it's not cold in here", {"window": "open"}),  # a negated complaint asks for nothing
     ("the window is open, fetch me a coffee", {"window": "open"}),  # an unread request beside a description
