@@ -214,7 +214,8 @@ class TrainConfig:
         """Fill the defaults that depend on other fields (returns a new config).
 
         Raises:
-            UnknownNameError: ``algo`` is not registered.
+            UnknownNameError: ``algo``, ``proposal_selection``, ``policy_head`` or ``demo_filter`` is not registered.
+            ValueError: fields that do not fit together or are out of range (each message names them).
         """
         spec = ALGORITHMS.get(self.algo)
         if self.chunk_size != 1 and self.algo not in ("bc", "dagger"):
