@@ -528,8 +528,12 @@ class InstructionParser:
 
     def _which_one(self, m: re.Match[str], start: Mapping[str, Any]) -> str:
         """``"whichever block is still on the table"`` → ``"the blue block"`` when exactly one object is there in
-        the start state; else the text unchanged."""
-        there = [o for o in self.objects if self.domain.holds(start, _WHERE[m.group("where")].format(o=o))]
+        the start state; else the text unchanged. ``_WHERE`` names the tabletop domain's location predicates; in a
+        scene without them (``holds`` raises ``KeyError``) the rule does nothing rather than crash."""
+        try:
+            there = [o for o in self.objects if self.domain.holds(start, _WHERE[m.group("where")].format(o=o))]
+        except KeyError:  # a scene whose domain has no such predicate: the text stays as written
+            return m.group(0)
         return f"the {there[0]} {self.noun}" if len(there) == 1 else m.group(0)
 
     def _condition(self, cond: str, start: Mapping[str, Any], held: Sequence[str]) -> bool | None:
