@@ -27,7 +27,8 @@ planner and closed-loop executor:
 8. Requests that depend on the start state (they need ``state``): "leave the drawer as it is" / "don't touch the
    window" keep that object's predicates as they are; "toggle the drawer" asks for its other state (open ↔
    closed); a described past action ("you accidentally opened the drawer", "someone pressed the button") is state,
-   and a following "undo that" asks for the lexicon's inverse of it.
+   and a following "undo that" asks for the lexicon's inverse of it; a conditional ("if the drawer is open, close
+   it; otherwise …") keeps only the branch its condition selects in the state the earlier requests lead to.
 9. When no clause names a goal, every clause is a state description or a complaint, and none is negated, the
    instruction is matched to the lexicon's implicit requests ("it's freezing in here" → close the window); a goal
    that already holds is no request.
@@ -107,21 +108,37 @@ _HELD_RELATIVE = re.compile(r"\bthe (?:block|cube|one|thing|object)\s*,?\s*(?:th
                             r"(?:(?:currently|now|just|still)\s+)?(?:holding|carrying)\b\s*,?")
 """A relative clause naming the held object, commas included ("put the block, that you are holding, in the
 drawer" — the German "den Block, den du gerade hältst"), resolved before the clauses are split."""
-_WHICH_ONE = re.compile(r"\b(?:whichever|the)\s+(?:block|cube|one)\s+(?:(?:that|which)\s+)?(?:is|'s)?\s*(?:still\s+)?"
-                        r"(?P<where>on the table|in the drawer|in the bin|in your (?:hand|gripper))\b")
-"""An object picked out by where it is in the start state ("whichever block is still on the table")."""
+_WHICH_ONE = re.compile(r"\b(?:whichever\s+(?:block|cube|one)\s+(?:is\s+|'s\s+)?"
+                        r"|the\s+(?:block|cube|one)\s+(?:(?:that|which)\s+(?:is\s+|'s\s+)|that's\s+|(?=still\b)))"
+                        r"(?:still\s+)?(?P<where>on the table|in the drawer|in the bin|in your (?:hand|gripper))\b")
+"""An object picked out by where it is in the start state: "whichever block is still on the table", "the block
+that is in the drawer", "the one still in the bin". A bare "the cube on the table" is not one: there "on the table"
+is more often the destination ("put the cube on the table")."""
 _WHERE = {"on the table": "block_on_table({o})", "in the drawer": "block_in_drawer({o})",
           "in the bin": "block_in_bin({o})", "in your hand": "holding({o})", "in your gripper": "holding({o})"}
 _SOURCE = re.compile(r"\s+(?:off|from|out of)\s+(?:of\s+)?the\s+(?:table|drawer|bin)\b")
 """Where a picked object comes from ("pick the blue block up off the table"): no destination, so not matched
 against the place phrasings."""
-_CONDITION = re.compile(r"^(?:if|when|in case|whenever)\s+(?P<cond>.+)$")
-_ELSE = re.compile(r"^(?:otherwise|else|if not|or else)\b\s*(?P<rest>.*)$")
+_CONDITION = re.compile(r"^(?:if|in case)\s+(?P<cond>.+)$")
+_ELSE = re.compile(r"^(?:otherwise|else|if not|or else|if it is not|if it isn't|if not so)\b\s*(?P<rest>.*)$")
 """A conditional request: "if the drawer is open, close it; otherwise open it" — the condition is read against
-the start state, and only the branch it selects names a goal."""
-_STATE_NEGATION = re.compile(r"\b(?:isn't|is not|aren't|are not|not|never|isnt)\s+(?=(?:\w+\s+)?(?:open|closed|shut|"
-                             r"pressed|in|on|inside|ajar)\b)")
-"""A negated state inside a request ("make sure the window isn't open", "the drawer should not be open")."""
+the start state with the goal of the earlier clauses reached ("open the drawer, and if it is open, ..."), and only
+the branch it selects names a goal. A branch runs to the next branch, the end of the sentence (``.;!?``) or a
+sequencing word (*then, after that, finally, …*): in "if the drawer is closed, open it and put the red block in it"
+both requests are conditional, in "if the drawer is open, close it, then press the button" the press is not. A
+bare "otherwise," or "if not," starts the other branch with the clauses after it. "When" is no condition:
+"when the drawer is open, put the red block in it" describes the order of the steps, not the start state."""
+_BRANCH_END = re.compile(r"[;.!?]|\bstep \d+\b|\(?\b\d+\)|\b\d+\.(?!\d)|\band then\b|\bafter that\b|\bafterwards\b"
+                         r"|\bthen\b|\bfinally\b|\bnext\b|\blastly\b")
+_STATE_NEGATION = re.compile(r"(?:\b(?P<pre>is|are|be|stay|stays|remain|remains|should|must|to)\s+|(?<=\w)'s\s+)"
+                             r"(?:not|never)\s+(?=(?:\w+\s+)?(?:open|closed|shut|pressed|in|on|inside|ajar)\b)"
+                             r"|\b(?:isn't|aren't|isnt|arent|never)\s+(?=(?:\w+\s+)?(?:open|closed|shut|pressed|in|on"
+                             r"|inside|ajar)\b)")
+"""A negated state, the negation right after the copula or modal ("make sure the window isn't open", "the drawer
+should not be open"; "open the drawer if it's not open" and "open, not closed" negate no request: see
+``_negated_state``)."""
+_NOT_VERBS = frozenset({"can", "could", "would", "will", "please", "kindly", "now", "just", "i", "you", "we"})
+_SUBORDINATE = re.compile(r"\b(?:if|since|because|unless|when|as long as|in case)\b")
 _MODIFIED = re.compile(r"\bthe ([a-z]+) ([a-z]+)\b")
 _OBJECT_NOUNS = frozenset({"block", "blocks", "cube", "cubes", "brick", "bricks", "box", "piece", "thing", "one",
                            "object", "item", "toy"})
@@ -153,6 +170,25 @@ class SubGoal:
     goal: tuple[tuple[str, bool], ...]
     objects: frozenset[str]
     source: str = ""
+
+
+def _drop_negation(m: re.Match[str]) -> str:
+    pre = m.group("pre")
+    if pre is None:
+        return "'s " if m.group(0).startswith("'s") else ""
+    return "" if pre in ("is", "are") else f"{pre} "
+
+
+def _negated_state(clause: str) -> tuple[str, bool]:
+    """``clause`` without the negation of its requested state, and whether there was one ("the drawer should not
+    be open" → "the drawer should be open", True). A negation inside a subordinate clause ("open the drawer if it's
+    not open") or after the state ("make sure the drawer is open, not closed") is not the request's."""
+    for m in _STATE_NEGATION.finditer(clause):
+        before = clause[:m.start()]
+        if _SUBORDINATE.search(before) or re.search(r"\b(?:open|closed|shut|pressed|ajar)\s*$", before):
+            continue
+        return (clause[:m.start()] + _drop_negation(m) + clause[m.end():]).strip(), True
+    return clause, False
 
 
 class InstructionParser:
@@ -250,6 +286,8 @@ class InstructionParser:
         self._known: frozenset[str] | None = None
         self.vocabulary = sorted({w for t in bank for w in _words(t)} | {w for t in implicit for w in _words(t.text)})
         # containers named in the scene's phrasings ("in the drawer", "in the bin"): what "in there" can refer to
+        # the verbs the sub-goal phrasings start with ("put", "close", ...): where a comma-less condition ends
+        self._verbs = frozenset(t.split()[0] for t in bank) - _NOT_VERBS - frozenset(_DETERMINERS) - _SUBJECTS
         self.locations = sorted({m.group(1) for t in bank for m in re.finditer(r"\bin the ([a-z]+)", t)}
                                 - set(self.objects) - {noun})
 
@@ -362,51 +400,65 @@ class InstructionParser:
         if len(held) == 1:  # "the block, that you are holding," → the held block (before the commas split it)
             text = _HELD_RELATIVE.sub(f"the {held[0]} {self.noun}", text)
         text = _WHICH_ONE.sub(lambda m: self._which_one(m, start), text)
-        raw = [c.strip() for c in _SPLIT.split(text) if c.strip()]
+        raw: list[tuple[str, bool]] = []  # (clause, whether a sentence break or sequencing word precedes it)
+        pos, brk = 0, False
+        for m in [*_SPLIT.finditer(text), None]:
+            piece = text[pos:m.start() if m is not None else len(text)].strip()
+            if piece:
+                raw.append((piece, brk))
+                brk = False
+            if m is not None:
+                brk |= _BRANCH_END.match(m.group(0)) is not None
+                pos = m.end()
         reads: list[dict[str, Any]] = []
         antecedents: list[str] = []  # noun phrases mentioned so far, most recent last
         verb = ""
         goal: dict[str, bool] = {}
         last_action: SubGoal | None = None  # the past action a clause described ("you just opened the drawer")
-        stripped = []
-        for r in raw:
+        stripped: list[tuple[str, str, bool, bool]] = []  # (as written, clause, negated, branch ends before)
+        for r, brk in raw:
             c, negated = _strip_edges(_INTERJECTION.sub("", " ".join(_words(r))))
             m = _REMINDER.match(c)
             if m is not None:  # "don't forget to close it" asks to close it
                 c, negated = c[m.end():], negated and not c.startswith("forget")
-            stripped.append((c, negated))
+            cut = self._split_condition(c) if _CONDITION.match(c) else None
+            if cut is not None:  # "if the window is open close it": condition, then its request
+                stripped += [(cut[0], cut[0], negated, brk), (cut[1], cut[1], False, False)]
+            else:
+                stripped.append((r, c, negated, brk))
         complaints: list[str] = []  # clauses an implicit request may come from (step 9)
-        any_negated = any(n or _INNER_NEGATION.search(c) is not None for c, n in stripped)
-        branch: bool | None = None  # the last condition's value in the start state ("if the drawer is open")
-        then_read = False  # whether that condition's "then" clause was read
-        for k, orig in enumerate(raw):
-            c, negated = stripped[k]
+        any_negated = any(n or _INNER_NEGATION.search(c) is not None for _, c, n, _ in stripped)
+        branch: bool | None = None  # the last condition's value ("if the drawer is open")
+        in_else = False  # whether the clauses are in that condition's "otherwise" branch
+        for k, (orig, c, negated, brk) in enumerate(stripped):
             c = _CONTRACTED_IS.sub(r"\1 is \2", c)  # "the drawer's already open"
             if len(held) == 1:
                 c = _HELD.sub(f"the {held[0]} {self.noun}", c)
             cond = _CONDITION.match(c)
-            if cond is not None and (value := self._condition(cond.group("cond"), start, held)) is not None:
+            if cond is not None and (value := self._condition(cond.group("cond"), self._state_after(start, goal),
+                                                              held, antecedents)) is not None:
                 reads.append({"clause": orig, "read": f"condition: {'holds' if value else 'does not hold'}"})
                 antecedents += _noun_phrases(c)  # "if the drawer is open, close it": the drawer
-                branch, then_read = value, False
+                branch, in_else = value, False
                 continue
-            other = _ELSE.match(c)
             if branch is not None:
-                # the clause after the condition is its "then" branch, an "otherwise" clause right after that its
-                # "else" branch; any later clause is unconditional
-                if other is not None:
-                    active, c, branch = not branch, other.group("rest"), None
-                elif not then_read:
-                    active, then_read = branch, True
-                else:
-                    active, branch = True, None
-                if not active:
+                # a condition's "then" branch runs to its "otherwise" clause, the end of the sentence or a "then";
+                # the "otherwise" branch to the end of its sentence or a "then"; later clauses are unconditional
+                other = _ELSE.match(c)
+                if other is not None and not in_else:
+                    in_else, c = True, other.group("rest").strip()
+                    if not c:  # a bare "otherwise," / "if not,": the branch is the clauses after it
+                        reads.append({"clause": orig, "read": "otherwise: the other branch follows"})
+                        continue
+                elif brk:
+                    branch = None
+                if branch is not None and branch == in_else:
                     reads.append({"clause": orig, "read": "skipped: the condition selects the other branch"})
                     continue
             if re.search(r"\b(?:pick|lift|take|grab|get|fetch)\b", c):
                 c = _SOURCE.sub("", c)  # "pick the blue block up off the table": where it is, not where it goes
-            if not negated and _MODAL.search(c) and _STATE_NEGATION.search(c):
-                c, negated = _STATE_NEGATION.sub("", c).strip(), True  # "make sure the window isn't open"
+            if not negated and _MODAL.search(c):
+                c, negated = _negated_state(c)  # "make sure the window isn't open"
             ws = _words(c)
             if not ws or not (set(ws) - _STOPWORDS):
                 continue
@@ -442,7 +494,7 @@ class InstructionParser:
             pm = _PAST_ACTION.match(c)
             past = pm is not None and not _MODAL.search(c) and (
                 pm.group("subject") in ("someone", "somebody", "they") or _PAST_MARKER.search(c) is not None
-                or any(_is_undo(r[0]) for r in stripped[k + 1:]))
+                or any(_is_undo(r[1]) for r in stripped[k + 1:]))
             if self._describes_state(c) or past:
                 read = {"clause": orig, "read": "state description (no goal)"}
                 if past:
@@ -457,7 +509,9 @@ class InstructionParser:
             place = next((p for p in reversed(antecedents) if p.split()[-1] in self.locations), None)
             if place is not None and _LOCATION_ANAPHOR.search(c):
                 c = _LOCATION_ANAPHOR.sub(f"in {place}", c, count=1)  # "put the red block in there"
-            if not verb and ws[0] in _DETERMINERS and phrases == [c] and ws[-1] in _OBJECT_NOUNS | {self.noun}:
+            if (not verb and any(set(_words(x[1])) - _STOPWORDS for x in stripped[k + 1:])
+                    and ws[0] in _DETERMINERS and phrases == [c]
+                    and ws[-1] in _OBJECT_NOUNS | {self.noun}):
                 antecedents += phrases  # a topic before its request: "the blue block, put it in the bin"
                 reads.append({"clause": orig, "read": "topic (antecedent only)"})
                 continue
@@ -536,13 +590,41 @@ class InstructionParser:
             return m.group(0)
         return f"the {there[0]} {self.noun}" if len(there) == 1 else m.group(0)
 
-    def _condition(self, cond: str, start: Mapping[str, Any], held: Sequence[str]) -> bool | None:
+    def _split_condition(self, clause: str) -> tuple[str, str] | None:
+        """``"if the window is open close it"`` → ``("if the window is open", "close it")``: a condition without a
+        comma ends at the first verb of a sub-goal phrasing after its copula and state word; ``None`` when there is
+        no such verb (the condition is the whole clause)."""
+        ws = clause.split()
+        copula = next((i for i, w in enumerate(ws) if w in ("is", "are", "isn't", "aren't") or w.endswith("'s")), None)
+        if copula is None:
+            return None
+        i = copula + 1
+        while i < len(ws) and ws[i] in ("not", "never", "still", "already", "really", "fully", "completely", "all",
+                                         "the", "way", "wide", "half", "totally", "quite"):
+            i += 1
+        # the verb needs an object after it ("... close it"): a last word is the state ("isn't fully shut")
+        cut = next((j for j in range(i + 1, len(ws) - 1) if ws[j] in self._verbs), None)
+        return None if cut is None else (" ".join(ws[:cut]), " ".join(ws[cut:]))
+
+    def _state_after(self, start: Mapping[str, Any], goal: Mapping[str, bool]) -> dict[str, Any]:
+        """The discrete state in which the goal read so far holds (the shortest plan's end state), ``start`` when
+        the goal is empty or unreachable: a condition after a request is read there ("open the drawer, and if it is
+        open, ...")."""
+        plan = shortest_plan(self.domain, start, goal) if goal else None
+        state = dict(start)
+        for name in plan or []:
+            state = self.domain.actions[name].apply(state)
+        return state
+
+    def _condition(self, cond: str, start: Mapping[str, Any], held: Sequence[str],
+                   antecedents: Sequence[str] = ()) -> bool | None:
         """Whether the condition of "if <cond>, ..." holds in ``start``: the condition is matched to a sub-goal
         phrasing like a request ("the drawer is open" → ``drawer_open``; "the window isn't closed" → not
-        ``window_closed``); ``None`` when it matches none (the conditional is then read as plain clauses)."""
-        negated = _STATE_NEGATION.search(cond) is not None
-        cond = _STATE_NEGATION.sub("", cond).strip()
-        sub, sim = self.match(cond, held)
+        ``window_closed``; "it is open" with each earlier noun phrase for "it"); ``None`` when it matches none (the
+        conditional is then read as plain clauses)."""
+        cond, negated = _negated_state(cond)
+        options = [_PRONOUN.sub(a, cond, count=1) for a in reversed(antecedents)] if _PRONOUN.search(cond) else []
+        sub, sim = max((self.match(o, held) for o in options or [cond]), key=lambda r: r[1])
         if sub is None or sim < self.threshold:
             return None
         value = all(bool(self.domain.holds(start, p)) == v for p, v in sub.goal)

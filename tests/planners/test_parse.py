@@ -152,6 +152,36 @@ def test_conditions_steps_negated_states_and_objects_picked_out_by_the_state(par
     assert r["goal"] == goal, r["clauses"]
 
 
+@pytest.mark.parametrize("instruction, state, goal", [
+    # a bare "if not," / "otherwise," starts the other branch with the clauses after it
+    ("if the window is open, shut it; if not, open it", {"window": "open"}, {"window_closed": True}),
+    ("if the window is open, shut it; if not, open it", {}, {"window_open": True}),
+    ("if the button is pressed, open the drawer. otherwise, open the window", {}, {"window_open": True}),
+    # a branch runs to the end of its sentence: "and ..." stays conditional
+    ("if the drawer is closed, open it and put the blue block in it", {"drawer": "open"}, None),
+    ("if the drawer is closed, open it and put the blue block in it", {},
+     {"drawer_open": True, "block_in_drawer(blue)": True}),
+    # a condition without a comma ends at the request's verb; a state word at its end is no verb
+    ("if the drawer is open shut it", {"drawer": "open"}, {"drawer_closed": True}),
+    ("if the window isn't completely closed, close it", {"window": "open"}, {"window_closed": True}),
+    # "when" orders the steps; a condition after a request is read where that request leaves the scene
+    ("when the drawer is open, put the blue block inside it", {}, {"drawer_open": True, "block_in_drawer(blue)": True}),
+    ("open the window, and if it is open, press the button", {}, {"window_open": True, "button_pressed": True}),
+    # a negation in a subordinate clause or after the requested state negates no request
+    ("make sure you open the window if it isn't open", {}, {"window_open": True}),
+    ("make sure the window is closed not open", {"window": "open"}, {"window_closed": True}),
+    ("make sure the window isn't open", {"window": "open"}, {"window_open": False}),
+    # "on the table" after a bare "the cube" is a destination; "that is" / "still" pick out an object
+    ("put the cube on the table", {"blue": "hand"}, {"block_on_table(blue)": True, "hand_empty": True}),
+    ("throw the one that is on the table in the bin", {"red": "drawer"}, {"block_in_bin(blue)": True}),
+    # a noun phrase alone is a request, not a topic
+    ("the blue block, please", {}, {"holding(blue)": True}),
+])
+def test_condition_branches_negations_and_picked_out_objects_read_as_meant(parser, instruction, state, goal):
+    r = parser.parse(instruction, _state(**state))
+    assert r["goal"] == goal, r["clauses"]
+
+
 def test_a_condition_whose_branch_is_not_taken_asks_for_nothing(parser):
     r = parser.parse("if the drawer isn't closed, close it", _state())
     assert r["goal"] is None and r["clauses"][1]["read"].startswith("skipped"), r["clauses"]
