@@ -434,7 +434,9 @@ class InstructionParser:
             c = _CONTRACTED_IS.sub(r"\1 is \2", c)  # "the drawer's already open"
             if len(held) == 1:
                 c = _HELD.sub(f"the {held[0]} {self.noun}", c)
-            cond = _CONDITION.match(c)
+            # "if it isn't," after a condition is its "otherwise", not a new condition
+            other = _ELSE.match(c) if branch is not None and not in_else else None
+            cond = _CONDITION.match(c) if other is None else None
             if cond is not None and (value := self._condition(cond.group("cond"), self._state_after(start, goal),
                                                               held, antecedents)) is not None:
                 reads.append({"clause": orig, "read": f"condition: {'holds' if value else 'does not hold'}"})
@@ -444,8 +446,7 @@ class InstructionParser:
             if branch is not None:
                 # a condition's "then" branch runs to its "otherwise" clause, the end of the sentence or a "then";
                 # the "otherwise" branch to the end of its sentence or a "then"; later clauses are unconditional
-                other = _ELSE.match(c)
-                if other is not None and not in_else:
+                if other is not None:
                     in_else, c = True, other.group("rest").strip()
                     if not c:  # a bare "otherwise," / "if not,": the branch is the clauses after it
                         reads.append({"clause": orig, "read": "otherwise: the other branch follows"})

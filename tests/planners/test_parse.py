@@ -157,6 +157,7 @@ def test_conditions_steps_negated_states_and_objects_picked_out_by_the_state(par
     ("if the window is open, shut it; if not, open it", {"window": "open"}, {"window_closed": True}),
     ("if the window is open, shut it; if not, open it", {}, {"window_open": True}),
     ("if the button is pressed, open the drawer. otherwise, open the window", {}, {"window_open": True}),
+    ("if the drawer is open, close it; if it isn't, open it", {}, {"drawer_open": True}),
     # a branch runs to the end of its sentence: "and ..." stays conditional
     ("if the drawer is closed, open it and put the blue block in it", {"drawer": "open"}, None),
     ("if the drawer is closed, open it and put the blue block in it", {},
