@@ -54,7 +54,7 @@ from skillstack.planners.base import EpisodeContext, PlannerSpec, register_plann
 from skillstack.planners.corrections import _STOPWORDS, Embedder, _strip_edges, _words, nearest_phrasing
 from skillstack.planners.grounding import GoalGroundingPlanner, goal_text
 from skillstack.planners.lexicon import Lexicon
-from skillstack.planners.symbolic import shortest_plan
+from skillstack.planners.symbolic import apply_plan, shortest_plan
 
 _SPLIT = re.compile(r"\bstep \d+\b|\(?\b\d+\)|\b\d+\.(?!\d)"  # numbered steps: "1) open the drawer 2) ..."
                     r"|[,;:.!?]|\bbut\b|\band then\b|\bafter that\b|\bafterwards\b|\bthen\b|\band\b|\bas well as\b"
@@ -170,6 +170,14 @@ class SubGoal:
     goal: tuple[tuple[str, bool], ...]
     objects: frozenset[str]
     source: str = ""
+
+
+def _pronoun_readings(clause: str, antecedents: Sequence[str]) -> list[str]:
+    """``clause`` with its first pronoun replaced by each antecedent, most recent first; ``[clause]`` when it has no
+    pronoun or there is no antecedent."""
+    if not _PRONOUN.search(clause):
+        return [clause]
+    return [_PRONOUN.sub(a, clause, count=1) for a in reversed(antecedents)] or [clause]
 
 
 def _drop_negation(m: re.Match[str]) -> str:
@@ -522,9 +530,7 @@ class InstructionParser:
                 first = next((i for i, w in enumerate(ws) if w in _DETERMINERS or _PRONOUN.match(w)), len(ws))
                 verb = " ".join(ws[:first])
             read: dict[str, Any] = {"clause": orig, "negated": negated}
-            options = [c]
-            if _PRONOUN.search(c):
-                options = [_PRONOUN.sub(p, c, count=1) for p in reversed(antecedents)] or [c]
+            options = _pronoun_readings(c, antecedents)
             best: tuple[SubGoal | None, float, str] = (None, -1.0, c)
             for o in options:
                 sub, sim = self.match(o, held)
@@ -612,10 +618,7 @@ class InstructionParser:
         the goal is empty or unreachable: a condition after a request is read there ("open the drawer, and if it is
         open, ...")."""
         plan = shortest_plan(self.domain, start, goal) if goal else None
-        state = dict(start)
-        for name in plan or []:
-            state = self.domain.actions[name].apply(state)
-        return state
+        return apply_plan(self.domain, start, plan or [])
 
     def _condition(self, cond: str, start: Mapping[str, Any], held: Sequence[str],
                    antecedents: Sequence[str] = ()) -> bool | None:
@@ -624,8 +627,7 @@ class InstructionParser:
         ``window_closed``; "it is open" with each earlier noun phrase for "it"); ``None`` when it matches none (the
         conditional is then read as plain clauses)."""
         cond, negated = _negated_state(cond)
-        options = [_PRONOUN.sub(a, cond, count=1) for a in reversed(antecedents)] if _PRONOUN.search(cond) else []
-        sub, sim = max((self.match(o, held) for o in options or [cond]), key=lambda r: r[1])
+        sub, sim = max((self.match(o, held) for o in _pronoun_readings(cond, antecedents)), key=lambda r: r[1])
         if sub is None or sim < self.threshold:
             return None
         value = all(bool(self.domain.holds(start, p)) == v for p, v in sub.goal)

@@ -37,6 +37,18 @@ def satisfies(domain: SymbolicDomain, sym: Mapping[str, Any], goal: Mapping[str,
     return all(domain.holds(sym, k) == v for k, v in goal.items())
 
 
+def apply_plan(domain: SymbolicDomain, state: Mapping[str, Any], plan: Sequence[str]) -> dict[str, Any]:
+    """The discrete state after executing ``plan`` (skill names) from ``state``, every skill succeeding.
+
+    Raises:
+        KeyError: a skill name the symbolic domain does not know.
+    """
+    st = dict(state)
+    for name in plan:
+        st = domain.actions[name].apply(st)
+    return st
+
+
 def _key(sym: Mapping[str, Any]) -> tuple:
     return tuple(sorted(sym.items()))
 

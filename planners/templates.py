@@ -12,14 +12,14 @@ as "do A, then B"). The evaluation suites use other wording; no suite instructio
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from skillstack.envs.scenes import Atom, Scene, SymbolicDomain
-from skillstack.planners.symbolic import satisfies, shortest_plan
+from skillstack.planners.symbolic import apply_plan, satisfies, shortest_plan
 
 
 @dataclass(frozen=True)
@@ -113,18 +113,11 @@ def _atom_plans(domain: SymbolicDomain, state: Mapping[str, Any], atom: Atom,
                 sub = shortest_plan(domain, st, {pred: value})
                 if sub is None:
                     break
-                st, plan = _apply(domain, st, sub), plan + sub
+                st, plan = apply_plan(domain, st, sub), plan + sub
             else:
                 if len(plan) == len(best) and satisfies(domain, st, goal):
                     out.setdefault(tuple(plan), st)
         if out:
             return [(st, list(plan)) for plan, st in out.items()]
-    return [(_apply(domain, state, best), list(best))]
+    return [(apply_plan(domain, state, best), list(best))]
 
-
-def _apply(domain: SymbolicDomain, state: Mapping[str, Any], plan: Sequence[str]) -> dict[str, Any]:
-    """The discrete state after executing ``plan`` from ``state`` (every skill succeeding)."""
-    st = dict(state)
-    for name in plan:
-        st = domain.actions[name].apply(st)
-    return st
