@@ -57,11 +57,14 @@ from skillstack.planners.lexicon import Lexicon
 from skillstack.planners.symbolic import apply_plan, shortest_plan
 
 _SPLIT = re.compile(r"\bstep \d+\b|\(?\b\d+\)|\b\d+\.(?!\d)"  # numbered steps: "1) open the drawer 2) ..."
-                    r"|[,;:.!?]|\bbut\b|\band then\b|\bafter that\b|\bafterwards\b|\bthen\b|\band\b|\bas well as\b"
+                    r"|[,;:.!?]|\s[\u2014\u2013-]+\s|[\u2014\u2013]"  # dashes split clauses like commas
+                    r"|\bbut\b|\band then\b|\bafter that\b|\bafterwards\b|\bthen\b|\band\b|\bas well as\b"
                     r"|\bafter\b|\bbefore\b|\bonce\b|\bfinally\b|\bfirst\b|\bnext\b|\blastly\b")
 _COPULA = re.compile(r"\b(is|are|was|were|been|it's|feels|seems|looks|i'm|i am)\b")
-_INTERJECTION = re.compile(r"^(?:(?:ugh+|hey|um+|uh+|hmm+|well|so|yo|oops|argh+|brr+|pls|plz|ok so|okay so|oh)\s+)+")
-"""Interjections before a clause ("ugh the drawer's been hanging open all day")."""
+_INTERJECTION = re.compile(r"^(?:(?:ugh+|hey|um+|uh+|hmm+|well|so|yo|oops|argh+|brr+|pls|plz|ok so|okay so|oh)"
+                           r"(?:\s+|$))+")
+"""Interjections before a clause ("ugh the drawer's been hanging open all day") or as a clause of their own
+("brr, it's cold")."""
 _TOGGLE = re.compile(r"^(?:toggle|flip|switch)\s+(?P<np>the\s+[a-z]+)(?:\s+(?:state|position))?$")
 """Toggle something with an open and a closed state: open it when it is not open, else close it ("switch the red
 block with the blue one", "switch the window to open" are no toggles)."""

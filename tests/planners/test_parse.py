@@ -310,3 +310,16 @@ def test_lexicon_file_errors_name_the_entry(tmp_path):
     bad.write_text('{"schema_version": 1, "languages": {"fr": {"words": {"tiroir": 3}}}}')
     with pytest.raises(LexiconError, match="'tiroir'"):
         Lexicon.load(bad)
+
+
+@pytest.mark.parametrize("instruction, state, goal", [
+    # a dash separates clauses like a comma (the negated first request no longer swallows the second)
+    ("never throw the blue block in the bin — stash it in the drawer", {},
+     {"block_in_bin(blue)": False, "block_in_drawer(blue)": True}),
+    ("the window's open – close it please", {"window": "open"}, {"window_closed": True}),
+    ("open the drawer - then press the button", {}, {"drawer_open": True, "button_pressed": True}),
+    # an interjection that is a clause of its own is dropped, so a complaint beside it still implies its request
+    ("brr, it is chilly in here", {"window": "open"}, {"window_closed": True}),
+])
+def test_dashes_and_lone_interjections(parser, instruction, state, goal):
+    assert parser.parse(instruction, _state(**state))["goal"] == goal
