@@ -58,6 +58,7 @@ from skillstack.planners.symbolic import apply_plan, shortest_plan
 
 _SPLIT = re.compile(r"\bstep \d+\b|\(?\b\d+\)|\b\d+\.(?!\d)"  # numbered steps: "1) open the drawer 2) ..."
                     r"|[,;:.!?]|\s[\u2014\u2013-]+\s|[\u2014\u2013]"  # dashes split clauses like commas
+                    r"|\s*(?:-+>|=+>|\u2192)\s*"  # arrows: "pick the blue block -> put it in the bin"
                     r"|\bbut\b|\band then\b|\bafter that\b|\bafterwards\b|\bthen\b|\band\b|\bas well as\b"
                     r"|\bafter\b|\bbefore\b|\bonce\b|\bfinally\b|\bfirst\b|\bnext\b|\blastly\b")
 _COPULA = re.compile(r"\b(is|are|was|were|been|it's|feels|seems|looks|i'm|i am)\b")
@@ -99,6 +100,33 @@ _INNER_NEGATION = re.compile(r"\b(?:not|no|never|n't)\b|n't\b")
 """A negation inside a clause ("it's not cold in here"): no implicit request is read from such an instruction."""
 _PLEA = re.compile(r"\b(?:do(?:ing)? something|fix(?:ing)? (?:it|that|this)|deal(?:ing)? with (?:it|that|this)|help)\b")
 """A plea without content ("can you do something about it?") beside a complaint."""
+_COMPLAINT = re.compile(r"^(?:i|we)\s+(?:keep(?: on)?|kept|can't|cannot|can barely|can hardly|could barely|hate|"
+                        r"am tired of|'m tired of|am sick of|'m sick of|don't like|always)\b")
+"""A first-person complaint ("I keep bumping my knee on that open drawer", "I can barely breathe"): describes the
+state, like "it's cold in here"; a wish ("I want the drawer open", "I need ...") is a request (``_MODAL``)."""
+_HOLDING_STATE = re.compile(r"^(?:you're|you are|you've got|you have)\s+(?:(?:still|currently|now|already|just)\s+)?"
+                            r"(?:holding|carrying|gripping|got)\b")
+"""A description of what the hand holds ("but you're holding the red one right now"): state, not a request."""
+_HEADING = re.compile(r"^(?:(?P<negative>don't|do not|dont|never|avoid|not|forbidden|prohibited)|do|action|actions|"
+                      r"object|objects|target|task|tasks|steps?|etapes|pasos|schritte|goal|goals|goal state|"
+                      r"instructions?|todo|to do|plan|note|please|request|order|sequence)$")
+"""A label before a colon ("Action: pick up. Object: the blue block.", "Don't: touch the window"): no clause of its
+own; a negative label negates the clauses after it up to the end of its sentence."""
+_OTHER = re.compile(r"\bthe other (?:block|cube|one|piece|object|thing|brick)\b")
+"""The object not mentioned last ("put the red block in the drawer and the other one in the bin")."""
+_ONE_ANAPHOR = re.compile(r"\b(?:that|this) one\b")
+"""A demonstrative "that one" / "this one": the object mentioned last, not the best-matching antecedent."""
+_ELLIPTIC_PLACE = re.compile(r"^(?P<verb>(?:[a-z]+(?:\s+(?:it|them|down|away|back))?\s+)?)"
+                             r"(?P<where>(?:in|into|inside|onto|on|to)\s+(?:the\s+)?(?P<loc>[a-z]+))"
+                             r"(?:\s+(?:pls|plz|please|now|too|first|afterwards|as well))?$")
+"""A destination whose object is left out ("pick the red block; place in bin", "... and into the trash"): the
+object is the one mentioned last."""
+_PLACE_VERBS = frozenset({"put", "place", "drop", "set", "throw", "toss", "move", "stow", "stash", "store", "tuck",
+                          "hide", "bring", "take", "carry", "get", "dump", "deposit", "leave", "lay", "pop"})
+_ENSURE = re.compile(r"^(?:make sure|ensure|be sure|see to it|check)(?: that)?\b")
+_PARTICLES = frozenset({"up", "down", "away", "out", "in", "off", "back", "over"})
+_COLOURED = re.compile(r"\b([a-z]+)[\s-]+(?:colou?red|hued|tinted)\b")
+""""ruby-coloured piece" → "ruby piece": the colour word names the object."""
 _CONTRACTED_IS = re.compile(r"\b([a-z]+)'s\s+(already|still|open|closed|shut|empty|full|in|inside|been)\b")
 _HELD = re.compile(r"\b(?:what(?:ever)?|the (?:one|block|cube|thing|object))\s+(?:that\s+)?(?:you're|you are)\s+"
                    r"(?:holding|carrying)\b|\bwhat(?:ever)? you(?:'ve| have)? got(?: in your (?:hand|gripper))?\b"
@@ -131,8 +159,8 @@ sequencing word (*then, after that, finally, …*): in "if the drawer is closed,
 both requests are conditional, in "if the drawer is open, close it, then press the button" the press is not. A
 bare "otherwise," or "if not," starts the other branch with the clauses after it. "When" is no condition:
 "when the drawer is open, put the red block in it" describes the order of the steps, not the start state."""
-_BRANCH_END = re.compile(r"[;.!?]|\bstep \d+\b|\(?\b\d+\)|\b\d+\.(?!\d)|\band then\b|\bafter that\b|\bafterwards\b"
-                         r"|\bthen\b|\bfinally\b|\bnext\b|\blastly\b")
+_BRANCH_END = re.compile(r"[;.!?]|-+>|=+>|\u2192|\bstep \d+\b|\(?\b\d+\)|\b\d+\.(?!\d)|\band then\b"
+                         r"|\bafter that\b|\bafterwards\b|\bthen\b|\bfinally\b|\bnext\b|\blastly\b")
 _STATE_NEGATION = re.compile(r"(?:\b(?P<pre>is|are|be|stay|stays|remain|remains|should|must|to)\s+|(?<=\w)'s\s+)"
                              r"(?:not|never)\s+(?=(?:\w+\s+)?(?:open|closed|shut|pressed|in|on|inside|ajar)\b)"
                              r"|\b(?:isn't|aren't|isnt|arent|never)\s+(?=(?:\w+\s+)?(?:open|closed|shut|pressed|in|on"
@@ -374,6 +402,31 @@ class InstructionParser:
 
         return re.sub(r"[a-z]+", fix, text)
 
+    def _last_object(self, antecedents: Sequence[str], held: Sequence[str]) -> str | None:
+        """The scene object mentioned last (the antecedents' most recent one naming an object), else the single
+        held object, else ``None``."""
+        for a in reversed(antecedents):
+            named = [o for o in self.objects if o in _words(a)]
+            if len(named) == 1:
+                return named[0]
+        return held[0] if len(held) == 1 else None
+
+    def _key_value(self, key: str, rest: str) -> tuple[str, int] | None:
+        """``"red block: bin"`` → ``("put the red block in the bin", len(" bin"))``: an object before a colon
+        and a bare destination after it (a goal-state listing); ``None`` otherwise. The int is how much of
+        ``rest`` the value took."""
+        ws = _words(key)
+        named = [o for o in self.objects if o in ws]
+        m = re.match(r"\s*(?:the\s+)?([a-z]+)\s*(?=[,;.!]|$)", rest)
+        if len(named) != 1 or m is None or set(ws) - {"the", named[0], self.noun, *_OBJECT_NOUNS}:
+            return None
+        where = m.group(1)
+        if where == "table":
+            return f"put the {named[0]} {self.noun} on the table", m.end()
+        if where in self.locations:
+            return f"put the {named[0]} {self.noun} in the {where}", m.end()
+        return None
+
     @staticmethod
     def _describes_state(clause: str) -> bool:
         """Whether a clause only describes the state ("the drawer is open", "it's cold in here", "someone left the
@@ -381,7 +434,8 @@ class InstructionParser:
         ws = _words(clause)
         return bool(ws) and ((ws[0] in _DETERMINERS or ws[0] in _SUBJECTS or _COPULA.match(clause) is not None)
                              and _COPULA.search(clause) is not None and not _MODAL.search(clause)) \
-            or _LEFT_STATE.match(clause) is not None
+            or _LEFT_STATE.match(clause) is not None or _COMPLAINT.match(clause) is not None \
+            or _HOLDING_STATE.match(clause) is not None
 
     def _object_predicates(self, phrase: str) -> list[str]:
         """Grounded predicates about the thing a noun phrase names: ``"the drawer"`` → ``drawer_open``,
@@ -406,20 +460,36 @@ class InstructionParser:
             # noun before colour ("le bloc rouge" → "the block red") read as colour before noun
             objs = "|".join(map(re.escape, self.objects))
             instruction = re.sub(rf"\b({re.escape(self.noun)}s?|cubes?) ({objs})\b", r"\2 \1", translation.text)
-        text = self.correct_spelling(instruction.lower())
+        text = instruction.lower()
+        if self.lexicon is not None:  # shades of the scene's colours, fixture nouns ("navy" → "blue")
+            text = self.lexicon.english_synonyms(text)
+        text = self.correct_spelling(_COLOURED.sub(r"\1", text))
         start = dict(state) if state is not None else dict(self.domain.default_state)
         if len(held) == 1:  # "the block, that you are holding," → the held block (before the commas split it)
             text = _HELD_RELATIVE.sub(f"the {held[0]} {self.noun}", text)
         text = _WHICH_ONE.sub(lambda m: self._which_one(m, start), text)
         raw: list[tuple[str, bool]] = []  # (clause, whether a sentence break or sequencing word precedes it)
-        pos, brk = 0, False
+        pos, brk, labelled, fresh = 0, False, False, False
         for m in [*_SPLIT.finditer(text), None]:
             piece = text[pos:m.start() if m is not None else len(text)].strip()
+            sep = m.group(0).strip() if m is not None else ""
+            if sep in (":", "->", "=>", "\u2192") and piece:
+                label = _HEADING.match(" ".join(_words(piece))) if sep == ":" else None
+                if label is not None:  # "Action: ...", "Don't: touch the window"
+                    labelled, fresh = label.group("negative") is not None, True
+                    pos = m.end()
+                    continue
+                if (value := self._key_value(piece, text[m.end():])) is not None:  # "red block: bin", "... -> bin"
+                    raw.append((value[0], brk))
+                    brk, pos = False, m.end() + value[1]
+                    continue
             if piece:
-                raw.append((piece, brk))
-                brk = False
+                if labelled and brk and not fresh:  # a negative label's section ends with its sentence
+                    labelled = False
+                raw.append((f"don't {piece}" if labelled else piece, brk))
+                brk = fresh = False
             if m is not None:
-                brk |= _BRANCH_END.match(m.group(0)) is not None
+                brk |= _BRANCH_END.match(m.group(0).strip()) is not None
                 pos = m.end()
         reads: list[dict[str, Any]] = []
         antecedents: list[str] = []  # noun phrases mentioned so far, most recent last
@@ -437,6 +507,11 @@ class InstructionParser:
                 stripped += [(cut[0], cut[0], negated, brk), (cut[1], cut[1], False, False)]
             else:
                 stripped.append((r, c, negated, brk))
+        for k in range(1, len(stripped)):
+            # "make sure the red block is in the bin and the blue block is in the drawer": the wish covers both
+            orig, c, negated, brk = stripped[k]
+            if not brk and _ENSURE.match(stripped[k - 1][1]) and self._describes_state(c) and not _ENSURE.match(c):
+                stripped[k] = (orig, f"{_ENSURE.match(stripped[k - 1][1]).group(0)} {c}", negated, brk)
         complaints: list[str] = []  # clauses an implicit request may come from (step 9)
         any_negated = any(n or _INNER_NEGATION.search(c) is not None for _, c, n, _ in stripped)
         branch: bool | None = None  # the last condition's value ("if the drawer is open")
@@ -518,6 +593,19 @@ class InstructionParser:
                 complaints.append(c)
                 antecedents += phrases  # "the blue block is in the drawer, so close it": both can be "it"
                 continue
+            last = self._last_object(antecedents, held)
+            if last is not None:
+                others = [o for o in self.objects if o != last]
+                if len(others) == 1:  # "the other block": the one not mentioned last
+                    c = _OTHER.sub(f"the {others[0]} {self.noun}", c)
+                c = _ONE_ANAPHOR.sub(f"the {last} {self.noun}", c, count=1)
+                ell = _ELLIPTIC_PLACE.match(c)
+                if (ell is not None and ell.group("loc") in (*self.locations, "table")
+                        and not (set(_words(c)) & set(self.objects)) and not _PRONOUN.search(c)
+                        and not _GENERIC_OBJECT.search(c)
+                        and (not ell.group("verb") or ell.group("verb").split()[0] in _PLACE_VERBS)):
+                    # "pick the red block; place in bin": the destination of the object mentioned last
+                    c = f"{ell.group('verb').strip() or 'put'} the {last} {self.noun} {ell.group('where')}"
             place = next((p for p in reversed(antecedents) if p.split()[-1] in self.locations), None)
             if place is not None and _LOCATION_ANAPHOR.search(c):
                 c = _LOCATION_ANAPHOR.sub(f"in {place}", c, count=1)  # "put the red block in there"
@@ -526,6 +614,12 @@ class InstructionParser:
                     and ws[-1] in _OBJECT_NOUNS | {self.noun}):
                 antecedents += phrases  # a topic before its request: "the blue block, put it in the bin"
                 reads.append({"clause": orig, "read": "topic (antecedent only)"})
+                continue
+            following = stripped[k + 1][1].split() if k + 1 < len(stripped) else []
+            if (ws[0] in self._verbs and set(ws) <= self._verbs | _PARTICLES and following
+                    and (following[0] in _DETERMINERS or following[0] in self.objects)):
+                verb = c  # "Action: pick up. Object: the blue block.": a verb whose object follows
+                reads.append({"clause": orig, "read": "verb (its object follows)"})
                 continue
             if ws[0] in _DETERMINERS or ws[0] in self.objects:
                 c = f"{verb} {c}".strip()  # "... and the window": the predecessor's verb

@@ -323,3 +323,43 @@ def test_lexicon_file_errors_name_the_entry(tmp_path):
 ])
 def test_dashes_and_lone_interjections(parser, instruction, state, goal):
     assert parser.parse(instruction, _state(**state))["goal"] == goal
+
+
+@pytest.mark.parametrize("instruction, state, goal", [
+    # arrows sequence steps; a destination without its object is the object mentioned last
+    ("grab the red cube => drop in the drawer", {"drawer": "open"}, {"block_in_drawer(red)": True}),
+    ("take the blue block off the table and into the bin", {}, {"block_in_bin(blue)": True}),
+    # labels before a colon are no clauses; a negative label negates its sentence; key/value listings
+    ("Task: open the window. Never: press the button.", {},
+     {"window_open": True, "button_pressed": False}),
+    ("Verb: lift. Object: the red block.", {}, {"holding(red)": True}),
+    ("final layout - blue block: drawer, red block: table", {"drawer": "open", "red": "hand"},
+     {"block_in_drawer(blue)": True, "block_on_table(red)": True, "hand_empty": True}),
+    # "the other block" is the one not mentioned last; "that one" the one mentioned last
+    ("put the blue block in the drawer and the other block in the bin", {"drawer": "open"},
+     {"block_in_drawer(blue)": True, "block_in_bin(red)": True}),
+    ("you are carrying the blue one, so drop that one in the bin", {"blue": "hand"}, {"block_in_bin(blue)": True}),
+    # "make sure A and B": the wish covers the state description B too
+    ("ensure the drawer is closed and the window is open", {"drawer": "open"},
+     {"drawer_closed": True, "window_open": True}),
+    # first-person complaints are state descriptions that imply a request
+    ("I can hardly breathe, it is so stuffy in here", {}, {"window_open": True}),
+    # colour shades and "-coloured" name the scene's colours; trash is the bin
+    ("toss the scarlet-coloured cube into the trash", {}, {"block_in_bin(red)": True}),
+    ("hide the cobalt brick", {"drawer": "open"}, {"block_in_drawer(blue)": True}),
+])
+def test_arrows_labels_elliptical_destinations_and_synonyms(parser, instruction, state, goal):
+    assert parser.parse(instruction, _state(**state))["goal"] == goal
+
+
+def test_lexicon_synonyms_are_whole_words_and_validated(tmp_path):
+    from skillstack.planners.lexicon import Lexicon, LexiconError
+
+    lex = tmp_path / "lex.json"
+    lex.write_text('{"schema_version": 1, "languages": {}, "synonyms": {"navy": "blue", "sky blue": "blue"}}')
+    lexicon = Lexicon.load(lex)
+    assert lexicon.english_synonyms("the navy block and the sky-blue one") == "the blue block and the blue one"
+    assert lexicon.english_synonyms("the navybean") == "the navybean"
+    lex.write_text('{"schema_version": 1, "languages": {}, "synonyms": {"navy": 3}}')
+    with pytest.raises(LexiconError, match="'navy'"):
+        Lexicon.load(lex)
