@@ -12,7 +12,7 @@ as "do A, then B"). The evaluation suites use other wording; no suite instructio
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,6 +80,8 @@ def generate(scene: Scene, max_atoms: int = 3, seed: int = 0, max_per_length: in
                             for st, sub in _atom_plans(domain, state, a, any_order)]
                 if not branches:
                     break
+            # "A and B" (no "then") leaves the order open: with any_order, its exemplars also show B's plan first
+            swapped = _sequence_plans(domain, initial, seq[::-1], any_order) if any_order and n == 2 else []
             for state, plan in branches:
                 if not plan or not satisfies(domain, state, goal):  # empty, or a later atom undid an earlier one
                     continue
@@ -90,9 +92,24 @@ def generate(scene: Scene, max_atoms: int = 3, seed: int = 0, max_per_length: in
                     text = joiner.join(phr) if n <= 2 else ", ".join(phr[:-1]) + "," + joiner.lstrip(",") + phr[-1]
                     if " ".join(text.lower().split()) in banned:
                         continue
-                    out.setdefault((text, tuple(plan)), TemplateInstruction(
-                        text, dict(goal), dict(initial), tuple(plan), tuple(text_of[p] for p in plan)))
+                    plans = [plan, *(p for p in swapped if p != plan)] if joiner.strip() == "and" else [plan]
+                    for pl in plans:
+                        out.setdefault((text, tuple(pl)), TemplateInstruction(
+                            text, dict(goal), dict(initial), tuple(pl), tuple(text_of[p] for p in pl)))
     return list(out.values())
+
+
+def _sequence_plans(domain: SymbolicDomain, initial: Mapping[str, Any], seq: Sequence[Atom],
+                    any_order: bool) -> list[list[str]]:
+    """The plans that reach ``seq``'s atoms one after another from ``initial`` (as in
+    :func:`template_instructions`), keeping only those that end with every atom's goal holding."""
+    goal: dict[str, bool] = {}
+    branches: list[tuple[dict[str, Any], list[str]]] = [(dict(initial), [])]
+    for a in seq:
+        goal.update(dict(a.goal))
+        branches = [(st, plan + sub) for state, plan in branches
+                    for st, sub in _atom_plans(domain, state, a, any_order)]
+    return [plan for st, plan in branches if plan and satisfies(domain, st, goal)]
 
 
 def _atom_plans(domain: SymbolicDomain, state: Mapping[str, Any], atom: Atom,

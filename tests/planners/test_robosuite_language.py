@@ -48,6 +48,22 @@ def test_a_goal_over_every_object_is_shown_in_every_order():
     assert sum(i == "place all the objects in their bins" for i, _ in bank) == 24
 
 
+def test_two_sub_goals_joined_by_a_plain_and_are_shown_in_both_orders():
+    bank = generate(RS, all_orders=True)
+    firsts: dict[str, set[str]] = {}
+    for t in bank:
+        if len(t.goal) == 2 and all(p.startswith("in_bin(") for p in t.goal):
+            firsts.setdefault(t.instruction, set()).add(t.plan[0])
+    plain_and = {i: f for i, f in firsts.items() if " and " in i and "then" not in i}
+    ordered = {i: f for i, f in firsts.items() if "then" in i}
+    assert plain_and and ordered
+    assert all(len(f) == 2 for f in plain_and.values())  # "A and B": either object first
+    assert all(len(f) == 1 for f in ordered.values())  # "A, then B": A first only
+    for i, f in ordered.items():  # and that first object is A, the one named first
+        first = min(SCENE_OBJECTS, key=lambda o: i.find(o) if o in i else len(i))
+        assert f == {f"pick_{first}"}, i
+
+
 def test_one_plan_per_text_unless_all_orders_are_asked_for():
     texts = [t.instruction for t in generate(RS)]  # training sets and goal retrieval: one plan per text
     assert len(texts) == len(set(texts))
@@ -67,7 +83,7 @@ def test_picks_are_goals_of_their_own_only():
 
 
 def test_scene_prompt_settings(tmp_path):
-    assert scene_scorer_settings(RS) == {"content_weight": 1.0}
+    assert scene_scorer_settings(RS) == {"content_weight": 0.0}
     assert scene_scorer_settings(TABLETOP) == {}
     header = scene_prompt_header(RS)
     assert header.startswith("Robot:") and "bins" in header and header.endswith("\n")
