@@ -123,7 +123,7 @@ _ELLIPTIC_PLACE = re.compile(r"^(?P<verb>(?:[a-z]+(?:\s+(?:it|them|down|away|bac
 object is the one mentioned last."""
 _PLACE_VERBS = frozenset({"put", "place", "drop", "set", "throw", "toss", "move", "stow", "stash", "store", "tuck",
                           "hide", "bring", "take", "carry", "get", "dump", "deposit", "leave", "lay", "pop"})
-_ENSURE = re.compile(r"^(?:make sure|ensure|be sure|see to it|check)(?: that)?\b")
+_ENSURE = re.compile(r"^(?:make sure|ensure|be sure|see to it)(?: that)?\b")
 _PARTICLES = frozenset({"up", "down", "away", "out", "in", "off", "back", "over"})
 _COLOURED = re.compile(r"\b([a-z]+)[\s-]+(?:colou?red|hued|tinted)\b")
 """"ruby-coloured piece" → "ruby piece": the colour word names the object."""
