@@ -36,8 +36,9 @@ are the scene's English vocabulary for requests that name no single sub-goal:
   drawer").
 - ``synonyms``: English word or phrase → the scene's word, rewritten in the (translated) instruction before parsing:
   shades of a basic colour term ("navy" → "blue", "ruby" → "red") and nouns for the scene's fixtures ("plunger" →
-  "button"). The bundled MiniLM embeds a single shade word almost equally near "red" and "blue" (cosine 0.57 vs
-  0.60 for "the ruby block"), so the basic-colour category of a shade (Berlin & Kay 1969) has to be listed.
+  "button"). The bundled MiniLM embeds a single shade word almost equally near "red" and "blue" ("the ruby block":
+  cosine 0.60 to "the red block", 0.57 to "the blue block"; "navy" and "scarlet" lean the wrong way), so the
+  basic-colour category of a shade (Berlin & Kay 1969) has to be listed.
 """
 
 from __future__ import annotations

@@ -100,12 +100,15 @@ _INNER_NEGATION = re.compile(r"\b(?:not|no|never|n't)\b|n't\b")
 """A negation inside a clause ("it's not cold in here"): no implicit request is read from such an instruction."""
 _PLEA = re.compile(r"\b(?:do(?:ing)? something|fix(?:ing)? (?:it|that|this)|deal(?:ing)? with (?:it|that|this)|help)\b")
 """A plea without content ("can you do something about it?") beside a complaint."""
-_COMPLAINT = re.compile(r"^(?:i|we)\s+(?:keep(?: on)?|kept|can't|cannot|can barely|can hardly|could barely|hate|"
+_COMPLAINT = re.compile(r"^(?:i|we)\s+(?:keep(?: on)?|can't|cannot|can barely|can hardly|could barely|hate|"
                         r"am tired of|'m tired of|am sick of|'m sick of|don't like|always)\b")
 """A first-person complaint ("I keep bumping my knee on that open drawer", "I can barely breathe"): describes the
 state, like "it's cold in here"; a wish ("I want the drawer open", "I need ...") is a request (``_MODAL``)."""
-_HOLDING_STATE = re.compile(r"^(?:you're|you are|you've got|you have)\s+(?:(?:still|currently|now|already|just)\s+)?"
-                            r"(?:holding|carrying|gripping|got)\b")
+_WISH = re.compile(r"\b(?:should|must|needs?|has to|have to|want|wants|make sure|ensure|ought)\b")
+"""What turns a first-person sentence into a request ("we always need the window open"); unlike ``_MODAL``, not
+"keep" ("I keep bumping into the drawer" is a complaint)."""
+_HOLDING_STATE = re.compile(r"^(?:you're|you are)\s+(?:(?:still|currently|now|already|just)\s+)?"
+                            r"(?:holding|carrying|gripping)\b")
 """A description of what the hand holds ("but you're holding the red one right now"): state, not a request."""
 _HEADING = re.compile(r"^(?:(?P<negative>don't|do not|dont|never|avoid|not|forbidden|prohibited)|do|action|actions|"
                       r"object|objects|target|task|tasks|steps?|etapes|pasos|schritte|goal|goals|goal state|"
@@ -114,8 +117,10 @@ _HEADING = re.compile(r"^(?:(?P<negative>don't|do not|dont|never|avoid|not|forbi
 own; a negative label negates the clauses after it up to the end of its sentence."""
 _OTHER = re.compile(r"\bthe other (?:block|cube|one|piece|object|thing|brick)\b")
 """The object not mentioned last ("put the red block in the drawer and the other one in the bin")."""
+_ARROW = re.compile(r"-+>|=+>|\u2192")
 _ONE_ANAPHOR = re.compile(r"\b(?:that|this) one\b")
-"""A demonstrative "that one" / "this one": the object mentioned last, not the best-matching antecedent."""
+"""A demonstrative "that one" / "this one" given a destination ("drop that one in the bin"): the object mentioned
+last, not the best-matching antecedent (without a destination it may be a fixture: "close that one")."""
 _ELLIPTIC_PLACE = re.compile(r"^(?P<verb>(?:[a-z]+(?:\s+(?:it|them|down|away|back))?\s+)?)"
                              r"(?P<where>(?:in|into|inside|onto|on|to)\s+(?:the\s+)?(?P<loc>[a-z]+))"
                              r"(?:\s+(?:pls|plz|please|now|too|first|afterwards|as well))?$")
@@ -159,7 +164,7 @@ sequencing word (*then, after that, finally, …*): in "if the drawer is closed,
 both requests are conditional, in "if the drawer is open, close it, then press the button" the press is not. A
 bare "otherwise," or "if not," starts the other branch with the clauses after it. "When" is no condition:
 "when the drawer is open, put the red block in it" describes the order of the steps, not the start state."""
-_BRANCH_END = re.compile(r"[;.!?]|-+>|=+>|\u2192|\bstep \d+\b|\(?\b\d+\)|\b\d+\.(?!\d)|\band then\b"
+_BRANCH_END = re.compile(r"[;.!?]|\bstep \d+\b|\(?\b\d+\)|\b\d+\.(?!\d)|\band then\b"
                          r"|\bafter that\b|\bafterwards\b|\bthen\b|\bfinally\b|\bnext\b|\blastly\b")
 _STATE_NEGATION = re.compile(r"(?:\b(?P<pre>is|are|be|stay|stays|remain|remains|should|must|to)\s+|(?<=\w)'s\s+)"
                              r"(?:not|never)\s+(?=(?:\w+\s+)?(?:open|closed|shut|pressed|in|on|inside|ajar)\b)"
@@ -434,7 +439,8 @@ class InstructionParser:
         ws = _words(clause)
         return bool(ws) and ((ws[0] in _DETERMINERS or ws[0] in _SUBJECTS or _COPULA.match(clause) is not None)
                              and _COPULA.search(clause) is not None and not _MODAL.search(clause)) \
-            or _LEFT_STATE.match(clause) is not None or _COMPLAINT.match(clause) is not None \
+            or _LEFT_STATE.match(clause) is not None \
+            or (_COMPLAINT.match(clause) is not None and not _WISH.search(clause)) \
             or _HOLDING_STATE.match(clause) is not None
 
     def _object_predicates(self, phrase: str) -> list[str]:
@@ -469,11 +475,12 @@ class InstructionParser:
             text = _HELD_RELATIVE.sub(f"the {held[0]} {self.noun}", text)
         text = _WHICH_ONE.sub(lambda m: self._which_one(m, start), text)
         raw: list[tuple[str, bool]] = []  # (clause, whether a sentence break or sequencing word precedes it)
-        pos, brk, labelled, fresh = 0, False, False, False
+        pos, brk, labelled, fresh, after_and = 0, False, False, False, False
+        and_pieces: set[str] = set()  # clauses joined to their predecessor by a plain "and"
         for m in [*_SPLIT.finditer(text), None]:
             piece = text[pos:m.start() if m is not None else len(text)].strip()
             sep = m.group(0).strip() if m is not None else ""
-            if sep in (":", "->", "=>", "\u2192") and piece:
+            if (sep == ":" or _ARROW.fullmatch(sep)) and piece:
                 label = _HEADING.match(" ".join(_words(piece))) if sep == ":" else None
                 if label is not None:  # "Action: ...", "Don't: touch the window"
                     labelled, fresh = label.group("negative") is not None, True
@@ -487,7 +494,10 @@ class InstructionParser:
                 if labelled and brk and not fresh:  # a negative label's section ends with its sentence
                     labelled = False
                 raw.append((f"don't {piece}" if labelled else piece, brk))
+                if after_and:
+                    and_pieces.add(raw[-1][0])
                 brk = fresh = False
+            after_and = m is not None and m.group(0).strip() == "and"
             if m is not None:
                 brk |= _BRANCH_END.match(m.group(0).strip()) is not None
                 pos = m.end()
@@ -510,10 +520,14 @@ class InstructionParser:
         for k in range(1, len(stripped)):
             # "make sure the red block is in the bin and the blue block is in the drawer": the wish covers both
             orig, c, negated, brk = stripped[k]
-            if not brk and _ENSURE.match(stripped[k - 1][1]) and self._describes_state(c) and not _ENSURE.match(c):
+            if (orig in and_pieces and _ENSURE.match(stripped[k - 1][1]) and _COPULA.search(c)
+                    and self._describes_state(c) and not _ENSURE.match(c)):
                 stripped[k] = (orig, f"{_ENSURE.match(stripped[k - 1][1]).group(0)} {c}", negated, brk)
         complaints: list[str] = []  # clauses an implicit request may come from (step 9)
-        any_negated = any(n or _INNER_NEGATION.search(c) is not None for _, c, n, _ in stripped)
+        # a negation blocks implicit requests ("it's not cold in here"), but not one inside a first-person
+        # complaint ("i can't breathe in here")
+        any_negated = any(n or (_INNER_NEGATION.search(c) is not None and _COMPLAINT.match(c) is None)
+                          for _, c, n, _ in stripped)
         branch: bool | None = None  # the last condition's value ("if the drawer is open")
         in_else = False  # whether the clauses are in that condition's "otherwise" branch
         for k, (orig, c, negated, brk) in enumerate(stripped):
@@ -598,7 +612,8 @@ class InstructionParser:
                 others = [o for o in self.objects if o != last]
                 if len(others) == 1:  # "the other block": the one not mentioned last
                     c = _OTHER.sub(f"the {others[0]} {self.noun}", c)
-                c = _ONE_ANAPHOR.sub(f"the {last} {self.noun}", c, count=1)
+                if re.search(rf"\b(?:in|into|inside|onto|on)\s+(?:the\s+)?(?:{'|'.join(self.locations)}|table)\b", c):
+                    c = _ONE_ANAPHOR.sub(f"the {last} {self.noun}", c, count=1)  # a placed "that one": an object
                 ell = _ELLIPTIC_PLACE.match(c)
                 if (ell is not None and ell.group("loc") in (*self.locations, "table")
                         and not (set(_words(c)) & set(self.objects)) and not _PRONOUN.search(c)

@@ -102,7 +102,7 @@ def generate(scene: Scene, max_atoms: int = 3, seed: int = 0, max_per_length: in
 def _sequence_plans(domain: SymbolicDomain, initial: Mapping[str, Any], seq: Sequence[Atom],
                     any_order: bool) -> list[list[str]]:
     """The plans that reach ``seq``'s atoms one after another from ``initial`` (as in
-    :func:`template_instructions`), keeping only those that end with every atom's goal holding."""
+    :func:`generate`), keeping only those that end with every atom's goal holding."""
     goal: dict[str, bool] = {}
     branches: list[tuple[dict[str, Any], list[str]]] = [(dict(initial), [])]
     for a in seq:

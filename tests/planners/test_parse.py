@@ -363,3 +363,24 @@ def test_lexicon_synonyms_are_whole_words_and_validated(tmp_path):
     lex.write_text('{"schema_version": 1, "languages": {}, "synonyms": {"navy": 3}}')
     with pytest.raises(LexiconError, match="'navy'"):
         Lexicon.load(lex)
+
+
+@pytest.mark.parametrize("instruction, state, goal", [
+    # found in review: each read right before the rules above and must stay so
+    ("put the red block in the drawer and close that one", {"drawer": "open"},
+     {"block_in_drawer(red)": True, "drawer_closed": True}),
+    ("open the drawer and put the blue block in this one", {"red": "hand"},
+     {"drawer_open": True, "block_in_drawer(blue)": True}),
+    ("ensure the drawer is closed, it is open right now", {"drawer": "open"}, {"drawer_closed": True}),
+    ("if the window is open -> close it, otherwise press the button", {"window": "open"}, {"window_closed": True}),
+    ("you have got to put the red block in the bin", {}, {"block_in_bin(red)": True}),
+    ("we always need the window open", {}, {"window_open": True}),
+    ("i can't breathe in here", {}, {"window_open": True}),
+    ("red block --> bin", {}, {"block_in_bin(red)": True}),
+])
+def test_the_new_rules_leave_ordinary_wording_alone(parser, instruction, state, goal):
+    assert parser.parse(instruction, _state(**state))["goal"] == goal
+
+
+def test_an_arrow_inside_a_condition_keeps_it_conditional(parser):
+    assert parser.parse("if the drawer is open -> close it", _state())["goal"] is None
