@@ -118,6 +118,7 @@ class Lexicon:
     implicit: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     inverses: Mapping[str, str] = field(default_factory=dict)
     synonyms: Mapping[str, str] = field(default_factory=dict)
+    _synonym_pattern: re.Pattern[str] | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def load(cls, path: str | Path, english: Sequence[str] = ()) -> Lexicon:
@@ -196,11 +197,16 @@ class Lexicon:
         """``text`` (English, lower case) with every :attr:`synonyms` key, a whole word or phrase, replaced by its
         scene word, longest key first: ``"stow the navy cube"`` → ``"stow the blue cube"``. A hyphen inside a key's
         match counts as a space ("sky-blue")."""
-        if not self.synonyms:
+        if self._synonym_pattern is None:
             return text
+        return self._synonym_pattern.sub(lambda m: self.synonyms[" ".join(re.split(r"[\s-]+", m.group(0)))], text)
+
+    def __post_init__(self) -> None:
+        # one alternation of every synonym key, longest first, compiled once (parse() calls english_synonyms)
         keys = sorted(self.synonyms, key=len, reverse=True)
-        pattern = re.compile(r"\b(?:" + "|".join(re.escape(k).replace(r"\ ", r"[\s-]+") for k in keys) + r")\b")
-        return pattern.sub(lambda m: self.synonyms[" ".join(re.split(r"[\s-]+", m.group(0)))], text)
+        pattern = re.compile(r"\b(?:" + "|".join(re.escape(k).replace(r"\ ", r"[\s-]+") for k in keys) + r")\b") \
+            if keys else None
+        object.__setattr__(self, "_synonym_pattern", pattern)
 
     def _lookup(self, lang: Language, tokens: Sequence[str]) -> tuple[list[str], int]:
         out: list[str] = []

@@ -334,6 +334,9 @@ class InstructionParser:
         self._verbs = frozenset(t.split()[0] for t in bank) - _NOT_VERBS - frozenset(_DETERMINERS) - _SUBJECTS
         self.locations = sorted({m.group(1) for t in bank for m in re.finditer(r"\bin the ([a-z]+)", t)}
                                 - set(self.objects) - {noun})
+        # a destination: "in the bin", "into drawer", "on the table" (what a placed object is put in or on)
+        self._destination = re.compile(rf"\b(?:in|into|inside|onto|on)\s+(?:the\s+)?(?:{'|'.join(self.locations)}"
+                                       rf"|table)\b")
 
     def _object_noun(self, bank: Mapping[str, SubGoal]) -> str:
         for s in bank.values():
@@ -520,9 +523,10 @@ class InstructionParser:
         for k in range(1, len(stripped)):
             # "make sure the red block is in the bin and the blue block is in the drawer": the wish covers both
             orig, c, negated, brk = stripped[k]
-            if (orig in and_pieces and _ENSURE.match(stripped[k - 1][1]) and _COPULA.search(c)
-                    and self._describes_state(c) and not _ENSURE.match(c)):
-                stripped[k] = (orig, f"{_ENSURE.match(stripped[k - 1][1]).group(0)} {c}", negated, brk)
+            wish = _ENSURE.match(stripped[k - 1][1])
+            if (wish is not None and orig in and_pieces and _COPULA.search(c) and self._describes_state(c)
+                    and not _ENSURE.match(c)):
+                stripped[k] = (orig, f"{wish.group(0)} {c}", negated, brk)
         complaints: list[str] = []  # clauses an implicit request may come from (step 9)
         # a negation blocks implicit requests ("it's not cold in here"), but not one inside a first-person
         # complaint ("i can't breathe in here")
@@ -612,7 +616,7 @@ class InstructionParser:
                 others = [o for o in self.objects if o != last]
                 if len(others) == 1:  # "the other block": the one not mentioned last
                     c = _OTHER.sub(f"the {others[0]} {self.noun}", c)
-                if re.search(rf"\b(?:in|into|inside|onto|on)\s+(?:the\s+)?(?:{'|'.join(self.locations)}|table)\b", c):
+                if self._destination.search(c):
                     c = _ONE_ANAPHOR.sub(f"the {last} {self.noun}", c, count=1)  # a placed "that one": an object
                 ell = _ELLIPTIC_PLACE.match(c)
                 if (ell is not None and ell.group("loc") in (*self.locations, "table")

@@ -72,19 +72,10 @@ def generate(scene: Scene, max_atoms: int = 3, seed: int = 0, max_per_length: in
             seqs = [seqs[i] for i in sorted(rng.choice(len(seqs), max_per_length, replace=False))]
         for seq in seqs:
             initial = lang.initial_state(seq)
-            goal: dict[str, bool] = {}
-            branches: list[tuple[dict[str, Any], list[str]]] = [(dict(initial), [])]  # (state, plan) per order
-            for a in seq:
-                goal.update(dict(a.goal))
-                branches = [(st, plan + sub) for state, plan in branches
-                            for st, sub in _atom_plans(domain, state, a, any_order)]
-                if not branches:
-                    break
+            goal = {p: v for a in seq for p, v in a.goal}
             # "A and B" (no "then") leaves the order open: with any_order, its exemplars also show B's plan first
             swapped = _sequence_plans(domain, initial, seq[::-1], any_order) if any_order and n == 2 else []
-            for state, plan in branches:
-                if not plan or not satisfies(domain, state, goal):  # empty, or a later atom undid an earlier one
-                    continue
+            for plan in _sequence_plans(domain, initial, seq, any_order):
                 for phr in itertools.product(*[a.phrasings for a in seq]):
                     if n > 1 and any(p != a.phrasings[0] for p, a in zip(phr[2:], seq[2:], strict=True)):
                         continue
@@ -101,12 +92,12 @@ def generate(scene: Scene, max_atoms: int = 3, seed: int = 0, max_per_length: in
 
 def _sequence_plans(domain: SymbolicDomain, initial: Mapping[str, Any], seq: Sequence[Atom],
                     any_order: bool) -> list[list[str]]:
-    """The plans that reach ``seq``'s atoms one after another from ``initial`` (as in
-    :func:`generate`), keeping only those that end with every atom's goal holding."""
-    goal: dict[str, bool] = {}
-    branches: list[tuple[dict[str, Any], list[str]]] = [(dict(initial), [])]
+    """The plans that reach ``seq``'s atoms one after another from ``initial`` (each atom by
+    :func:`_atom_plans` from the state the previous ones leave; one plan per order with ``any_order``), keeping only
+    those that are not empty and end with every atom's goal holding (a later atom may undo an earlier one)."""
+    goal = {p: v for a in seq for p, v in a.goal}
+    branches: list[tuple[dict[str, Any], list[str]]] = [(dict(initial), [])]  # (state, plan) per order
     for a in seq:
-        goal.update(dict(a.goal))
         branches = [(st, plan + sub) for state, plan in branches
                     for st, sub in _atom_plans(domain, state, a, any_order)]
     return [plan for st, plan in branches if plan and satisfies(domain, st, goal)]
