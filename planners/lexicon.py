@@ -185,6 +185,8 @@ class Lexicon:
                 raise LexiconError(f"{path}: the inverse of {k!r} must be a sub-goal phrasing (a string)")
             inverses[k.lower()] = v.lower()
         synonyms = {}
+        if not isinstance(data.get("synonyms", {}), dict):
+            raise LexiconError(f"{path}: 'synonyms' must be an object (English word → the scene's word)")
         for k, v in data.get("synonyms", {}).items():
             if not (isinstance(v, str) and v.strip() and _tokens(normalise(k))):
                 raise LexiconError(f"{path}: the synonym of {k!r} must be a non-empty string")

@@ -363,6 +363,9 @@ def test_lexicon_synonyms_are_whole_words_and_validated(tmp_path):
     lex.write_text('{"schema_version": 1, "languages": {}, "synonyms": {"navy": 3}}')
     with pytest.raises(LexiconError, match="'navy'"):
         Lexicon.load(lex)
+    lex.write_text('{"schema_version": 1, "languages": {}, "synonyms": ["navy", "blue"]}')
+    with pytest.raises(LexiconError, match="'synonyms' must be an object"):
+        Lexicon.load(lex)
 
 
 @pytest.mark.parametrize("instruction, state, goal", [
