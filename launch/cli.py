@@ -105,6 +105,11 @@ def train(
                                "success (1 on success, which ends the episode; IBRL's Meta-World setting)."),
     keep_best: bool = typer.Option(True, help="Deploy the policy of the best periodic evaluation when the last "
                                    "one scored lower (the demonstration policy if RL only made it worse)."),
+    gate_episodes: int = typer.Option(0, help="> 0: safe-improvement gate — the learner's policy replaces the "
+                                      "deployed one (first: the demonstration policy) only if it succeeds on "
+                                      "significantly more of this many validation episodes (paired McNemar test; "
+                                      "HCPI-style). 0: off."),
+    gate_delta: float = typer.Option(0.05, help="Level of the gate's one-sided test."),
     skill_name: Optional[str] = typer.Option(None, help="Registered skill name (default from env)."),
     description: Optional[str] = typer.Option(None, help="Skill description (default from env)."),
     library: Optional[Path] = LibraryOpt,
@@ -132,7 +137,7 @@ def train(
         policy_head=policy_head, gmm_modes=gmm_modes,
         execute_steps=execute_steps, demo_noise=demo_noise, keep_best=keep_best,
         proposal_selection=proposal_selection, reward=reward, demo_filter=demo_filter,
-        demo_workers=demo_workers,
+        demo_workers=demo_workers, gate_episodes=gate_episodes, gate_delta=gate_delta,
     )
     res = run_train(cfg, resume=resume)
     _print_eval(res.skill.name, res.final_eval)

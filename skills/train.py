@@ -14,6 +14,8 @@ Run directory layout::
               tb/                  TensorBoard logs
               checkpoints/latest   name of the newest complete checkpoint directory
               checkpoints/step_*/  model.zip (SB3) or model.safetensors (bc), replay_buffer.npz, state.json
+              best_policy.safetensors  the best periodic evaluation's policy (keep_best)
+              gate/step_*.safetensors  every policy the improvement gate deployed (gate_episodes > 0)
               final_eval.json      evaluation of the registered policy
 
 Checkpoints are training-time artifacts of the user's own run: SB3 checkpoints are restored with
@@ -23,11 +25,12 @@ read), replay buffers are plain npz. Skills in a library are safetensors + JSON 
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -60,6 +63,12 @@ PERIODIC_EVAL_SEED_BASE = 500_000
 """Periodic evaluations during training use seeds from here: disjoint from the final evaluation's ``0..N-1``."""
 BEST_POLICY = "best_policy.safetensors"
 """File in the run directory with the weights of the best periodic evaluation's policy (``keep_best``)."""
+GATE_SEED_BASE = 600_000
+"""The improvement gate's validation episodes use seeds from here: disjoint from the periodic evaluations' (whose
+success the regression metric reads) and from the final evaluation's."""
+GATE_DIR = "gate"
+"""Directory in the run directory with the weights of every policy the improvement gate deployed
+(``step_<N>.safetensors``; :attr:`TrainConfig.gate_episodes`)."""
 
 
 POLICY_HEADS = ("deterministic", "gmm")
@@ -208,7 +217,23 @@ class TrainConfig:
     Policy report their best checkpoint; SB3's ``EvalCallback(best_model_save_path=...)`` does the same. For the
     RL-from-demonstrations algorithms the first periodic evaluation is the cloned policy before any RL update, so a
     run whose RL phase regresses deploys its demonstration policy. The periodic evaluations use their own seeds
-    (``PERIODIC_EVAL_SEED_BASE``), so the final evaluation that is registered is not biased by the selection."""
+    (``PERIODIC_EVAL_SEED_BASE``), so the final evaluation that is registered is not biased by the selection.
+    Ignored when the improvement gate is on (``gate_episodes`` > 0): the gate decides what is deployed."""
+    gate_episodes: int = 0
+    """> 0: a **safe-improvement gate** on what training deploys, in the spirit of High Confidence Policy
+    Improvement (Thomas, Theocharous & Ghavamzadeh 2015, ICML): the policy of the first periodic evaluation (for
+    the RL-from-demonstrations algorithms: the cloned policy before any RL update) is the deployed baseline; at
+    every later periodic evaluation the learner's current policy (the candidate) runs ``gate_episodes`` validation
+    episodes (seeds from :data:`GATE_SEED_BASE`, the same seeds for every candidate) and replaces the deployed
+    policy only if it succeeds on significantly more of them — paired per seed, one-sided exact McNemar test
+    (McNemar 1947) at level ``gate_delta``. The periodic evaluations (their curve, the stop rule, the regression
+    metric) then measure the deployed policy, and the learner's validation success is logged next to them
+    (``metrics.jsonl``: ``learner_validation_success``). The learner itself trains exactly as without the gate.
+    Cost: ``gate_episodes`` extra episodes per periodic evaluation (counted in the wall-clock; their env steps
+    are logged as ``gate_env_steps``). 0 (default): no gate."""
+    gate_delta: float = 0.05
+    """Level of the gate's one-sided test (``gate_episodes`` > 0): a candidate no better than the deployed policy
+    replaces it with probability ≤ ``gate_delta`` at each periodic evaluation."""
 
     def resolved(self) -> TrainConfig:
         """Fill the defaults that depend on other fields (returns a new config).
@@ -265,6 +290,31 @@ class TrainConfig:
                        run_dir=run_dir, execute_steps=execute)
 
 
+def mcnemar_improvement(candidate: Sequence[bool], baseline: Sequence[bool]) -> tuple[int, int, float]:
+    """One-sided exact McNemar test that ``candidate`` succeeds more often than ``baseline`` on paired episodes.
+
+    Args:
+        candidate, baseline: per-episode success of the two policies on the same seeds (same length).
+
+    Returns:
+        ``(wins, losses, p)``: episodes only the candidate succeeded in, episodes only the baseline succeeded in,
+        and ``P(X ≥ wins)`` for ``X ~ Binomial(wins + losses, 1/2)`` — the exact McNemar test (McNemar 1947) with
+        the alternative "the candidate is better"; 1.0 when no episode differs (``scipy.stats.binomtest``).
+
+    Raises:
+        ValueError: the two sequences differ in length.
+    """
+    from scipy.stats import binomtest
+
+    if len(candidate) != len(baseline):
+        raise ValueError(f"paired episodes differ in number: {len(candidate)} vs {len(baseline)}")
+    wins = sum(1 for c, b in zip(candidate, baseline, strict=True) if c and not b)
+    losses = sum(1 for c, b in zip(candidate, baseline, strict=True) if b and not c)
+    if wins + losses == 0:
+        return 0, 0, 1.0
+    return wins, losses, float(binomtest(wins, wins + losses, 0.5, alternative="greater").pvalue)
+
+
 # ---------------------------------------------------------------------------------------------- run state
 @dataclass
 class RunState:
@@ -281,6 +331,12 @@ class RunState:
     """Steps of the policy saved as the best so far (``best_policy.safetensors``; ``keep_best``)."""
     last_success: float | None = None
     """Success rate of the latest periodic evaluation."""
+    gate_steps: int | None = None
+    """Steps of the policy the improvement gate deploys (``gate/step_<N>.safetensors``; ``gate_episodes``)."""
+    gate_successes: list[bool] = field(default_factory=list)
+    """The deployed policy's per-episode success on the gate's validation episodes."""
+    gate_env_steps: int = 0
+    """Env steps spent in the gate's validation episodes (not in ``steps``)."""
 
 
 class Run:
@@ -305,7 +361,7 @@ class Run:
                 defaults = {f.name: f.default for f in fields(TrainConfig)}
                 # the network, and what the periodic evaluations (keep_best, regression metric) deploy
                 for key in ("env_id", "algo", "seed", "chunk_size", "policy_head", "gmm_modes",
-                            "proposal_selection", "reward", "demo_filter"):
+                            "proposal_selection", "reward", "demo_filter", "gate_episodes"):
                     if old.get(key, defaults[key]) != getattr(cfg, key):
                         raise ValueError(f"--resume: {key} differs from the run's config.json "
                                          f"({old.get(key, defaults[key])!r} vs {getattr(cfg, key)!r})")
@@ -379,27 +435,88 @@ class Run:
         return final
 
     def periodic_eval(self, actor: MLPActor) -> EvalResult:
+        """Evaluate on ``eval_episodes`` periodic seeds, log a ``metrics.jsonl`` row and update the counters.
+
+        ``actor`` is the learner's current policy; with the improvement gate on (``gate_episodes`` > 0) it is
+        first offered to the gate (:meth:`gate`) and the evaluation measures the policy the gate deploys."""
         cfg = self.cfg
         t = time.perf_counter()
+        gate_info: dict[str, Any] = {}
+        if cfg.gate_episodes > 0:
+            actor, gate_info = self.gate(actor)
         res = evaluate(_policy_fn(actor), cfg.env_id, cfg.eval_episodes, seed_base=PERIODIC_EVAL_SEED_BASE,
                        max_episode_steps=cfg.max_episode_steps)
         eval_s = time.perf_counter() - t
         self.state.last_eval = self.state.steps
         self.state.last_success = res.success_rate
-        if self.cfg.keep_best and (self.state.best_steps is None or res.success_rate >= self.state.best_success):
+        if (self.cfg.keep_best and not cfg.gate_episodes
+                and (self.state.best_steps is None or res.success_rate >= self.state.best_success)):
             self.save_best(actor)  # ties: the later policy (more training at the same measured success)
         self.state.best_success = max(self.state.best_success, res.success_rate)
         row = {"steps": self.state.steps, "wall_s": round(self.wall(), 2), "eval_s": round(eval_s, 2),
-               "success_rate": res.success_rate, "mean_return": res.mean_return, "mean_length": res.mean_length}
+               "success_rate": res.success_rate, "mean_return": res.mean_return, "mean_length": res.mean_length,
+               **gate_info}
         for thr in (0.5, 0.8, 0.9, 0.95, 1.0):
             key = f"{thr:.2f}"
             if res.success_rate >= thr and key not in self.state.first_reach:
                 self.state.first_reach[key] = {"steps": self.state.steps, "wall_s": row["wall_s"]}
         with open(self.dir / "metrics.jsonl", "a") as f:
             f.write(json.dumps(row) + "\n")
+        learner = (f" learner_validation={gate_info['learner_validation_success']:.2f} "
+                   f"deployed=step {gate_info['deployed_steps']}" if gate_info else "")
         tqdm.write(f"[eval] steps={self.state.steps} success={res.success_rate:.2f} "
-                   f"return={res.mean_return:.1f} wall={row['wall_s']:.0f}s")
+                   f"return={res.mean_return:.1f} wall={row['wall_s']:.0f}s{learner}")
         return res
+
+    def gate_path(self, steps: int) -> Path:
+        """Weights of the policy the improvement gate deployed at ``steps`` (safetensors)."""
+        return self.dir / GATE_DIR / f"step_{steps:012d}.safetensors"
+
+    def gate(self, candidate: torch.nn.Module) -> tuple[torch.nn.Module, dict[str, Any]]:
+        """The safe-improvement gate (:attr:`TrainConfig.gate_episodes`): run ``candidate`` on the validation
+        episodes and deploy it if it is the first policy offered or if it succeeds on significantly more of them
+        than the deployed policy (:func:`mcnemar_improvement`, level ``gate_delta``).
+
+        Returns:
+            ``(deployed, info)``: the policy to evaluate — ``candidate`` itself when accepted, else a copy with the
+            deployed weights (``candidate`` is not modified) — and the ``metrics.jsonl`` fields
+            ``learner_validation_success``, ``gate_accepted``, ``deployed_steps``, ``gate_env_steps`` and, after
+            the baseline, ``gate_wins`` / ``gate_losses`` (episodes only the candidate / only the deployed policy
+            succeeded in) and ``gate_p_value``.
+
+        Raises:
+            FileNotFoundError: the deployed policy's weights are missing from the run directory.
+        """
+        from safetensors.torch import load_model, save_model
+
+        cfg, st = self.cfg, self.state
+        val = evaluate(_policy_fn(candidate), cfg.env_id, cfg.gate_episodes, seed_base=GATE_SEED_BASE,
+                       max_episode_steps=cfg.max_episode_steps)
+        st.gate_env_steps += sum(e.length for e in val.episodes)
+        successes = [bool(e.success) for e in val.episodes]
+        info: dict[str, Any] = {"learner_validation_success": val.success_rate}
+        if st.gate_steps is None:
+            accept = True  # the baseline: HCPI's behaviour policy
+        else:
+            wins, losses, p = mcnemar_improvement(successes, st.gate_successes)
+            accept = p <= cfg.gate_delta
+            info |= {"gate_wins": wins, "gate_losses": losses, "gate_p_value": round(p, 6)}
+        if accept:
+            path = self.gate_path(st.steps)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".tmp-{path.name}-{os.getpid()}")
+            save_model(candidate, str(tmp))
+            os.replace(tmp, path)  # a kill leaves every earlier deployed policy loadable
+            st.gate_steps, st.gate_successes = st.steps, successes
+            deployed = candidate
+        else:
+            path = self.gate_path(st.gate_steps)  # type: ignore[arg-type]
+            if not path.exists():
+                raise FileNotFoundError(f"{path}: the improvement gate's deployed policy is missing")
+            deployed = copy.deepcopy(candidate)
+            load_model(deployed, str(path))
+        info |= {"gate_accepted": accept, "deployed_steps": st.gate_steps, "gate_env_steps": st.gate_env_steps}
+        return deployed, info
 
     def save_best(self, actor: torch.nn.Module) -> None:
         """Write ``actor``'s weights to :data:`BEST_POLICY` in the run directory (safetensors, atomic: temp file
@@ -418,6 +535,9 @@ class Run:
 
         st = self.state
         last = {"steps": st.steps, "periodic_success": st.last_success, "selection": "last"}
+        if self.cfg.gate_episodes and st.gate_steps is not None:
+            load_model(actor, str(self.gate_path(st.gate_steps)))
+            return {"steps": st.gate_steps, "periodic_success": st.last_success, "selection": "improvement gate"}
         # ties go to the later policy (save_best), so a best that is not the last evaluation scored higher
         if not self.cfg.keep_best or st.best_steps is None or st.best_steps == st.last_eval:
             return last
@@ -827,6 +947,9 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
     """
     spec = ENVS.get(cfg.env_id)
     algorithm = ALGORITHMS.get(cfg.algo)
+    if cfg.gate_episodes < 0 or not 0.0 < cfg.gate_delta < 1.0:
+        raise ValueError(f"gate_episodes must be ≥ 0 and 0 < gate_delta < 1, got {cfg.gate_episodes}, "
+                         f"{cfg.gate_delta}")
     if cfg.steps <= 0 or cfg.n_envs <= 0 or cfg.seed < 0 or cfg.demo_workers <= 0:
         raise ValueError("steps, n_envs and demo_workers must be positive and seed non-negative")
     if cfg.n_envs > 1 and not algorithm.vectorised:
@@ -839,8 +962,9 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
         torch.set_num_threads(cfg.torch_threads)
     run = Run(cfg, resume, progress)
     actor = algorithm.train(run, resume, progress)
-    if cfg.keep_best and run.state.best_steps is not None and run.state.steps > run.state.last_eval:
-        run.periodic_eval(actor)  # the final policy has not been evaluated yet: compare it with the best
+    selecting = (cfg.keep_best and run.state.best_steps is not None) or run.state.gate_steps is not None
+    if selecting and run.state.steps > run.state.last_eval:
+        run.periodic_eval(actor)  # the final policy has not been evaluated yet: compare it with the best / gate
     deployed = run.deploy_best(actor)
     final = evaluate(_policy_fn(actor), cfg.env_id, cfg.final_eval_episodes,
                      max_episode_steps=cfg.max_episode_steps, progress=progress, label=cfg.algo)

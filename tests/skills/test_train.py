@@ -318,3 +318,75 @@ def test_keep_best_deploys_the_best_periodic_policy_when_the_last_one_is_worse(t
         assert deployed["selection"] == "last" and deployed["steps"] == 200
     reloaded = SkillLibrary(tmp_path / "lib").load("reach-v3")  # what is registered is what was deployed
     np.testing.assert_array_equal(reloaded.predict(OBS), res.skill.predict(OBS))
+
+
+def test_mcnemar_improvement_is_the_exact_one_sided_binomial_test():
+    from skillstack.skills.train import mcnemar_improvement
+
+    assert mcnemar_improvement([True] * 8, [False] * 8) == (8, 0, 1 / 256)
+    # 5 wins, 1 loss: P(X >= 5), X ~ Bin(6, 1/2) = (6 + 1) / 64; concordant pairs do not count
+    w, loss, p = mcnemar_improvement([1, 1, 1, 1, 1, 0, 1, 0], [0, 0, 0, 0, 0, 1, 1, 0])
+    assert (w, loss) == (5, 1) and p == pytest.approx(7 / 64)
+    assert mcnemar_improvement([True, False], [True, False]) == (0, 0, 1.0)
+    assert mcnemar_improvement([False] * 4, [True] * 4)[2] == 1.0
+    with pytest.raises(ValueError, match="differ in number"):
+        mcnemar_improvement([True], [True, False])
+
+
+@pytest.mark.parametrize("last_is_better", [True, False])
+def test_improvement_gate_deploys_only_significantly_better_policies(tmp_path, monkeypatch, last_is_better):
+    """Three periodic evaluations of a bc run (steps 100, 200, 300) with the gate's validation outcomes scripted:
+    the step-100 policy is the baseline (2/10); step 200 (3/10, one win) is refused, so its periodic evaluation
+    measures the baseline; step 300 is deployed only when it is significantly better (10/10: 8 wins, p = 1/256).
+    The registered skill is the deployed policy, and metrics.jsonl says what the gate did."""
+    import dataclasses
+
+    import skillstack.skills.train as T
+    from skillstack.skills.evaluate import EpisodeResult
+
+    real = T.evaluate
+    gate_script = iter([[True] * 2 + [False] * 8, [True] * 3 + [False] * 7,
+                        [True] * 10 if last_is_better else [False] * 10])
+    offered, periodic = [], []
+
+    def fake(policy, env_id, n, seed_base=0, **kw):
+        res = real(policy, env_id, n, seed_base=seed_base, **kw)
+        if seed_base == T.GATE_SEED_BASE:
+            offered.append(np.stack([policy(o) for o in OBS]))
+            eps = [EpisodeResult(seed=seed_base + i, success=s, episode_return=0.0, length=7,
+                                 first_success_step=None) for i, s in enumerate(next(gate_script))]
+            return dataclasses.replace(res, episodes=eps, success_rate=float(np.mean([e.success for e in eps])))
+        if seed_base == T.PERIODIC_EVAL_SEED_BASE:
+            periodic.append(np.stack([policy(o) for o in OBS]))
+        return res
+
+    monkeypatch.setattr(T, "evaluate", fake)
+    cfg = TrainConfig(env_id="metaworld/reach-v3", algo="bc", steps=300, n_demos=2, seed=0, eval_every=100,
+                      eval_episodes=1, final_eval_episodes=1, max_episode_steps=30, run_dir=str(tmp_path / "r"),
+                      gate_episodes=10, library=str(tmp_path / "lib"))
+    res = train(cfg, progress=False)
+    assert len(offered) == 3 and len(periodic) == 3
+    assert np.abs(offered[0] - offered[1]).max() > 1e-3 and np.abs(offered[1] - offered[2]).max() > 1e-3
+    np.testing.assert_allclose(periodic[0], offered[0], atol=1e-6)
+    np.testing.assert_allclose(periodic[1], offered[0], atol=1e-6)  # refused: the baseline is still measured
+    rows = [json.loads(line) for line in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["learner_validation_success"] for r in rows] == [0.2, 0.3, 1.0 if last_is_better else 0.0]
+    assert [r["gate_accepted"] for r in rows] == [True, False, last_is_better]
+    assert rows[1]["gate_wins"] == 1 and rows[1]["gate_losses"] == 0 and rows[1]["gate_p_value"] == 0.5
+    assert rows[-1]["gate_env_steps"] == 3 * 10 * 7
+    deployed = res.skill.provenance["deployed"]
+    assert deployed["selection"] == "improvement gate"
+    expected = offered[2] if last_is_better else offered[0]
+    assert deployed["steps"] == (300 if last_is_better else 100)
+    np.testing.assert_allclose(periodic[2], expected, atol=1e-6)
+    np.testing.assert_allclose(res.skill.predict(OBS), expected, atol=1e-5)
+    assert sorted(p.name for p in (tmp_path / "r" / T.GATE_DIR).iterdir()) == (
+        [f"step_{s:012d}.safetensors" for s in ((100, 300) if last_is_better else (100,))])
+    reloaded = SkillLibrary(tmp_path / "lib").load("reach-v3")
+    np.testing.assert_array_equal(reloaded.predict(OBS), res.skill.predict(OBS))
+
+
+def test_improvement_gate_settings_are_checked(tmp_path):
+    cfg = TrainConfig(env_id="metaworld/reach-v3", algo="bc", steps=10, run_dir=str(tmp_path / "r"), gate_delta=0.0)
+    with pytest.raises(ValueError, match="gate_delta"):
+        train(cfg, progress=False)
