@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from skillstack.launch.bench.sample_efficiency import markdown, plot_curves, regression_metric, summarize, t_interval
+from skillstack.launch.bench.sample_efficiency import (
+    learner_metric,
+    markdown,
+    plot_curves,
+    regression_metric,
+    summarize,
+    t_interval,
+)
 
 
 def _h(*pairs):  # noqa: ANN001, ANN202
@@ -16,6 +23,14 @@ def test_regression_metric_is_measured_from_the_last_pre_rl_evaluation():
     assert regression_metric(h, 5256) == {"bc_start": 0.95, "min_after_rl": 0.6}
     assert regression_metric(h, 0) == {"bc_start": None, "min_after_rl": 0.4}  # no BC start (plain SAC)
     assert regression_metric(_h((5000, 0.9)), 5256) == {"bc_start": 0.9, "min_after_rl": None}
+
+
+def test_learner_metric_reads_the_gate_validation_success_after_rl_started():
+    h = _h((5000, 1.0), (7500, 1.0), (10000, 1.0))
+    for row, learner in zip(h, (0.98, 0.62, 0.9), strict=True):
+        row["learner_validation_success"] = learner
+    assert learner_metric(h, 5256) == {"learner_min_after_rl": 0.62}
+    assert learner_metric(_h((5000, 1.0), (7500, 0.7)), 5256) == {"learner_min_after_rl": None}  # no gate
 
 
 def test_t_interval():
