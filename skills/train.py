@@ -500,7 +500,7 @@ class Run:
         else:
             wins, losses, p = mcnemar_improvement(successes, st.gate_successes)
             accept = p <= cfg.gate_delta
-            info |= {"gate_wins": wins, "gate_losses": losses, "gate_p_value": round(p, 6)}
+            info |= {"gate_wins": wins, "gate_losses": losses, "gate_p_value": float(f"{p:.3g}")}
         if accept:
             path = self.gate_path(st.steps)
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -308,12 +308,16 @@ def plot_curves(results: list[dict[str, Any]], envs: list[str], algos: list[str]
                 path: Path) -> None:
     """Success vs env steps and vs wall-clock per env (rows), mean over seeds with the 95 % t-interval band; a
     run's success between evaluations is its last evaluation (a step function)."""
+    import textwrap
+
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(len(envs), 2, figsize=(12, 3.2 * len(envs)), squeeze=False)
+    fig, axes = plt.subplots(len(envs), 2, figsize=(12, 3.2 * len(envs) + 0.6), squeeze=False)
+    colours = {algo: f"C{k % 10}" for k, algo in enumerate(algos)}  # one colour per algorithm in every panel
+    handles: dict[str, Any] = {}
     for i, env_id in enumerate(envs):
         for j, key in enumerate(("steps", "wall_s")):
             ax = axes[i][j]
@@ -327,14 +331,18 @@ def plot_curves(results: list[dict[str, Any]], envs: list[str], algos: list[str]
                                for h in runs])
                 stats = [t_interval(list(col)) for col in ys.T]
                 mean = np.array([s[0] for s in stats])
-                ax.plot(grid, mean, label=f"{algo} ({len(runs)} seeds)")
-                ax.fill_between(grid, [s[1] for s in stats], [s[2] for s in stats], alpha=0.2)
+                (line,) = ax.plot(grid, mean, color=colours[algo])
+                handles.setdefault(f"{algo} ({len(runs)} seeds)", line)
+                ax.fill_between(grid, np.clip([s[1] for s in stats], 0, 1), np.clip([s[2] for s in stats], 0, 1),
+                                color=colours[algo], alpha=0.2)
             ax.axhline(threshold, color="grey", lw=0.8, ls="--")
             ax.set_ylim(-0.02, 1.02)
             ax.set_xlabel("env steps" if key == "steps" else "wall-clock [s]")
             ax.set_ylabel("periodic success rate")
             ax.set_title(env_id)
-            ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
+    # one legend for the figure: the algorithm labels carry their options and are too long for a panel
+    fig.legend(list(handles.values()), [textwrap.fill(k, 110) for k in handles], loc="upper center",
+               fontsize=7, ncol=1, frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 1 - (0.25 + 0.15 * len(handles)) / fig.get_figheight()))
     fig.savefig(path, dpi=110)
     plt.close(fig)
