@@ -315,6 +315,17 @@ def mcnemar_improvement(candidate: Sequence[bool], baseline: Sequence[bool]) -> 
     return wins, losses, float(binomtest(wins, wins + losses, 0.5, alternative="greater").pvalue)
 
 
+def _save_weights_atomic(module: torch.nn.Module, path: Path) -> None:
+    """Write ``module``'s weights to ``path`` with safetensors' ``save_model`` (which handles shared tensors) via a
+    temp file in the same directory + ``os.replace``, so a kill leaves the previous file at ``path`` loadable."""
+    from safetensors.torch import save_model
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".tmp-{path.name}-{os.getpid()}")
+    save_model(module, str(tmp))
+    os.replace(tmp, path)
+
+
 # ---------------------------------------------------------------------------------------------- run state
 @dataclass
 class RunState:
@@ -487,7 +498,7 @@ class Run:
         Raises:
             FileNotFoundError: the deployed policy's weights are missing from the run directory.
         """
-        from safetensors.torch import load_model, save_model
+        from safetensors.torch import load_model
 
         cfg, st = self.cfg, self.state
         val = evaluate(_policy_fn(candidate), cfg.env_id, cfg.gate_episodes, seed_base=GATE_SEED_BASE,
@@ -502,11 +513,7 @@ class Run:
             accept = p <= cfg.gate_delta
             info |= {"gate_wins": wins, "gate_losses": losses, "gate_p_value": float(f"{p:.3g}")}
         if accept:
-            path = self.gate_path(st.steps)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".tmp-{path.name}-{os.getpid()}")
-            save_model(candidate, str(tmp))
-            os.replace(tmp, path)  # a kill leaves every earlier deployed policy loadable
+            _save_weights_atomic(candidate, self.gate_path(st.steps))  # earlier deployed policies stay loadable
             st.gate_steps, st.gate_successes = st.steps, successes
             deployed = candidate
         else:
@@ -521,11 +528,7 @@ class Run:
     def save_best(self, actor: torch.nn.Module) -> None:
         """Write ``actor``'s weights to :data:`BEST_POLICY` in the run directory (safetensors, atomic: temp file
         + rename, so a kill leaves the previous best loadable) and remember its steps."""
-        from safetensors.torch import save_model
-
-        tmp = self.dir / f".tmp-{BEST_POLICY}-{os.getpid()}"
-        save_model(actor, str(tmp))
-        os.replace(tmp, self.dir / BEST_POLICY)
+        _save_weights_atomic(actor, self.dir / BEST_POLICY)
         self.state.best_steps = self.state.steps
 
     def deploy_best(self, actor: torch.nn.Module) -> dict[str, Any]:
