@@ -270,6 +270,8 @@ def skills_train_affordance(
     n_train: int = typer.Option(1500, help="Executions whose outcomes train the model."),
     n_test: int = typer.Option(500, help="Held-out executions for the reported metrics."),
     model: str = typer.Option("trees", help="trees (gradient-boosted, default) | mlp."),
+    features: str = typer.Option("raw", help="trees: raw (the observation) | relational (also the pairwise "
+                                 "offsets between the objects' positions; robosuite scene envs)."),
     steps: int = typer.Option(3000, help="mlp: Adam steps."),
     seed: int = typer.Option(0),
     threads: Optional[int] = typer.Option(None, help="torch threads."),
@@ -302,7 +304,7 @@ def skills_train_affordance(
         if len(names) != 1:
             raise CLIError(f"--env sets the starts of one skill; got {len(names)} skills: {', '.join(names)}")
         env_spec(env)  # an unknown env id lists the valid ones
-    cfg = AffordanceConfig(n_train=n_train, n_test=n_test, model=model, steps=steps, seed=seed)
+    cfg = AffordanceConfig(n_train=n_train, n_test=n_test, model=model, steps=steps, seed=seed, features=features)
     t = Table(title="affordance models (held-out starts)")
     for col in ("skill", "AUROC", "Brier", "ECE", "n", "success rate"):
         t.add_column(col)

@@ -193,6 +193,10 @@ class AffordanceConfig:
     """trees: shrinkage."""
     max_leaf_nodes: int = 31
     """trees: leaves per tree."""
+    features: str = "raw"
+    """trees: ``"raw"`` (the observation) or ``"relational"`` (also the pairwise offsets between the objects'
+    absolute positions, :class:`~skillstack.skills.networks.TreeAffordance`; needs an env with an ``obs_layout``,
+    :func:`object_position_blocks`)."""
     hidden_sizes: tuple[int, ...] = (128, 128)
     """mlp: classifier widths."""
     steps: int = 3000
@@ -206,8 +210,42 @@ class AffordanceConfig:
     """Seeds torch and the start-seed offset (``+ 100_000 · seed``)."""
 
 
+AFFORDANCE_FEATURES = ("raw", "relational")
+
+
+def object_position_blocks(env_id: str) -> list[int]:
+    """Start indices of the objects' absolute 3-d positions in ``env_id``'s observation, for
+    ``AffordanceConfig.features="relational"``: the ``obs_layout`` entries named ``<object>_pos`` of width 3
+    (not the gripper-relative ``<object>_to_robot0_eef_pos`` nor the robot's own ``robot0_*``).
+
+    Raises:
+        ValueError: the env exposes no ``obs_layout`` (only the robosuite scene envs do), or fewer than two
+            object positions.
+    """
+    import gymnasium as gym
+
+    import skillstack.envs  # noqa: F401  (registers the envs)
+
+    env = gym.make(env_id)
+    try:
+        layout = getattr(env.unwrapped, "obs_layout", None)
+    finally:
+        env.close()
+    if not isinstance(layout, dict):
+        raise ValueError(f"relational affordance features need an env with an obs_layout; {env_id} has none "
+                         "(robosuite-pickplace/* envs have one)")
+    blocks = [sl.start for name, sl in layout.items()
+              if name.endswith("_pos") and "_to_" not in name and not name.startswith("robot")
+              and sl.stop - sl.start == 3]
+    if len(blocks) < 2:
+        raise ValueError(f"relational affordance features need >= 2 object positions in {env_id}'s observation, "
+                         f"found {len(blocks)} in {list(layout)}")
+    return blocks
+
+
 def fit_affordance(
-    obs: npt.NDArray[np.float64], success: npt.NDArray[np.bool_], cfg: AffordanceConfig, progress: bool = True
+    obs: npt.NDArray[np.float64], success: npt.NDArray[np.bool_], cfg: AffordanceConfig, progress: bool = True,
+    position_blocks: list[int] | tuple[int, ...] = (),
 ) -> tuple[MLPAffordance | TreeAffordance, dict[str, float]]:
     """Fit ``P(success | obs)`` by binary cross-entropy on 90 % of the data; 10 % validate.
 
@@ -222,12 +260,14 @@ def fit_affordance(
         obs: ``(N, obs_dim)`` start observations.
         success: ``(N,)`` outcomes.
         cfg: hyper-parameters.
+        position_blocks: trees only: start indices of object positions whose pairwise offsets the trees also
+            see (:class:`~skillstack.skills.networks.TreeAffordance`; empty: the observation only).
 
     Returns:
         The model and ``{"train_loss", "val_loss", "val_auroc"}``.
 
     Raises:
-        ValueError: fewer than 20 samples, or only one class present.
+        ValueError: fewer than 20 samples, only one class present, or ``position_blocks`` with the MLP model.
     """
     from sklearn.metrics import roc_auc_score
 
@@ -246,11 +286,15 @@ def fit_affordance(
         from sklearn.ensemble import HistGradientBoostingClassifier
 
         x32 = np.asarray(obs, dtype=np.float32).astype(np.float64)  # thresholds consistent with float32 inference
+        xf = x32
+        if position_blocks:  # the same float64 features TreeAffordance computes at inference
+            t64 = torch.as_tensor(x32)
+            xf = torch.cat([t64, TreeAffordance.relational_features(t64, list(position_blocks))], dim=1).numpy()
         clf = HistGradientBoostingClassifier(
             max_iter=cfg.n_trees, learning_rate=cfg.tree_learning_rate, max_leaf_nodes=cfg.max_leaf_nodes,
             early_stopping=True, validation_fraction=0.1, random_state=cfg.seed,
-        ).fit(x32[tr], y[tr])
-        tree_model = TreeAffordance.from_sklearn(clf, obs.shape[1])
+        ).fit(xf[tr], y[tr])
+        tree_model = TreeAffordance.from_sklearn(clf, obs.shape[1], list(position_blocks))
         with torch.no_grad():
             pt = tree_model(torch.as_tensor(x32[tr], dtype=torch.float32)).double().clamp(1e-7, 1 - 1e-7).numpy()
             pv = tree_model(torch.as_tensor(x32[val], dtype=torch.float32)).double().clamp(1e-7, 1 - 1e-7).numpy()
@@ -262,6 +306,9 @@ def fit_affordance(
         tree_model.eval()
         return tree_model, {"train_loss": bce(pt, y[tr]), "val_loss": bce(pv, y[val]), "val_auroc": auroc,
                             "n_trees": int(clf.n_iter_)}
+    if position_blocks:
+        raise ValueError("relational features (position_blocks) are for the trees model; the MLP sees the "
+                         "observation only")
     x = torch.as_tensor(obs, dtype=torch.float32)
     t = torch.as_tensor(y)
     model = MLPAffordance(obs.shape[1], list(cfg.hidden_sizes))
@@ -360,9 +407,12 @@ def train_affordance(skill: Skill, cfg: AffordanceConfig, progress: bool = True,
             o.save(path)
         return o
 
+    if cfg.features not in AFFORDANCE_FEATURES:
+        raise ValueError(f"unknown affordance features {cfg.features!r}; valid: {', '.join(AFFORDANCE_FEATURES)}")
+    blocks = object_position_blocks(env_id or skill.env_id) if cfg.features == "relational" else []
     train = outcomes("train", cfg.n_train, AFFORDANCE_TRAIN_SEED_BASE)
     test = outcomes("test", cfg.n_test, AFFORDANCE_TEST_SEED_BASE)
-    model, fit = fit_affordance(train.observations, train.success, cfg, progress=progress)
+    model, fit = fit_affordance(train.observations, train.success, cfg, progress=progress, position_blocks=blocks)
     with torch.no_grad():
         p = model(torch.as_tensor(test.observations, dtype=torch.float32)).numpy()
     metrics = affordance_metrics(p, test.success)
@@ -442,8 +492,13 @@ class AffordanceSet:
 
     def __init__(self, models: list[torch.nn.Module]) -> None:
         self.models = list(models)
-        trees = [(i, m) for i, m in enumerate(self.models) if isinstance(m, TreeAffordance)]
-        self._others = [(i, m) for i, m in enumerate(self.models) if not isinstance(m, TreeAffordance)]
+        obs_dims = {m.arch["obs_dim"] for m in self.models if isinstance(m, TreeAffordance)}
+        obs_dim = max(obs_dims, default=0)
+        # one forest needs one observation layout; trees of another obs_dim (never mixed in a scene) run alone
+        trees = [(i, m) for i, m in enumerate(self.models)
+                 if isinstance(m, TreeAffordance) and m.arch["obs_dim"] == obs_dim]
+        in_forest = {i for i, _ in trees}
+        self._others = [(i, m) for i, m in enumerate(self.models) if i not in in_forest]
         self._memo: tuple[bytes, npt.NDArray[np.float64]] | None = None
         self._forest: dict[str, torch.Tensor] | None = None
         if trees:
@@ -460,6 +515,25 @@ class AffordanceSet:
             self._forest = {name: cat(name, fill) for name, fill in (
                 ("feature", 0), ("threshold", 0.0), ("left", 0), ("right", 0), ("is_leaf", True),
                 ("missing_left", False), ("value", 0.0))}
+            # relational features (TreeAffordance.position_blocks): the forest reads one long vector, the
+            # observation followed by each distinct block list's added features; a model's indices past the
+            # observation are shifted to its own segment
+            self._block_lists: list[tuple[int, ...]] = []
+            segment_start: dict[tuple[int, ...], int] = {}
+            width_so_far = obs_dim
+            row = 0
+            for _, m in trees:
+                n_rows = m.feature.shape[0]
+                blocks = tuple(m.position_blocks)
+                if blocks:
+                    if blocks not in segment_start:
+                        self._block_lists.append(blocks)
+                        segment_start[blocks] = width_so_far
+                        width_so_far += 2 * len(blocks) * (len(blocks) - 1)  # 4 per pair
+                    f = self._forest["feature"][row:row + n_rows]
+                    self._forest["feature"][row:row + n_rows] = torch.where(
+                        f >= obs_dim, f - obs_dim + segment_start[blocks], f)
+                row += n_rows
             self._forest["baseline"] = torch.zeros(len(self.models), dtype=torch.float64)
             for i, m in trees:
                 self._forest["baseline"][i] = m.baseline[0]
@@ -482,6 +556,9 @@ class AffordanceSet:
         if self._forest is not None:
             f = self._forest
             xv64 = torch.from_numpy(x).to(torch.float64)
+            if self._block_lists:
+                xv64 = torch.cat([xv64, *(TreeAffordance.relational_features(xv64[None], b)[0]
+                                          for b in self._block_lists)])
             tree = torch.arange(f["feature"].shape[0])
             node = torch.zeros_like(tree)
             for _ in range(self._depth):

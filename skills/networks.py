@@ -349,6 +349,7 @@ class MLPAffordance(nn.Module):
 MAX_TREES = 2000
 MAX_TREE_NODES = 4096
 MAX_TREE_DEPTH = 64
+MAX_POSITION_BLOCKS = 16
 
 
 class TreeAffordance(nn.Module):
@@ -360,18 +361,33 @@ class TreeAffordance(nn.Module):
     ``<= threshold`` (or NaN when ``missing_left``) to ``left``, otherwise to ``right``; leaves hold
     additive raw scores ``value``.
 
+    *Relational features* (optional, ``position_blocks``): axis-aligned splits cannot compare two coordinates of
+    the observation, so a condition such as "the neighbour stands within 5 cm of the object" needs many splits. With
+    ``position_blocks = [i_1, ..., i_k]`` (start indices of ``k`` absolute 3-d positions [m] in the observation,
+    e.g. robosuite's ``<obj>_pos``) the trees also see, for every pair ``a < b``, the offset ``p_a - p_b``
+    (3 values, m) and its horizontal length ``‖(p_a - p_b)_xy‖`` (m): ``obs_dim + 4·k(k-1)/2`` features, computed
+    in float64 (:meth:`features`). The pairwise-relation inputs of object-centric models (e.g. Battaglia et al.
+    2018, "Relational inductive biases...") reduced to the two quantities a pick's success turned on here
+    (README, issue 18).
+
     Args:
         obs_dim: observation size.
         n_trees: number of trees.
         max_nodes: nodes per tree (shorter trees are padded with leaves).
         max_depth: the deepest leaf's depth (number of descent steps evaluated).
+        position_blocks: start indices of absolute 3-d positions whose pairwise offsets are added as features
+            (empty: the raw observation only, as before).
     """
 
     kind = "tree_affordance"
 
-    def __init__(self, obs_dim: int, n_trees: int, max_nodes: int, max_depth: int) -> None:
+    def __init__(self, obs_dim: int, n_trees: int, max_nodes: int, max_depth: int,
+                 position_blocks: tuple[int, ...] | list[int] = ()) -> None:
         super().__init__()
         self.arch = {"obs_dim": obs_dim, "n_trees": n_trees, "max_nodes": max_nodes, "max_depth": max_depth}
+        blocks = [int(i) for i in position_blocks]
+        if blocks:  # only then in the manifest: models saved before this option load and hash unchanged
+            self.arch["position_blocks"] = blocks
         shape = (n_trees, max_nodes)
         self.register_buffer("feature", torch.zeros(shape, dtype=torch.int64))
         self.register_buffer("threshold", torch.zeros(shape, dtype=torch.float64))
@@ -384,18 +400,50 @@ class TreeAffordance(nn.Module):
 
     @classmethod
     def from_arch(cls, arch: Any) -> TreeAffordance:
-        if not isinstance(arch, dict) or set(arch) != {"obs_dim", "n_trees", "max_nodes", "max_depth"}:
-            raise ArchitectureError(f"tree architecture needs keys obs_dim, n_trees, max_nodes, max_depth: {arch!r}")
+        base = {"obs_dim", "n_trees", "max_nodes", "max_depth"}
+        if not isinstance(arch, dict) or not base <= set(arch) <= base | {"position_blocks"}:
+            raise ArchitectureError("tree architecture needs keys obs_dim, n_trees, max_nodes, max_depth (and "
+                                    f"optionally position_blocks): {arch!r}")
         limits = {"obs_dim": MAX_WIDTH, "n_trees": MAX_TREES, "max_nodes": MAX_TREE_NODES, "max_depth": MAX_TREE_DEPTH}
         for k, hi in limits.items():
             v = arch[k]
             if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= hi:
                 raise ArchitectureError(f"architecture[{k!r}]={v!r} must be an int in [1, {hi}]")
-        return cls(arch["obs_dim"], arch["n_trees"], arch["max_nodes"], arch["max_depth"])
+        blocks = arch.get("position_blocks", [])
+        if "position_blocks" in arch and (
+                not isinstance(blocks, list) or not 2 <= len(blocks) <= MAX_POSITION_BLOCKS
+                or any(not isinstance(i, int) or isinstance(i, bool) or not 0 <= i <= arch["obs_dim"] - 3
+                       for i in blocks)):
+            raise ArchitectureError(f"architecture['position_blocks']={blocks!r} must list 2..{MAX_POSITION_BLOCKS} "
+                                    f"start indices in [0, obs_dim - 3]")
+        return cls(arch["obs_dim"], arch["n_trees"], arch["max_nodes"], arch["max_depth"], blocks)
+
+    @property
+    def position_blocks(self) -> list[int]:
+        return list(self.arch.get("position_blocks", []))
+
+    @staticmethod
+    def relational_features(x: torch.Tensor, position_blocks: list[int] | tuple[int, ...]) -> torch.Tensor:
+        """The added features alone: ``x (B, obs_dim) float64`` → ``(B, 4·k(k-1)/2) float64``, for each pair
+        ``a < b`` of blocks ``[p_a - p_b (3), ‖(p_a - p_b)_xy‖ (1)]`` [m]."""
+        cols = []
+        for j, a in enumerate(position_blocks):
+            for b in position_blocks[j + 1:]:
+                d = x[:, a:a + 3] - x[:, b:b + 3]
+                cols += [d, torch.sqrt(d[:, 0] ** 2 + d[:, 1] ** 2)[:, None]]
+        return torch.cat(cols, dim=1) if cols else x[:, :0]
+
+    def features(self, obs: torch.Tensor) -> torch.Tensor:
+        """``obs (B, obs_dim)`` → the trees' inputs ``(B, n_features) float64`` (the observation, then the
+        relational features of :meth:`relational_features` when ``position_blocks`` is set)."""
+        x = obs.to(torch.float64)
+        blocks = self.position_blocks
+        return torch.cat([x, self.relational_features(x, blocks)], dim=1) if blocks else x
 
     @classmethod
-    def from_sklearn(cls, clf: Any, obs_dim: int) -> TreeAffordance:
-        """Export a fitted binary ``HistGradientBoostingClassifier`` (numerical features only).
+    def from_sklearn(cls, clf: Any, obs_dim: int, position_blocks: list[int] | tuple[int, ...] = ()) -> TreeAffordance:
+        """Export a fitted binary ``HistGradientBoostingClassifier`` (numerical features only), fitted on
+        :meth:`features` of the observations (with ``position_blocks``: the same blocks).
 
         Raises:
             ValueError: not a binary classifier, or categorical splits present.
@@ -406,7 +454,8 @@ class TreeAffordance(nn.Module):
         nodes = [p.nodes for p in predictors]
         if any(n["is_categorical"].any() for n in nodes):
             raise ValueError("categorical splits are not supported")
-        m = cls(obs_dim, len(nodes), max(len(n) for n in nodes), max(int(n["depth"].max()) for n in nodes) or 1)
+        m = cls(obs_dim, len(nodes), max(len(n) for n in nodes), max(int(n["depth"].max()) for n in nodes) or 1,
+                position_blocks)
         with torch.no_grad():
             for t, n in enumerate(nodes):
                 k = len(n)
@@ -422,7 +471,7 @@ class TreeAffordance(nn.Module):
 
     def logits(self, obs: torch.Tensor) -> torch.Tensor:
         """``obs (B, obs_dim)`` → raw scores ``(B,)`` float64."""
-        x = obs.to(torch.float64)
+        x = self.features(obs)
         b, n_trees = x.shape[0], self.feature.shape[0]
         tree = torch.arange(n_trees).expand(b, n_trees)
         node = torch.zeros(b, n_trees, dtype=torch.int64)
