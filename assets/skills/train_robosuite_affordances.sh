@@ -37,4 +37,8 @@ for s in $PLACE_V2; do train_v2 "$s" "$N_TRAIN"; done
 # so a rerun with the same skills skips them. Set PICK_V2="" to skip.
 PICK_V2=${PICK_V2-"pick_can:900 pick_bread:900 pick_cereal:600 pick_milk:600"}
 OUTCOMES=${OUTCOMES:-bench_results/robosuite_scene/affordance_outcomes_v2}
-for sn in $PICK_V2; do train_v2 "${sn%%:*}" "${sn##*:}" --cache-dir "$OUTCOMES"; done
+# Eighteenth session: the pick affordances' trees also see the pairwise offsets between the four objects'
+# positions (--features relational; chosen by cross-validation on pick_bread's training executions only, applied to
+# all four picks before their held-out starts were read; README). PICK_FEATURES=raw gives the twelfth session's.
+PICK_FEATURES=${PICK_FEATURES:-relational}
+for sn in $PICK_V2; do train_v2 "${sn%%:*}" "${sn##*:}" --cache-dir "$OUTCOMES" --features "$PICK_FEATURES"; done
