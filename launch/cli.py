@@ -833,6 +833,8 @@ def bench_skills(
     dagger_episodes: int = typer.Option(20, help="--train: policy episodes per DAgger round."),
     gate_episodes: int = typer.Option(0, help="--train: safe-improvement gate's validation episodes (train "
                                       "--gate-episodes; 0: off)."),
+    demo_filter: str = typer.Option("all", help="--train: demonstration episodes used (train --demo-filter): all | "
+                                    "success."),
     episodes: int = typer.Option(50, help="Episodes per skill and seed."),
     seeds: int = typer.Option(3, help="Seeds seed..seed+n-1: evaluation seed blocks; with --train, training "
                                       "seeds (each trained policy is evaluated on its seed's block)."),
@@ -867,7 +869,8 @@ def bench_skills(
                         stop_at_success=stop_at_success if stop_at_success <= 1 else None, threads=threads,
                         n_demos=n_demos, train_options={k: v for k, v in (
                             ("bc_pretrain_steps", bc_pretrain_steps), ("bc_dagger_rounds", bc_dagger_rounds),
-                            ("dagger_episodes", dagger_episodes), ("gate_episodes", gate_episodes))
+                            ("dagger_episodes", dagger_episodes), ("gate_episodes", gate_episodes),
+                            ("demo_filter", demo_filter))
                             if v != getattr(TrainConfig, k)},
                         label=f"bench skills --train --suite {suite}" if not skills else "")
         return

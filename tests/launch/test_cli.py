@@ -177,3 +177,19 @@ def test_bench_skills_train_eval_episodes_and_first_seed_reach_the_units(tmp_pat
     r = _cli(*args[:-1], str(tmp_path / "c"), "--eval-episodes", "0")
     assert r.returncode != 0 and "eval_episodes and final_eval_episodes must be ≥ 1" in r.stderr
     assert "Traceback" not in r.stderr and not (tmp_path / "c").exists()
+
+
+def test_bench_skills_train_passes_the_demo_filter_to_the_units(tmp_path):
+    """``bench skills --train --demo-filter success`` reaches each unit's training config (and so its reuse key);
+    an unknown filter is refused with the valid names."""
+    out = tmp_path / "b"
+    args = ["bench", "skills", "--train", "--skills", "metaworld/reach-v3", "--algo", "bc", "--steps", "20",
+            "--eval-every", "20", "--n-demos", "2", "--episodes", "1", "--seeds", "1", "--eval-episodes", "1",
+            "--backend", "inline", "--stop-at-success", "2", "--out", str(out)]
+    r = runner.invoke(app, [*args, "--demo-filter", "success"])
+    assert r.exit_code == 0, r.output
+    run = out / "runs" / "metaworld_reach-v3" / "bc-s0"
+    assert json.loads((run / "bench_unit.json").read_text())["unit"]["train_options"] == {"demo_filter": "success"}
+    assert json.loads((run / "config.json").read_text())["demo_filter"] == "success"
+    r = _cli(*args[:-1], str(tmp_path / "c"), "--demo-filter", "succes")
+    assert r.returncode != 0 and "success" in r.stderr and "Traceback" not in r.stderr
