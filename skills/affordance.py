@@ -492,11 +492,12 @@ class AffordanceSet:
 
     def __init__(self, models: list[torch.nn.Module]) -> None:
         self.models = list(models)
-        obs_dims = {m.arch["obs_dim"] for m in self.models if isinstance(m, TreeAffordance)}
-        obs_dim = max(obs_dims, default=0)
-        # one forest needs one observation layout; trees of another obs_dim (never mixed in a scene) run alone
+        # relational trees index their added features from the end of the observation, so the forest takes those
+        # of one obs_dim only (others, never mixed into a scene, run alone); plain trees index the observation
+        obs_dim = max((m.arch["obs_dim"] for m in self.models if isinstance(m, TreeAffordance) and m.position_blocks),
+                      default=0)
         trees = [(i, m) for i, m in enumerate(self.models)
-                 if isinstance(m, TreeAffordance) and m.arch["obs_dim"] == obs_dim]
+                 if isinstance(m, TreeAffordance) and (not m.position_blocks or m.arch["obs_dim"] == obs_dim)]
         in_forest = {i for i, _ in trees}
         self._others = [(i, m) for i, m in enumerate(self.models) if i not in in_forest]
         self._memo: tuple[bytes, npt.NDArray[np.float64]] | None = None
@@ -520,7 +521,7 @@ class AffordanceSet:
             # observation are shifted to its own segment
             self._block_lists: list[tuple[int, ...]] = []
             segment_start: dict[tuple[int, ...], int] = {}
-            width_so_far = obs_dim
+            width_so_far = self._relational_obs_dim = obs_dim
             row = 0
             for _, m in trees:
                 n_rows = m.feature.shape[0]
@@ -557,6 +558,9 @@ class AffordanceSet:
             f = self._forest
             xv64 = torch.from_numpy(x).to(torch.float64)
             if self._block_lists:
+                if len(x) != self._relational_obs_dim:
+                    raise ValueError(f"observation of size {len(x)}; the relational affordance models expect "
+                                     f"{self._relational_obs_dim}")
                 xv64 = torch.cat([xv64, *(TreeAffordance.relational_features(xv64[None], b)[0]
                                           for b in self._block_lists)])
             tree = torch.arange(f["feature"].shape[0])
