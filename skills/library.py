@@ -161,6 +161,7 @@ def publish_version(root: str | os.PathLike[str], fill: Callable[[Path], dict[st
             target = root / f"v{version:04d}"
             manifest["version"] = version
             write_manifest(tmp / MANIFEST, manifest)
+            _apply_default_modes(tmp)
             try:
                 os.rename(tmp, target)  # atomic; fails if another writer took this version
                 break
@@ -175,6 +176,18 @@ def publish_version(root: str | os.PathLike[str], fill: Callable[[Path], dict[st
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
+
+
+def _apply_default_modes(d: Path) -> None:
+    """Give a published version the permissions a plain ``mkdir`` / ``open`` would (``0o777`` / ``0o666`` less the
+    umask) instead of the owner-only ``0o700`` / ``0o600`` of :func:`tempfile.mkdtemp` and temp files, so a library
+    shared by a group stays readable by it."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(d, 0o777 & ~mask)
+    for f in d.iterdir():
+        if f.is_file() and not f.is_symlink():
+            os.chmod(f, 0o666 & ~mask)
 
 
 def read_verified_manifest(d: Path) -> dict[str, Any]:

@@ -513,3 +513,19 @@ def test_upgrade_never_writes_through_a_symlinked_directory(tmp_path):
     assert upgrade_manifests(tmp_path / "lib") == []
     assert (d / "manifest.json").read_bytes() == before
     assert upgrade_manifests(tmp_path / "outside") == [d / "manifest.json"]
+
+
+def test_saved_versions_get_the_default_permissions_not_the_temp_dirs_owner_only_ones(tmp_path):
+    """A published version is readable as a plain mkdir/open would make it (0o777 / 0o666 less the umask), not
+    0o700 / 0o600 as its temp directory and temp files were: a group's shared library stays readable."""
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        d = SkillLibrary(tmp_path).save(make_skill())
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(d.stat().st_mode) == 0o755
+    files = list(d.iterdir())
+    assert files and all(stat.S_IMODE(f.stat().st_mode) == 0o644 for f in files), [
+        (f.name, oct(f.stat().st_mode)) for f in files]
