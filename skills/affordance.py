@@ -222,11 +222,7 @@ def object_position_blocks(env_id: str) -> list[int]:
         ValueError: the env exposes no ``obs_layout`` (only the robosuite scene envs do), or fewer than two
             object positions.
     """
-    import gymnasium as gym
-
-    import skillstack.envs  # noqa: F401  (registers the envs)
-
-    env = gym.make(env_id)
+    env = make_env(env_id)  # an unknown id lists the valid ones
     try:
         layout = getattr(env.unwrapped, "obs_layout", None)
     finally:
