@@ -274,8 +274,11 @@ def skills_train_affordance(
                                  "offsets between the objects' positions; robosuite scene envs)."),
     steps: int = typer.Option(3000, help="mlp: Adam steps."),
     seed: int = typer.Option(0),
+    test_seed: Optional[int] = typer.Option(None, help="First held-out start seed (default 3 000 000 + 100 000·seed);"
+                                            " a fresh held-out set, declared before its run."),
     threads: Optional[int] = typer.Option(None, help="torch threads."),
-    cache_dir: Optional[Path] = typer.Option(None, help="Keep the outcome datasets (npz) here."),
+    cache_dir: Optional[Path] = typer.Option(None, help="Keep the outcome datasets (npz) here; a larger --n-train "
+                                             "or --n-test extends a cached set instead of collecting it again."),
     workers: int = typer.Option(1, help="Processes that execute the skill from the starts (same outcomes for "
                          "action-chunk policies; batched MLP policies may differ in float rounding)."),
     env: Optional[str] = typer.Option(None, help="Env whose starts the outcomes come from (one skill only; "
@@ -304,7 +307,8 @@ def skills_train_affordance(
         if len(names) != 1:
             raise CLIError(f"--env sets the starts of one skill; got {len(names)} skills: {', '.join(names)}")
         env_spec(env)  # an unknown env id lists the valid ones
-    cfg = AffordanceConfig(n_train=n_train, n_test=n_test, model=model, steps=steps, seed=seed, features=features)
+    cfg = AffordanceConfig(n_train=n_train, n_test=n_test, model=model, steps=steps, seed=seed, features=features,
+                           test_seed=test_seed)
     t = Table(title="affordance models (held-out starts)")
     for col in ("skill", "AUROC", "Brier", "ECE", "n", "success rate"):
         t.add_column(col)

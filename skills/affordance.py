@@ -69,7 +69,20 @@ class Outcomes:
     lengths: npt.NDArray[np.int64]
 
     def save(self, path: str | Path) -> None:
-        np.savez(path, **asdict(self))
+        """Write an ``.npz`` atomically (a crash mid-write leaves any previous file intact)."""
+        import io
+
+        from skillstack.envs.fileio import atomic_write_bytes
+
+        buf = io.BytesIO()
+        np.savez(buf, **asdict(self))
+        atomic_write_bytes(path, buf.getvalue())
+
+    @classmethod
+    def concatenate(cls, parts: list[Outcomes]) -> Outcomes:
+        """The executions of ``parts`` in order (e.g. a cached prefix and the starts collected after it)."""
+        return cls(**{k: np.concatenate([getattr(o, k) for o in parts])
+                      for k in ("observations", "success", "applicable", "lengths")})
 
     @classmethod
     def load(cls, path: str | Path) -> Outcomes:
@@ -208,6 +221,9 @@ class AffordanceConfig:
     batch_size: int = 256
     seed: int = 0
     """Seeds torch and the start-seed offset (``+ 100_000 · seed``)."""
+    test_seed: int | None = None
+    """First held-out start seed (starts ``test_seed + i``); ``None``: ``AFFORDANCE_TEST_SEED_BASE + 100_000 · seed``.
+    Set it to measure on starts that no earlier report used (a fresh held-out set declared before the run)."""
 
 
 AFFORDANCE_FEATURES = ("raw", "relational")
@@ -358,6 +374,16 @@ def affordance_metrics(p: npt.ArrayLike, success: npt.ArrayLike, n_bins: int = 1
     }
 
 
+def _cached_prefix(cache_dir: Path, stem: str, suffix: str, n: int) -> tuple[int, Path] | None:
+    """The largest cached outcome file ``<stem><m><suffix>`` with an even ``m < n``, as ``(m, path)``."""
+    best = None
+    for p in cache_dir.glob(f"{stem}*{suffix}") if cache_dir.is_dir() else ():
+        count = p.name[len(stem):-len(suffix)]
+        if count.isdigit() and int(count) < n and int(count) % 2 == 0 and (best is None or int(count) > best[0]):
+            best = (int(count), p)
+    return best
+
+
 def _policy_digest(skill: Skill) -> str:
     """First 12 hex digits of the sha256 of the policy's tensors (names and bytes)."""
     import hashlib
@@ -389,25 +415,34 @@ def train_affordance(skill: Skill, cfg: AffordanceConfig, progress: bool = True,
         the fit's validation numbers, the config and the ``env_id`` of the starts.
     """
     off = 100_000 * cfg.seed
+    test_first = AFFORDANCE_TEST_SEED_BASE + off if cfg.test_seed is None else int(cfg.test_seed)
 
-    def outcomes(split: str, n: int, base: int) -> Outcomes:
+    def outcomes(split: str, n: int, first_seed: int, tag: str = "") -> Outcomes:
         # keyed by the policy's weights too: a retrained skill of the same name must not reuse old outcomes
         env_tag = "" if env_id in (None, skill.env_id) else "_" + str(env_id).replace("/", "_")
-        path = None if cache_dir is None else (
-            Path(cache_dir) / f"{skill.name}_{_policy_digest(skill)}{env_tag}_{split}_n{n}_s{cfg.seed}.npz")
-        if path is not None and path.exists():
+        if cache_dir is None:
+            return collect_outcomes(skill, n, first_seed, progress=progress, n_workers=n_workers, env_id=env_id)
+        stem = f"{skill.name}_{_policy_digest(skill)}{env_tag}_{split}_n"
+        path = Path(cache_dir) / f"{stem}{n}_s{cfg.seed}{tag}.npz"
+        if path.exists():
             return Outcomes.load(path)
-        o = collect_outcomes(skill, n, base + off, progress=progress, n_workers=n_workers, env_id=env_id)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            o.save(path)
+        # a cached prefix of the same starts (same first seed, an even number of them so that every later start
+        # keeps its start type) is extended instead of collected again: start i depends only on its seed
+        prefix = _cached_prefix(Path(cache_dir), stem, f"_s{cfg.seed}{tag}.npz", n)
+        parts = [] if prefix is None else [Outcomes.load(prefix[1])]
+        m = 0 if prefix is None else prefix[0]
+        parts.append(collect_outcomes(skill, n - m, first_seed + m, progress=progress, n_workers=n_workers,
+                                      env_id=env_id))
+        o = Outcomes.concatenate(parts)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        o.save(path)
         return o
 
     if cfg.features not in AFFORDANCE_FEATURES:
         raise ValueError(f"unknown affordance features {cfg.features!r}; valid: {', '.join(AFFORDANCE_FEATURES)}")
     blocks = object_position_blocks(env_id or skill.env_id) if cfg.features == "relational" else []
-    train = outcomes("train", cfg.n_train, AFFORDANCE_TRAIN_SEED_BASE)
-    test = outcomes("test", cfg.n_test, AFFORDANCE_TEST_SEED_BASE)
+    train = outcomes("train", cfg.n_train, AFFORDANCE_TRAIN_SEED_BASE + off)
+    test = outcomes("test", cfg.n_test, test_first, "" if cfg.test_seed is None else f"_from{test_first}")
     model, fit = fit_affordance(train.observations, train.success, cfg, progress=progress, position_blocks=blocks)
     with torch.no_grad():
         p = model(torch.as_tensor(test.observations, dtype=torch.float32)).numpy()
@@ -419,7 +454,7 @@ def train_affordance(skill: Skill, cfg: AffordanceConfig, progress: bool = True,
         "config": {**asdict(cfg), "hidden_sizes": list(cfg.hidden_sizes)},
         "kind": model.kind,
         "env_id": env_id or skill.env_id,
-        "test_seeds": f"{AFFORDANCE_TEST_SEED_BASE + off}..{AFFORDANCE_TEST_SEED_BASE + off + cfg.n_test - 1}",
+        "test_seeds": f"{test_first}..{test_first + cfg.n_test - 1}",
     })
     return model, metrics
 

@@ -155,6 +155,58 @@ def test_outcome_cache_is_keyed_by_the_policy_weights(tmp_path, monkeypatch):
     assert len(calls) == 4  # new weights: collected again
 
 
+def test_outcome_cache_extends_a_cached_prefix_and_fresh_test_seeds_are_separate(tmp_path, monkeypatch):
+    """A larger --n-train collects only the starts after the cached ones (same seeds, same result); an explicit
+    test_seed measures on other starts and is cached under its own name."""
+    from skillstack.skills import affordance
+    from skillstack.skills.library import SkillLibrary, default_library_path
+
+    calls = []
+
+    def fake_collect(skill, n, seed_base, **kw):  # start i depends only on its seed, as in collect_outcomes
+        calls.append((n, seed_base))
+        obs = np.array([np.random.default_rng(seed_base + i).normal(size=skill.observation_space.shape[0])
+                        for i in range(n)])
+        return affordance.Outcomes(obs, obs[:, 0] > 0, np.ones(n, bool), np.arange(seed_base, seed_base + n))
+
+    monkeypatch.setattr(affordance, "collect_outcomes", fake_collect)
+    skill = SkillLibrary(default_library_path()).load("open_drawer")
+    base_train, base_test = affordance.AFFORDANCE_TRAIN_SEED_BASE, affordance.AFFORDANCE_TEST_SEED_BASE
+    affordance.train_affordance(skill, AffordanceConfig(n_train=60, n_test=30, n_trees=5), progress=False,
+                                cache_dir=tmp_path)
+    assert calls == [(60, base_train), (30, base_test)]
+    calls.clear()
+    _, metrics = affordance.train_affordance(skill, AffordanceConfig(n_train=100, n_test=30, n_trees=5),
+                                             progress=False, cache_dir=tmp_path)
+    assert calls == [(40, base_train + 60)]  # only the 40 new training starts; the test split is cached
+    (path,) = tmp_path.glob("*_train_n100_s0.npz")
+    np.testing.assert_array_equal(affordance.Outcomes.load(path).lengths, np.arange(base_train, base_train + 100))
+    assert metrics["test_seeds"] == f"{base_test}..{base_test + 29}"
+    calls.clear()
+    cfg = AffordanceConfig(n_train=100, n_test=30, n_trees=5, test_seed=base_test + 30)
+    _, metrics = affordance.train_affordance(skill, cfg, progress=False, cache_dir=tmp_path)
+    assert calls == [(30, base_test + 30)]  # fresh held-out starts, not the cached ones
+    assert metrics["test_seeds"] == f"{base_test + 30}..{base_test + 59}"
+    assert len(list(tmp_path.glob(f"*_test_n30_s0_from{base_test + 30}.npz"))) == 1
+    calls.clear()
+    affordance.train_affordance(skill, AffordanceConfig(n_train=61, n_test=30, n_trees=5), progress=False,
+                                cache_dir=tmp_path)
+    assert calls == [(1, base_train + 60)]  # prefixes are even, so every start keeps its start type
+
+
+def test_outcomes_of_a_prefix_and_its_continuation_equal_one_collection():
+    """The cache extension relies on this: start i depends only on seed_base + i and the parity of i."""
+    from skillstack.skills.affordance import Outcomes, collect_outcomes
+    from skillstack.skills.library import SkillLibrary, default_library_path
+
+    skill = SkillLibrary(default_library_path()).load("open_drawer")
+    whole = collect_outcomes(skill, 6, 321, n_parallel=1, progress=False)
+    joined = Outcomes.concatenate([collect_outcomes(skill, 4, 321, n_parallel=1, progress=False),
+                                   collect_outcomes(skill, 2, 325, n_parallel=1, progress=False)])
+    for k in ("observations", "success", "applicable", "lengths"):
+        np.testing.assert_array_equal(getattr(whole, k), getattr(joined, k), err_msg=k)
+
+
 def test_affordance_set_is_bit_identical_to_each_model_and_memoised():
     from skillstack.envs import get_scene, make_env
     from skillstack.skills.affordance import AffordanceSet
