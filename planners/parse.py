@@ -57,10 +57,11 @@ from skillstack.planners.lexicon import Lexicon
 from skillstack.planners.symbolic import apply_plan, shortest_plan
 
 _SPLIT = re.compile(r"\bstep \d+\b|\(?\b\d+\)|\b\d+\.(?!\d)"  # numbered steps: "1) open the drawer 2) ..."
+                    r"|\(?\b[a-h]\)"  # lettered steps: "a) grab the red block b) put it in the bin", "(a) ..."
                     r"|[,;:.!?]|\s[\u2014\u2013-]+\s|[\u2014\u2013]"  # dashes split clauses like commas
                     r"|\s*(?:-+>|=+>|\u2192)\s*"  # arrows: "pick the blue block -> put it in the bin"
                     r"|\bbut\b|\band then\b|\bafter that\b|\bafterwards\b|\bthen\b|\band\b|\bas well as\b"
-                    r"|\bafter\b|\bbefore\b|\bonce\b|\bfinally\b|\bfirst\b|\bnext\b|\blastly\b")
+                    r"|\bafter\b|\bbefore\b|\bonce\b|\bfinally\b|\bfirst\b|\bnext\b(?!\s+to\b)|\blastly\b")
 _COPULA = re.compile(r"\b(is|are|was|were|been|it's|feels|seems|looks|i'm|i am)\b")
 _INTERJECTION = re.compile(r"^(?:(?:ugh+|hey|um+|uh+|hmm+|well|so|yo|oops|argh+|brr+|pls|plz|ok so|okay so|oh)"
                            r"(?:\s+|$))+")
@@ -72,7 +73,7 @@ block with the blue one", "switch the window to open" are no toggles)."""
 _MODAL = re.compile(r"\b(should|must|needs?|has to|have to|want|wants|make sure|ensure|ought|leave|keep|get)\b")
 _DETERMINERS = ("the", "both", "all", "each", "every", "my", "your", "this", "that", "these", "those")
 _PRONOUN = re.compile(r"\b(it|them|that one|this one|the one)\b")
-_GENERIC_OBJECT = re.compile(r"\bthe (block|cube|object|thing|item|one)\b")
+_GENERIC_OBJECT = re.compile(r"\b(?:the|that|this) (block|cube|object|thing|item|one)\b")
 _SUBJECTS = frozenset({"it", "it's", "i", "i'm", "we", "there", "there's", "here", "that's", "this"})
 _LEFT_STATE = re.compile(r"^(someone|somebody|you|i|we|they)\s+(left|forgot|has left|have left)\b")
 """A past action that explains the state ("someone left the drawer open"): a state description, not a goal."""
@@ -91,9 +92,23 @@ blue block, then put it back" is a place)."""
 def _is_undo(clause: str) -> bool:
     return _UNDO_ONLY.match(clause) is not None or _PUT_BACK.match(clause) is not None
 _KEEP_AS_IS = re.compile(r"^(?:leave|keep)\s+(?P<np>.+?)\s+(?:as it is|as is|alone|the way it is|how it is|"
-                         r"where it is|untouched|unchanged|be)$")
-_DONT_TOUCH = re.compile(r"^(?:touch|mess with|move|bother with|change)\s+(?P<np>the\s+(?:[a-z]+\s+)?[a-z]+)$")
-"""Keep something as it is: "leave the drawer as it is", "don't touch the window" (after the negation is stripped)."""
+                         r"where it is(?:\s+(?:on|in)\s+the\s+[a-z]+)?|untouched|unchanged|be)"
+                         r"(?:\s+(?:though|too|either|please|for now))?$")
+_STAYS = re.compile(r"^(?P<np>(?:the|that|this)\s+(?:[a-z]+\s+)?[a-z]+)\s+(?:stays|remains|can stay|should stay|"
+                    r"must stay|stays put)(?:\s+(?:where it is|as it is|there|put))?$")
+"""Keep something as it is, said of it: "the red one stays where it is"."""
+_DONT_TOUCH = re.compile(r"^(?:touch|mess with|move|bother with|change)\s+(?P<np>the\s+(?:[a-z]+\s+)?[a-z]+)"
+                         r"(?:\s+(?:though|too|either|at all|please|for now))?$")
+"""Keep something as it is: "leave the drawer as it is", "don't touch the window" (after the negation is stripped),
+"leave it where it is on the table" (*it*: the noun phrase mentioned last)."""
+_BESIDE = re.compile(r"\s+(?:next to|beside|besides|alongside|near|by)\s+the\s+(?:[a-z]+\s+)?"
+                     r"(?:one|block|cube|brick)\b")
+"""Where at the destination ("put the red block into the drawer next to the blue one"): not a second object."""
+_PLEA_ONLY = re.compile(r"^(?:(?:can|could|would|will) you\s+)?(?:please\s+)?(?:just\s+)?(?:fix|sort out|deal with|"
+                        r"handle|take care of|do something about)\s+(?:it|that|this)(?:\s+(?:please|pls|now|already))?$"
+                        r"|^sort (?:it|that|this) out(?:\s+(?:please|pls|now|already))?$")
+"""A plea that names nothing ("fix it", "deal with that") after a state description or a complaint: the request is
+the one the complaint implies ("someone left the drawer hanging open again. fix it" → close the drawer)."""
 _REMINDER = re.compile(r"^(?:forget to|remember to|be sure to|make sure to)\s+")
 """A reminder ("don't forget to shut it", after the negation is stripped): asks for the action, no negation."""
 _INNER_NEGATION = re.compile(r"\b(?:not|no|never|n't)\b|n't\b")
@@ -107,9 +122,10 @@ state, like "it's cold in here"; a wish ("I want the drawer open", "I need ...")
 _WISH = re.compile(r"\b(?:should|must|needs?|has to|have to|want|wants|make sure|ensure|ought)\b")
 """What turns a first-person sentence into a request ("we always need the window open"); unlike ``_MODAL``, not
 "keep" ("I keep bumping into the drawer" is a complaint)."""
-_HOLDING_STATE = re.compile(r"^(?:you're|you are)\s+(?:(?:still|currently|now|already|just)\s+)?"
-                            r"(?:holding|carrying|gripping)\b")
-"""A description of what the hand holds ("but you're holding the red one right now"): state, not a request."""
+_HOLDING_STATE = re.compile(r"^(?:you're|you are|you've|you have)\s+(?:(?:still|currently|now|already|just)\s+)?"
+                            r"(?:holding|carrying|gripping|got\b(?!\s+to\b))\b")
+"""A description of what the hand holds ("but you're holding the red one right now", "you've already got the red one
+in your hand"): state, not a request."""
 _HEADING = re.compile(r"^(?:(?P<negative>don't|do not|dont|never|avoid|not|forbidden|prohibited)|do|action|actions|"
                       r"object|objects|target|task|tasks|steps?|etapes|pasos|schritte|goal|goals|goal state|"
                       r"instructions?|todo|to do|plan|note|please|request|order|sequence)$")
@@ -132,7 +148,8 @@ _ENSURE = re.compile(r"^(?:make sure|ensure|be sure|see to it)(?: that)?\b")
 _PARTICLES = frozenset({"up", "down", "away", "out", "in", "off", "back", "over"})
 _COLOURED = re.compile(r"\b([a-z]+)[\s-]+(?:colou?red|hued|tinted)\b")
 """"ruby-coloured piece" → "ruby piece": the colour word names the object."""
-_CONTRACTED_IS = re.compile(r"\b([a-z]+)'s\s+(already|still|open|closed|shut|empty|full|in|inside|been)\b")
+_CONTRACTED_IS = re.compile(r"\b([a-z]+)'s\s+(already|still|open|closed|shut|empty|full|in|inside|been|wide|all|"
+                            r"half|completely|fully|totally|ajar)\b")
 _HELD = re.compile(r"\b(?:what(?:ever)?|the (?:one|block|cube|thing|object))\s+(?:that\s+)?(?:you're|you are)\s+"
                    r"(?:holding|carrying)\b|\bwhat(?:ever)? you(?:'ve| have)? got(?: in your (?:hand|gripper))?\b"
                    r"|\bwhat(?:'s| is) in your (?:hand|gripper)\b|\bwhat(?:ever)? you have in your (?:hand|gripper)\b")
@@ -146,8 +163,9 @@ _HELD_RELATIVE = re.compile(r"\bthe (?:block|cube|one|thing|object)\s*,?\s*(?:th
 drawer" — the German "den Block, den du gerade hältst"), resolved before the clauses are split."""
 _WHICH_ONE = re.compile(r"\b(?:whichever\s+(?:block|cube|one)\s+(?:is\s+|'s\s+)?"
                         r"|the\s+(?:block|cube|one)\s+(?:(?:that|which)\s+(?:is\s+|'s\s+)|that's\s+|(?=still\b)))"
-                        r"(?:still\s+)?(?P<where>on the table|in the drawer|in the bin|in your (?:hand|gripper))\b")
-"""An object picked out by where it is in the start state: "whichever block is still on the table", "the block
+                        r"(?:still\s+)?(?:(?:lying|sitting|standing|resting|left)\s+)?"
+                        r"(?P<where>on the table|in the drawer|in the bin|in your (?:hand|gripper))\b")
+"""An object picked out by where it is in the start state: "whichever block is still (lying) on the table", "the block
 that is in the drawer", "the one still in the bin". A bare "the cube on the table" is not one: there "on the table"
 is more often the destination ("put the cube on the table")."""
 _WHERE = {"on the table": "block_on_table({o})", "in the drawer": "block_in_drawer({o})",
@@ -156,6 +174,26 @@ _SOURCE = re.compile(r"\s+(?:off|from|out of)\s+(?:of\s+)?the\s+(?:table|drawer|
 """Where a picked object comes from ("pick the blue block up off the table"): no destination, so not matched
 against the place phrasings."""
 _CONDITION = re.compile(r"^(?:if|in case)\s+(?P<cond>.+)$")
+_AJAR = re.compile(r"\b(?:ajar|half[\s-]open|partly open|partially open|part[\s-]open|cracked open|half[\s-]"
+                   r"(?:closed|shut))\b")
+"""A fixture part-open, the symbolic domain's ``"ajar"`` (neither ``*_open`` nor ``*_closed`` holds)."""
+_IF_THEN = re.compile(r"\bif\b(?P<cond>[^,;.!?]*?)\s+then\b")
+""""IF drawer closed THEN open it": the "then" of a condition ends the condition, not the branch."""
+_REWRITES = (
+    (re.compile(r"\b(?:has not|hasn't|hasnt) been\b"), "is not"),  # "if the button hasn't been pressed yet"
+    (re.compile(r"\b(?:have not|haven't|havent) been\b"), "are not"),
+    (re.compile(r"\bhas been\b(?!\s+(?:open|opened|closed|shut|pressed)\s+(?:by|for|since|all)\b)"), "is"),
+    (re.compile(r"\bthe (?:pull|slide|roll)[\s-]out (?=drawer\b)"), "the "),  # "the pull-out drawer"
+    (re.compile(r"\bthe ((?:[a-z]+ ){0,2}?)(?:switch|pushbutton)\b"), r"the \1button"),  # "the big round switch"
+    (re.compile(r"\bbutton (?:on|at|by) the table\b"), "button"),  # where the button is, not a destination
+    (re.compile(r"\b(is|are)(\s+not)?\s+opened\b"), r"\1\2 open"),  # "is not opened yet": the state word
+    (re.compile(r"\bem\b"), "them"),
+    (re.compile(r"\bits\s+(?=(?:so|too|really|very|way|getting|freezing|cold|chilly|hot|warm|stuffy|open|closed|"
+                r"shut|already|still|not)\b)"), "it is "),  # "brr its freezing in here"
+)
+"""Normalisations before the clauses are split: a perfect-tense state ("hasn't been pressed" → "is not pressed"),
+adjectives and nouns of the scene's fixtures ("the pull-out drawer", "the big round switch" → the button, "the
+button on the table"), and "em" for "them"."""
 _ELSE = re.compile(r"^(?:otherwise|else|if not|or else|if it is not|if it isn't|if not so)\b\s*(?P<rest>.*)$")
 """A conditional request: "if the drawer is open, close it; otherwise open it" — the condition is read against
 the start state with the goal of the earlier clauses reached ("open the drawer, and if it is open, ..."), and only
@@ -164,8 +202,8 @@ sequencing word (*then, after that, finally, …*): in "if the drawer is closed,
 both requests are conditional, in "if the drawer is open, close it, then press the button" the press is not. A
 bare "otherwise," or "if not," starts the other branch with the clauses after it. "When" is no condition:
 "when the drawer is open, put the red block in it" describes the order of the steps, not the start state."""
-_BRANCH_END = re.compile(r"[;.!?]|\bstep \d+\b|\(?\b\d+\)|\b\d+\.(?!\d)|\band then\b"
-                         r"|\bafter that\b|\bafterwards\b|\bthen\b|\bfinally\b|\bnext\b|\blastly\b")
+_BRANCH_END = re.compile(r"[;.!?]|\bstep \d+\b|\(?\b\d+\)|\(?\b[a-h]\)|\b\d+\.(?!\d)|\band then\b"
+                         r"|\bafter that\b|\bafterwards\b|\bthen\b|\bfinally\b|\bnext\b(?!\s+to\b)|\blastly\b")
 _STATE_NEGATION = re.compile(r"(?:\b(?P<pre>is|are|be|stay|stays|remain|remains|should|must|to)\s+|(?<=\w)'s\s+)"
                              r"(?:not|never)\s+(?=(?:\w+\s+)?(?:open|closed|shut|pressed|in|on|inside|ajar)\b)"
                              r"|\b(?:isn't|aren't|isnt|arent|never)\s+(?=(?:\w+\s+)?(?:open|closed|shut|pressed|in|on"
@@ -332,6 +370,8 @@ class InstructionParser:
         # containers named in the scene's phrasings ("in the drawer", "in the bin"): what "in there" can refer to
         # the verbs the sub-goal phrasings start with ("put", "close", ...): where a comma-less condition ends
         self._verbs = frozenset(t.split()[0] for t in bank) - _NOT_VERBS - frozenset(_DETERMINERS) - _SUBJECTS
+        # the fixtures the predicates without an argument are about ("drawer_open" → "drawer")
+        self.fixtures = frozenset(p.split("_")[0] for p in self.predicates if "(" not in p) - {"hand"}
         self.locations = sorted({m.group(1) for t in bank for m in re.finditer(r"\bin the ([a-z]+)", t)}
                                 - set(self.objects) - {noun})
         # a destination: "in the bin", "into drawer", "on the table" (what a placed object is put in or on)
@@ -473,6 +513,10 @@ class InstructionParser:
         if self.lexicon is not None:  # shades of the scene's colours, fixture nouns ("navy" → "blue")
             text = self.lexicon.english_synonyms(text)
         text = self.correct_spelling(_COLOURED.sub(r"\1", text))
+        for pattern, replacement in _REWRITES:
+            text = pattern.sub(replacement, text)
+        text = _IF_THEN.sub(lambda m: f"if{m.group('cond')},", text)
+        text = re.sub(r"\b(?:them both|both of them|them all|all of them)\b", f"both {self.noun}s", text)
         start = dict(state) if state is not None else dict(self.domain.default_state)
         if len(held) == 1:  # "the block, that you are holding," → the held block (before the commas split it)
             text = _HELD_RELATIVE.sub(f"the {held[0]} {self.noun}", text)
@@ -512,6 +556,9 @@ class InstructionParser:
         stripped: list[tuple[str, str, bool, bool]] = []  # (as written, clause, negated, branch ends before)
         for r, brk in raw:
             c, negated = _strip_edges(_INTERJECTION.sub("", " ".join(_words(r))))
+            bare = re.match(r"(?:if|in case) (?P<noun>[a-z]+)\b", c)
+            if bare is not None and bare.group("noun") in self.fixtures:  # "if drawer closed": the drawer
+                c = f"{c[:bare.start('noun')]}the {c[bare.start('noun'):]}"
             m = _REMINDER.match(c)
             if m is not None:  # "don't forget to close it" asks to close it
                 c, negated = c[m.end():], negated and not c.startswith("forget")
@@ -534,6 +581,7 @@ class InstructionParser:
                           for _, c, n, _ in stripped)
         branch: bool | None = None  # the last condition's value ("if the drawer is open")
         in_else = False  # whether the clauses are in that condition's "otherwise" branch
+        cond_state: dict[str, Any] | None = None  # the state that condition was read in
         for k, (orig, c, negated, brk) in enumerate(stripped):
             c = _CONTRACTED_IS.sub(r"\1 is \2", c)  # "the drawer's already open"
             if len(held) == 1:
@@ -541,11 +589,14 @@ class InstructionParser:
             # "if it isn't," after a condition is its "otherwise", not a new condition
             other = _ELSE.match(c) if branch is not None and not in_else else None
             cond = _CONDITION.match(c) if other is None else None
-            if cond is not None and (value := self._condition(cond.group("cond"), self._state_after(start, goal),
-                                                              held, antecedents)) is not None:
+            # a condition right after another's branch is its alternative ("si está entreabierto, ciérralo; si está
+            # cerrado, ábrelo"): both are read in the same state, not one after the other's request
+            here = cond_state if branch is not None and cond_state is not None else self._state_after(start, goal)
+            if cond is not None and (value := self._condition(cond.group("cond"), here, held,
+                                                              antecedents)) is not None:
                 reads.append({"clause": orig, "read": f"condition: {'holds' if value else 'does not hold'}"})
                 antecedents += _noun_phrases(c)  # "if the drawer is open, close it": the drawer
-                branch, in_else = value, False
+                branch, in_else, cond_state = value, False, here
                 continue
             if branch is not None:
                 # a condition's "then" branch runs to its "otherwise" clause, the end of the sentence or a "then";
@@ -560,7 +611,7 @@ class InstructionParser:
                 if branch is not None and branch == in_else:
                     reads.append({"clause": orig, "read": "skipped: the condition selects the other branch"})
                     continue
-            if re.search(r"\b(?:pick|lift|take|grab|get|fetch)\b", c):
+            if re.search(r"\b(?:pick|lift|take|grab|get|fetch|snatch|nab|seize|grasp|collect|retrieve|scoop)\b", c):
                 c = _SOURCE.sub("", c)  # "pick the blue block up off the table": where it is, not where it goes
             if not negated and _MODAL.search(c):
                 c, negated = _negated_state(c)  # "make sure the window isn't open"
@@ -568,8 +619,12 @@ class InstructionParser:
             if not ws or not (set(ws) - _STOPWORDS):
                 continue
             phrases = _noun_phrases(c)
-            keep = (_KEEP_AS_IS.match(c) or (_DONT_TOUCH.match(c) if negated else None)) if state is not None else None
-            if keep is not None and (preds := self._object_predicates(keep.group("np"))):
+            keep = (_KEEP_AS_IS.match(c) or (_STAYS.match(c) if not negated else None)
+                    or (_DONT_TOUCH.match(c) if negated else None)) if state is not None else None
+            np_ = keep.group("np") if keep is not None else ""
+            if _PRONOUN.fullmatch(np_) and antecedents:  # "don't touch the blue one, leave it where it is"
+                np_ = antecedents[-1]
+            if keep is not None and (preds := self._object_predicates(np_)):
                 new = {p: bool(self.domain.holds(start, p)) for p in preds}
                 reads.append({"clause": orig, "read": f"keep as it is: {goal_text(new)}"})
                 antecedents += phrases
@@ -596,6 +651,9 @@ class InstructionParser:
                 reads.append({"clause": orig, "sub_goal": inverse.text, "read": f"undo: {goal_text(new)}"})
                 goal = self._merge(goal, new, state)
                 continue
+            if _PLEA_ONLY.match(c) and complaints and not goal:
+                reads.append({"clause": orig, "read": "plea (the complaint before it implies the request)"})
+                continue
             pm = _PAST_ACTION.match(c)
             past = pm is not None and not _MODAL.search(c) and (
                 pm.group("subject") in ("someone", "somebody", "they") or _PAST_MARKER.search(c) is not None
@@ -611,6 +669,8 @@ class InstructionParser:
                 complaints.append(c)
                 antecedents += phrases  # "the blue block is in the drawer, so close it": both can be "it"
                 continue
+            if self._destination.search(c):  # "... into the drawer next to the blue one": no second object
+                c = _BESIDE.sub("", c)
             last = self._last_object(antecedents, held)
             if last is not None:
                 others = [o for o in self.objects if o != last]
@@ -743,6 +803,11 @@ class InstructionParser:
         ``window_closed``; "it is open" with each earlier noun phrase for "it"); ``None`` when it matches none (the
         conditional is then read as plain clauses)."""
         cond, negated = _negated_state(cond)
+        if _AJAR.search(cond):  # "if the drawer is ajar": neither open nor closed, a state no predicate names
+            for reading in _pronoun_readings(cond, antecedents):
+                named = [f for f in self.fixtures if f in _words(reading) and isinstance(start.get(f), str)]
+                if len(named) == 1:
+                    return (start[named[0]] == "ajar") != negated
         sub, sim = max((self.match(o, held) for o in _pronoun_readings(cond, antecedents)), key=lambda r: r[1])
         if sub is None or sim < self.threshold:
             return None
