@@ -142,6 +142,9 @@ _ELLIPTIC_PLACE = re.compile(r"^(?P<verb>(?:[a-z]+(?:\s+(?:it|them|down|away|bac
                              r"(?:\s+(?:pls|plz|please|now|too|first|afterwards|as well))?$")
 """A destination whose object is left out ("pick the red block; place in bin", "... and into the trash"): the
 object is the one mentioned last."""
+_PLAIN_PLACE = re.compile(r"^(?:put|place|stash|stow|store|tuck|pop|drop|toss|dump|deposit|stick|shove)\s+"
+                          r"the\s+[a-z]+(?:\s+(?:block|cube|one|brick))?$")
+"""A place request without a destination ("mete el bloque azul" → "put the blue block")."""
 _PLACE_VERBS = frozenset({"put", "place", "drop", "set", "throw", "toss", "move", "stow", "stash", "store", "tuck",
                           "hide", "bring", "take", "carry", "get", "dump", "deposit", "leave", "lay", "pop"})
 _ENSURE = re.compile(r"^(?:make sure|ensure|be sure|see to it)(?: that)?\b")
@@ -149,7 +152,16 @@ _PARTICLES = frozenset({"up", "down", "away", "out", "in", "off", "back", "over"
 _COLOURED = re.compile(r"\b([a-z]+)[\s-]+(?:colou?red|hued|tinted)\b")
 """"ruby-coloured piece" → "ruby piece": the colour word names the object."""
 _CONTRACTED_IS = re.compile(r"\b([a-z]+)'s\s+(already|still|open|closed|shut|empty|full|in|inside|been|wide|all|"
-                            r"half|completely|fully|totally|ajar)\b")
+                            r"half|completely|fully|totally|ajar|hanging|sticking|standing|sitting|left|being)\b")
+_WHATEVER = re.compile(r"^(?:whatever|no matter (?:what|how)|regardless of(?: what| how)?)\s+(?:(?:state|position)\s+)?"
+                       r"(?:it|they|the [a-z]+)(?:'s|'re| is| are)?\b")
+"""A clause that says the start state does not matter ("whatever state it's in now"): no request of its own."""
+_HOLD_CONDITION = re.compile(r"^(?:you(?:'re| are) (?:holding|carrying)|you (?:have|hold|carry)(?: got)?)\s+"
+                             r"(?:something|anything|a block|an object|a cube|something in your (?:hand|gripper))\b"
+                             r"|^you (?:something|anything)(?: in your (?:hand|gripper))? (?:have|hold)\b")
+"""A condition on the hand ("if you're holding something, put it on the table"; German word order "if you something
+in your hand have"): true when an object is held,
+which is then what *it* names."""
 _HELD = re.compile(r"\b(?:what(?:ever)?|the (?:one|block|cube|thing|object))\s+(?:that\s+)?(?:you're|you are)\s+"
                    r"(?:holding|carrying)\b|\bwhat(?:ever)? you(?:'ve| have)? got(?: in your (?:hand|gripper))?\b"
                    r"|\bwhat(?:'s| is) in your (?:hand|gripper)\b|\bwhat(?:ever)? you have in your (?:hand|gripper)\b")
@@ -188,6 +200,8 @@ _REWRITES = (
     (re.compile(r"\bbutton (?:on|at|by) the table\b"), "button"),  # where the button is, not a destination
     (re.compile(r"\b(is|are)(\s+not)?\s+opened\b"), r"\1\2 open"),  # "is not opened yet": the state word
     (re.compile(r"\bem\b"), "them"),
+    (re.compile(r"\bim\b"), "i'm"),
+    (re.compile(r"\bdrawer (?:under|below|beneath) the table(?:\s?top)?\b"), "drawer"),  # where it is
     (re.compile(r"\bits\s+(?=(?:so|too|really|very|way|getting|freezing|cold|chilly|hot|warm|stuffy|open|closed|"
                 r"shut|already|still|not)\b)"), "it is "),  # "brr its freezing in here"
 )
@@ -375,7 +389,7 @@ class InstructionParser:
         self.locations = sorted({m.group(1) for t in bank for m in re.finditer(r"\bin the ([a-z]+)", t)}
                                 - set(self.objects) - {noun})
         # a destination: "in the bin", "into drawer", "on the table" (what a placed object is put in or on)
-        self._destination = re.compile(rf"\b(?:in|into|inside|onto|on)\s+(?:the\s+)?(?:{'|'.join(self.locations)}"
+        self._destination = re.compile(rf"\b(?:in|into|inside|onto|on|to)\s+(?:the\s+)?(?:{'|'.join(self.locations)}"
                                        rf"|table)\b")
 
     def _object_noun(self, bank: Mapping[str, SubGoal]) -> str:
@@ -556,9 +570,14 @@ class InstructionParser:
         stripped: list[tuple[str, str, bool, bool]] = []  # (as written, clause, negated, branch ends before)
         for r, brk in raw:
             c, negated = _strip_edges(_INTERJECTION.sub("", " ".join(_words(r))))
-            bare = re.match(r"(?:if|in case) (?P<noun>[a-z]+)\b", c)
-            if bare is not None and bare.group("noun") in self.fixtures:  # "if drawer closed": the drawer
+            if re.match(r"(?:can't|cannot|can barely|can hardly|could barely|could hardly)\b", c):
+                c = f"i {c}"  # "can't breathe": a first-person complaint without its subject
+            bare = re.match(r"(?:(?:if|in case) )?(?P<noun>[a-z]+)(?=(?:'s| is| isn't| was)\b)|(?:if|in case) "
+                            r"(?P<cnoun>[a-z]+)\b", c)
+            if bare is not None and bare.group("noun") in self.fixtures:  # "drawer's hanging open": the drawer
                 c = f"{c[:bare.start('noun')]}the {c[bare.start('noun'):]}"
+            elif bare is not None and bare.group("cnoun") in self.fixtures:  # "if drawer closed": the drawer
+                c = f"{c[:bare.start('cnoun')]}the {c[bare.start('cnoun'):]}"
             m = _REMINDER.match(c)
             if m is not None:  # "don't forget to close it" asks to close it
                 c, negated = c[m.end():], negated and not c.startswith("forget")
@@ -582,6 +601,7 @@ class InstructionParser:
         branch: bool | None = None  # the last condition's value ("if the drawer is open")
         in_else = False  # whether the clauses are in that condition's "otherwise" branch
         cond_state: dict[str, Any] | None = None  # the state that condition was read in
+        last_single: tuple[str, str] | None = None  # the last request about one object, as read, and the object
         for k, (orig, c, negated, brk) in enumerate(stripped):
             c = _CONTRACTED_IS.sub(r"\1 is \2", c)  # "the drawer's already open"
             if len(held) == 1:
@@ -592,6 +612,12 @@ class InstructionParser:
             # a condition right after another's branch is its alternative ("si está entreabierto, ciérralo; si está
             # cerrado, ábrelo"): both are read in the same state, not one after the other's request
             here = cond_state if branch is not None and cond_state is not None else self._state_after(start, goal)
+            if cond is not None and _HOLD_CONDITION.match(cond.group("cond")):
+                inhand = [o for o in self.objects if here.get(o) == "hand"]
+                reads.append({"clause": orig, "read": f"condition: {'holds' if inhand else 'does not hold'}"})
+                antecedents += [f"the {o} {self.noun}" for o in inhand[:1]]
+                branch, in_else, cond_state = bool(inhand), False, here
+                continue
             if cond is not None and (value := self._condition(cond.group("cond"), here, held,
                                                               antecedents)) is not None:
                 reads.append({"clause": orig, "read": f"condition: {'holds' if value else 'does not hold'}"})
@@ -651,6 +677,23 @@ class InstructionParser:
                 reads.append({"clause": orig, "sub_goal": inverse.text, "read": f"undo: {goal_text(new)}"})
                 goal = self._merge(goal, new, state)
                 continue
+            if _WHATEVER.match(c):
+                reads.append({"clause": orig, "read": "no request (the start state does not matter)"})
+                continue
+            fixture = re.fullmatch(r"(?:the )?([a-z]+)", c)
+            if (fixture is not None and fixture.group(1) in self.fixtures and not goal
+                    and any(self._describes_state(x) for x in complaints)):
+                # "im freezing. window.": the complaint says what to do with it
+                reads.append({"clause": orig, "read": "topic (the complaint before it implies the request)"})
+                antecedents.append(c)
+                continue
+            if _PLAIN_PLACE.match(c) and not self._destination.search(c) and not _SOURCE.search(c):
+                # "open the drawer, put the blue block, close it": the container opened last is the destination
+                opened = next((p for p in reversed(antecedents) if p.split()[-1] in self.locations
+                               and self.domain.holds(self._state_after(start, goal), f"{p.split()[-1]}_open")
+                               if f"{p.split()[-1]}_open" in self.predicates), None)
+                if opened is not None:
+                    c = f"{c} in {opened}"
             if _PLEA_ONLY.match(c) and complaints and not goal:
                 reads.append({"clause": orig, "read": "plea (the complaint before it implies the request)"})
                 continue
@@ -700,8 +743,16 @@ class InstructionParser:
                 verb = c  # "Action: pick up. Object: the blue block.": a verb whose object follows
                 reads.append({"clause": orig, "read": "verb (its object follows)"})
                 continue
+            if ws[0] in ("along", "together") and len(ws) > 2 and ws[1] == "with":
+                c, ws = " ".join(ws[2:]), ws[2:]  # "it goes in the drawer, along with the blue one"
             if ws[0] in _DETERMINERS or ws[0] in self.objects:
-                c = f"{verb} {c}".strip()  # "... and the window": the predecessor's verb
+                named = [o for o in self.objects if o in ws]
+                if (len(named) == 1 and last_single is not None and last_single[1] != named[0]
+                        and not self._destination.search(c)):
+                    # "put the red block in the bin and after that the blue block too": the last request, for it
+                    c = re.sub(rf"\b{re.escape(last_single[1])}\b", named[0], last_single[0])
+                else:
+                    c = f"{verb} {c}".strip()  # "... and the window": the predecessor's verb
             else:
                 first = next((i for i, w in enumerate(ws) if w in _DETERMINERS or _PRONOUN.match(w)), len(ws))
                 verb = " ".join(ws[:first])
@@ -733,6 +784,8 @@ class InstructionParser:
                 continue
             read.update({"sub_goal": sub.text, "read": goal_text(new)})
             reads.append(read)
+            named = [o for o in self.objects if o in _words(c)]
+            last_single = (c, named[0]) if len(named) == 1 and not negated else None
             # the sub-goal's own nouns are antecedents too ("hide the red block, then shut it": the drawer)
             antecedents += [n for n in _noun_phrases(sub.source or sub.text) if n not in antecedents]
             goal = self._merge(goal, new, state)

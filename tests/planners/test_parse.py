@@ -451,3 +451,33 @@ def test_nineteenth_session_rules(parser, instruction, state, goal):
 ])
 def test_nineteenth_session_rules_leave_ordinary_wording_alone(parser, instruction, state, goal):
     assert parser.parse(instruction, _state(**state))["goal"] == goal
+
+
+@pytest.mark.parametrize("instruction, state, goal", [
+    # nineteenth session, second round (found reading dev6 and dev7); new wording for each rule
+    ("close the cubby below the table top, it's hanging out", {"drawer": "open"}, {"drawer_closed": True}),
+    ("latch the pane", {"window": "open"}, {"window_closed": True}),
+    ("I need the drawer shut, no matter what state it is in", {"drawer": "open"}, {"drawer_closed": True}),
+    ("if you're holding something, set it down on the table, then press the button", {"blue": "hand"},
+     {"block_on_table(blue)": True, "hand_empty": True, "button_pressed": True}),
+    ("if you're holding something, set it down on the table, then press the button", {},
+     {"button_pressed": True}),
+    ("si tu tiens quelque chose, pose-le sur la table", {"red": "hand"},
+     {"block_on_table(red)": True, "hand_empty": True}),
+    ("so stuffy, can't breathe", {}, {"window_open": True}),
+    ("drawer's sticking out again. sort it out", {"drawer": "open"}, {"drawer_closed": True}),
+    ("bon, le bloc bleu, tu le mets dans la poubelle", {}, {"block_in_bin(blue)": True}),
+    ("abre el cajón y mete el bloque rojo", {}, {"drawer_open": True, "block_in_drawer(red)": True}),
+    ("i'm cold. window.", {"window": "open"}, {"window_closed": True}),
+    ("put the red block in the drawer, then the blue one", {"drawer": "open"},
+     {"block_in_drawer(red)": True, "block_in_drawer(blue)": True}),
+    ("put the red block in the drawer and the blue one to the bin", {"drawer": "open"},
+     {"block_in_drawer(red)": True, "block_in_bin(blue)": True}),
+    ("falls das fenster offen ist, mach es zu, sonst öffne es", {"window": "open"}, {"window_closed": True}),
+    ("falls das fenster offen ist, mach es zu, sonst öffne es", {}, {"window_open": True}),
+    # left alone: a place with its destination
+    ("open the drawer and put the blue block on the table", {"blue": "hand"},
+     {"drawer_open": True, "block_on_table(blue)": True, "hand_empty": True}),
+])
+def test_nineteenth_session_second_round(parser, instruction, state, goal):
+    assert parser.parse(instruction, _state(**state))["goal"] == goal
