@@ -41,4 +41,8 @@ OUTCOMES=${OUTCOMES:-bench_results/robosuite_scene/affordance_outcomes_v2}
 # positions (--features relational; chosen by cross-validation on pick_bread's training executions only, applied to
 # all four picks before their held-out starts were read; README). PICK_FEATURES=raw gives the twelfth session's.
 PICK_FEATURES=${PICK_FEATURES:-relational}
-for sn in $PICK_V2; do train_v2 "${sn%%:*}" "${sn##*:}" --cache-dir "$OUTCOMES" --features "$PICK_FEATURES"; done
+# Nineteenth session: pick_bread v0011 from 1 800 training executions (the cached 900 extended), measured on 300
+# fresh held-out starts: PICK_V2="pick_bread:1800" PICK_TEST="--n-test 300 --test-seed 3000150" (later options win).
+PICK_TEST=${PICK_TEST:-}
+# shellcheck disable=SC2086
+for sn in $PICK_V2; do train_v2 "${sn%%:*}" "${sn##*:}" --cache-dir "$OUTCOMES" --features "$PICK_FEATURES" $PICK_TEST; done
