@@ -28,7 +28,8 @@ planner and closed-loop executor:
    window" keep that object's predicates as they are; "toggle the drawer" asks for its other state (open ↔
    closed); a described past action ("you accidentally opened the drawer", "someone pressed the button") is state,
    and a following "undo that" asks for the lexicon's inverse of it; a conditional ("if the drawer is open, close
-   it; otherwise …") keeps only the branch its condition selects in the state the earlier requests lead to.
+   it; otherwise …") keeps only the branch its condition selects in the state the earlier requests lead to (an
+   alternative condition — "…; if it is closed, open it" — in the state its predecessor was read in).
 9. When no clause names a goal, every clause is a state description or a complaint, and none is negated, the
    instruction is matched to the lexicon's implicit requests ("it's freezing in here" → close the window); a goal
    that already holds is no request.
@@ -101,9 +102,9 @@ _DONT_TOUCH = re.compile(r"^(?:touch|mess with|move|bother with|change)\s+(?P<np
                          r"(?:\s+(?:though|too|either|at all|please|for now))?$")
 """Keep something as it is: "leave the drawer as it is", "don't touch the window" (after the negation is stripped),
 "leave it where it is on the table" (*it*: the noun phrase mentioned last)."""
-_BESIDE = re.compile(r"\s+(?:next to|beside|besides|alongside|near|by)\s+the\s+(?:[a-z]+\s+)?"
-                     r"(?:one|block|cube|brick)\b")
-"""Where at the destination ("put the red block into the drawer next to the blue one"): not a second object."""
+_BESIDE = re.compile(r"\s+(?:next to|beside|alongside|near|by)\s+the\s+(?:[a-z]+\s+)?[a-z]+\b")
+"""Where at the destination ("put the red block into the drawer next to the blue one", "... on the table next to the
+drawer"): neither a second object nor a second destination. Dropped only when another destination stays."""
 _PLEA_ONLY = re.compile(r"^(?:(?:can|could|would|will) you\s+)?(?:please\s+)?(?:just\s+)?(?:fix|sort out|deal with|"
                         r"handle|take care of|do something about)\s+(?:it|that|this)(?:\s+(?:please|pls|now|already))?$"
                         r"|^sort (?:it|that|this) out(?:\s+(?:please|pls|now|already))?$")
@@ -152,9 +153,10 @@ _PARTICLES = frozenset({"up", "down", "away", "out", "in", "off", "back", "over"
 _COLOURED = re.compile(r"\b([a-z]+)[\s-]+(?:colou?red|hued|tinted)\b")
 """"ruby-coloured piece" → "ruby piece": the colour word names the object."""
 _CONTRACTED_IS = re.compile(r"\b([a-z]+)'s\s+(already|still|open|closed|shut|empty|full|in|inside|been|wide|all|"
-                            r"half|completely|fully|totally|ajar|hanging|sticking|standing|sitting|left|being)\b")
+                            r"half|completely|fully|totally|ajar|hanging|sticking|standing|sitting|being)\b")
 _WHATEVER = re.compile(r"^(?:whatever|no matter (?:what|how)|regardless of(?: what| how)?)\s+(?:(?:state|position)\s+)?"
-                       r"(?:it|they|the [a-z]+)(?:'s|'re| is| are)?\b")
+                       r"(?:it|they|the [a-z]+)(?:'s|'re| is| are)?(?:\s+(?:in|at))?"
+                       r"(?:\s+(?:right\s+)?now|\s+currently|\s+at the moment)?$")
 """A clause that says the start state does not matter ("whatever state it's in now"): no request of its own."""
 _HOLD_CONDITION = re.compile(r"^(?:you(?:'re| are) (?:holding|carrying)|you (?:have|hold|carry)(?: got)?)\s+"
                              r"(?:something|anything|a block|an object|a cube|something in your (?:hand|gripper))\b"
@@ -196,7 +198,9 @@ _REWRITES = (
     (re.compile(r"\b(?:have not|haven't|havent) been\b"), "are not"),
     (re.compile(r"\bhas been\b(?!\s+(?:open|opened|closed|shut|pressed)\s+(?:by|for|since|all)\b)"), "is"),
     (re.compile(r"\bthe (?:pull|slide|roll)[\s-]out (?=drawer\b)"), "the "),  # "the pull-out drawer"
-    (re.compile(r"\bthe ((?:[a-z]+ ){0,2}?)(?:switch|pushbutton)\b"), r"the \1button"),  # "the big round switch"
+    (re.compile(r"\bthe ((?:(?!and |or |then |to |it )[a-z]+ ){0,2}?)(?:switch|pushbutton)\b"
+                r"(?=\s*(?:$|[,.;!?]|on\b|at\b|by\b|please\b|now\b|for\b|again\b|once\b|pls\b))"),
+     r"the \1button"),  # "the big round switch (on the table)" — a noun, not the verb "switch the drawer"
     (re.compile(r"\bbutton (?:on|at|by) the table\b"), "button"),  # where the button is, not a destination
     (re.compile(r"\b(is|are)(\s+not)?\s+opened\b"), r"\1\2 open"),  # "is not opened yet": the state word
     (re.compile(r"\bem\b"), "them"),
@@ -205,17 +209,20 @@ _REWRITES = (
     (re.compile(r"\bits\s+(?=(?:so|too|really|very|way|getting|freezing|cold|chilly|hot|warm|stuffy|open|closed|"
                 r"shut|already|still|not)\b)"), "it is "),  # "brr its freezing in here"
 )
-"""Normalisations before the clauses are split: a perfect-tense state ("hasn't been pressed" → "is not pressed"),
-adjectives and nouns of the scene's fixtures ("the pull-out drawer", "the big round switch" → the button, "the
-button on the table"), and "em" for "them"."""
+"""Normalisations before the clauses are split: a perfect-tense or participle state ("hasn't been pressed" → "is not
+pressed", "is not opened" → "is not open"), adjectives and nouns of the scene's fixtures ("the pull-out drawer", "the
+drawer under the table top", "the big round switch" → the button, "the button on the table"), "em" for "them", "im"
+for "i'm" and "its" before a state word for "it is"."""
 _ELSE = re.compile(r"^(?:otherwise|else|if not|or else|if it is not|if it isn't|if not so)\b\s*(?P<rest>.*)$")
-"""A conditional request: "if the drawer is open, close it; otherwise open it" — the condition is read against
-the start state with the goal of the earlier clauses reached ("open the drawer, and if it is open, ..."), and only
-the branch it selects names a goal. A branch runs to the next branch, the end of the sentence (``.;!?``) or a
-sequencing word (*then, after that, finally, …*): in "if the drawer is closed, open it and put the red block in it"
-both requests are conditional, in "if the drawer is open, close it, then press the button" the press is not. A
-bare "otherwise," or "if not," starts the other branch with the clauses after it. "When" is no condition:
-"when the drawer is open, put the red block in it" describes the order of the steps, not the start state."""
+"""A conditional request: "if the drawer is open, close it; otherwise open it" — the condition is read against the
+start state with the goal of the earlier clauses reached ("open the drawer, and if it is open, ..."), and only the
+branch it selects names a goal. A condition right after another condition's branch, about the same fixture or object
+(or *it*) and with no sequencing word between, is that condition's alternative and is read in the same state ("if
+the drawer is ajar, close it; if it is closed, open it"). A branch runs to the next branch, the end of the sentence
+(``.;!?``) or a sequencing word (*then, after that, finally, …*): in "if the drawer is closed, open it and put the
+red block in it" both requests are conditional, in "if the drawer is open, close it, then press the button" the
+press is not. A bare "otherwise," or "if not," starts the other branch with the clauses after it. "When" is no
+condition: "when the drawer is open, put the red block in it" describes the order of the steps, not the start state."""
 _BRANCH_END = re.compile(r"[;.!?]|\bstep \d+\b|\(?\b\d+\)|\(?\b[a-h]\)|\b\d+\.(?!\d)|\band then\b"
                          r"|\bafter that\b|\bafterwards\b|\bthen\b|\bfinally\b|\bnext\b(?!\s+to\b)|\blastly\b")
 _STATE_NEGATION = re.compile(r"(?:\b(?P<pre>is|are|be|stay|stays|remain|remains|should|must|to)\s+|(?<=\w)'s\s+)"
@@ -389,8 +396,8 @@ class InstructionParser:
         self.locations = sorted({m.group(1) for t in bank for m in re.finditer(r"\bin the ([a-z]+)", t)}
                                 - set(self.objects) - {noun})
         # a destination: "in the bin", "into drawer", "on the table" (what a placed object is put in or on)
-        self._destination = re.compile(rf"\b(?:in|into|inside|onto|on|to)\s+(?:the\s+)?(?:{'|'.join(self.locations)}"
-                                       rf"|table)\b")
+        self._destination = re.compile(rf"\b(?:in|into|inside|onto|on|(?<!next )to)\s+(?:the\s+)?"
+                                       rf"(?:{'|'.join(self.locations)}|table)\b")
 
     def _object_noun(self, bank: Mapping[str, SubGoal]) -> str:
         for s in bank.values():
@@ -530,13 +537,16 @@ class InstructionParser:
         for pattern, replacement in _REWRITES:
             text = pattern.sub(replacement, text)
         text = _IF_THEN.sub(lambda m: f"if{m.group('cond')},", text)
-        text = re.sub(r"\b(?:them both|both of them|them all|all of them)\b", f"both {self.noun}s", text)
+        text = re.sub(r"\b(?:them both|both of them|them all|all of them)\b",
+                      lambda m: self._both_objects(text, m), text)
         start = dict(state) if state is not None else dict(self.domain.default_state)
         if len(held) == 1:  # "the block, that you are holding," → the held block (before the commas split it)
             text = _HELD_RELATIVE.sub(f"the {held[0]} {self.noun}", text)
         text = _WHICH_ONE.sub(lambda m: self._which_one(m, start), text)
-        raw: list[tuple[str, bool]] = []  # (clause, whether a sentence break or sequencing word precedes it)
-        pos, brk, labelled, fresh, after_and = 0, False, False, False, False
+        # (clause, what precedes it: False, "stop" — a sentence break — or "seq" — a sequencing word or step number)
+        raw: list[tuple[str, bool | str]] = []
+        brk: bool | str = False
+        pos, labelled, fresh, after_and = 0, False, False, False
         and_pieces: set[str] = set()  # clauses joined to their predecessor by a plain "and"
         for m in [*_SPLIT.finditer(text), None]:
             piece = text[pos:m.start() if m is not None else len(text)].strip()
@@ -560,17 +570,18 @@ class InstructionParser:
                 brk = fresh = False
             after_and = m is not None and m.group(0).strip() == "and"
             if m is not None:
-                brk |= _BRANCH_END.match(m.group(0).strip()) is not None
+                if _BRANCH_END.match(m.group(0).strip()) is not None:
+                    brk = "seq" if brk == "seq" or re.search(r"[a-z0-9]", m.group(0)) else "stop"
                 pos = m.end()
         reads: list[dict[str, Any]] = []
         antecedents: list[str] = []  # noun phrases mentioned so far, most recent last
         verb = ""
         goal: dict[str, bool] = {}
         last_action: SubGoal | None = None  # the past action a clause described ("you just opened the drawer")
-        stripped: list[tuple[str, str, bool, bool]] = []  # (as written, clause, negated, branch ends before)
+        stripped: list[tuple[str, str, bool, bool | str]] = []  # (as written, clause, negated, what precedes it)
         for r, brk in raw:
             c, negated = _strip_edges(_INTERJECTION.sub("", " ".join(_words(r))))
-            if re.match(r"(?:can't|cannot|can barely|can hardly|could barely|could hardly)\b", c):
+            if re.match(r"(?:can't|cannot|can barely|can hardly|could barely|could hardly)\b(?!\s+(?:you|u|we)\b)", c):
                 c = f"i {c}"  # "can't breathe": a first-person complaint without its subject
             bare = re.match(r"(?:(?:if|in case) )?(?P<noun>[a-z]+)(?=(?:'s| is| isn't| was)\b)|(?:if|in case) "
                             r"(?P<cnoun>[a-z]+)\b", c)
@@ -601,6 +612,7 @@ class InstructionParser:
         branch: bool | None = None  # the last condition's value ("if the drawer is open")
         in_else = False  # whether the clauses are in that condition's "otherwise" branch
         cond_state: dict[str, Any] | None = None  # the state that condition was read in
+        cond_about: set[str] = set()  # the fixtures and objects it named
         last_single: tuple[str, str] | None = None  # the last request about one object, as read, and the object
         for k, (orig, c, negated, brk) in enumerate(stripped):
             c = _CONTRACTED_IS.sub(r"\1 is \2", c)  # "the drawer's already open"
@@ -609,20 +621,25 @@ class InstructionParser:
             # "if it isn't," after a condition is its "otherwise", not a new condition
             other = _ELSE.match(c) if branch is not None and not in_else else None
             cond = _CONDITION.match(c) if other is None else None
-            # a condition right after another's branch is its alternative ("si está entreabierto, ciérralo; si está
-            # cerrado, ábrelo"): both are read in the same state, not one after the other's request
-            here = cond_state if branch is not None and cond_state is not None else self._state_after(start, goal)
+            # a condition right after another's branch, about the same thing and with no sequencing word between, is
+            # its alternative ("si está entreabierto, ciérralo; si está cerrado, ábrelo"): both are read in the same
+            # state; otherwise in the state the requests so far lead to ("..., then if the drawer is open, ...")
+            about = set(_words(c)) & (self.fixtures | set(self.objects))
+            chained = (cond is not None and branch is not None and cond_state is not None and brk != "seq"
+                       and (bool(about & cond_about) or _PRONOUN.search(c) is not None))
+            here = cond_state if chained and cond_state is not None else self._state_after(start, goal)
             if cond is not None and _HOLD_CONDITION.match(cond.group("cond")):
                 inhand = [o for o in self.objects if here.get(o) == "hand"]
                 reads.append({"clause": orig, "read": f"condition: {'holds' if inhand else 'does not hold'}"})
                 antecedents += [f"the {o} {self.noun}" for o in inhand[:1]]
-                branch, in_else, cond_state = bool(inhand), False, here
+                branch, in_else, cond_state, cond_about = bool(inhand), False, here, about
                 continue
-            if cond is not None and (value := self._condition(cond.group("cond"), here, held,
-                                                              antecedents)) is not None:
+            # "s'il est ouvert, ferme le tiroir": with nothing mentioned before, "it" is what the request names
+            ants = antecedents or (_noun_phrases(stripped[k + 1][1]) if k + 1 < len(stripped) else [])
+            if cond is not None and (value := self._condition(cond.group("cond"), here, held, ants)) is not None:
                 reads.append({"clause": orig, "read": f"condition: {'holds' if value else 'does not hold'}"})
                 antecedents += _noun_phrases(c)  # "if the drawer is open, close it": the drawer
-                branch, in_else, cond_state = value, False, here
+                branch, in_else, cond_state, cond_about = value, False, here, about
                 continue
             if branch is not None:
                 # a condition's "then" branch runs to its "otherwise" clause, the end of the sentence or a "then";
@@ -689,9 +706,10 @@ class InstructionParser:
                 continue
             if _PLAIN_PLACE.match(c) and not self._destination.search(c) and not _SOURCE.search(c):
                 # "open the drawer, put the blue block, close it": the container opened last is the destination
+                now = self._state_after(start, goal)
                 opened = next((p for p in reversed(antecedents) if p.split()[-1] in self.locations
-                               and self.domain.holds(self._state_after(start, goal), f"{p.split()[-1]}_open")
-                               if f"{p.split()[-1]}_open" in self.predicates), None)
+                               and f"{p.split()[-1]}_open" in self.predicates
+                               and self.domain.holds(now, f"{p.split()[-1]}_open")), None)
                 if opened is not None:
                     c = f"{c} in {opened}"
             if _PLEA_ONLY.match(c) and complaints and not goal:
@@ -712,7 +730,7 @@ class InstructionParser:
                 complaints.append(c)
                 antecedents += phrases  # "the blue block is in the drawer, so close it": both can be "it"
                 continue
-            if self._destination.search(c):  # "... into the drawer next to the blue one": no second object
+            if self._destination.search(_BESIDE.sub("", c)):  # "... into the drawer next to the blue one"
                 c = _BESIDE.sub("", c)
             last = self._last_object(antecedents, held)
             if last is not None:
@@ -815,6 +833,16 @@ class InstructionParser:
             return {"goal": None, "status": f"rejected: the goal {goal_text(goal)} cannot be reached",
                     "clauses": reads, **extra}
         return {"goal": goal, "status": "valid", "clauses": reads, **extra}
+
+    def _both_objects(self, text: str, m: re.Match[str]) -> str:
+        """ "bin em both" → "bin both blocks": "them both" / "them all" are the scene's objects, unless a fixture was
+        named before in the sentence ("the drawer and the window are closed, open them both") or the verb acts on
+        fixtures ("open them both")."""
+        before = re.split(r"[.;!?]", text[:m.start()])[-1]
+        verb = before.split()[-1] if before.split() else ""
+        if set(_words(before)) & self.fixtures or verb in ("open", "close", "shut", "press", "push", "slam"):
+            return m.group(0)
+        return f"both {self.noun}s"
 
     def _which_one(self, m: re.Match[str], start: Mapping[str, Any]) -> str:
         """``"whichever block is still on the table"`` → ``"the blue block"`` when exactly one object is there in

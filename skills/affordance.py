@@ -220,7 +220,8 @@ class AffordanceConfig:
     """AdamW weight decay."""
     batch_size: int = 256
     seed: int = 0
-    """Seeds torch and the start-seed offset (``+ 100_000 · seed``)."""
+    """Seeds torch and the start-seed offset (``+ 100_000 · seed``) of the training starts, and of the held-out starts
+    unless ``test_seed`` is given."""
     test_seed: int | None = None
     """First held-out start seed (starts ``test_seed + i``); ``None``: ``AFFORDANCE_TEST_SEED_BASE + 100_000 · seed``.
     Set it to measure on starts that no earlier report used (a fresh held-out set declared before the run)."""
@@ -404,8 +405,10 @@ def train_affordance(skill: Skill, cfg: AffordanceConfig, progress: bool = True,
         skill: the skill (its policy is executed; its affordance model, if any, is ignored).
         cfg: data sizes and fitting hyper-parameters.
         progress: progress bars.
-        cache_dir: if given, the outcome datasets are written there as npz, and datasets already there for this
-            skill (same sizes and seeds) are reused instead of being collected again.
+        cache_dir: if given, the outcome datasets are written there as npz (keyed by skill, policy digest, env, split,
+            size, seed and explicit first held-out seed), and datasets already there are reused instead of being
+            collected again; a smaller cached set of the same starts (an even count) is extended by the starts after
+            it.
         n_workers: processes that collect the outcomes (:func:`collect_outcomes`).
         env_id: env whose starts the outcomes come from (default ``skill.env_id``), e.g. a place skill's ``-v2``
             env, whose starts include grasps made by the learned pick (the grasps a plan hands it).
@@ -413,9 +416,16 @@ def train_affordance(skill: Skill, cfg: AffordanceConfig, progress: bool = True,
     Returns:
         ``(model, metrics)``: metrics hold the held-out ``auroc``, ``brier``, ``ece``, ``base_rate``,
         the fit's validation numbers, the config and the ``env_id`` of the starts.
+
+    Raises:
+        ValueError: unknown ``cfg.features``, or held-out starts (``cfg.test_seed``) that overlap the training starts.
     """
     off = 100_000 * cfg.seed
     test_first = AFFORDANCE_TEST_SEED_BASE + off if cfg.test_seed is None else int(cfg.test_seed)
+    train_first = AFFORDANCE_TRAIN_SEED_BASE + off
+    if test_first < train_first + cfg.n_train and train_first < test_first + cfg.n_test:
+        raise ValueError(f"held-out starts {test_first}..{test_first + cfg.n_test - 1} overlap the training starts "
+                         f"{train_first}..{train_first + cfg.n_train - 1}")
 
     def outcomes(split: str, n: int, first_seed: int, tag: str = "") -> Outcomes:
         # keyed by the policy's weights too: a retrained skill of the same name must not reuse old outcomes
@@ -441,7 +451,7 @@ def train_affordance(skill: Skill, cfg: AffordanceConfig, progress: bool = True,
     if cfg.features not in AFFORDANCE_FEATURES:
         raise ValueError(f"unknown affordance features {cfg.features!r}; valid: {', '.join(AFFORDANCE_FEATURES)}")
     blocks = object_position_blocks(env_id or skill.env_id) if cfg.features == "relational" else []
-    train = outcomes("train", cfg.n_train, AFFORDANCE_TRAIN_SEED_BASE + off)
+    train = outcomes("train", cfg.n_train, train_first)
     test = outcomes("test", cfg.n_test, test_first, "" if cfg.test_seed is None else f"_from{test_first}")
     model, fit = fit_affordance(train.observations, train.success, cfg, progress=progress, position_blocks=blocks)
     with torch.no_grad():

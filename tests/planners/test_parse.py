@@ -481,3 +481,30 @@ def test_nineteenth_session_rules_leave_ordinary_wording_alone(parser, instructi
 ])
 def test_nineteenth_session_second_round(parser, instruction, state, goal):
     assert parser.parse(instruction, _state(**state))["goal"] == goal
+
+
+@pytest.mark.parametrize("instruction, state, goal", [
+    # found in the review of the two rounds above: each was misread (or crashed) before its fix
+    ("put the red block in the bin, then put the blue block", {},
+     {"block_in_bin(red)": True, "block_on_table(blue)": True, "hand_empty": True}),  # no KeyError on bin_open
+    ("if the window is closed, open it. after that, if the window is open, press the button", {},
+     {"window_open": True, "button_pressed": True}),  # a sequencing word: read after the first branch
+    ("if the drawer is closed, open it; then if the drawer is open, put the blue block in it", {},
+     {"drawer_open": True, "block_in_drawer(blue)": True}),
+    ("if the drawer is closed, open it and pick up the red block. if you're holding something, put it in the drawer",
+     {}, {"drawer_open": True, "block_in_drawer(red)": True}),  # another subject: read after the first branch
+    ("halt if the window is open, also close the drawer", {"window": "open"},
+     {"window_open": True, "drawer_closed": True}),  # English, not German
+    ("open em both", {}, {"drawer_open": True, "window_open": True}),
+    ("the drawer and the window are closed, open them both", {}, {"drawer_open": True}),
+    ("open the window and switch the drawer", {"drawer": "open"}, {"window_open": True, "drawer_closed": True}),
+    ("whatever state it's in just close the drawer", {"drawer": "open"}, {"drawer_closed": True}),
+    ("can't you just close the window?", {"window": "open"}, {"window_closed": True}),
+    ("put the red block on the table next to the drawer", {"red": "hand"},
+     {"block_on_table(red)": True, "hand_empty": True}),
+    ("put the red block in the drawer besides the blue one", {"drawer": "open"},
+     {"block_in_drawer(red)": True, "block_in_drawer(blue)": True}),
+    ("s'il est ouvert, ferme le tiroir", {"drawer": "open"}, {"drawer_closed": True}),
+])
+def test_nineteenth_session_review_fixes(parser, instruction, state, goal):
+    assert parser.parse(instruction, _state(**state))["goal"] == goal

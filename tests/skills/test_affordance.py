@@ -320,3 +320,14 @@ def test_relational_features_need_an_env_with_an_observation_layout():
 
     with pytest.raises(ValueError, match="obs_layout"):
         object_position_blocks("tabletop/open_drawer-v0")
+
+
+def test_fresh_held_out_starts_must_not_overlap_the_training_starts():
+    from skillstack.skills import affordance
+    from skillstack.skills.library import SkillLibrary, default_library_path
+
+    skill = SkillLibrary(default_library_path()).load("open_drawer")
+    base = affordance.AFFORDANCE_TRAIN_SEED_BASE
+    with pytest.raises(ValueError, match="overlap the training starts"):
+        affordance.train_affordance(skill, AffordanceConfig(n_train=60, n_test=30, test_seed=base + 50),
+                                    progress=False)
