@@ -452,7 +452,8 @@ def train_affordance(skill: Skill, cfg: AffordanceConfig, progress: bool = True,
         raise ValueError(f"unknown affordance features {cfg.features!r}; valid: {', '.join(AFFORDANCE_FEATURES)}")
     blocks = object_position_blocks(env_id or skill.env_id) if cfg.features == "relational" else []
     train = outcomes("train", cfg.n_train, train_first)
-    test = outcomes("test", cfg.n_test, test_first, "" if cfg.test_seed is None else f"_from{test_first}")
+    default_test = test_first == AFFORDANCE_TEST_SEED_BASE + off  # --test-seed at its default: the same cache file
+    test = outcomes("test", cfg.n_test, test_first, "" if default_test else f"_from{test_first}")
     model, fit = fit_affordance(train.observations, train.success, cfg, progress=progress, position_blocks=blocks)
     with torch.no_grad():
         p = model(torch.as_tensor(test.observations, dtype=torch.float32)).numpy()
