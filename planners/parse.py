@@ -162,8 +162,7 @@ _HOLD_CONDITION = re.compile(r"^(?:you(?:'re| are) (?:holding|carrying)|you (?:h
                              r"(?:something|anything|a block|an object|a cube|something in your (?:hand|gripper))\b"
                              r"|^you (?:something|anything)(?: in your (?:hand|gripper))? (?:have|hold)\b")
 """A condition on the hand ("if you're holding something, put it on the table"; German word order "if you something
-in your hand have"): true when an object is held,
-which is then what *it* names."""
+in your hand have"): true when an object is held, which is then what *it* names."""
 _HELD = re.compile(r"\b(?:what(?:ever)?|the (?:one|block|cube|thing|object))\s+(?:that\s+)?(?:you're|you are)\s+"
                    r"(?:holding|carrying)\b|\bwhat(?:ever)? you(?:'ve| have)? got(?: in your (?:hand|gripper))?\b"
                    r"|\bwhat(?:'s| is) in your (?:hand|gripper)\b|\bwhat(?:ever)? you have in your (?:hand|gripper)\b")
@@ -583,12 +582,11 @@ class InstructionParser:
             c, negated = _strip_edges(_INTERJECTION.sub("", " ".join(_words(r))))
             if re.match(r"(?:can't|cannot|can barely|can hardly|could barely|could hardly)\b(?!\s+(?:you|u|we)\b)", c):
                 c = f"i {c}"  # "can't breathe": a first-person complaint without its subject
+            # a bare fixture noun: "drawer's hanging open", "if drawer closed" → the drawer
             bare = re.match(r"(?:(?:if|in case) )?(?P<noun>[a-z]+)(?=(?:'s| is| isn't| was)\b)|(?:if|in case) "
                             r"(?P<cnoun>[a-z]+)\b", c)
-            if bare is not None and bare.group("noun") in self.fixtures:  # "drawer's hanging open": the drawer
-                c = f"{c[:bare.start('noun')]}the {c[bare.start('noun'):]}"
-            elif bare is not None and bare.group("cnoun") in self.fixtures:  # "if drawer closed": the drawer
-                c = f"{c[:bare.start('cnoun')]}the {c[bare.start('cnoun'):]}"
+            if bare is not None and bare.lastgroup is not None and bare.group(bare.lastgroup) in self.fixtures:
+                c = f"{c[:bare.start(bare.lastgroup)]}the {c[bare.start(bare.lastgroup):]}"
             m = _REMINDER.match(c)
             if m is not None:  # "don't forget to close it" asks to close it
                 c, negated = c[m.end():], negated and not c.startswith("forget")
@@ -624,23 +622,25 @@ class InstructionParser:
             # a condition right after another's branch, about the same thing and with no sequencing word between, is
             # its alternative ("si está entreabierto, ciérralo; si está cerrado, ábrelo"): both are read in the same
             # state; otherwise in the state the requests so far lead to ("..., then if the drawer is open, ...")
-            about = set(_words(c)) & (self.fixtures | set(self.objects))
-            chained = (cond is not None and branch is not None and cond_state is not None and brk != "seq"
-                       and (bool(about & cond_about) or _PRONOUN.search(c) is not None))
-            here = cond_state if chained and cond_state is not None else self._state_after(start, goal)
-            if cond is not None and _HOLD_CONDITION.match(cond.group("cond")):
-                inhand = [o for o in self.objects if here.get(o) == "hand"]
-                reads.append({"clause": orig, "read": f"condition: {'holds' if inhand else 'does not hold'}"})
-                antecedents += [f"the {o} {self.noun}" for o in inhand[:1]]
-                branch, in_else, cond_state, cond_about = bool(inhand), False, here, about
-                continue
-            # "s'il est ouvert, ferme le tiroir": with nothing mentioned before, "it" is what the request names
-            ants = antecedents or (_noun_phrases(stripped[k + 1][1]) if k + 1 < len(stripped) else [])
-            if cond is not None and (value := self._condition(cond.group("cond"), here, held, ants)) is not None:
-                reads.append({"clause": orig, "read": f"condition: {'holds' if value else 'does not hold'}"})
-                antecedents += _noun_phrases(c)  # "if the drawer is open, close it": the drawer
-                branch, in_else, cond_state, cond_about = value, False, here, about
-                continue
+            if cond is not None:
+                about = set(_words(c)) & (self.fixtures | set(self.objects))
+                chained = (branch is not None and cond_state is not None and brk != "seq"
+                           and (bool(about & cond_about) or _PRONOUN.search(c) is not None))
+                here = cond_state if chained and cond_state is not None else self._state_after(start, goal)
+                if _HOLD_CONDITION.match(cond.group("cond")):  # on the hand: "it" is the held object
+                    inhand = [o for o in self.objects if here.get(o) == "hand"]
+                    value: bool | None = bool(inhand)
+                    named = [f"the {o} {self.noun}" for o in inhand[:1]]
+                else:
+                    # "s'il est ouvert, ferme le tiroir": with nothing mentioned before, "it" is what the request names
+                    ants = antecedents or (_noun_phrases(stripped[k + 1][1]) if k + 1 < len(stripped) else [])
+                    value = self._condition(cond.group("cond"), here, held, ants)
+                    named = _noun_phrases(c)  # "if the drawer is open, close it": the drawer
+                if value is not None:
+                    reads.append({"clause": orig, "read": f"condition: {'holds' if value else 'does not hold'}"})
+                    antecedents += named
+                    branch, in_else, cond_state, cond_about = value, False, here, about
+                    continue
             if branch is not None:
                 # a condition's "then" branch runs to its "otherwise" clause, the end of the sentence or a "then";
                 # the "otherwise" branch to the end of its sentence or a "then"; later clauses are unconditional
