@@ -730,8 +730,9 @@ class InstructionParser:
                 complaints.append(c)
                 antecedents += phrases  # "the blue block is in the drawer, so close it": both can be "it"
                 continue
-            if self._destination.search(_BESIDE.sub("", c)):  # "... into the drawer next to the blue one"
-                c = _BESIDE.sub("", c)
+            beside_dropped = _BESIDE.sub("", c)
+            if self._destination.search(beside_dropped):  # "... into the drawer next to the blue one"
+                c = beside_dropped
             last = self._last_object(antecedents, held)
             if last is not None:
                 others = [o for o in self.objects if o != last]

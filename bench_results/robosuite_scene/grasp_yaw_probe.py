@@ -11,6 +11,7 @@ world x axis (robosuite quaternions are (x, y, z, w), as scipy's).
 """
 
 import sys
+from pathlib import Path
 
 import numpy as np
 from scipy.spatial.transform import Rotation
@@ -26,7 +27,7 @@ def yaw_deg(quat: np.ndarray) -> float:
     return float(np.degrees(np.arctan2(x[1], x[0])))
 
 
-def probe(library: object, n: int) -> str:
+def probe(library: str | Path, n: int) -> str:
     skill = SkillLibrary(library).load("pick_milk")
     env = make_env("robosuite-pickplace/pick_milk-v1")
     layout = env.unwrapped.obs_layout
