@@ -27,7 +27,9 @@ before this start existed, a cloned
 for ``place_<o>`` the object grasped and lifted by the scripted oracle. In ``-v1`` every pick then begins with
 the move to the ready pose when the arm is off it (:meth:`PickPlaceScene.begin_skill`), as inside a plan. The ``-v2``
 place envs (``place_<o>-v2``) stage half of their starts with the shipped *learned* pick of the object instead
-(:data:`STAGING_PICKS`, :data:`LEARNED_PICK_SHARE`): inside a plan a place receives the learned pick's grasp.
+(:data:`STAGING_PICKS`, :data:`LEARNED_PICK_SHARE`): inside a plan a place receives the learned pick's grasp. The
+``-v3`` place envs (``place_milk-v3``) pin a newer pick instead, the one the place ships with
+(:data:`PAIRED_STAGING_PICKS`).
 ``start="any"`` (affordance data) adds states where the skill cannot or need not act: the object already in its
 bin, another object in the hand, nothing in the hand (``place``), the object already lifted. The ``-v2`` pick envs
 (``pick_<o>-v2``) have the ``-v1`` starts and a stricter success predicate: ``lifted(o)`` with every other object
@@ -102,6 +104,14 @@ the grasp of the learned pick, not of the scripted one its ``-v1`` demonstration
 succeeded in 11 of 33 executions in the chain against 0.94 in its own env with the bread held; in 13 of its 22
 failures the bread fell from the hand within the first 10 steps — in the 6 inspected the policy commanded the
 fingers open from its first step)."""
+PAIRED_STAGING_PICKS = {"milk": ("pick_milk", 14)}
+"""``-v3`` place skill envs (registered for these objects only): the ``-v2`` starts with the staging pick pinned to a
+newer learned pick (name, version in ``assets/skills``), so that the place is cloned on the hand-overs of the pick
+it ships with. Skills in a chain are trained and measured as a pair: on development layouts 1000–1049 the
+``pick_milk`` v0014 policy (GMM head, DART noise) lifted the milk in 50 of 51 plan executions against 47 of 51 for
+v0011, but the ``-v1`` ``place_milk`` after it stalled in 16 of 41 executions against 1 of 28 after v0011 — v0014
+ends with the hand turned > 20° about the vertical in 8 of 36 successes, a hand-over that place had never seen
+(``bench_results/robosuite_scene/grasp_yaw_probe.py``)."""
 LEARNED_PICK_SHARE = 0.5
 """``-v2`` place skill envs: share of starts staged by the learned pick (:data:`STAGING_PICKS`); the rest keep the
 scripted pick of ``-v1`` (a DAgger-style aggregate of both start distributions)."""
@@ -495,7 +505,9 @@ class PickPlaceSkillEnv(PickPlaceScene):
         others_in_bin: probability that each other object starts already in its bin (0.5; the ``-v1`` pick
             envs :data:`PICK_OTHERS_IN_BIN`).
         learned_pick_share: ``place`` skills: share of precondition starts staged by the shipped learned pick
-            (:data:`LEARNED_PICK_SHARE` in the ``-v2`` place envs; 0 elsewhere).
+            (:data:`LEARNED_PICK_SHARE` in the ``-v2`` and ``-v3`` place envs; 0 elsewhere).
+        staging_pick: ``(name, version)`` of the learned pick in ``assets/skills`` that stages those starts;
+            ``None``: the object's :data:`STAGING_PICKS` entry (``-v3``: :data:`PAIRED_STAGING_PICKS`).
         spare_others: ``pick`` skills (the ``-v2`` pick envs): success also requires every other object that stood
             when its policy took over (after the ready move) to still stand (:data:`TOPPLE_TILT_DEG`;
             ``info["others_standing"]``); the episode still ends when ``lifted(o)`` holds, then as a failure if a
@@ -506,11 +518,13 @@ class PickPlaceSkillEnv(PickPlaceScene):
 
     Raises:
         UnknownNameError: unknown skill.
-        ValueError: ``learned_pick_share`` outside [0, 1] or set for a pick; ``spare_others`` set for a place.
+        ValueError: ``learned_pick_share`` outside [0, 1] or set for a pick; ``spare_others`` set for a place;
+            ``staging_pick`` not a pick of the place's object.
     """
 
     def __init__(self, skill: str, pick_after_place: float = PICK_AFTER_PLACE, others_in_bin: float = 0.5,
-                 learned_pick_share: float = 0.0, spare_others: bool = False, **kwargs: Any) -> None:
+                 learned_pick_share: float = 0.0, spare_others: bool = False,
+                 staging_pick: tuple[str, int] | None = None, **kwargs: Any) -> None:
         self.kind, self.obj = parse_skill(skill)
         self.skill = skill
         self.pick_after_place = pick_after_place
@@ -520,11 +534,15 @@ class PickPlaceSkillEnv(PickPlaceScene):
         if learned_pick_share and self.kind != "place":
             raise ValueError(f"learned_pick_share stages place skills only, not {skill!r}")
         self.learned_pick_share = learned_pick_share
+        if staging_pick is not None and (self.kind != "place" or staging_pick[0] != f"pick_{self.obj}"):
+            raise ValueError(f"staging_pick must be a pick_{self.obj} version for {skill!r}, got {staging_pick!r}")
+        self.staging_pick = (staging_pick if staging_pick is not None
+                             else STAGING_PICKS[self.obj] if self.kind == "place" else None)
         if spare_others and self.kind != "pick":
             raise ValueError(f"spare_others applies to pick skills only, not {skill!r}")
         self.spare_others = spare_others
         self._standing: tuple[str, ...] = ()
-        self._staging_pick: Any = None
+        self._staging_skill: Any = None
         kwargs.setdefault("terminate_on_success", True)
         super().__init__(**kwargs)
 
@@ -597,19 +615,19 @@ class PickPlaceSkillEnv(PickPlaceScene):
         return all(self.object_tilt(o) <= TOPPLE_TILT_DEG for o in self._standing)
 
     def run_learned_pick(self, obs: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        """Stage a place start with the shipped learned pick of the object (:data:`STAGING_PICKS`), run as the
+        """Stage a place start with the pinned learned pick of the object (``staging_pick``), run as the
         executor runs it inside a plan (:meth:`begin_skill`, then its policy until ``lifted(o)`` or its step cap).
 
         Raises:
             SkillLoadError: the pinned pick skill is missing from ``assets/skills`` or fails its hash check.
         """
-        if self._staging_pick is None:
+        if self._staging_skill is None:
             from skillstack.envs.scenes import ASSETS
             from skillstack.skills.library import SkillLibrary  # lazy: skills import envs
 
-            name, version = STAGING_PICKS[self.obj]
-            self._staging_pick = SkillLibrary(ASSETS / "skills").load(name, version)
-        pick = self._staging_pick
+            name, version = self.staging_pick
+            self._staging_skill = SkillLibrary(ASSETS / "skills").load(name, version)
+        pick = self._staging_skill
         pick.reset()
         return self.run_policy(obs, pick.predict, pick.env_id, pick.max_steps)
 
@@ -766,6 +784,13 @@ def _register() -> None:
             name=f"{SKILL_PREFIX}place_{obj}-v2", entry_point="skillstack.envs.robosuite_scene:PickPlaceSkillEnv",
             kwargs={"skill": f"place_{obj}", "hold_orientation": True, "learned_pick_share": LEARNED_PICK_SHARE},
             max_episode_steps=SKILL_MAX_STEPS["place"], description=skill_description(f"place_{obj}")))
+        if obj in PAIRED_STAGING_PICKS:
+            # -v3 place envs: the -v2 starts staged by the newer pick the place ships with
+            register_env(EnvSpec(
+                name=f"{SKILL_PREFIX}place_{obj}-v3", entry_point="skillstack.envs.robosuite_scene:PickPlaceSkillEnv",
+                kwargs={"skill": f"place_{obj}", "hold_orientation": True,
+                        "learned_pick_share": LEARNED_PICK_SHARE, "staging_pick": PAIRED_STAGING_PICKS[obj]},
+                max_episode_steps=SKILL_MAX_STEPS["place"], description=skill_description(f"place_{obj}")))
     register_scene(Scene(
         name="robosuite-pickplace",
         env_id=SCENE_ENV_ID,

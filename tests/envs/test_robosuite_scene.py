@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from skillstack.envs import UnknownNameError, env_spec, make_env
+from skillstack.envs import UnknownNameError, env_names, env_spec, make_env
 from skillstack.skills.experts import make_expert
 
 pytest.importorskip("robosuite")
@@ -287,7 +287,7 @@ def test_v2_place_starts_are_staged_by_the_pinned_learned_pick(monkeypatch):
     original = type(u).run_learned_pick
 
     def spy(self, obs):
-        calls.append(self._staging_pick)
+        calls.append(self.staging_pick)
         return original(self, obs)
 
     monkeypatch.setattr(type(u), "run_learned_pick", spy)
@@ -302,11 +302,36 @@ def test_v2_place_starts_are_staged_by_the_pinned_learned_pick(monkeypatch):
     assert staged and scripted  # both start distributions occur in a handful of seeds
     assert any(held)  # the learned pick really grasped the bread (a pick that did nothing would leave it unheld)
     name, version = STAGING_PICKS["bread"]
-    assert u._staging_pick.name == name and u._staging_pick.version == version
+    assert u._staging_skill.name == name and u._staging_skill.version == version
     seed, obs = staged[0]
     again, _ = env.reset(seed=seed)
     np.testing.assert_array_equal(obs, again)
     env.close()
+
+
+def test_v3_place_env_pins_the_paired_pick():
+    """``place_<o>-v3`` exists only for the objects of :data:`PAIRED_STAGING_PICKS` and stages with that pick, a
+    different version from ``-v2``'s that is present in ``assets/skills`` and cloned for the same object; a staging
+    pick of another object, or on a pick env, is refused."""
+    from skillstack.envs.robosuite_scene import PAIRED_STAGING_PICKS, STAGING_PICKS, PickPlaceSkillEnv
+    from skillstack.envs.scenes import ASSETS
+    from skillstack.skills.library import SkillLibrary
+
+    for obj in SCENE_OBJECTS:
+        registered = f"{SKILL_PREFIX}place_{obj}-v3" in env_names()
+        assert registered == (obj in PAIRED_STAGING_PICKS)
+    lib = SkillLibrary(ASSETS / "skills")
+    for obj, (name, version) in PAIRED_STAGING_PICKS.items():
+        spec = env_spec(f"{SKILL_PREFIX}place_{obj}-v3")
+        assert spec.kwargs["staging_pick"] == (name, version) != STAGING_PICKS[obj]
+        assert spec.kwargs["learned_pick_share"] == env_spec(f"{SKILL_PREFIX}place_{obj}-v2").kwargs[
+            "learned_pick_share"]
+        assert lib.manifest(name, version)["env_id"].startswith(f"{SKILL_PREFIX}pick_{obj}-")
+    assert PickPlaceSkillEnv("place_bread").staging_pick == STAGING_PICKS["bread"]
+    with pytest.raises(ValueError, match="pick_bread version"):
+        PickPlaceSkillEnv("place_bread", staging_pick=("pick_milk", 14))
+    with pytest.raises(ValueError, match="pick_milk version"):
+        PickPlaceSkillEnv("pick_milk", staging_pick=("pick_milk", 14))
 
 
 def test_start_staging_places_without_the_experts_carry_clearance(monkeypatch):
