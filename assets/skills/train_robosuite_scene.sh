@@ -58,6 +58,10 @@
 # (envs/robosuite_scene.py PAIRED_STAGING_PICKS): 200 demonstrations, the successful ones cloned, 8 000 steps, 7 min
 # with 2 collection workers: 0.97 (0.92-0.99). The -v1 place_milk had been cloned on the hand-overs of the pick expert
 # before its clearance yaw, and stalled after the newer pick (README, robosuite scene).
+# place_can v0011/v0012 (same session): the same pairing for the can, cloned in place_can-v3 (staged by the shipped
+# pick_can v0015) from the current place expert (carry clearance), with place_can's v0009 recipe (400 demonstrations,
+# the 375 successful ones cloned, 12 000 steps), 9.6 min with 2 collection workers: 0.93 (0.86-0.97), 0.98 given the can
+# held. (v0009, -v1, 2026-12-04 before the carry clearance, had no branch here: it was trained with the same options.)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SKILLS=${SKILLS:-"pick_can place_can pick_milk place_milk pick_bread place_bread pick_cereal place_cereal"}
@@ -69,12 +73,13 @@ for s in $SKILLS; do
   elif [[ $s == place_cereal ]]; then data=(--n-demos 350 --steps 9000 --eval-every 9000 --demo-filter success)
   elif [[ $s == place_bread ]]; then data=(--n-demos 200 --steps 8000 --eval-every 8000 --demo-filter success)
   elif [[ $s == place_milk ]]; then data=(--n-demos 200 --steps 8000 --eval-every 8000 --demo-filter success)
+  elif [[ $s == place_can ]]; then data=(--n-demos 400 --steps 12000 --eval-every 12000 --demo-filter success)
   elif [[ $s == pick_milk ]]; then data=(--n-demos 600 --steps 16000 --eval-every 16000 --demo-filter success
                                         --policy-head gmm --demo-noise 0.1)
   elif [[ $s == pick_can ]]; then data=(--n-demos 300 --steps 8000 --eval-every 8000 --policy-head gmm)
   elif [[ $s == pick_* ]]; then data=(--n-demos 300 --steps 8000 --eval-every 8000); else
     data=(--n-demos 100 --steps 6000 --eval-every 6000); fi
-  env_version=v1; if [[ $s == place_bread ]]; then env_version=v2; elif [[ $s == place_milk ]]; then env_version=v3; fi
+  env_version=v1; if [[ $s == place_bread ]]; then env_version=v2; elif [[ $s == place_milk || $s == place_can ]]; then env_version=v3; fi
   skillstack train "robosuite-pickplace/$s-$env_version" --algo bc "${data[@]}" --chunk-size 8 --demo-workers "$DEMO_WORKERS" \
       --execute-steps 4 --eval-episodes 10 --final-eval-episodes 100 --skill-name "$s" \
       --threads 1 --library assets/skills --run-dir "runs/robosuite_scene/$s"
