@@ -28,7 +28,7 @@ for ``place_<o>`` the object grasped and lifted by the scripted oracle. In ``-v1
 the move to the ready pose when the arm is off it (:meth:`PickPlaceScene.begin_skill`), as inside a plan. The ``-v2``
 place envs (``place_<o>-v2``) stage half of their starts with the shipped *learned* pick of the object instead
 (:data:`STAGING_PICKS`, :data:`LEARNED_PICK_SHARE`): inside a plan a place receives the learned pick's grasp. The
-``-v3`` place envs (``place_milk-v3``, ``place_can-v3``) pin a newer pick instead, the one the place ships with
+``-v3`` place envs (``place_milk-v3``, ``place_can-v3``, ``place_bread-v3``) pin a newer pick instead, the one the place ships with
 (:data:`PAIRED_STAGING_PICKS`).
 ``start="any"`` (affordance data) adds states where the skill cannot or need not act: the object already in its
 bin, another object in the hand, nothing in the hand (``place``), the object already lifted. The ``-v2`` pick envs
@@ -104,16 +104,16 @@ the grasp of the learned pick, not of the scripted one its ``-v1`` demonstration
 succeeded in 11 of 33 executions in the chain against 0.94 in its own env with the bread held; in 13 of its 22
 failures the bread fell from the hand within the first 10 steps — in the 6 inspected the policy commanded the
 fingers open from its first step)."""
-PAIRED_STAGING_PICKS = {"milk": ("pick_milk", 14), "can": ("pick_can", 15)}
+PAIRED_STAGING_PICKS = {"milk": ("pick_milk", 14), "can": ("pick_can", 15), "bread": ("pick_bread", 11)}
 """``-v3`` place skill envs (registered for these objects only): the ``-v2`` starts with the staging pick pinned to a
 newer learned pick (name, version in ``assets/skills``), so that the place is cloned on the hand-overs of the pick
 it ships with. Skills in a chain are trained and measured as a pair: on development layouts 1000–1049 the
 ``pick_milk`` v0014 policy (GMM head, DART noise) lifted the milk in 50 of 51 plan executions against 47 of 51 for
 v0011, but the ``-v1`` ``place_milk`` after it stalled in 16 of 41 executions against 1 of 28 after v0011 — v0014
 ends with the hand turned > 20° about the vertical in 8 of 36 successes, a hand-over that place had never seen
-(``bench_results/robosuite_scene/grasp_yaw_probe.py``). ``place_can`` has the same pairing with the shipped
-``pick_can`` (its ``-v1`` clone predates both the pick expert that ``pick_can`` v0012 imitates and the place expert's
-carry clearance)."""
+(``bench_results/robosuite_scene/grasp_yaw_probe.py``). ``place_can`` and ``place_bread`` have the same pairing with the
+shipped ``pick_can`` and ``pick_bread`` (their earlier clones predate both the pick expert those picks imitate and the
+place expert's carry clearance)."""
 LEARNED_PICK_SHARE = 0.5
 """``-v2`` place skill envs: share of starts staged by the learned pick (:data:`STAGING_PICKS`); the rest keep the
 scripted pick of ``-v1`` (a DAgger-style aggregate of both start distributions)."""

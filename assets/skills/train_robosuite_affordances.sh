@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 # Since the twelfth session the picks' shipped affordances come from their -v2 envs (PICK_V2 below) and
 # place_cereal's from its -v2 env (PLACE_V2), so the -v1 loop defaults to the other places.
-SKILLS=${SKILLS-"place_bread"}
+SKILLS=${SKILLS-""}
 N_TRAIN=${N_TRAIN:-300}
 WORKERS=${WORKERS:-1}  # processes that execute the skill (the same outcomes for any number)
 # shellcheck disable=SC2086
@@ -29,8 +29,9 @@ train_v2() {  # skill, training executions, extra options: the skill's affordanc
 }
 PLACE_V2=${PLACE_V2-"place_cereal"}
 for s in $PLACE_V2; do train_v2 "$s" "$N_TRAIN"; done
-# place_milk and place_can (twenty-first session): from their own -v3 envs, staged by the picks they ship with
-PLACE_V3=${PLACE_V3-"place_milk place_can"}
+# place_milk, place_can and place_bread (twenty-first session): from their own -v3 envs, staged by the picks they
+# ship with
+PLACE_V3=${PLACE_V3-"place_milk place_can place_bread"}
 for s in $PLACE_V3; do
   skillstack skills train-affordance "$s" --scene robosuite-pickplace --env "robosuite-pickplace/$s-v3" \
       --n-train "$N_TRAIN" --n-test 150 --threads 1 --workers "$WORKERS" --library assets/skills

@@ -62,6 +62,9 @@
 # pick_can v0015) from the current place expert (carry clearance), with place_can's v0009 recipe (400 demonstrations,
 # the 375 successful ones cloned, 12 000 steps), 9.6 min with 2 collection workers: 0.93 (0.86-0.97), 0.98 given the can
 # held. (v0009, -v1, 2026-12-04 before the carry clearance, had no branch here: it was trained with the same options.)
+# place_bread v0005/v0006 (same session): the same pairing for the bread, cloned in place_bread-v3 (staged by the
+# shipped pick_bread v0011) with its v0003 recipe (200 demonstrations, the 159 successful ones cloned, 8 000 steps),
+# ≈ 7 min with 2 collection workers: 0.71 (0.61-0.79), 0.89 given the bread held (v0003 in -v2: 0.73, 0.92).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SKILLS=${SKILLS:-"pick_can place_can pick_milk place_milk pick_bread place_bread pick_cereal place_cereal"}
@@ -79,7 +82,8 @@ for s in $SKILLS; do
   elif [[ $s == pick_can ]]; then data=(--n-demos 300 --steps 8000 --eval-every 8000 --policy-head gmm)
   elif [[ $s == pick_* ]]; then data=(--n-demos 300 --steps 8000 --eval-every 8000); else
     data=(--n-demos 100 --steps 6000 --eval-every 6000); fi
-  env_version=v1; if [[ $s == place_bread ]]; then env_version=v2; elif [[ $s == place_milk || $s == place_can ]]; then env_version=v3; fi
+  env_version=v1; if [[ $s == place_milk || $s == place_can || $s == place_bread ]]; then
+    env_version=v3; fi
   skillstack train "robosuite-pickplace/$s-$env_version" --algo bc "${data[@]}" --chunk-size 8 --demo-workers "$DEMO_WORKERS" \
       --execute-steps 4 --eval-episodes 10 --final-eval-episodes 100 --skill-name "$s" \
       --threads 1 --library assets/skills --run-dir "runs/robosuite_scene/$s"
