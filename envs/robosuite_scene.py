@@ -28,8 +28,8 @@ for ``place_<o>`` the object grasped and lifted by the scripted oracle. In ``-v1
 the move to the ready pose when the arm is off it (:meth:`PickPlaceScene.begin_skill`), as inside a plan. The ``-v2``
 place envs (``place_<o>-v2``) stage half of their starts with the shipped *learned* pick of the object instead
 (:data:`STAGING_PICKS`, :data:`LEARNED_PICK_SHARE`): inside a plan a place receives the learned pick's grasp. The
-``-v3`` place envs (``place_milk-v3``, ``place_can-v3``, ``place_bread-v3``) pin a newer pick instead, the one the place ships with
-(:data:`PAIRED_STAGING_PICKS`).
+``-v3`` place envs (``place_milk-v3``, ``place_can-v3``, ``place_bread-v3``) pin a newer pick instead, the one
+the place ships with (:data:`PAIRED_STAGING_PICKS`).
 ``start="any"`` (affordance data) adds states where the skill cannot or need not act: the object already in its
 bin, another object in the hand, nothing in the hand (``place``), the object already lifted. The ``-v2`` pick envs
 (``pick_<o>-v2``) have the ``-v1`` starts and a stricter success predicate: ``lifted(o)`` with every other object
