@@ -781,17 +781,15 @@ def _register() -> None:
                     "others_in_bin": PICK_OTHERS_IN_BIN, "spare_others": True},
             max_episode_steps=SKILL_MAX_STEPS["pick"],
             description=skill_description(f"pick_{obj}") + ", leaving the other objects standing"))
-        # -v2 place envs: half the starts from the shipped learned pick (STAGING_PICKS)
-        register_env(EnvSpec(
-            name=f"{SKILL_PREFIX}place_{obj}-v2", entry_point="skillstack.envs.robosuite_scene:PickPlaceSkillEnv",
-            kwargs={"skill": f"place_{obj}", "hold_orientation": True, "learned_pick_share": LEARNED_PICK_SHARE},
-            max_episode_steps=SKILL_MAX_STEPS["place"], description=skill_description(f"place_{obj}")))
-        if obj in PAIRED_STAGING_PICKS:
-            # -v3 place envs: the -v2 starts staged by the newer pick the place ships with
+        # -v2 place envs: half the starts from the shipped learned pick (STAGING_PICKS); -v3: the same starts
+        # staged by the newer pick the place ships with (PAIRED_STAGING_PICKS)
+        staged = {"v2": STAGING_PICKS[obj]} | ({"v3": PAIRED_STAGING_PICKS[obj]} if obj in PAIRED_STAGING_PICKS else {})
+        for version, staging_pick in staged.items():
             register_env(EnvSpec(
-                name=f"{SKILL_PREFIX}place_{obj}-v3", entry_point="skillstack.envs.robosuite_scene:PickPlaceSkillEnv",
-                kwargs={"skill": f"place_{obj}", "hold_orientation": True,
-                        "learned_pick_share": LEARNED_PICK_SHARE, "staging_pick": PAIRED_STAGING_PICKS[obj]},
+                name=f"{SKILL_PREFIX}place_{obj}-{version}",
+                entry_point="skillstack.envs.robosuite_scene:PickPlaceSkillEnv",
+                kwargs={"skill": f"place_{obj}", "hold_orientation": True, "learned_pick_share": LEARNED_PICK_SHARE}
+                | ({"staging_pick": staging_pick} if version == "v3" else {}),
                 max_episode_steps=SKILL_MAX_STEPS["place"], description=skill_description(f"place_{obj}")))
     register_scene(Scene(
         name="robosuite-pickplace",

@@ -23,19 +23,17 @@ WORKERS=${WORKERS:-1}  # processes that execute the skill (the same outcomes for
 # skill). place_cereal v0007 (ninth session): its -v1 affordance (v0006) read 0.002 on learned-pick grasps that
 # the skill then placed, so SayCan chose "done" instead; from -v2 starts: held-out AUROC 1.000. place_bread v0004
 # was trained in -v2 (its own env). Set PLACE_V2="" to skip.
-train_v2() {  # skill, training executions, extra options: the skill's affordance from its -v2 env
-    skillstack skills train-affordance "$1" --scene robosuite-pickplace --env "robosuite-pickplace/$1-v2" \
-        --n-train "$2" --n-test 150 --threads 1 --workers "$WORKERS" --library assets/skills "${@:3}"
+train_in() {  # env version, skill, training executions, extra options: the skill's affordance from that env
+    skillstack skills train-affordance "$2" --scene robosuite-pickplace --env "robosuite-pickplace/$2-$1" \
+        --n-train "$3" --n-test 150 --threads 1 --workers "$WORKERS" --library assets/skills "${@:4}"
 }
+train_v2() { train_in v2 "$@"; }
 PLACE_V2=${PLACE_V2-"place_cereal"}
 for s in $PLACE_V2; do train_v2 "$s" "$N_TRAIN"; done
 # place_milk, place_can and place_bread (twenty-first session): from their own -v3 envs, staged by the picks they
 # ship with
 PLACE_V3=${PLACE_V3-"place_milk place_can place_bread"}
-for s in $PLACE_V3; do
-  skillstack skills train-affordance "$s" --scene robosuite-pickplace --env "robosuite-pickplace/$s-v3" \
-      --n-train "$N_TRAIN" --n-test 150 --threads 1 --workers "$WORKERS" --library assets/skills
-done
+for s in $PLACE_V3; do train_in v3 "$s" "$N_TRAIN"; done
 # Pick affordances from the -v2 pick envs (twelfth session): the same starts as -v1, but a lift counts only if every
 # other object that stood when the policy took over still stands (TOPPLE_TILT_DEG), so P(success | state) prices in
 # a knocked-over neighbour. All four picks are judged by the same rule (mixing -v1 and -v2 affordances would favour

@@ -74,8 +74,8 @@ for s in $SKILLS; do
                                          --policy-head gmm)
   elif [[ $s == pick_cereal ]]; then data=(--n-demos 900 --steps 18000 --eval-every 18000 --demo-filter success)
   elif [[ $s == place_cereal ]]; then data=(--n-demos 350 --steps 9000 --eval-every 9000 --demo-filter success)
-  elif [[ $s == place_bread ]]; then data=(--n-demos 200 --steps 8000 --eval-every 8000 --demo-filter success)
-  elif [[ $s == place_milk ]]; then data=(--n-demos 200 --steps 8000 --eval-every 8000 --demo-filter success)
+  elif [[ $s == place_bread || $s == place_milk ]]; then
+    data=(--n-demos 200 --steps 8000 --eval-every 8000 --demo-filter success)
   elif [[ $s == place_can ]]; then data=(--n-demos 400 --steps 12000 --eval-every 12000 --demo-filter success)
   elif [[ $s == pick_milk ]]; then data=(--n-demos 600 --steps 16000 --eval-every 16000 --demo-filter success
                                         --policy-head gmm --demo-noise 0.1)

@@ -1,8 +1,8 @@
 """Hand-over probe (twentieth session): the carton's pose in the hand and the hand's yaw when a ``pick_milk`` policy
-ends with the carton lifted, the shipped skill against a candidate library's, on the same ``-v1`` starts (seeds
-500, 501, ...).
+ends with the carton lifted, ``pick_milk`` v0013 (shipped then) against v0014 (the candidate, shipped since the
+twenty-first session), both in ``assets/skills``, on the same ``-v1`` starts (seeds 500, 501, ...).
 
-Usage: ``python grasp_yaw_probe.py N CANDIDATE_LIBRARY``
+Usage: ``python grasp_yaw_probe.py N``
 
 Printed per library: successes; mean and std of ``Milk_to_robot0_eef_pos`` [m]; mean end-effector height [m]; the
 angle between the carton's and the hand's vertical axes [deg] and the carton's yaw in the hand modulo 90 [deg]
@@ -11,7 +11,6 @@ world x axis (robosuite quaternions are (x, y, z, w), as scipy's).
 """
 
 import sys
-from pathlib import Path
 
 import numpy as np
 from scipy.spatial.transform import Rotation
@@ -27,8 +26,8 @@ def yaw_deg(quat: np.ndarray) -> float:
     return float(np.degrees(np.arctan2(x[1], x[0])))
 
 
-def probe(library: str | Path, n: int) -> str:
-    skill = SkillLibrary(library).load("pick_milk")
+def probe(version: int, n: int) -> str:
+    skill = SkillLibrary(ASSETS / "skills").load("pick_milk", version)
     env = make_env("robosuite-pickplace/pick_milk-v1")
     layout = env.unwrapped.obs_layout
     offsets, heights, rel_quats, hand_quats = [], [], [], []
@@ -57,5 +56,5 @@ def probe(library: str | Path, n: int) -> str:
 
 if __name__ == "__main__":
     count = int(sys.argv[1])
-    print("shipped  ", probe(ASSETS / "skills", count))
-    print("candidate", probe(sys.argv[2], count))
+    print("shipped  ", probe(13, count))
+    print("candidate", probe(14, count))
