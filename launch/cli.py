@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.console import Console
@@ -14,6 +14,9 @@ from rich.table import Table
 
 from skillstack.envs.registry import UnknownNameError, unknown_name_message
 from skillstack.envs.scenes import DEFAULT_SCENE
+
+if TYPE_CHECKING:
+    from skillstack.skills.library import Skill
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="skillstack: robot skill library and hierarchical policy stack in MuJoCo.")
@@ -164,6 +167,31 @@ def _print_eval(title: str, r) -> None:  # noqa: ANN001
         console.print(f"skipped {len(r.skipped_seeds)} seeds whose start violated the precondition")
 
 
+def _check_env_version(env_id: str, skill: Skill) -> None:
+    """Refuse ``--env`` unless it names a registered version of the skill's own env with the skill's observation and
+    action spaces (another skill's env would measure another skill).
+
+    Raises:
+        UnknownNameError: unregistered env id (the message lists the valid ones).
+        CLIError: another skill's env, or other spaces.
+    """
+    from skillstack.envs.make import make_env
+
+    if env_id.rsplit("-v", 1)[0] != skill.env_id.rsplit("-v", 1)[0]:
+        raise CLIError(f"--env {env_id} is not a version of {skill.name}'s env {skill.env_id} (the outcomes would be "
+                       "another skill's)")
+    env = make_env(env_id)
+    try:
+        spaces = {"observation": (env.observation_space, skill.observation_space),
+                  "action": (env.action_space, skill.action_space)}
+        for what, (theirs, ours) in spaces.items():
+            if theirs.shape != ours.shape:
+                raise CLIError(f"--env {env_id}: {what} shape {theirs.shape}, but {skill.name} v{skill.version} "
+                               f"was trained on {ours.shape}")
+    finally:
+        env.close()
+
+
 @app.command("eval")
 def eval_cmd(
     name: str = typer.Argument(..., help="Skill name in the library (or an env name with --expert)."),
@@ -171,6 +199,10 @@ def eval_cmd(
     seed: int = typer.Option(0, help="Seed of the first episode (episode i uses seed+i)."),
     version: str = typer.Option("latest"),
     expert: bool = typer.Option(False, "--expert", help="Evaluate the env's scripted expert instead."),
+    env: Optional[str] = typer.Option(
+        None, "--env",
+        help="Evaluate the skill in this env instead of the one in its manifest (same observation and action "
+             "spaces), e.g. two versions of a skill on one env's starts."),
     video: Optional[Path] = typer.Option(None, "--video", help="Write an mp4 of the first episodes."),
     video_episodes: int = typer.Option(3),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the results as JSON here."),
@@ -181,13 +213,17 @@ def eval_cmd(
     library: Optional[Path] = LibraryOpt,
 ) -> None:
     """Evaluate a skill: success rate, mean return, episode length (table + JSON), optional video. The success
-    rate given the skill's precondition is printed beside it when some starts violate it."""
+    rate given the skill's precondition is printed beside it when some starts violate it. ``--env`` runs a library
+    skill in another registered env whose observation and action spaces equal its manifest's (a paired comparison
+    of two versions trained in different env versions, on the same starts)."""
     from skillstack.skills.evaluate import evaluate
     from skillstack.skills.experts import make_expert
 
     if episodes <= 0:
         raise CLIError("--episodes must be positive")
     _check_outputs(json_out=json_out, video=video)
+    if expert and env is not None:
+        raise CLIError("--env evaluates a library skill in another env; with --expert NAME is the env")
     if expert:
         env_id, policy, label = name, make_expert(name).predict, f"{name} (scripted expert)"
     else:
@@ -199,10 +235,13 @@ def eval_cmd(
                                        "with --expert, or a library skill by its name") from None
             raise
         env_id, policy, label = skill.env_id, skill, f"{skill.name} v{skill.version}: {skill.description}"
+        if env is not None:
+            _check_env_version(env, skill)
+            env_id, label = env, f"{label} (in {env})"
     res = evaluate(policy, env_id, episodes, seed_base=seed, video_path=video, video_episodes=video_episodes,
                    label=label, progress=True, require_applicable=require_applicable)
     _print_eval(label, res)
-    payload = {"skill": name, "version": version, "expert": expert, **res.to_dict()}
+    payload = {"skill": name, "version": version, "expert": expert, "env_id": env_id, **res.to_dict()}
     if json_out:
         _write_json(json_out, payload, "results")
     if video:
@@ -218,7 +257,7 @@ def video(
     library: Optional[Path] = LibraryOpt,
 ) -> None:
     """Record a skill's rollouts as an mp4 with the skill name, step and success overlaid."""
-    eval_cmd(name=name, episodes=episodes, seed=seed, version="latest", expert=False, video=out,
+    eval_cmd(name=name, episodes=episodes, seed=seed, version="latest", expert=False, env=None, video=out,
              video_episodes=episodes, json_out=None, library=library)
 
 
@@ -314,9 +353,8 @@ def skills_train_affordance(
         t.add_column(col)
     for name in names:
         skill = lib.load(name)
-        if env is not None and env.rsplit("-v", 1)[0] != skill.env_id.rsplit("-v", 1)[0]:
-            raise CLIError(f"--env {env} is not a version of {name}'s env {skill.env_id} (the outcomes would be "
-                           f"another skill's)")
+        if env is not None:
+            _check_env_version(env, skill)
         model, metrics = train_affordance(skill, cfg, cache_dir=cache_dir, n_workers=workers, env_id=env)
         new = dataclasses.replace(skill, affordance_model=model, metrics={**skill.metrics, "affordance": metrics},
                                   version=None)

@@ -159,6 +159,25 @@ def test_train_affordance_env_override_is_checked_before_any_execution(library):
     assert r.returncode == 2 and "is not a version of reach_goal's env metaworld/reach-v3" in r.stderr, r.stderr
 
 
+def test_eval_env_override_runs_there_and_refuses_other_skills_envs_and_spaces(library, tmp_path):
+    out = tmp_path / "res.json"
+    r = runner.invoke(app, ["eval", "reach_goal", "-n", "1", "--env", "metaworld/reach-v3", "--json", str(out),
+                            "--library", str(library)], terminal_width=200)
+    assert r.exit_code == 0, r.output
+    assert json.loads(out.read_text())["env_id"] == "metaworld/reach-v3" and "(in metaworld/reach-v3)" in r.output
+    r = _cli("eval", "reach_goal", "--env", "metaworld/push-v3", "--library", str(library))
+    assert r.returncode == 2 and "is not a version of reach_goal's env metaworld/reach-v3" in r.stderr, r.stderr
+    r = _cli("eval", "metaworld/reach-v3", "--expert", "--env", "metaworld/reach-v3")
+    assert r.returncode == 2 and "with --expert NAME is the env" in r.stderr, r.stderr
+    wide = Skill("reach_wide", "reach with a longer observation", "metaworld/reach-v3", MLPActor(40, 4, [8]),
+                 spaces.Box(-np.inf, np.inf, (40,), np.float64), spaces.Box(-1, 1, (4,), np.float32),
+                 provenance={"algo": "bc", "steps": 1, "seed": 0})
+    SkillLibrary(library).save(wide)
+    r = _cli("eval", "reach_wide", "--env", "metaworld/reach-v3", "--library", str(library))
+    assert r.returncode == 2 and "observation shape (39,), but reach_wide v1 was trained on (40,)" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
+
+
 def test_bench_skills_train_eval_episodes_and_first_seed_reach_the_units(tmp_path):
     """``bench skills --train --eval-episodes N --seed S``: the stop rule and the kept best policy are judged on N
     episodes (the unit records it, so a finished unit with another N is never reused), training seed S with its
