@@ -94,6 +94,11 @@ def train(
                                      "actions while collecting demonstrations (DART); labels stay clean."),
     demo_filter: str = typer.Option("all", help="Demonstration episodes used: all | success (only those in which "
                                     "the expert succeeded; --n-demos are still collected)."),
+    oversample_dims: list[int] = typer.Option(
+        [], "--oversample-dim",
+        help="bc / dagger: an action index (repeatable) whose active steps (|a| > 0.1 in the target chunk) are drawn "
+             "--oversample-factor times as often in training, e.g. 5 for the yaw of robosuite's OSC action."),
+    oversample_factor: float = typer.Option(1.0, help="bc / dagger: see --oversample-dim (1 = uniform)."),
     demo_workers: int = typer.Option(1, help="Processes that collect the demonstrations in parallel (same "
                                      "demonstrations for any number; pays on robosuite)."),
     bc_pretrain_steps: int = typer.Option(3000, help="sac-demos / ibrl: BC pre-training steps of the actor (per "
@@ -140,7 +145,8 @@ def train(
         policy_head=policy_head, gmm_modes=gmm_modes,
         execute_steps=execute_steps, demo_noise=demo_noise, keep_best=keep_best,
         proposal_selection=proposal_selection, reward=reward, demo_filter=demo_filter,
-        demo_workers=demo_workers, gate_episodes=gate_episodes, gate_delta=gate_delta,
+        oversample_dims=tuple(oversample_dims), oversample_factor=oversample_factor, demo_workers=demo_workers,
+        gate_episodes=gate_episodes, gate_delta=gate_delta,
     )
     res = run_train(cfg, resume=resume)
     _print_eval(res.skill.name, res.final_eval)
