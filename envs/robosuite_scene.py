@@ -29,7 +29,8 @@ the move to the ready pose when the arm is off it (:meth:`PickPlaceScene.begin_s
 place envs (``place_<o>-v2``) stage half of their starts with the shipped *learned* pick of the object instead
 (:data:`STAGING_PICKS`, :data:`LEARNED_PICK_SHARE`): inside a plan a place receives the learned pick's grasp. The
 ``-v3`` place envs (``place_milk-v3``, ``place_can-v3``, ``place_bread-v3``) pin a newer pick instead, the one
-the place ships with (:data:`PAIRED_STAGING_PICKS`).
+the place ships with (:data:`PAIRED_STAGING_PICKS`); ``place_can-v4`` pins the next ``pick_can``
+(:data:`PLACE_STAGING_PICKS`).
 ``start="any"`` (affordance data) adds states where the skill cannot or need not act: the object already in its
 bin, another object in the hand, nothing in the hand (``place``), the object already lifted. The ``-v2`` pick envs
 (``pick_<o>-v2``) have the ``-v1`` starts and a stricter success predicate: ``lifted(o)`` with every other object
@@ -114,6 +115,13 @@ ends with the hand turned > 20° about the vertical in 8 of 36 successes, a hand
 (``bench_results/robosuite_scene/grasp_yaw_probe.py``). ``place_can`` and ``place_bread`` have the same pairing with the
 shipped ``pick_can`` and ``pick_bread`` (their earlier clones predate both the pick expert those picks imitate and the
 place expert's carry clearance)."""
+REPAIRED_STAGING_PICKS = {"can": ("pick_can", 16)}
+"""``-v4`` place skill envs (the can only): the ``-v3`` starts staged by the ``pick_can`` cloned on 2026-12-06 in
+``pick_can-v2`` from 2 000 demonstrations (v0016: the first pick of a plan from a full source bin, development
+layouts 1000–1049, 41 of 50 against v0015's 34 of 50)."""
+PLACE_STAGING_PICKS = {"v2": STAGING_PICKS, "v3": PAIRED_STAGING_PICKS, "v4": REPAIRED_STAGING_PICKS}
+"""Place env version → the learned pick (name, version in ``assets/skills``) that stages half of its starts, for the
+objects that have that version. A new pin is a new version; every earlier version keeps its starts."""
 LEARNED_PICK_SHARE = 0.5
 """``-v2`` place skill envs: share of starts staged by the learned pick (:data:`STAGING_PICKS`); the rest keep the
 scripted pick of ``-v1`` (a DAgger-style aggregate of both start distributions)."""
@@ -509,7 +517,8 @@ class PickPlaceSkillEnv(PickPlaceScene):
         learned_pick_share: ``place`` skills: share of precondition starts staged by the shipped learned pick
             (:data:`LEARNED_PICK_SHARE` in the ``-v2`` and ``-v3`` place envs; 0 elsewhere).
         staging_pick: ``(name, version)`` of the learned pick in ``assets/skills`` that stages those starts;
-            ``None``: the object's :data:`STAGING_PICKS` entry (``-v3``: :data:`PAIRED_STAGING_PICKS`).
+            ``None``: the object's :data:`STAGING_PICKS` entry (the ``-v3`` and ``-v4`` envs pass theirs:
+            :data:`PLACE_STAGING_PICKS`).
         spare_others: ``pick`` skills (the ``-v2`` pick envs): success also requires every other object that stood
             when its policy took over (after the ready move) to still stand (:data:`TOPPLE_TILT_DEG`;
             ``info["others_standing"]``); the episode still ends when ``lifted(o)`` holds, then as a failure if a
@@ -781,15 +790,16 @@ def _register() -> None:
                     "others_in_bin": PICK_OTHERS_IN_BIN, "spare_others": True},
             max_episode_steps=SKILL_MAX_STEPS["pick"],
             description=skill_description(f"pick_{obj}") + ", leaving the other objects standing"))
-        # -v2 place envs: half the starts from the shipped learned pick (STAGING_PICKS); -v3: the same starts
-        # staged by the newer pick the place ships with (PAIRED_STAGING_PICKS)
-        staged = {"v2": STAGING_PICKS[obj]} | ({"v3": PAIRED_STAGING_PICKS[obj]} if obj in PAIRED_STAGING_PICKS else {})
-        for version, staging_pick in staged.items():
+        # -v2 place envs: half the starts from the shipped learned pick (STAGING_PICKS); -v3 and later: the same
+        # starts staged by a newer pick the place ships with (PLACE_STAGING_PICKS)
+        for version, pins in PLACE_STAGING_PICKS.items():
+            if obj not in pins:
+                continue
             register_env(EnvSpec(
                 name=f"{SKILL_PREFIX}place_{obj}-{version}",
                 entry_point="skillstack.envs.robosuite_scene:PickPlaceSkillEnv",
                 kwargs={"skill": f"place_{obj}", "hold_orientation": True, "learned_pick_share": LEARNED_PICK_SHARE}
-                | ({"staging_pick": staging_pick} if version == "v3" else {}),
+                | ({"staging_pick": pins[obj]} if version != "v2" else {}),
                 max_episode_steps=SKILL_MAX_STEPS["place"], description=skill_description(f"place_{obj}")))
     register_scene(Scene(
         name="robosuite-pickplace",

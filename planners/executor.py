@@ -12,7 +12,7 @@ listed in :mod:`skillstack.envs.scenes`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -320,6 +320,12 @@ def library_candidates(library: SkillLibrary, scene: str | Scene) -> tuple[list[
     affordances are members of one :class:`~skillstack.skills.affordance.AffordanceSet` (all models evaluated in
     one batched pass per observation).
 
+    A skill that the scene names (:attr:`Scene.skills`) is described by the scene's text for it — the language its
+    planners' prompts, exemplars and templates are written in — whatever description its training run recorded: a
+    ``pick_can`` trained in ``pick_can-v2`` recorded that env's "pick up the can, leaving the other objects
+    standing", and the embedding LM scored it like an unknown skill (SayCan can+milk 0/50 on development layouts,
+    2026-12-06). The returned skills carry the scene's text too (history, overlays).
+
     Raises:
         UnknownNameError: unknown scene.
     """
@@ -327,7 +333,10 @@ def library_candidates(library: SkillLibrary, scene: str | Scene) -> tuple[list[
     skills = {}
     for name in library.names():
         if scene.owns(str(library.manifest(name).get("env_id", ""))):
-            skills[name] = library.load(name)
+            skill = library.load(name)
+            if name in scene.skills and skill.description != scene.skills[name]:
+                skill = replace(skill, description=scene.skills[name])
+            skills[name] = skill
     with_model = [n for n, s in skills.items() if s.affordance_model is not None]
     batch = AffordanceSet([skills[n].affordance_model for n in with_model])  # one evaluation per decision
     member = {n: batch.member(i) for i, n in enumerate(with_model)}

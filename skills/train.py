@@ -91,6 +91,10 @@ def oversampling_probabilities(targets: npt.NDArray[np.floating], act_dim: int, 
     reproduced the turn on 117 of the 173 training episodes that begin with one (2026-12-06). Rebalancing the
     training distribution toward such rare actions is the remedy behaviour cloning for driving uses for rare
     steering (Codevilla et al. 2019, "Exploring the Limitations of Behavior Cloning for Autonomous Driving", ICCV).
+    Measured there (2 000 demonstrations, ``oversample_dims=(5,)``, factor 20, one training seed each): the clone
+    turned the expert's way in 16 of the 26 development layouts that need a turn (10 of 26 without), but lifted the
+    can with every neighbour standing in only 36 of 50 (41 of 50 without) and reached 0.90 in ``pick_can-v2``
+    (0.95 without) — the turn is not all a pick needs, and the rest got fewer draws. Not used by any shipped skill.
 
     Args:
         targets: ``(N, chunk · act_dim)`` or ``(N, act_dim)`` regression targets.

@@ -309,24 +309,28 @@ def test_v2_place_starts_are_staged_by_the_pinned_learned_pick(monkeypatch):
     env.close()
 
 
-def test_v3_place_env_pins_the_paired_pick():
-    """``place_<o>-v3`` exists only for the objects of :data:`PAIRED_STAGING_PICKS` and stages with that pick, a
-    different version from ``-v2``'s that is present in ``assets/skills`` and cloned for the same object; a staging
-    pick of another object, or on a pick env, is refused."""
-    from skillstack.envs.robosuite_scene import PAIRED_STAGING_PICKS, STAGING_PICKS, PickPlaceSkillEnv
+def test_v3_and_later_place_envs_pin_their_picks():
+    """``place_<o>-vN`` (N ≥ 3) exists only for the objects of its :data:`PLACE_STAGING_PICKS` entry and stages with
+    that pick: present in ``assets/skills``, cloned for the same object, and a different version from every earlier
+    env version's pin; a staging pick of another object, or on a pick env, is refused."""
+    from skillstack.envs.robosuite_scene import PLACE_STAGING_PICKS, STAGING_PICKS, PickPlaceSkillEnv
     from skillstack.envs.scenes import ASSETS
     from skillstack.skills.library import SkillLibrary
 
-    for obj in SCENE_OBJECTS:
-        registered = f"{SKILL_PREFIX}place_{obj}-v3" in env_names()
-        assert registered == (obj in PAIRED_STAGING_PICKS)
+    assert PLACE_STAGING_PICKS["v2"] is STAGING_PICKS and list(PLACE_STAGING_PICKS) == ["v2", "v3", "v4"]
     lib = SkillLibrary(ASSETS / "skills")
-    for obj, (name, version) in PAIRED_STAGING_PICKS.items():
-        spec = env_spec(f"{SKILL_PREFIX}place_{obj}-v3")
-        assert spec.kwargs["staging_pick"] == (name, version) != STAGING_PICKS[obj]
-        assert spec.kwargs["learned_pick_share"] == env_spec(f"{SKILL_PREFIX}place_{obj}-v2").kwargs[
-            "learned_pick_share"]
-        assert lib.manifest(name, version)["env_id"].startswith(f"{SKILL_PREFIX}pick_{obj}-")
+    earlier = [STAGING_PICKS]
+    for version, pins in list(PLACE_STAGING_PICKS.items())[1:]:
+        for obj in SCENE_OBJECTS:
+            assert (f"{SKILL_PREFIX}place_{obj}-{version}" in env_names()) == (obj in pins)
+        for obj, (name, pick_version) in pins.items():
+            spec = env_spec(f"{SKILL_PREFIX}place_{obj}-{version}")
+            assert spec.kwargs["staging_pick"] == (name, pick_version)
+            assert all(old.get(obj) != (name, pick_version) for old in earlier)
+            assert spec.kwargs["learned_pick_share"] == env_spec(f"{SKILL_PREFIX}place_{obj}-v2").kwargs[
+                "learned_pick_share"]
+            assert lib.manifest(name, pick_version)["env_id"].startswith(f"{SKILL_PREFIX}pick_{obj}-")
+        earlier.append(pins)
     assert PickPlaceSkillEnv("place_bread").staging_pick == STAGING_PICKS["bread"]
     with pytest.raises(ValueError, match="pick_bread version"):
         PickPlaceSkillEnv("place_bread", staging_pick=("pick_milk", 14))

@@ -159,3 +159,23 @@ def test_run_skill_begins_the_skill_in_the_scene_and_counts_its_setup():
         assert ex.success and ex.steps == 1 and ex.setup_steps == setup
         assert skill.seen[0] == [first_obs] * 3  # the policy starts from the observation after the setup
         assert len(frames) == setup + 1  # the setup's control steps are filmed too
+
+
+def test_scene_skills_are_described_by_the_scene_whatever_their_training_run_recorded(tmp_path):
+    """A skill trained in a variant env records that env's description (``pick_can-v2``: "…, leaving the other
+    objects standing"); the planner must still score it with the scene's own text for it."""
+    from dataclasses import replace
+
+    from skillstack.envs import get_scene
+    from skillstack.planners.executor import library_candidates
+
+    scene = get_scene("tabletop")
+    lib = SkillLibrary(tmp_path / "lib")
+    lib.save(replace(LIB.load("open_drawer"), description="pull the drawer open, gently", version=None))
+    lib.save(replace(LIB.load("close_drawer"), version=None))
+    candidates, skills = library_candidates(lib, scene)
+    text = {c.name: c.description for c in candidates}
+    assert text["open_drawer"] == scene.skills["open_drawer"] != "pull the drawer open, gently"
+    assert text["close_drawer"] == scene.skills["close_drawer"]
+    assert skills["open_drawer"].description == scene.skills["open_drawer"] and skills["open_drawer"].version == 1
+    assert lib.load("open_drawer").description == "pull the drawer open, gently"  # the artifact is untouched
