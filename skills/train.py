@@ -307,14 +307,15 @@ class TrainConfig:
                              f"{self.algo!r} learns from demonstrations without a reward")
         if self.policy_head not in POLICY_HEADS:
             raise UnknownNameError(unknown_name_message("policy head", self.policy_head, list(POLICY_HEADS)))
-        if self.policy_head != "deterministic" and (not spec.uses_demonstrations or spec.build_model is not None):
+        imitation = spec.uses_demonstrations and spec.build_model is None  # bc, dagger
+        if self.policy_head != "deterministic" and not imitation:
             raise ValueError(f"policy_head {self.policy_head!r} is for the imitation algorithms (bc, dagger); got "
                              f"algo {self.algo!r}")
         if not 1 <= self.gmm_modes <= MAX_MODES:
             raise ValueError(f"gmm_modes must be in [1, {MAX_MODES}], got {self.gmm_modes}")
         if not (self.demo_noise >= 0.0 and np.isfinite(self.demo_noise)):
             raise ValueError(f"demo_noise must be a finite standard deviation ≥ 0, got {self.demo_noise}")
-        if self.demo_noise > 0 and (not spec.uses_demonstrations or spec.build_model is not None):
+        if self.demo_noise > 0 and not imitation:
             raise ValueError(f"demo_noise (DART) is for the imitation algorithms (bc, dagger): its demonstrations "
                              f"record the expert's clean actions, not the executed noisy ones an RL replay buffer "
                              f"needs; got algo {self.algo!r}")
@@ -323,7 +324,7 @@ class TrainConfig:
         if bool(self.oversample_dims) != (self.oversample_factor != 1.0):
             raise ValueError("oversample_dims and oversample_factor > 1 go together (got dims "
                              f"{list(self.oversample_dims)}, factor {self.oversample_factor})")
-        if self.oversample_dims and (not spec.uses_demonstrations or spec.build_model is not None):
+        if self.oversample_dims and not imitation:
             raise ValueError(f"oversampling is for the imitation algorithms (bc, dagger); got algo {self.algo!r}")
         if len(set(self.oversample_dims)) != len(self.oversample_dims) or any(d < 0 for d in self.oversample_dims):
             raise ValueError(f"oversample_dims must be distinct action indices ≥ 0, got {list(self.oversample_dims)}")

@@ -22,36 +22,35 @@ SKILL_ENV = "robosuite-pickplace/pick_can-v1"  # begin_skill: the ready move and
 
 
 def run(env: PickPlaceScene, policy, reset, seed: int) -> tuple[bool, float]:
-    """One first pick; returns (success, summed yaw command of the first 15 steps)."""
+    """One first pick, run as the executor runs a skill (:meth:`PickPlaceScene.run_policy`: the ready move, then the
+    policy until ``lifted(can)`` or 120 steps); returns (success, summed yaw command of the first 15 steps)."""
     obs, _ = env.reset(seed=seed)
     reset()
     standing = [o for o in SCENE_OBJECTS if o != "can" and env.object_tilt(o) <= TOPPLE_TILT_DEG]
-    moved = env.begin_skill(SKILL_ENV)
-    obs = obs if moved is None else moved
-    start, turn, lifted = env.read_predicates(), 0.0, False
-    for t in range(120):
-        action = policy(obs)
-        turn += float(action[5]) if t < 15 else 0.0
-        obs = env._raw_step(action)
-        if env.skill_succeeded(SKILL_ENV, start, env.read_predicates()):
-            lifted = True
-            break
-    return lifted and all(env.object_tilt(o) <= TOPPLE_TILT_DEG for o in standing), turn
+    start, yaw = env.read_predicates(), []
+
+    def recorded(o):
+        action = policy(o)
+        yaw.append(float(action[5]))
+        return action
+
+    env.run_policy(obs, recorded, SKILL_ENV, 120)
+    lifted = env.skill_succeeded(SKILL_ENV, start, env.read_predicates())
+    return lifted and all(env.object_tilt(o) <= TOPPLE_TILT_DEG for o in standing), sum(yaw[:15])
 
 
 def main() -> None:
     env = PickPlaceScene()
     expert = PickPlaceSkillController("pick_can", env=env)
-    if sys.argv[1] == "expert":
+    is_expert = sys.argv[1] == "expert"
+    if is_expert:
         policy, reset, n = expert.predict, (lambda: None), int(sys.argv[2])
     else:
         skill = SkillLibrary(sys.argv[1]).load("pick_can", int(sys.argv[2]))
         policy, reset, n = skill.predict, skill.reset, int(sys.argv[3])
     seeds = range(1000, 1000 + n)
-    expert_turn = {s: run(env, expert.predict, lambda: None, s)[1] for s in seeds} if policy is not expert.predict \
-        else None
     rows = {s: run(env, policy, reset, s) for s in seeds}
-    expert_turn = expert_turn or {s: rows[s][1] for s in seeds}
+    expert_turn = {s: (rows[s] if is_expert else run(env, expert.predict, lambda: None, s))[1] for s in seeds}
     turning = [s for s in seeds if abs(expert_turn[s]) > 1.0]
     same_way = sum(abs(rows[s][1]) > 1.0 and np.sign(rows[s][1]) == np.sign(expert_turn[s]) for s in turning)
     print(f"success {sum(ok for ok, _ in rows.values())}/{n}; the expert turns in {len(turning)} layouts: success "
