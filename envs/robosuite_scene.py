@@ -30,7 +30,8 @@ place envs (``place_<o>-v2``) stage half of their starts with the shipped *learn
 (:data:`STAGING_PICKS`, :data:`LEARNED_PICK_SHARE`): inside a plan a place receives the learned pick's grasp. The
 ``-v3`` place envs (``place_milk-v3``, ``place_can-v3``, ``place_bread-v3``) pin a newer pick instead, the one
 the place ships with (:data:`PAIRED_STAGING_PICKS`); ``place_can-v4`` pins the next ``pick_can``
-(:data:`PLACE_STAGING_PICKS`).
+(:data:`PLACE_STAGING_PICKS`); ``place_can-v5`` stages every start with its pick, from a crowded source bin
+(:data:`PLACE_STAGING_STARTS`).
 ``start="any"`` (affordance data) adds states where the skill cannot or need not act: the object already in its
 bin, another object in the hand, nothing in the hand (``place``), the object already lifted. The ``-v2`` pick envs
 (``pick_<o>-v2``) have the ``-v1`` starts and a stricter success predicate: ``lifted(o)`` with every other object
@@ -119,12 +120,26 @@ REPAIRED_STAGING_PICKS = {"can": ("pick_can", 16)}
 """``-v4`` place skill envs (the can only): the ``-v3`` starts staged by the ``pick_can`` cloned on 2026-12-06 in
 ``pick_can-v2`` from 2 000 demonstrations (v0016: the first pick of a plan from a full source bin, development
 layouts 1000–1049, 41 of 50 against v0015's 34 of 50)."""
-PLACE_STAGING_PICKS = {"v2": STAGING_PICKS, "v3": PAIRED_STAGING_PICKS, "v4": REPAIRED_STAGING_PICKS}
-"""Place env version → the learned pick (name, version in ``assets/skills``) that stages half of its starts, for the
-objects that have that version. A new pin is a new version; every earlier version keeps its starts."""
+CROWDED_STAGING_PICKS = {"can": ("pick_can", 16)}
+"""``-v5`` place skill envs (the can only): every place start staged by this learned pick, from the pick envs'
+crowding (:data:`PLACE_STAGING_STARTS`). Measured on development layouts 1000–1099, ``pick_can`` then ``place_can``
+v0012 from the scene's first layout: the pick handed the can over with the hand turned > 25° about the vertical (the
+expert's clearance yaw) in 39 of 91 chains, and the place failed in 8 of those against 1 of the other 52; ``-v4``
+stages half its starts with the scripted pick, which never turns, and the other half from a sparser bin."""
+PLACE_STAGING_PICKS = {"v2": STAGING_PICKS, "v3": PAIRED_STAGING_PICKS, "v4": REPAIRED_STAGING_PICKS,
+                       "v5": CROWDED_STAGING_PICKS}
+"""Place env version → the learned pick (name, version in ``assets/skills``) that stages its learned-pick starts
+(:data:`PLACE_STAGING_STARTS`), for the objects that have that version. A new pin is a new version; every earlier
+version keeps its starts."""
 LEARNED_PICK_SHARE = 0.5
-"""``-v2`` place skill envs: share of starts staged by the learned pick (:data:`STAGING_PICKS`); the rest keep the
-scripted pick of ``-v1`` (a DAgger-style aggregate of both start distributions)."""
+"""``-v2`` to ``-v4`` place skill envs: share of starts staged by the learned pick (:data:`STAGING_PICKS`); the rest
+keep the scripted pick of ``-v1`` (a DAgger-style aggregate of both start distributions)."""
+PLACE_STAGING_STARTS: dict[str, dict[str, float]] = {
+    "v5": {"learned_pick_share": 1.0, "others_in_bin": PICK_OTHERS_IN_BIN}}
+"""Place env version → its start options where they differ from ``-v2``'s (``learned_pick_share``
+:data:`LEARNED_PICK_SHARE`, each other object in its bin with probability 1/2): ``-v5`` stages every place start with
+its learned pick, from the crowding of the pick envs the pick was cloned in (:data:`PICK_OTHERS_IN_BIN`), so that the
+place sees the pick's hand-overs as often as a plan's first pick from the full source bin makes them."""
 
 TOPPLE_TILT_DEG = 20.0
 """An object counts as knocked over when its body's z axis is more than this [deg] off the world's vertical (every
@@ -799,7 +814,7 @@ def _register() -> None:
                 name=f"{SKILL_PREFIX}place_{obj}-{version}",
                 entry_point="skillstack.envs.robosuite_scene:PickPlaceSkillEnv",
                 kwargs={"skill": f"place_{obj}", "hold_orientation": True, "learned_pick_share": LEARNED_PICK_SHARE}
-                | ({"staging_pick": pins[obj]} if version != "v2" else {}),
+                | ({"staging_pick": pins[obj]} if version != "v2" else {}) | PLACE_STAGING_STARTS.get(version, {}),
                 max_episode_steps=SKILL_MAX_STEPS["place"], description=skill_description(f"place_{obj}")))
     register_scene(Scene(
         name="robosuite-pickplace",

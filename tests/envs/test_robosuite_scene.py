@@ -311,26 +311,38 @@ def test_v2_place_starts_are_staged_by_the_pinned_learned_pick(monkeypatch):
 
 def test_v3_and_later_place_envs_pin_their_picks():
     """``place_<o>-vN`` (N ≥ 3) exists only for the objects of its :data:`PLACE_STAGING_PICKS` entry and stages with
-    that pick: present in ``assets/skills``, cloned for the same object, and a different version from every earlier
-    env version's pin; a staging pick of another object, or on a pick env, is refused."""
-    from skillstack.envs.robosuite_scene import PLACE_STAGING_PICKS, STAGING_PICKS, PickPlaceSkillEnv
+    that pick: present in ``assets/skills`` and cloned for the same object; each version differs from every earlier
+    one of its object in its pin or its start options (:data:`PLACE_STAGING_STARTS`, else ``-v2``'s); a staging pick
+    of another object, or on a pick env, is refused."""
+    from skillstack.envs.robosuite_scene import (
+        PICK_OTHERS_IN_BIN,
+        PLACE_STAGING_PICKS,
+        PLACE_STAGING_STARTS,
+        STAGING_PICKS,
+        PickPlaceSkillEnv,
+    )
     from skillstack.envs.scenes import ASSETS
     from skillstack.skills.library import SkillLibrary
 
-    assert PLACE_STAGING_PICKS["v2"] is STAGING_PICKS and list(PLACE_STAGING_PICKS) == ["v2", "v3", "v4"]
+    assert PLACE_STAGING_PICKS["v2"] is STAGING_PICKS and list(PLACE_STAGING_PICKS) == ["v2", "v3", "v4", "v5"]
+    assert PLACE_STAGING_STARTS == {"v5": {"learned_pick_share": 1.0, "others_in_bin": PICK_OTHERS_IN_BIN}}
     lib = SkillLibrary(ASSETS / "skills")
-    earlier = [STAGING_PICKS]
-    for version, pins in list(PLACE_STAGING_PICKS.items())[1:]:
+    start_keys = ("staging_pick", "learned_pick_share", "others_in_bin")
+    for i, (version, pins) in enumerate(list(PLACE_STAGING_PICKS.items())[1:]):
         for obj in SCENE_OBJECTS:
             assert (f"{SKILL_PREFIX}place_{obj}-{version}" in env_names()) == (obj in pins)
         for obj, (name, pick_version) in pins.items():
             spec = env_spec(f"{SKILL_PREFIX}place_{obj}-{version}")
+            v2 = env_spec(f"{SKILL_PREFIX}place_{obj}-v2").kwargs
             assert spec.kwargs["staging_pick"] == (name, pick_version)
-            assert all(old.get(obj) != (name, pick_version) for old in earlier)
-            assert spec.kwargs["learned_pick_share"] == env_spec(f"{SKILL_PREFIX}place_{obj}-v2").kwargs[
-                "learned_pick_share"]
+            assert {k: spec.kwargs.get(k, v2.get(k)) for k in start_keys[1:]} == {
+                k: PLACE_STAGING_STARTS.get(version, {}).get(k, v2.get(k)) for k in start_keys[1:]}
+            starts = {k: spec.kwargs.get(k) for k in start_keys}
+            for old in list(PLACE_STAGING_PICKS)[1:i + 1]:
+                if obj in PLACE_STAGING_PICKS[old]:
+                    assert starts != {k: env_spec(f"{SKILL_PREFIX}place_{obj}-{old}").kwargs.get(k) for k in start_keys}
+            assert STAGING_PICKS.get(obj) != (name, pick_version)  # -v2's pin
             assert lib.manifest(name, pick_version)["env_id"].startswith(f"{SKILL_PREFIX}pick_{obj}-")
-        earlier.append(pins)
     assert PickPlaceSkillEnv("place_bread").staging_pick == STAGING_PICKS["bread"]
     with pytest.raises(ValueError, match="pick_bread version"):
         PickPlaceSkillEnv("place_bread", staging_pick=("pick_milk", 14))
