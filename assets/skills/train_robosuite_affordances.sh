@@ -32,8 +32,12 @@ PLACE_V2=${PLACE_V2-"place_cereal"}
 for s in $PLACE_V2; do train_v2 "$s" "$N_TRAIN"; done
 # place_milk, place_can and place_bread (twenty-first session): from their own -v3 envs, staged by the picks they
 # ship with
-PLACE_V3=${PLACE_V3-"place_milk place_can place_bread"}
+PLACE_V3=${PLACE_V3-"place_milk place_bread"}
 for s in $PLACE_V3; do train_in v3 "$s" "$N_TRAIN"; done
+# place_can (twenty-third session, v0014): from its own -v5 env (every start staged by pick_can v0016 from a crowded
+# source bin), held-out AUROC 0.996. Set PLACE_V5="" to skip.
+PLACE_V5=${PLACE_V5-"place_can"}
+for s in $PLACE_V5; do train_in v5 "$s" "$N_TRAIN"; done
 # Pick affordances from the -v2 pick envs (twelfth session): the same starts as -v1, but a lift counts only if every
 # other object that stood when the policy took over still stands (TOPPLE_TILT_DEG), so P(success | state) prices in
 # a knocked-over neighbour. All four picks are judged by the same rule (mixing -v1 and -v2 affordances would favour
