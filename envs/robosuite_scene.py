@@ -530,9 +530,10 @@ class PickPlaceSkillEnv(PickPlaceScene):
         others_in_bin: probability that each other object starts already in its bin (0.5; the ``-v1`` pick
             envs :data:`PICK_OTHERS_IN_BIN`).
         learned_pick_share: ``place`` skills: share of precondition starts staged by the shipped learned pick
-            (:data:`LEARNED_PICK_SHARE` in the ``-v2`` and ``-v3`` place envs; 0 elsewhere).
+            (:data:`LEARNED_PICK_SHARE` in the ``-v2`` to ``-v4`` place envs, 1 in ``-v5``:
+            :data:`PLACE_STAGING_STARTS`; 0 elsewhere).
         staging_pick: ``(name, version)`` of the learned pick in ``assets/skills`` that stages those starts;
-            ``None``: the object's :data:`STAGING_PICKS` entry (the ``-v3`` and ``-v4`` envs pass theirs:
+            ``None``: the object's :data:`STAGING_PICKS` entry (the ``-v3`` and later envs pass theirs:
             :data:`PLACE_STAGING_PICKS`).
         spare_others: ``pick`` skills (the ``-v2`` pick envs): success also requires every other object that stood
             when its policy took over (after the ready move) to still stand (:data:`TOPPLE_TILT_DEG`;

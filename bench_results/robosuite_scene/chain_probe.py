@@ -8,7 +8,7 @@ cannot handle either.
 Usage: ``python chain_probe.py FIRST_SEED N [LIBRARY VERSION]`` — the optional pair names the ``pick_milk`` to probe
 (default: the latest in ``assets/skills``); ``pick_can`` and ``place_can`` are always the shipped ones.
 
-Measured (1000–1049): ``pick_can`` failed in 5 chains and ``place_can`` in 2, and the expert succeeded from all 7 of
+Measured (1000–1049, with ``place_can`` v0012, shipped then): ``pick_can`` failed in 5 chains and ``place_can`` in 2, and the expert succeeded from all 7 of
 those states; ``pick_milk`` v0014 lifted the milk in 38 of the 43 chains that reached it, and the expert in 4 of the
 5 others; the 2 000-demonstration ``pick_milk`` candidate (not shipped) in 40 of 43 (README, robosuite scene,
 twenty-third session).
@@ -18,6 +18,15 @@ import sys
 
 from skillstack.envs.robosuite_scene import SCENE_OBJECTS, SKILL_MAX_STEPS, PickPlaceScene, PickPlaceSkillController
 from skillstack.skills.library import SkillLibrary
+
+
+def run_skill(env: PickPlaceScene, obs, skill, policy=None):
+    """Run one library skill (or ``policy`` in its place) as the executor does (:meth:`PickPlaceScene.run_policy`);
+    returns (observation, whether its success predicate holds)."""
+    skill.reset()
+    start = env.read_predicates()
+    obs = env.run_policy(obs, policy or skill.predict, skill.env_id, SKILL_MAX_STEPS[skill.name.split("_")[0]])
+    return obs, env.skill_succeeded(skill.env_id, start, env.read_predicates())
 
 
 def main() -> None:
@@ -33,14 +42,10 @@ def main() -> None:
         obs, _ = env.reset(seed=seed)
         tilt: dict[str, float] = {}
         for name in ("pick_can", "place_can", "pick_milk"):
-            skill = skills[name]
-            skill.reset()
             if name == "pick_milk":
                 tilt = {o: round(env.object_tilt(o), 1) for o in SCENE_OBJECTS if o != "can"}
-            policy = experts[name].predict if name == expert_for else skill.predict
-            start = env.read_predicates()
-            obs = env.run_policy(obs, policy, skill.env_id, SKILL_MAX_STEPS[name.split("_")[0]])
-            if not env.skill_succeeded(skill.env_id, start, env.read_predicates()):
+            obs, ok = run_skill(env, obs, skills[name], experts[name].predict if name == expert_for else None)
+            if not ok:
                 return name, tilt
         return "ok", tilt
 

@@ -18,9 +18,10 @@ other 52, the ``-v5`` clone (v0013) in 39 and 51; the hand was turned at 6 of th
 import sys
 
 import numpy as np
+from chain_probe import run_skill  # this directory's chain probe: a skill run as the executor runs it
 
 from skillstack.envs.make import make_env
-from skillstack.envs.robosuite_scene import SKILL_MAX_STEPS, PickPlaceScene, _scene_info
+from skillstack.envs.robosuite_scene import PickPlaceScene, _scene_info
 from skillstack.skills.library import SkillLibrary
 
 TURNED_DEG = 25.0
@@ -51,22 +52,16 @@ def main() -> None:
     placed = {True: [0, 0], False: [0, 0]}  # turned → [placed, hand-overs]
     for seed in range(first, first + n):
         obs, _ = env.reset(seed=seed)
-        ok = True
-        for skill in (pick, place):
-            if skill is place:
-                yaw = hand_yaw(obs)
-            skill.reset()
-            start = env.read_predicates()
-            obs = env.run_policy(obs, skill.predict, skill.env_id, SKILL_MAX_STEPS[skill.name.split("_")[0]])
-            ok = env.skill_succeeded(skill.env_id, start, env.read_predicates())
-            if not ok and skill is pick:
-                print(seed, "pick failed", flush=True)
-                break
-        else:
-            turned = abs(yaw) > TURNED_DEG
-            placed[turned][0] += ok
-            placed[turned][1] += 1
-            print(seed, "placed" if ok else "not placed", "hand-over yaw", round(yaw, 1), flush=True)
+        obs, ok = run_skill(env, obs, pick)
+        if not ok:
+            print(seed, "pick failed", flush=True)
+            continue
+        yaw = hand_yaw(obs)
+        _, ok = run_skill(env, obs, place)
+        turned = abs(yaw) > TURNED_DEG
+        placed[turned][0] += ok
+        placed[turned][1] += 1
+        print(seed, "placed" if ok else "not placed", "hand-over yaw", round(yaw, 1), flush=True)
     print(f"turned hand-overs: placed {placed[True][0]}/{placed[True][1]}; the others: "
           f"{placed[False][0]}/{placed[False][1]}")
 
