@@ -120,12 +120,18 @@ REPAIRED_STAGING_PICKS = {"can": ("pick_can", 16)}
 """``-v4`` place skill envs (the can only): the ``-v3`` starts staged by the ``pick_can`` cloned on 2026-12-06 in
 ``pick_can-v2`` from 2 000 demonstrations (v0016: the first pick of a plan from a full source bin, development
 layouts 1000–1049, 41 of 50 against v0015's 34 of 50)."""
-CROWDED_STAGING_PICKS = {"can": ("pick_can", 16)}
-"""``-v5`` place skill envs (the can only): every place start staged by this learned pick, from the pick envs'
-crowding (:data:`PLACE_STAGING_STARTS`). Measured on development layouts 1000–1099, ``pick_can`` then ``place_can``
-v0012 from the scene's first layout: the pick handed the can over with the hand turned > 25° about the vertical (the
+CROWDED_STAGING_PICKS = {"can": ("pick_can", 16), "milk": ("pick_milk", 14)}
+"""``-v5`` place skill envs (the can and, since 2026-12-06's twenty-fourth session, the milk carton): every place
+start staged by this learned pick, from the pick envs' crowding (:data:`PLACE_STAGING_STARTS`). Measured on
+development layouts 1000–1099, ``pick_can`` then ``place_can`` v0012 from the scene's first layout: the pick handed the can over with the hand turned > 25° about the vertical (the
 expert's clearance yaw) in 39 of 91 chains, and the place failed in 8 of those against 1 of the other 52; ``-v4``
 stages half its starts with the scripted pick, which never turns, and the other half from a sparser bin."""
+FIRST_PICK_SHARE = 0.5
+"""``-v3`` pick skill envs (the can only): share of starts that are a plan's first pick (every other object in the
+source bin, the arm as the scene's reset left it); the rest are the ``-v2`` starts. Measured on development layouts
+1000–1099 (``chain_probe.py``, twenty-fourth session): ``pick_can`` v0016 (0.95 in ``-v2``, where ≈ 1 start in 5 is
+such a first pick) failed 9 of those first picks, and in 5 of the 91 it lifted the can it knocked the milk carton
+over, which then failed ``pick_milk`` in 3 — together the largest share of the reference plan's failures there."""
 PLACE_STAGING_PICKS = {"v2": STAGING_PICKS, "v3": PAIRED_STAGING_PICKS, "v4": REPAIRED_STAGING_PICKS,
                        "v5": CROWDED_STAGING_PICKS}
 """Place env version → the learned pick (name, version in ``assets/skills``) that stages its learned-pick starts
@@ -535,6 +541,9 @@ class PickPlaceSkillEnv(PickPlaceScene):
         staging_pick: ``(name, version)`` of the learned pick in ``assets/skills`` that stages those starts;
             ``None``: the object's :data:`STAGING_PICKS` entry (the ``-v3`` and later envs pass theirs:
             :data:`PLACE_STAGING_PICKS`).
+        first_pick_share: ``pick`` skills (the ``-v3`` pick envs, :data:`FIRST_PICK_SHARE`): share of starts that are
+            a plan's first pick — every other object in the source bin and the arm where the scene's reset left it
+            (drawn from its own random stream, so the other starts are those of the same env with 0).
         spare_others: ``pick`` skills (the ``-v2`` pick envs): success also requires every other object that stood
             when its policy took over (after the ready move) to still stand (:data:`TOPPLE_TILT_DEG`;
             ``info["others_standing"]``); the episode still ends when ``lifted(o)`` holds, then as a failure if a
@@ -545,13 +554,15 @@ class PickPlaceSkillEnv(PickPlaceScene):
 
     Raises:
         UnknownNameError: unknown skill.
-        ValueError: ``learned_pick_share`` outside [0, 1] or set for a pick; ``spare_others`` set for a place;
+        ValueError: ``learned_pick_share`` or ``first_pick_share`` outside [0, 1] or set for the other kind of
+            skill; ``spare_others`` set for a place;
             ``staging_pick`` not a pick of the place's object.
     """
 
     def __init__(self, skill: str, pick_after_place: float = PICK_AFTER_PLACE, others_in_bin: float = 0.5,
                  learned_pick_share: float = 0.0, spare_others: bool = False,
-                 staging_pick: tuple[str, int] | None = None, **kwargs: Any) -> None:
+                 staging_pick: tuple[str, int] | None = None, first_pick_share: float = 0.0,
+                 **kwargs: Any) -> None:
         self.kind, self.obj = parse_skill(skill)
         self.skill = skill
         self.pick_after_place = pick_after_place
@@ -561,6 +572,11 @@ class PickPlaceSkillEnv(PickPlaceScene):
         if learned_pick_share and self.kind != "place":
             raise ValueError(f"learned_pick_share stages place skills only, not {skill!r}")
         self.learned_pick_share = learned_pick_share
+        if not 0.0 <= first_pick_share <= 1.0:
+            raise ValueError(f"first_pick_share must be in [0, 1], got {first_pick_share}")
+        if first_pick_share and self.kind != "pick":
+            raise ValueError(f"first_pick_share stages pick skills only, not {skill!r}")
+        self.first_pick_share = first_pick_share
         if staging_pick is not None and (self.kind != "place" or staging_pick[0] != f"pick_{self.obj}"):
             raise ValueError(f"staging_pick must be a pick_{self.obj} version for {skill!r}, got {staging_pick!r}")
         self.staging_pick = (staging_pick if staging_pick is not None
@@ -582,10 +598,11 @@ class PickPlaceSkillEnv(PickPlaceScene):
         draw = seed if seed is not None else int(self.np_random.integers(2**63 - 1))
         rng = np.random.default_rng([draw, 2])
         others = [o for o in SCENE_OBJECTS if o != self.obj]
+        first_pick = bool(self.first_pick_share) and np.random.default_rng([draw, 3]).random() < self.first_pick_share
         for o in others:
-            if rng.random() < self.others_in_bin:
+            if rng.random() < self.others_in_bin and not first_pick:
                 obs = self.put_in_bin(o, rng)
-        if rng.random() < 0.5:
+        if rng.random() < 0.5 and not first_pick:
             movable = [o for o in others if not self.read_predicates()[f"in_bin({o})"]]
             if self.kind == "pick" and rng.random() < self.pick_after_place and movable:
                 # right after a place inside a plan: the scripted oracle picks and places another object
@@ -799,13 +816,18 @@ def _register() -> None:
                         "others_in_bin": in_bin},
                 max_episode_steps=SKILL_MAX_STEPS[skill.partition("_")[0]], description=skill_description(skill)))
     for obj in SCENE_OBJECTS:
-        # -v2 pick envs: the -v1 starts; success also requires the other objects left standing (affordance data)
-        register_env(EnvSpec(
-            name=f"{SKILL_PREFIX}pick_{obj}-v2", entry_point="skillstack.envs.robosuite_scene:PickPlaceSkillEnv",
-            kwargs={"skill": f"pick_{obj}", "hold_orientation": True, "pick_after_place": PICK_AFTER_PLACE,
-                    "others_in_bin": PICK_OTHERS_IN_BIN, "spare_others": True},
-            max_episode_steps=SKILL_MAX_STEPS["pick"],
-            description=skill_description(f"pick_{obj}") + ", leaving the other objects standing"))
+        # -v2 pick envs: the -v1 starts; success also requires the other objects left standing (affordance data);
+        # -v3 (the can): half of those starts a plan's first pick (FIRST_PICK_SHARE)
+        for version, extra in (("v2", {}), ("v3", {"first_pick_share": FIRST_PICK_SHARE})):
+            if version == "v3" and obj != "can":
+                continue
+            register_env(EnvSpec(
+                name=f"{SKILL_PREFIX}pick_{obj}-{version}",
+                entry_point="skillstack.envs.robosuite_scene:PickPlaceSkillEnv",
+                kwargs={"skill": f"pick_{obj}", "hold_orientation": True, "pick_after_place": PICK_AFTER_PLACE,
+                        "others_in_bin": PICK_OTHERS_IN_BIN, "spare_others": True} | extra,
+                max_episode_steps=SKILL_MAX_STEPS["pick"],
+                description=skill_description(f"pick_{obj}") + ", leaving the other objects standing"))
         # -v2 place envs: half the starts from the shipped learned pick (STAGING_PICKS); -v3 and later: the same
         # starts staged by a newer pick the place ships with (PLACE_STAGING_PICKS)
         for version, pins in PLACE_STAGING_PICKS.items():

@@ -1,12 +1,13 @@
-"""Chain probe (twenty-third session): the reference plan's first three skills, ``pick_can``, ``place_can``,
-``pick_milk``, run as the executor runs them (:meth:`PickPlaceScene.run_policy`), on development layouts (seeds
-1000, 1001, ...; never a held-out set). For every chain that reaches ``pick_milk`` it prints the other objects' tilt
-[deg] at that moment and whether the milk was lifted; where a learned skill fails, the chain is run again (it is
-deterministic) with the scripted expert of that skill in its place, to tell a clone's failure from a state its expert
-cannot handle either.
+"""Chain probe (twenty-third session): the reference plan ``pick_can``, ``place_can``, ``pick_milk``, ``place_milk``,
+run as the executor runs it (:meth:`PickPlaceScene.run_policy`), on development layouts (seeds 1000, 1001, ...; never
+a held-out set). For every chain that reaches ``pick_milk`` it prints the other objects' tilt [deg] at that moment and
+whether the milk was lifted; where a learned skill fails, the chain is run again (it is deterministic) with the
+scripted expert of that skill in its place, to tell a clone's failure from a state its expert cannot handle either.
 
-Usage: ``python chain_probe.py FIRST_SEED N [LIBRARY VERSION]`` — the optional pair names the ``pick_milk`` to probe
-(default: the latest in ``assets/skills``); ``pick_can`` and ``place_can`` are always the shipped ones.
+Usage: ``python chain_probe.py FIRST_SEED N [SKILL=LIBRARY:VERSION ...]`` — each pair names a skill of the chain to
+probe from another library (default: the latest in ``assets/skills``). The twenty-third session's form
+``FIRST_SEED N LIBRARY VERSION`` (a ``pick_milk`` candidate) is still read. ``place_milk`` was added as the chain's
+fourth skill in the twenty-fourth session; the first three run as before.
 
 Measured (1000–1049, with ``place_can`` v0012, shipped then): ``pick_can`` failed in 5 chains and ``place_can`` in
 2, and the expert succeeded from all 7 of those states; ``pick_milk`` v0014 lifted the milk in 38 of the 43 chains
@@ -29,19 +30,35 @@ def run_skill(env: PickPlaceScene, obs, skill, policy=None):
     return obs, env.skill_succeeded(skill.env_id, start, env.read_predicates())
 
 
+CHAIN = ("pick_can", "place_can", "pick_milk", "place_milk")
+
+
+def load_skills(args: list[str]) -> dict:
+    """The chain's skills: the latest shipped version of each, except those named ``SKILL=LIBRARY:VERSION``."""
+    if len(args) == 2 and "=" not in args[0]:  # the twenty-third session's LIBRARY VERSION of pick_milk
+        args = [f"pick_milk={args[0]}:{args[1]}"]
+    shipped = SkillLibrary("assets/skills")
+    skills = {name: shipped.load(name) for name in CHAIN}
+    for arg in args:
+        name, _, where = arg.partition("=")
+        library, _, version = where.rpartition(":")
+        if name not in CHAIN or not library or not version.isdigit():
+            raise SystemExit(f"expected SKILL=LIBRARY:VERSION with SKILL one of {CHAIN}, got {arg!r}")
+        skills[name] = SkillLibrary(library).load(name, int(version))
+    return skills
+
+
 def main() -> None:
     first, n = int(sys.argv[1]), int(sys.argv[2])
-    shipped = SkillLibrary("assets/skills")
-    skills = {name: shipped.load(name) for name in ("pick_can", "place_can")}
-    skills["pick_milk"] = (SkillLibrary(sys.argv[3]).load("pick_milk", int(sys.argv[4])) if len(sys.argv) > 4
-                           else shipped.load("pick_milk"))
+    skills = load_skills(sys.argv[3:])
+    print({name: skill.version for name, skill in skills.items()}, flush=True)
     env = PickPlaceScene()
     experts = {name: PickPlaceSkillController(name, env=env) for name in skills}
 
     def chain(seed: int, expert_for: str | None = None) -> tuple[str, dict[str, float]]:
         obs, _ = env.reset(seed=seed)
         tilt: dict[str, float] = {}
-        for name in ("pick_can", "place_can", "pick_milk"):
+        for name in CHAIN:
             if name == "pick_milk":
                 tilt = {o: round(env.object_tilt(o), 1) for o in SCENE_OBJECTS if o != "can"}
             obs, ok = run_skill(env, obs, skills[name], experts[name].predict if name == expert_for else None)
@@ -60,13 +77,14 @@ def main() -> None:
             failed[outcome] += 1
             # the expert gets past the failed skill if the rerun fails later or not at all
             rerun = chain(seed, outcome)[0]
-            passed = rerun == "ok" or list(skills).index(rerun) > list(skills).index(outcome)
+            passed = rerun == "ok" or CHAIN.index(rerun) > CHAIN.index(outcome)
             expert_ok[outcome] += passed
             row += f" expert {'succeeds' if passed else 'fails'}"
         print(row, flush=True)
+    lifted = reached - failed["pick_milk"]
     print(f"first failures {failed}; the expert succeeded in {expert_ok} of them; pick_milk lifted the milk in "
-          f"{reached - failed['pick_milk']}/{reached} chains that reached it")
-
+          f"{lifted}/{reached} chains that reached it; place_milk placed it in {lifted - failed['place_milk']}/"
+          f"{lifted}")
 
 if __name__ == "__main__":
     main()

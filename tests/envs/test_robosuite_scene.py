@@ -350,6 +350,37 @@ def test_v3_and_later_place_envs_pin_their_picks():
         PickPlaceSkillEnv("pick_milk", staging_pick=("pick_milk", 14))
 
 
+def test_v3_pick_can_starts_half_a_plans_first_pick():
+    """``pick_can-v3``: a start is a plan's first pick (every other object in the source bin, the arm where the scene's
+    reset left it) with probability :data:`FIRST_PICK_SHARE`, drawn from its own stream; every other start is the
+    ``-v2`` start of the same seed, observation for observation. Only the can has a ``-v3`` pick env."""
+    from skillstack.envs.robosuite_scene import FIRST_PICK_SHARE, PickPlaceScene, PickPlaceSkillEnv
+
+    assert env_spec(f"{SKILL_PREFIX}pick_can-v3").kwargs["first_pick_share"] == FIRST_PICK_SHARE
+    assert f"{SKILL_PREFIX}pick_milk-v3" not in env_names()
+    with pytest.raises(ValueError, match="in \\[0, 1\\]"):
+        PickPlaceSkillEnv("pick_can", first_pick_share=-0.1)
+    with pytest.raises(ValueError, match="pick skills only"):
+        PickPlaceSkillEnv("place_can", first_pick_share=0.5)
+    v2, v3 = make_env(f"{SKILL_PREFIX}pick_can-v2"), make_env(f"{SKILL_PREFIX}pick_can-v3")
+    scene = PickPlaceScene()
+    first, other = 0, 0
+    for seed in range(6):
+        obs3, info = v3.reset(seed=seed)
+        coin = np.random.default_rng([seed, 3]).random() < FIRST_PICK_SHARE
+        if coin:
+            first += 1
+            assert info["applicable"] and not any(info["predicates"][f"in_bin({o})"] for o in SCENE_OBJECTS)
+            reset_obs, _ = scene.reset(seed=seed)  # the scene's own reset: same layout, same arm
+            np.testing.assert_allclose(info["decision_observation"], reset_obs)
+        else:
+            other += 1
+            np.testing.assert_array_equal(obs3, v2.reset(seed=seed)[0])
+    assert first and other  # both kinds occur in a handful of seeds
+    for env in (v2, v3, scene):
+        env.close()
+
+
 def test_start_staging_places_without_the_experts_carry_clearance(monkeypatch):
     """A pick env's start right after a place is staged by the place oracle as versioned (no ``lift_clear``); the
     expert (demonstrations) lifts a tall object clear of its neighbours."""
