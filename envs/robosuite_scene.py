@@ -121,11 +121,14 @@ REPAIRED_STAGING_PICKS = {"can": ("pick_can", 16)}
 ``pick_can-v2`` from 2 000 demonstrations (v0016: the first pick of a plan from a full source bin, development
 layouts 1000–1049, 41 of 50 against v0015's 34 of 50)."""
 CROWDED_STAGING_PICKS = {"can": ("pick_can", 16), "milk": ("pick_milk", 14)}
-"""``-v5`` place skill envs (the can and, since 2026-12-06's twenty-fourth session, the milk carton): every place
-start staged by this learned pick, from the pick envs' crowding (:data:`PLACE_STAGING_STARTS`). Measured on
-development layouts 1000–1099, ``pick_can`` then ``place_can`` v0012 from the scene's first layout: the pick handed the can over with the hand turned > 25° about the vertical (the
-expert's clearance yaw) in 39 of 91 chains, and the place failed in 8 of those against 1 of the other 52; ``-v4``
-stages half its starts with the scripted pick, which never turns, and the other half from a sparser bin."""
+"""``-v5`` place skill envs (the can and the milk carton): every place start staged by this learned pick, from the
+pick envs' crowding (:data:`PLACE_STAGING_STARTS`). Measured on development layouts 1000–1099, ``pick_can`` then
+``place_can`` v0012 from the scene's first layout: the pick handed the can over with the hand turned > 25° about the
+vertical (the expert's clearance yaw) in 39 of 91 chains, and the place failed in 8 of those against 1 of the other
+52; ``-v4`` stages half its starts with the scripted pick, which never turns, and the other half from a sparser bin.
+``place_milk-v5`` (twenty-fourth session) tests the same explanation for the milk: the shipped ``place_milk`` v0009
+placed it at 94 of the 95 starts where it was held, as did a clone trained there (not shipped), so its failures in
+plans are not these hand-overs."""
 FIRST_PICK_SHARE = 0.5
 """``-v3`` pick skill envs (the can only): share of starts that are a plan's first pick (every other object in the
 source bin, the arm as the scene's reset left it); the rest are the ``-v2`` starts. Measured on development layouts
