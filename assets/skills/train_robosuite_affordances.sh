@@ -54,5 +54,6 @@ PICK_FEATURES=${PICK_FEATURES:-relational}
 # fresh held-out starts: PICK_V2="pick_bread:1800" PICK_TEST="--n-test 300 --test-seed 3000150" (later options win).
 PICK_TEST=${PICK_TEST:-}
 # Twenty-second session: pick_can v0017 (the v0016 policy cloned in -v2) from 900 -v2 executions, held-out AUROC 0.931.
+# Twenty-fourth session: pick_can v0019 (the v0018 policy cloned in -v3) the same way, held-out AUROC 0.932.
 # shellcheck disable=SC2086
 for sn in $PICK_V2; do train_v2 "${sn%%:*}" "${sn##*:}" --cache-dir "$OUTCOMES" --features "$PICK_FEATURES" $PICK_TEST; done

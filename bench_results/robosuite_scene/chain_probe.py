@@ -1,8 +1,9 @@
 """Chain probe (twenty-third session): the reference plan ``pick_can``, ``place_can``, ``pick_milk``, ``place_milk``,
 run as the executor runs it (:meth:`PickPlaceScene.run_policy`), on development layouts (seeds 1000, 1001, ...; never
-a held-out set). For every chain that reaches ``pick_milk`` it prints the other objects' tilt [deg] at that moment and
-whether the milk was lifted; where a learned skill fails, the chain is run again (it is deterministic) with the
-scripted expert of that skill in its place, to tell a clone's failure from a state its expert cannot handle either.
+a held-out set). For every chain that reaches ``pick_milk`` it prints the other objects' tilt [deg] at that moment
+(and the milk's right after ``pick_can``) and whether the milk was lifted; where a learned skill fails, the chain is
+run again (it is deterministic) with the scripted expert of that skill in its place, to tell a clone's failure from a
+state its expert cannot handle either.
 
 Usage: ``python chain_probe.py FIRST_SEED N [SKILL=LIBRARY:VERSION ...]`` — each pair names a skill of the chain to
 probe from another library (default: the latest in ``assets/skills``). The twenty-third session's form
@@ -60,10 +61,12 @@ def main() -> None:
         tilt: dict[str, float] = {}
         for name in CHAIN:
             if name == "pick_milk":
-                tilt = {o: round(env.object_tilt(o), 1) for o in SCENE_OBJECTS if o != "can"}
+                tilt |= {o: round(env.object_tilt(o), 1) for o in SCENE_OBJECTS if o != "can"}
             obs, ok = run_skill(env, obs, skills[name], experts[name].predict if name == expert_for else None)
             if not ok:
                 return name, tilt
+            if name == "pick_can":  # which skill knocked the carton over, if one did
+                tilt["milk_after_pick_can"] = round(env.object_tilt("milk"), 1)
         return "ok", tilt
 
     failed = dict.fromkeys(skills, 0)
@@ -71,7 +74,7 @@ def main() -> None:
     reached = 0
     for seed in range(first, first + n):
         outcome, tilt = chain(seed)
-        reached += bool(tilt)
+        reached += "milk" in tilt
         row = f"{seed} {outcome} tilt {tilt}"
         if outcome != "ok":
             failed[outcome] += 1
