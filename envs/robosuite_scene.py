@@ -135,8 +135,13 @@ source bin, the arm as the scene's reset left it); the rest are the ``-v2`` star
 1000–1099 (``chain_probe.py``, twenty-fourth session): ``pick_can`` v0016 (0.95 in ``-v2``, where ≈ 1 start in 5 is
 such a first pick) failed 9 of those first picks, and in 5 of the 91 it lifted the can it knocked the milk carton
 over, which then failed ``pick_milk`` in 3 — together the largest share of the reference plan's failures there."""
+PLACED_OTHERS_STAGING_PICKS = {"can": ("pick_can", 18)}
+"""``-v6`` place skill envs (the can only): every place start staged by this learned pick, each other object already
+in its bin with probability 1/2 (:data:`PLACE_STAGING_STARTS`). With ``pick_can`` v0018 SayCan's all-four plans put
+the can last more often, and ``place_can`` v0013 (cloned in ``-v5``, where all three others are placed at 1 start in
+64) stalled holding the can in 6 of 20 such executions on development layouts 1000–1049 (0 of 33 otherwise)."""
 PLACE_STAGING_PICKS = {"v2": STAGING_PICKS, "v3": PAIRED_STAGING_PICKS, "v4": REPAIRED_STAGING_PICKS,
-                       "v5": CROWDED_STAGING_PICKS}
+                       "v5": CROWDED_STAGING_PICKS, "v6": PLACED_OTHERS_STAGING_PICKS}
 """Place env version → the learned pick (name, version in ``assets/skills``) that stages its learned-pick starts
 (:data:`PLACE_STAGING_STARTS`), for the objects that have that version. A new pin is a new version; every earlier
 version keeps its starts."""
@@ -144,11 +149,14 @@ LEARNED_PICK_SHARE = 0.5
 """``-v2`` to ``-v4`` place skill envs: share of starts staged by the learned pick (:data:`STAGING_PICKS`); the rest
 keep the scripted pick of ``-v1`` (a DAgger-style aggregate of both start distributions)."""
 PLACE_STAGING_STARTS: dict[str, dict[str, float]] = {
-    "v5": {"learned_pick_share": 1.0, "others_in_bin": PICK_OTHERS_IN_BIN}}
+    "v5": {"learned_pick_share": 1.0, "others_in_bin": PICK_OTHERS_IN_BIN},
+    "v6": {"learned_pick_share": 1.0, "others_in_bin": 0.5}}
 """Place env version → its start options where they differ from ``-v2``'s (``learned_pick_share``
 :data:`LEARNED_PICK_SHARE`, each other object in its bin with probability 1/2): ``-v5`` stages every place start with
 its learned pick, from the crowding of the pick envs the pick was cloned in (:data:`PICK_OTHERS_IN_BIN`), so that the
-place sees the pick's hand-overs as often as a plan's first pick from the full source bin makes them."""
+place sees the pick's hand-overs as often as a plan's first pick from the full source bin makes them; ``-v6`` stages
+every start with its learned pick at ``-v2``'s crowding, so that "the others already placed" is as common as "none
+placed" (1 start in 8 each)."""
 
 TOPPLE_TILT_DEG = 20.0
 """An object counts as knocked over when its body's z axis is more than this [deg] off the world's vertical (every
@@ -539,7 +547,7 @@ class PickPlaceSkillEnv(PickPlaceScene):
         others_in_bin: probability that each other object starts already in its bin (0.5; the ``-v1`` pick
             envs :data:`PICK_OTHERS_IN_BIN`).
         learned_pick_share: ``place`` skills: share of precondition starts staged by the shipped learned pick
-            (:data:`LEARNED_PICK_SHARE` in the ``-v2`` to ``-v4`` place envs, 1 in ``-v5``:
+            (:data:`LEARNED_PICK_SHARE` in the ``-v2`` to ``-v4`` place envs, 1 in ``-v5`` and ``-v6``:
             :data:`PLACE_STAGING_STARTS`; 0 elsewhere).
         staging_pick: ``(name, version)`` of the learned pick in ``assets/skills`` that stages those starts;
             ``None``: the object's :data:`STAGING_PICKS` entry (the ``-v3`` and later envs pass theirs:
