@@ -81,6 +81,10 @@
 # plan's first pick (full source bin, arm as reset; envs/robosuite_scene.py FIRST_PICK_SHARE): 0.94 (0.88-0.97) in -v3
 # (v0016 on the same starts 0.91), 0.95 in -v2 (v0016 0.95); clean first picks on development layouts 1000-1099
 # (the can lifted, the milk carton left standing) 88 against 86 (README).
+# place_can v0015/v0016 (twenty-fourth session, end): v0013's recipe (400 demonstrations, the 388 successful cloned,
+# 12 000 steps; 9 min with 2 collection workers) in the new place_can-v6 (every start staged by pick_can v0018, each
+# other object in its bin with probability 1/2): 0.97 (0.92-0.99) in -v6 (v0013 0.96); it placed the can in the 4
+# development can-last states where v0013 stalled (README).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SKILLS=${SKILLS:-"pick_can place_can pick_milk place_milk pick_bread place_bread pick_cereal place_cereal"}
@@ -100,7 +104,7 @@ for s in $SKILLS; do
   elif [[ $s == pick_* ]]; then data=(--n-demos 300 --steps 8000 --eval-every 8000); else
     data=(--n-demos 100 --steps 6000 --eval-every 6000); fi
   env_version=v1; if [[ $s == place_milk || $s == place_bread ]]; then
-    env_version=v3; elif [[ $s == place_can ]]; then env_version=v5; elif [[ $s == pick_can ]]; then env_version=v3; fi
+    env_version=v3; elif [[ $s == place_can ]]; then env_version=v6; elif [[ $s == pick_can ]]; then env_version=v3; fi
   skillstack train "robosuite-pickplace/$s-$env_version" --algo bc "${data[@]}" --chunk-size 8 --demo-workers "$DEMO_WORKERS" \
       --execute-steps 4 --eval-episodes 10 --final-eval-episodes 100 --skill-name "$s" \
       --threads 1 --library assets/skills --run-dir "runs/robosuite_scene/$s"
