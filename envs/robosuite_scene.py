@@ -133,8 +133,8 @@ FIRST_PICK_SHARE = 0.5
 """``-v3`` pick skill envs (the can only): share of starts that are a plan's first pick (every other object in the
 source bin, the arm as the scene's reset left it); the rest are the ``-v2`` starts. Measured on development layouts
 1000–1099 (``chain_probe.py``, twenty-fourth session): ``pick_can`` v0016 (0.95 in ``-v2``, where ≈ 1 start in 5 is
-such a first pick) failed 9 of those first picks, and in 5 of the 91 it lifted the can it knocked the milk carton
-over, which then failed ``pick_milk`` in 3 — together the largest share of the reference plan's failures there."""
+such a first pick) failed 9 of those first picks, and in 5 of the 91 where it lifted the can it knocked the milk
+carton over (``pick_milk`` then failed in 3) — together the largest share of the reference plan's failures there."""
 PLACED_OTHERS_STAGING_PICKS = {"can": ("pick_can", 18)}
 """``-v6`` place skill envs (the can only): every place start staged by this learned pick, each other object already
 in its bin with probability 1/2 (:data:`PLACE_STAGING_STARTS`). With ``pick_can`` v0018 SayCan's all-four plans put
