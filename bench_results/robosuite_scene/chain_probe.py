@@ -1,5 +1,5 @@
 """Chain probe (twenty-third session): the reference plan ``pick_can``, ``place_can``, ``pick_milk``, ``place_milk``,
-run as the executor runs it (:meth:`PickPlaceScene.run_policy`), on development layouts (seeds 1000, 1001, ...; never
+run through the executor's own ``run_skill`` (``planners/executor.py``), on development layouts (seeds 1000, 1001, ...; never
 a held-out set). For every chain that reaches ``pick_milk`` it prints the other objects' tilt [deg] at that moment
 (and the milk's right after ``pick_can``) and whether the milk was lifted; where a learned skill fails, the chain is
 run again (it is deterministic) with the scripted expert of that skill in its place, to tell a clone's failure from a
@@ -18,17 +18,20 @@ in 40 of 43 (README, robosuite scene, twenty-third session).
 
 import sys
 
-from skillstack.envs.robosuite_scene import SCENE_OBJECTS, SKILL_MAX_STEPS, PickPlaceScene, PickPlaceSkillController
+from oracle_chain import OracleSkill  # this directory's scripted-skill adapter for the executor
+
+from skillstack.envs.robosuite_scene import SCENE_OBJECTS, PickPlaceScene, PickPlaceSkillController
+from skillstack.planners.executor import run_skill as executor_run_skill
 from skillstack.skills.library import SkillLibrary
 
 
-def run_skill(env: PickPlaceScene, obs, skill, policy=None):
-    """Run one library skill (or ``policy`` in its place) as the executor does (:meth:`PickPlaceScene.run_policy`);
-    returns (observation, whether its success predicate holds)."""
-    skill.reset()
-    start = env.read_predicates()
-    obs = env.run_policy(obs, policy or skill.predict, skill.env_id, SKILL_MAX_STEPS[skill.name.split("_")[0]])
-    return obs, env.skill_succeeded(skill.env_id, start, env.read_predicates())
+def run_skill(env: PickPlaceScene, obs, skill, expert=None):
+    """Run one library skill (or its scripted ``expert`` in its place) through the executor's
+    :func:`~skillstack.planners.executor.run_skill`; returns (observation, whether its success predicate holds)."""
+    if expert is not None:
+        skill = OracleSkill(skill.name, skill.env_id, skill.max_steps, expert)
+    obs, execution = executor_run_skill(env, skill, obs, affordance=None)
+    return obs, execution.success
 
 
 CHAIN = ("pick_can", "place_can", "pick_milk", "place_milk")
@@ -62,7 +65,7 @@ def main() -> None:
         for name in CHAIN:
             if name == "pick_milk":
                 tilt |= {o: round(env.object_tilt(o), 1) for o in SCENE_OBJECTS if o != "can"}
-            obs, ok = run_skill(env, obs, skills[name], experts[name].predict if name == expert_for else None)
+            obs, ok = run_skill(env, obs, skills[name], experts[name] if name == expert_for else None)
             if not ok:
                 return name, tilt
             if name == "pick_can":  # which skill knocked the carton over, if one did
