@@ -1,9 +1,9 @@
 """Chain probe (twenty-third session): the reference plan ``pick_can``, ``place_can``, ``pick_milk``, ``place_milk``,
-run through the executor's own ``run_skill`` (``planners/executor.py``), on development layouts (seeds 1000, 1001, ...; never
-a held-out set). For every chain that reaches ``pick_milk`` it prints the other objects' tilt [deg] at that moment
-(and the milk's right after ``pick_can``) and whether the milk was lifted; where a learned skill fails, the chain is
-run again (it is deterministic) with the scripted expert of that skill in its place, to tell a clone's failure from a
-state its expert cannot handle either.
+run through the executor's own ``run_skill`` (``planners/executor.py``), on development layouts (seeds 1000, 1001,
+...; never a held-out set). For every chain that reaches ``pick_milk`` it prints the other objects' tilt [deg] at
+that moment (and the milk's right after ``pick_can``) and whether the milk was lifted; where a learned skill fails,
+the chain is run again (it is deterministic) with the scripted expert of that skill in its place, to tell a clone's
+failure from a state its expert cannot handle either.
 
 Usage: ``python chain_probe.py FIRST_SEED N [SKILL=LIBRARY:VERSION ...]`` — each pair names a skill of the chain to
 probe from another library (default: the latest in ``assets/skills``). The twenty-third session's form
