@@ -31,7 +31,8 @@ place envs (``place_<o>-v2``) stage half of their starts with the shipped *learn
 ``-v3`` place envs (``place_milk-v3``, ``place_can-v3``, ``place_bread-v3``) pin a newer pick instead, the one
 the place ships with (:data:`PAIRED_STAGING_PICKS`); ``place_can-v4`` pins the next ``pick_can``
 (:data:`PLACE_STAGING_PICKS`); ``place_can-v5`` stages every start with its pick, from a crowded source bin
-(:data:`PLACE_STAGING_STARTS`).
+(:data:`PLACE_STAGING_STARTS`); ``place_can-v6`` adds the others placed as often as not; ``place_cereal-v7`` has
+the others put in their bins by the expert's pick and place instead of teleported (:data:`EXPERT_PLACED_STAGING_PICKS`).
 ``start="any"`` (affordance data) adds states where the skill cannot or need not act: the object already in its
 bin, another object in the hand, nothing in the hand (``place``), the object already lifted. The ``-v2`` pick envs
 (``pick_<o>-v2``) have the ``-v1`` starts and a stricter success predicate: ``lifted(o)`` with every other object
@@ -140,8 +141,17 @@ PLACED_OTHERS_STAGING_PICKS = {"can": ("pick_can", 18)}
 in its bin with probability 1/2 (:data:`PLACE_STAGING_STARTS`). With ``pick_can`` v0018 SayCan's all-four plans put
 the can last more often, and ``place_can`` v0013 (cloned in ``-v5``, where all three others are placed at 1 start in
 64) stalled holding the can in 6 of 20 such executions on development layouts 1000–1049 (0 of 33 otherwise)."""
+EXPERT_PLACED_STAGING_PICKS = {"cereal": ("pick_cereal", 6)}
+"""``-v7`` place skill envs (the cereal box only): every place start staged by this learned pick, each other object
+in its bin with probability 1/2, put there by the expert's pick and place rather than teleported
+(:data:`PLACE_STAGING_STARTS`). Measured (twenty-fifth session): SayCan without affordances orders all four bread, can,
+milk, cereal, and on development layouts 1000–1049 ``place_cereal`` v0007 placed the box in 15 of 34 executions,
+every failure a 150-step stall holding it with the other three placed (the expert placed it from each of 5 such
+states); in ``place_cereal-v1`` with the others teleported into their bins it placed it at 40 of 40 starts, with
+them put there by the expert at 43 of 57 (``stage_others``). The teleport stands each object upright within 2 cm of
+its quarter's centre; a place leaves it wherever it lands, and the policy observes every object's pose."""
 PLACE_STAGING_PICKS = {"v2": STAGING_PICKS, "v3": PAIRED_STAGING_PICKS, "v4": REPAIRED_STAGING_PICKS,
-                       "v5": CROWDED_STAGING_PICKS, "v6": PLACED_OTHERS_STAGING_PICKS}
+                       "v5": CROWDED_STAGING_PICKS, "v6": PLACED_OTHERS_STAGING_PICKS, "v7": EXPERT_PLACED_STAGING_PICKS}
 """Place env version → the learned pick (name, version in ``assets/skills``) that stages its learned-pick starts
 (:data:`PLACE_STAGING_STARTS`), for the objects that have that version. A new pin is a new version; every earlier
 version keeps its starts."""
@@ -150,13 +160,15 @@ LEARNED_PICK_SHARE = 0.5
 keep the scripted pick of ``-v1`` (a DAgger-style aggregate of both start distributions)."""
 PLACE_STAGING_STARTS: dict[str, dict[str, float]] = {
     "v5": {"learned_pick_share": 1.0, "others_in_bin": PICK_OTHERS_IN_BIN},
-    "v6": {"learned_pick_share": 1.0, "others_in_bin": 0.5}}
+    "v6": {"learned_pick_share": 1.0, "others_in_bin": 0.5},
+    "v7": {"learned_pick_share": 1.0, "others_in_bin": 0.5, "stage_others": "expert"}}
 """Place env version → its start options where they differ from ``-v2``'s (``learned_pick_share``
 :data:`LEARNED_PICK_SHARE`, each other object in its bin with probability 1/2): ``-v5`` stages every place start with
 its learned pick, from the crowding of the pick envs the pick was cloned in (:data:`PICK_OTHERS_IN_BIN`), so that the
 place sees the pick's hand-overs as often as a plan's first pick from the full source bin makes them; ``-v6`` stages
 every start with its learned pick at ``-v2``'s crowding, so that "the others already placed" is as common as "none
-placed" (1 start in 8 each)."""
+placed" (1 start in 8 each); ``-v7`` is ``-v6`` with the others placed by the expert's pick and place
+(:data:`EXPERT_PLACED_STAGING_PICKS`)."""
 
 TOPPLE_TILT_DEG = 20.0
 """An object counts as knocked over when its body's z axis is more than this [deg] off the world's vertical (every
@@ -552,6 +564,10 @@ class PickPlaceSkillEnv(PickPlaceScene):
         staging_pick: ``(name, version)`` of the learned pick in ``assets/skills`` that stages those starts;
             ``None``: the object's :data:`STAGING_PICKS` entry (the ``-v3`` and later envs pass theirs:
             :data:`PLACE_STAGING_PICKS`).
+        stage_others: how an other object drawn to start in its bin gets there: ``"teleport"`` (every env before
+            ``-v7``: :meth:`put_in_bin`, upright within ± 2 cm of its quarter's centre) or ``"expert"`` (the ``-v7``
+            place envs, :data:`PLACE_STAGING_STARTS`): the registered expert picks and places it, as an earlier
+            skill of a plan would, so it lands where a place leaves it (a failed staging place drops it).
         first_pick_share: ``pick`` skills (the ``-v3`` pick envs, :data:`FIRST_PICK_SHARE`): share of starts that are
             a plan's first pick — every other object in the source bin and the arm where the scene's reset left it
             (drawn from its own random stream, so the other starts are those of the same env with 0).
@@ -566,14 +582,14 @@ class PickPlaceSkillEnv(PickPlaceScene):
     Raises:
         UnknownNameError: unknown skill.
         ValueError: ``learned_pick_share`` or ``first_pick_share`` outside [0, 1] or set for the other kind of
-            skill; ``spare_others`` set for a place;
+            skill; ``spare_others`` set for a place; ``stage_others`` not ``"teleport"`` or ``"expert"``;
             ``staging_pick`` not a pick of the place's object.
     """
 
     def __init__(self, skill: str, pick_after_place: float = PICK_AFTER_PLACE, others_in_bin: float = 0.5,
                  learned_pick_share: float = 0.0, spare_others: bool = False,
                  staging_pick: tuple[str, int] | None = None, first_pick_share: float = 0.0,
-                 **kwargs: Any) -> None:
+                 stage_others: str = "teleport", **kwargs: Any) -> None:
         self.kind, self.obj = parse_skill(skill)
         self.skill = skill
         self.pick_after_place = pick_after_place
@@ -588,6 +604,9 @@ class PickPlaceSkillEnv(PickPlaceScene):
         if first_pick_share and self.kind != "pick":
             raise ValueError(f"first_pick_share stages pick skills only, not {skill!r}")
         self.first_pick_share = first_pick_share
+        if stage_others not in ("teleport", "expert"):
+            raise ValueError(f"unknown stage_others {stage_others!r}; valid: 'teleport', 'expert'")
+        self.stage_others = stage_others
         if staging_pick is not None and (self.kind != "place" or staging_pick[0] != f"pick_{self.obj}"):
             raise ValueError(f"staging_pick must be a pick_{self.obj} version for {skill!r}, got {staging_pick!r}")
         self.staging_pick = (staging_pick if staging_pick is not None
@@ -612,7 +631,7 @@ class PickPlaceSkillEnv(PickPlaceScene):
         first_pick = bool(self.first_pick_share) and np.random.default_rng([draw, 3]).random() < self.first_pick_share
         for o in others:
             if rng.random() < self.others_in_bin and not first_pick:
-                obs = self.put_in_bin(o, rng)
+                obs = self.put_in_bin(o, rng) if self.stage_others == "teleport" else self.place_with_expert(obs, o, rng)
         if rng.random() < 0.5 and not first_pick:
             movable = [o for o in others if not self.read_predicates()[f"in_bin({o})"]]
             if self.kind == "pick" and rng.random() < self.pick_after_place and movable:
@@ -668,6 +687,20 @@ class PickPlaceSkillEnv(PickPlaceScene):
         """Whether every other object that stood (tilt ≤ :data:`TOPPLE_TILT_DEG`) when the policy took over still
         stands."""
         return all(self.object_tilt(o) <= TOPPLE_TILT_DEG for o in self._standing)
+
+    def place_with_expert(self, obs: npt.NDArray[np.float64], name: str,
+                          rng: np.random.Generator) -> npt.NDArray[np.float64]:
+        """Stage another object in its bin as a plan's earlier skills would: the registered expert
+        (:class:`PickPlaceSkillController`, as the demonstrations) picks it, then places it; if it is still held after
+        the place's step cap, the hand opens and moves away (:meth:`move_arm_randomly`), dropping it where it is.
+        Draws two uniforms from ``rng`` whatever happens, as :meth:`put_in_bin` does."""
+        rng.uniform(-1.0, 1.0, 2)  # the two draws of put_in_bin's jitter, so that the later draws stay aligned
+        for skill in (f"pick_{name}", f"place_{name}"):
+            expert = PickPlaceSkillController(skill, env=self)
+            obs = self.run_policy(obs, expert.predict, skill, SKILL_MAX_STEPS[skill.partition("_")[0]])
+        if not self.read_predicates()["hand_empty"]:
+            obs = self.move_arm_randomly(obs, rng)
+        return obs
 
     def run_learned_pick(self, obs: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         """Stage a place start with the pinned learned pick of the object (``staging_pick``), run as the
