@@ -325,11 +325,13 @@ def test_v3_and_later_place_envs_pin_their_picks():
     from skillstack.skills.library import SkillLibrary
 
     assert PLACE_STAGING_PICKS["v2"] is STAGING_PICKS
-    assert list(PLACE_STAGING_PICKS) == ["v2", "v3", "v4", "v5", "v6"]
-    assert PLACE_STAGING_STARTS == {"v5": {"learned_pick_share": 1.0, "others_in_bin": PICK_OTHERS_IN_BIN},
-                                    "v6": {"learned_pick_share": 1.0, "others_in_bin": 0.5}}
+    assert list(PLACE_STAGING_PICKS) == ["v2", "v3", "v4", "v5", "v6", "v7"]
+    assert PLACE_STAGING_STARTS == {
+        "v5": {"learned_pick_share": 1.0, "others_in_bin": PICK_OTHERS_IN_BIN},
+        "v6": {"learned_pick_share": 1.0, "others_in_bin": 0.5},
+        "v7": {"learned_pick_share": 1.0, "others_in_bin": 0.5, "stage_others": "expert"}}
     lib = SkillLibrary(ASSETS / "skills")
-    start_keys = ("staging_pick", "learned_pick_share", "others_in_bin")
+    start_keys = ("staging_pick", "learned_pick_share", "others_in_bin", "stage_others")
     for i, (version, pins) in enumerate(list(PLACE_STAGING_PICKS.items())[1:]):
         for obj in SCENE_OBJECTS:
             assert (f"{SKILL_PREFIX}place_{obj}-{version}" in env_names()) == (obj in pins)
@@ -350,6 +352,36 @@ def test_v3_and_later_place_envs_pin_their_picks():
         PickPlaceSkillEnv("place_bread", staging_pick=("pick_milk", 14))
     with pytest.raises(ValueError, match="pick_milk version"):
         PickPlaceSkillEnv("pick_milk", staging_pick=("pick_milk", 14))
+
+
+def test_expert_staging_puts_the_others_in_their_bins_by_pick_and_place(monkeypatch):
+    """``stage_others="expert"`` (the ``-v7`` place envs): an other object drawn to start in its bin gets there by the
+    registered expert's pick and place (never :meth:`put_in_bin`'s teleport), so it lands where a place leaves it;
+    an unknown mode is refused with the valid ones."""
+    from skillstack.envs.robosuite_scene import PickPlaceScene, PickPlaceSkillEnv
+
+    with pytest.raises(ValueError, match="'teleport', 'expert'"):
+        PickPlaceSkillEnv("place_cereal", stage_others="drop")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("expert staging teleported an object")
+
+    staged = []
+    original = PickPlaceScene.run_policy
+
+    def record(self, obs, policy, skill_env_id, max_steps):
+        staged.append(skill_env_id)
+        return original(self, obs, policy, skill_env_id, max_steps)
+
+    monkeypatch.setattr(PickPlaceScene, "put_in_bin", refuse)
+    monkeypatch.setattr(PickPlaceScene, "run_policy", record)
+    env = PickPlaceSkillEnv("place_cereal", others_in_bin=1.0, stage_others="expert")
+    _, info = env.reset(seed=3)
+    others = [o for o in SCENE_OBJECTS if o != "cereal"]
+    assert staged[:2 * len(others)] == [f"{k}_{o}" for o in others for k in ("pick", "place")]
+    assert all(info["predicates"][f"in_bin({o})"] for o in others)  # the expert placed all three on this seed
+    assert info["applicable"]  # then the staging pick grasped the cereal box
+    env.close()
 
 
 def test_v3_pick_can_starts_half_a_plans_first_pick():
