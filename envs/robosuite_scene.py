@@ -151,7 +151,8 @@ states); in ``place_cereal-v1`` with the others teleported into their bins it pl
 them put there by the expert at 43 of 57 (``stage_others``). The teleport stands each object upright within 2 cm of
 its quarter's centre; a place leaves it wherever it lands, and the policy observes every object's pose."""
 PLACE_STAGING_PICKS = {"v2": STAGING_PICKS, "v3": PAIRED_STAGING_PICKS, "v4": REPAIRED_STAGING_PICKS,
-                       "v5": CROWDED_STAGING_PICKS, "v6": PLACED_OTHERS_STAGING_PICKS, "v7": EXPERT_PLACED_STAGING_PICKS}
+                       "v5": CROWDED_STAGING_PICKS, "v6": PLACED_OTHERS_STAGING_PICKS,
+                       "v7": EXPERT_PLACED_STAGING_PICKS}
 """Place env version → the learned pick (name, version in ``assets/skills``) that stages its learned-pick starts
 (:data:`PLACE_STAGING_STARTS`), for the objects that have that version. A new pin is a new version; every earlier
 version keeps its starts."""
@@ -631,7 +632,8 @@ class PickPlaceSkillEnv(PickPlaceScene):
         first_pick = bool(self.first_pick_share) and np.random.default_rng([draw, 3]).random() < self.first_pick_share
         for o in others:
             if rng.random() < self.others_in_bin and not first_pick:
-                obs = self.put_in_bin(o, rng) if self.stage_others == "teleport" else self.place_with_expert(obs, o, rng)
+                teleport = self.stage_others == "teleport"
+                obs = self.put_in_bin(o, rng) if teleport else self.place_with_expert(obs, o, rng)
         if rng.random() < 0.5 and not first_pick:
             movable = [o for o in others if not self.read_predicates()[f"in_bin({o})"]]
             if self.kind == "pick" and rng.random() < self.pick_after_place and movable:
