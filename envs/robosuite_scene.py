@@ -146,10 +146,11 @@ EXPERT_PLACED_STAGING_PICKS = {"cereal": ("pick_cereal", 6)}
 in its bin with probability 1/2, put there by the expert's pick and place rather than teleported
 (:data:`PLACE_STAGING_STARTS`). Measured (twenty-fifth session): SayCan without affordances orders all four bread, can,
 milk, cereal, and on development layouts 1000–1049 ``place_cereal`` v0007 placed the box in 15 of 34 executions,
-every failure a 150-step stall holding it with the other three placed (the expert placed it from each of 5 such
-states); in ``place_cereal-v1`` with the others teleported into their bins it placed it at 40 of 40 starts, with
-them put there by the expert at 43 of 57 (``stage_others``). The teleport stands each object upright within 2 cm of
-its quarter's centre; a place leaves it wherever it lands, and the policy observes every object's pose."""
+every failure a 150-step run to the cap with the other three placed, 13 of 19 still holding it (the expert placed it
+from each of the 6 such states probed); in ``place_cereal-v1`` with the others teleported into their bins it placed
+it at 40 of 40 starts, with them put there by the expert at 43 of 57 (``stage_others``). The teleport stands each
+object upright within 2 cm of its quarter's centre; a place leaves it wherever it lands, and the policy observes
+every object's pose."""
 PLACE_STAGING_PICKS = {"v2": STAGING_PICKS, "v3": PAIRED_STAGING_PICKS, "v4": REPAIRED_STAGING_PICKS,
                        "v5": CROWDED_STAGING_PICKS, "v6": PLACED_OTHERS_STAGING_PICKS,
                        "v7": EXPERT_PLACED_STAGING_PICKS}
