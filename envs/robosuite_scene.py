@@ -131,11 +131,17 @@ vertical (the expert's clearance yaw) in 39 of 91 chains, and the place failed i
 placed it at 94 of the 95 starts where it was held, as did a clone trained there (not shipped), so its failures in
 plans are not these hand-overs."""
 FIRST_PICK_SHARE = 0.5
-"""``-v3`` pick skill envs (the can only): share of starts that are a plan's first pick (every other object in the
-source bin, the arm as the scene's reset left it); the rest are the ``-v2`` starts. Measured on development layouts
-1000–1099 (``chain_probe.py``, twenty-fourth session): ``pick_can`` v0016 (0.95 in ``-v2``, where ≈ 1 start in 5 is
-such a first pick) failed 9 of those first picks, and in 5 of the 91 where it lifted the can it knocked the milk
-carton over (``pick_milk`` then failed in 3) — together the largest share of the reference plan's failures there."""
+"""``-v3`` pick skill envs (:data:`FIRST_PICK_OBJECTS`): share of starts that are a plan's first pick (every other
+object in the source bin, the arm as the scene's reset left it); the rest are the ``-v2`` starts. Measured on
+development layouts 1000–1099 (``chain_probe.py``, twenty-fourth session): ``pick_can`` v0016 (0.95 in ``-v2``,
+where ≈ 1 start in 5 is such a first pick) failed 9 of those first picks, and in 5 of the 91 where it lifted the can
+it knocked the milk carton over (``pick_milk`` then failed in 3) — together the largest share of the reference
+plan's failures there."""
+FIRST_PICK_OBJECTS = ("can", "bread")
+"""The objects with a ``-v3`` pick env (:data:`FIRST_PICK_SHARE`): a plan's first pick from the full source bin. The
+bread joined in the twenty-fifth session: SayCan without affordances takes it first in every all-four layout, where
+``pick_bread`` v0011 (cloned in ``-v1``) lifted it in 48 of 55 executions on development layouts 1000–1049 (first
+picks and their retries) and 94 of 123 on the (then already evaluated) layouts 10150–10249."""
 PLACED_OTHERS_STAGING_PICKS = {"can": ("pick_can", 18)}
 """``-v6`` place skill envs (the can only): every place start staged by this learned pick, each other object already
 in its bin with probability 1/2 (:data:`PLACE_STAGING_STARTS`). With ``pick_can`` v0018 SayCan's all-four plans put
@@ -866,7 +872,7 @@ def _register() -> None:
         # -v2 pick envs: the -v1 starts; success also requires the other objects left standing (affordance data);
         # -v3 (the can): half of those starts a plan's first pick (FIRST_PICK_SHARE)
         for version, extra in (("v2", {}), ("v3", {"first_pick_share": FIRST_PICK_SHARE})):
-            if version == "v3" and obj != "can":
+            if version == "v3" and obj not in FIRST_PICK_OBJECTS:
                 continue
             register_env(EnvSpec(
                 name=f"{SKILL_PREFIX}pick_{obj}-{version}",

@@ -387,11 +387,14 @@ def test_expert_staging_puts_the_others_in_their_bins_by_pick_and_place(monkeypa
 def test_v3_pick_can_starts_half_a_plans_first_pick():
     """``pick_can-v3``: a start is a plan's first pick (every other object in the source bin, the arm where the scene's
     reset left it) with probability :data:`FIRST_PICK_SHARE`, drawn from its own stream; every other start is the
-    ``-v2`` start of the same seed, observation for observation. Only the can has a ``-v3`` pick env."""
-    from skillstack.envs.robosuite_scene import FIRST_PICK_SHARE, PickPlaceScene, PickPlaceSkillEnv
+    ``-v2`` start of the same seed, observation for observation. Only the can and the bread have a ``-v3`` pick env."""
+    from skillstack.envs.robosuite_scene import FIRST_PICK_OBJECTS, FIRST_PICK_SHARE, PickPlaceScene, PickPlaceSkillEnv
 
+    assert FIRST_PICK_OBJECTS == ("can", "bread")
     assert env_spec(f"{SKILL_PREFIX}pick_can-v3").kwargs["first_pick_share"] == FIRST_PICK_SHARE
-    assert f"{SKILL_PREFIX}pick_milk-v3" not in env_names()
+    for obj in SCENE_OBJECTS:  # -v3 picks exist for FIRST_PICK_OBJECTS only, with the same start option
+        assert (f"{SKILL_PREFIX}pick_{obj}-v3" in env_names()) == (obj in FIRST_PICK_OBJECTS)
+    assert env_spec(f"{SKILL_PREFIX}pick_bread-v3").kwargs["first_pick_share"] == FIRST_PICK_SHARE
     with pytest.raises(ValueError, match="in \\[0, 1\\]"):
         PickPlaceSkillEnv("pick_can", first_pick_share=-0.1)
     with pytest.raises(ValueError, match="pick skills only"):
