@@ -581,6 +581,7 @@ def _rollout_plan(names: list[str], task, seed: int, episodes: int, video: Optio
         console.print(f"plan success: [bold]{n_ok}/{episodes} = {n_ok / episodes:.3f}[/] (95% CI {lo:.2f}–{hi:.2f})")
     if json_out:
         _write_json(json_out, {"plan": names, "scene": scene.name, "task": task.name if task else None,
+                               "library": str(lib.root), "skill_versions": {s.name: s.version for s in skills},
                                "episodes": episodes, "success_rate": n_ok / episodes,
                                "results": [r.to_dict() for r in results]}, "results")
     if video:
@@ -679,6 +680,8 @@ def _rollout_instruction(instruction: str, planner: str, backend: Optional[str],
     if json_out:
         _write_json(json_out, {"instruction": instruction, "planner": planner, "backend": backend,
                                "scene": scene.name, "goal": dict(goal_task.goal) if goal_task else None,
+                               "library": str(lib.root),
+                               "skill_versions": {n: sk.version for n, sk in sorted(loaded[1].items())},
                                "episodes": episodes, "success_rate": n_ok / episodes,
                                "results": [r.to_dict() for r in results]}, "decision log")
     if video:

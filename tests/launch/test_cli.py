@@ -108,6 +108,13 @@ def test_rollout_instruction_with_the_oracle_logs_every_decision(tmp_path):
     assert f"→ {choices[0]}" in r.stdout
     assert {"open_drawer", "press_button"} <= set(choices) and choices[-1] == "done"
     assert all(len(x["scores"]) == 11 for x in res["decisions"]) and res["success"]
+    # the log names the library and the version of every candidate skill it ran with (reproducing a table needs both)
+    from skillstack.envs.scenes import ASSETS
+
+    shipped = SkillLibrary(ASSETS / "skills")
+    assert os.path.samefile(d["library"], ASSETS / "skills")
+    assert len(d["skill_versions"]) == 10  # every tabletop skill (the 11th candidate is done)
+    assert all(v == shipped.versions(n)[-1] for n, v in d["skill_versions"].items())
 
 
 @pytest.mark.parametrize("args, message", [

@@ -52,6 +52,9 @@ def test_rollout_plan_and_instruction_in_the_plugin_scene(toy_library, tmp_path)
     out = json.loads((tmp_path / "plan.json").read_text())
     assert r.returncode == 0, r.stderr
     assert out["scene"] == "toydrawer"
+    assert os.path.samefile(out["library"], toy_library)  # the plan's log names its library and skill versions
+    lib = SkillLibrary(toy_library)
+    assert out["skill_versions"] == {n: lib.versions(n)[-1] for n in ("open_drawer", "close_drawer")}
     assert [e["skill"] for e in out["results"][0]["executions"]] == ["open_drawer", "close_drawer"]
     assert all(e["success"] for e in out["results"][0]["executions"])
     assert out["results"][0]["goal_satisfied"] is False
