@@ -702,7 +702,8 @@ class PickPlaceSkillEnv(PickPlaceScene):
         """Stage another object in its bin as a plan's earlier skills would: the registered expert
         (:class:`PickPlaceSkillController`, as the demonstrations) picks it, then places it; if it is still held after
         the place's step cap, the hand opens and moves away (:meth:`move_arm_randomly`), dropping it where it is.
-        Draws two uniforms from ``rng`` whatever happens, as :meth:`put_in_bin` does."""
+        Draws two uniforms from ``rng``, as :meth:`put_in_bin` does, and three more when it has to drop the
+        object."""
         rng.uniform(-1.0, 1.0, 2)  # the two draws of put_in_bin's jitter, so that the later draws stay aligned
         for skill in (f"pick_{name}", f"place_{name}"):
             expert = PickPlaceSkillController(skill, env=self)
