@@ -523,13 +523,15 @@ class PickPlaceScene(RobosuiteEnv):
         target = rng.uniform([-0.05, -0.4, 0.95], [0.2, 0.4, 1.1])
         return self._move_eef(obs, target, grip, 15)
 
-    def run_scripted(self, obs: npt.NDArray[np.float64], skill: str, max_steps: int) -> npt.NDArray[np.float64]:
-        """Run the scripted controller of ``skill`` until its success predicate holds (at most ``max_steps``)."""
-        # staged with the oracle every shipped scene skill was trained and evaluated on (without the clearance turn,
-        # the carry clearance and the approach height of the expert): the skill envs' start states stay those of
-        # their versions
-        oracle = PickPlaceSkillController(skill, env=self, clear_grasp=False, clear_carry=False,
-                                          clear_approach=False)
+    def run_scripted(self, obs: npt.NDArray[np.float64], skill: str, max_steps: int,
+                     clearances: bool = False) -> npt.NDArray[np.float64]:
+        """Run the scripted controller of ``skill`` until its success predicate holds (at most ``max_steps``);
+        ``clearances``: as the registered expert (:class:`PickPlaceSkillController`'s defaults, the demonstrations),
+        else without its clearance turn, carry clearance and approach height."""
+        # by default staged with the oracle every shipped scene skill was trained and evaluated on before the expert
+        # had its clearances: the skill envs' start states stay those of their versions
+        off = {} if clearances else {"clear_grasp": False, "clear_carry": False, "clear_approach": False}
+        oracle = PickPlaceSkillController(skill, env=self, **off)
         return self.run_policy(obs, oracle.predict, skill, max_steps)
 
     def run_policy(self, obs: npt.NDArray[np.float64], policy: Callable[[Any], Any], skill_env_id: str,
@@ -706,8 +708,7 @@ class PickPlaceSkillEnv(PickPlaceScene):
         object."""
         rng.uniform(-1.0, 1.0, 2)  # the two draws of put_in_bin's jitter, so that the later draws stay aligned
         for skill in (f"pick_{name}", f"place_{name}"):
-            expert = PickPlaceSkillController(skill, env=self)
-            obs = self.run_policy(obs, expert.predict, skill, SKILL_MAX_STEPS[skill.partition("_")[0]])
+            obs = self.run_scripted(obs, skill, SKILL_MAX_STEPS[skill.partition("_")[0]], clearances=True)
         if not self.read_predicates()["hand_empty"]:
             obs = self.move_arm_randomly(obs, rng)
         return obs

@@ -85,13 +85,13 @@
 # 12 000 steps; 9 min with 2 collection workers) in the new place_can-v6 (every start staged by pick_can v0018, each
 # other object in its bin with probability 1/2): 0.97 (0.92-0.99) in -v6 (v0013 0.96); it placed the can in the 4
 # development can-last states where v0013 stalled (README).
-set -euo pipefail
-cd "$(dirname "$0")/../.."
 # place_cereal v0008 (twenty-fifth session): v0005's recipe (350 demonstrations, the 340 successful cloned, 9 000
 # steps; 12 min with 2 collection workers) in the new place_cereal-v7, where every start is staged by pick_cereal
 # v0006 and the other objects drawn to start in their bins are put there by the expert's pick and place: 0.98
 # (0.93-0.99) there against v0005's 0.77 (0.68-0.84). v0010 is v0009 (its affordance) with the 100-episode final
 # evaluation recorded (the run used --final-eval-episodes 1, this script's 100 gives the same evaluation).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
 SKILLS=${SKILLS:-"pick_can place_can pick_milk place_milk pick_bread place_bread pick_cereal place_cereal"}
 DEMO_WORKERS=${DEMO_WORKERS:-1}
 for s in $SKILLS; do
