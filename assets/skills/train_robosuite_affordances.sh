@@ -59,6 +59,8 @@ OUTCOMES=${OUTCOMES:-bench_results/robosuite_scene/affordance_outcomes_v2}
 PICK_FEATURES=${PICK_FEATURES:-relational}
 # Nineteenth session: pick_bread v0011 from 1 800 training executions (the cached 900 extended), measured on 300
 # fresh held-out starts: PICK_V2="pick_bread:1800" PICK_TEST="--n-test 300 --test-seed 3000150" (later options win).
+# Twenty-sixth session: pick_bread v0013 (the v0012 policy cloned in -v3) from 900 -v2 executions, on the same 300
+# held-out starts: PICK_V2="pick_bread:900" PICK_TEST="--n-test 300 --test-seed 3000150", AUROC 0.910.
 PICK_TEST=${PICK_TEST:-}
 # Twenty-second session: pick_can v0017 (the v0016 policy cloned in -v2) from 900 -v2 executions, held-out AUROC 0.931.
 # Twenty-fourth session: pick_can v0019 (the v0018 policy cloned in -v3) the same way, held-out AUROC 0.932.
