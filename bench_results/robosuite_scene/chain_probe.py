@@ -5,8 +5,10 @@ that moment (and the milk's right after ``pick_can``) and whether the milk was l
 the chain is run again (it is deterministic) with the scripted expert of that skill in its place, to tell a clone's
 failure from a state its expert cannot handle either.
 
-Usage: ``python chain_probe.py FIRST_SEED N [SKILL=LIBRARY:VERSION ...]`` — each pair names a skill of the chain to
-probe from another library (default: the latest in ``assets/skills``). The twenty-third session's form
+Usage: ``python chain_probe.py FIRST_SEED N [order=O1,O2,...] [SKILL=LIBRARY:VERSION ...]`` — ``order`` sets the
+objects picked and placed in turn (default ``can,milk``; twenty-sixth session: ``bread,can,milk,cereal``, the order of
+SayCan without affordances on all four, prints every object's tilt before each pick); each pair names a skill of the
+chain to probe from another library (default: the latest in ``assets/skills``). The twenty-third session's form
 ``FIRST_SEED N LIBRARY VERSION`` (a ``pick_milk`` candidate) is still read. ``place_milk`` was added as the chain's
 fourth skill in the twenty-fourth session; the first three run as before.
 
@@ -39,8 +41,12 @@ CHAIN = ("pick_can", "place_can", "pick_milk", "place_milk")
 
 def load_skills(args: list[str]) -> dict:
     """The chain's skills: the latest shipped version of each, except those named ``SKILL=LIBRARY:VERSION``."""
+    global CHAIN
     if len(args) == 2 and "=" not in args[0]:  # the twenty-third session's LIBRARY VERSION of pick_milk
         args = [f"pick_milk={args[0]}:{args[1]}"]
+    for arg in [a for a in args if a.startswith("order=")]:
+        CHAIN = tuple(f"{kind}_{o}" for o in arg.removeprefix("order=").split(",") for kind in ("pick", "place"))
+        args.remove(arg)
     shipped = SkillLibrary("assets/skills")
     skills = {name: shipped.load(name) for name in CHAIN}
     for arg in args:
@@ -54,7 +60,7 @@ def load_skills(args: list[str]) -> dict:
 
 def main() -> None:
     first, n = int(sys.argv[1]), int(sys.argv[2])
-    skills = load_skills(sys.argv[3:])
+    skills = load_skills(list(sys.argv[3:]))
     print({name: skill.version for name, skill in skills.items()}, flush=True)
     env = PickPlaceScene()
     experts = {name: PickPlaceSkillController(name, env=env) for name in skills}
@@ -63,8 +69,10 @@ def main() -> None:
         obs, _ = env.reset(seed=seed)
         tilt: dict[str, float] = {}
         for name in CHAIN:
-            if name == "pick_milk":
+            if CHAIN[:2] == ("pick_can", "place_can") and name == "pick_milk":  # the can+milk chain's record
                 tilt |= {o: round(env.object_tilt(o), 1) for o in SCENE_OBJECTS if o != "can"}
+            elif name.startswith("pick_") and CHAIN[:2] != ("pick_can", "place_can"):
+                tilt[name] = {o: round(env.object_tilt(o)) for o in SCENE_OBJECTS}
             obs, ok = run_skill(env, obs, skills[name], experts[name] if name == expert_for else None)
             if not ok:
                 return name, tilt
@@ -77,7 +85,7 @@ def main() -> None:
     reached = 0
     for seed in range(first, first + n):
         outcome, tilt = chain(seed)
-        reached += "milk" in tilt
+        reached += "milk" in tilt or "pick_milk" in tilt
         row = f"{seed} {outcome} tilt {tilt}"
         if outcome != "ok":
             failed[outcome] += 1
