@@ -8,7 +8,9 @@ failure from a state its expert cannot handle either.
 Usage: ``python chain_probe.py FIRST_SEED N [order=O1,O2,...] [SKILL=LIBRARY:VERSION ...]`` — ``order`` sets the
 objects picked and placed in turn (default ``can,milk``; twenty-sixth session: ``bread,can,milk,cereal``, the order of
 SayCan without affordances on all four, prints every object's tilt before each pick); each pair names a skill of the
-chain to probe from another library (default: the latest in ``assets/skills``). The twenty-third session's form
+chain to probe from another library (default: the latest in ``assets/skills``); ``expert=S1,S2`` runs those skills'
+scripted experts in every chain (twenty-sixth session: does a later learned skill fail less after the expert's bread
+pick and place than after the learned ones?). The twenty-third session's form
 ``FIRST_SEED N LIBRARY VERSION`` (a ``pick_milk`` candidate) is still read. ``place_milk`` was added as the chain's
 fourth skill in the twenty-fourth session; the first three run as before.
 
@@ -37,15 +39,19 @@ def run_skill(env: PickPlaceScene, obs, skill, expert=None):
 
 
 CHAIN = ("pick_can", "place_can", "pick_milk", "place_milk")
+ALWAYS_EXPERT: tuple[str, ...] = ()
 
 
 def load_skills(args: list[str]) -> dict:
     """The chain's skills: the latest shipped version of each, except those named ``SKILL=LIBRARY:VERSION``."""
-    global CHAIN
+    global CHAIN, ALWAYS_EXPERT
     if len(args) == 2 and "=" not in args[0]:  # the twenty-third session's LIBRARY VERSION of pick_milk
         args = [f"pick_milk={args[0]}:{args[1]}"]
     for arg in [a for a in args if a.startswith("order=")]:
         CHAIN = tuple(f"{kind}_{o}" for o in arg.removeprefix("order=").split(",") for kind in ("pick", "place"))
+        args.remove(arg)
+    for arg in [a for a in args if a.startswith("expert=")]:
+        ALWAYS_EXPERT = tuple(arg.removeprefix("expert=").split(","))
         args.remove(arg)
     shipped = SkillLibrary("assets/skills")
     skills = {name: shipped.load(name) for name in CHAIN}
@@ -73,7 +79,8 @@ def main() -> None:
                 tilt |= {o: round(env.object_tilt(o), 1) for o in SCENE_OBJECTS if o != "can"}
             elif name.startswith("pick_") and CHAIN[:2] != ("pick_can", "place_can"):
                 tilt[name] = {o: round(env.object_tilt(o)) for o in SCENE_OBJECTS}
-            obs, ok = run_skill(env, obs, skills[name], experts[name] if name == expert_for else None)
+            use_expert = name == expert_for or name in ALWAYS_EXPERT
+            obs, ok = run_skill(env, obs, skills[name], experts[name] if use_expert else None)
             if not ok:
                 return name, tilt
             if name == "pick_can":  # which skill knocked the carton over, if one did
