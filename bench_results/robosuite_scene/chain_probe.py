@@ -39,34 +39,41 @@ def run_skill(env: PickPlaceScene, obs, skill, expert=None):
 
 
 CHAIN = ("pick_can", "place_can", "pick_milk", "place_milk")
-ALWAYS_EXPERT: tuple[str, ...] = ()
 
 
-def load_skills(args: list[str]) -> dict:
+def parse_options(args: list[str]) -> tuple[tuple[str, ...], tuple[str, ...], list[str]]:
+    """``(chain, skills always run by their expert, the SKILL=LIBRARY:VERSION arguments)`` from the command line."""
+    chain, always_expert, rest = CHAIN, (), []
+    for arg in args:
+        if arg.startswith("order="):
+            chain = tuple(f"{kind}_{o}" for o in arg.removeprefix("order=").split(",") for kind in ("pick", "place"))
+        elif arg.startswith("expert="):
+            always_expert = tuple(arg.removeprefix("expert=").split(","))
+        else:
+            rest.append(arg)
+    return chain, always_expert, rest
+
+
+def load_skills(chain: tuple[str, ...], args: list[str]) -> dict:
     """The chain's skills: the latest shipped version of each, except those named ``SKILL=LIBRARY:VERSION``."""
-    global CHAIN, ALWAYS_EXPERT
     if len(args) == 2 and "=" not in args[0]:  # the twenty-third session's LIBRARY VERSION of pick_milk
         args = [f"pick_milk={args[0]}:{args[1]}"]
-    for arg in [a for a in args if a.startswith("order=")]:
-        CHAIN = tuple(f"{kind}_{o}" for o in arg.removeprefix("order=").split(",") for kind in ("pick", "place"))
-        args.remove(arg)
-    for arg in [a for a in args if a.startswith("expert=")]:
-        ALWAYS_EXPERT = tuple(arg.removeprefix("expert=").split(","))
-        args.remove(arg)
     shipped = SkillLibrary("assets/skills")
-    skills = {name: shipped.load(name) for name in CHAIN}
+    skills = {name: shipped.load(name) for name in chain}
     for arg in args:
         name, _, where = arg.partition("=")
         library, _, version = where.rpartition(":")
-        if name not in CHAIN or not library or not version.isdigit():
-            raise SystemExit(f"expected SKILL=LIBRARY:VERSION with SKILL one of {CHAIN}, got {arg!r}")
+        if name not in chain or not library or not version.isdigit():
+            raise SystemExit(f"expected SKILL=LIBRARY:VERSION with SKILL one of {chain}, got {arg!r}")
         skills[name] = SkillLibrary(library).load(name, int(version))
     return skills
 
 
 def main() -> None:
     first, n = int(sys.argv[1]), int(sys.argv[2])
-    skills = load_skills(list(sys.argv[3:]))
+    order, always_expert, rest = parse_options(sys.argv[3:])
+    can_milk = order[:2] == CHAIN[:2]  # the can+milk chain keeps its earlier tilt record
+    skills = load_skills(order, rest)
     print({name: skill.version for name, skill in skills.items()}, flush=True)
     env = PickPlaceScene()
     experts = {name: PickPlaceSkillController(name, env=env) for name in skills}
@@ -74,12 +81,12 @@ def main() -> None:
     def chain(seed: int, expert_for: str | None = None) -> tuple[str, dict[str, float]]:
         obs, _ = env.reset(seed=seed)
         tilt: dict[str, float] = {}
-        for name in CHAIN:
-            if CHAIN[:2] == ("pick_can", "place_can") and name == "pick_milk":  # the can+milk chain's record
+        for name in order:
+            if can_milk and name == "pick_milk":
                 tilt |= {o: round(env.object_tilt(o), 1) for o in SCENE_OBJECTS if o != "can"}
-            elif name.startswith("pick_") and CHAIN[:2] != ("pick_can", "place_can"):
+            elif not can_milk and name.startswith("pick_"):
                 tilt[name] = {o: round(env.object_tilt(o)) for o in SCENE_OBJECTS}
-            use_expert = name == expert_for or name in ALWAYS_EXPERT
+            use_expert = name == expert_for or name in always_expert
             obs, ok = run_skill(env, obs, skills[name], experts[name] if use_expert else None)
             if not ok:
                 return name, tilt
@@ -98,7 +105,7 @@ def main() -> None:
             failed[outcome] += 1
             # the expert gets past the failed skill if the rerun fails later or not at all
             rerun = chain(seed, outcome)[0]
-            passed = rerun == "ok" or CHAIN.index(rerun) > CHAIN.index(outcome)
+            passed = rerun == "ok" or order.index(rerun) > order.index(outcome)
             expert_ok[outcome] += passed
             row += f" expert {'succeeds' if passed else 'fails'}"
         print(row, flush=True)

@@ -25,7 +25,7 @@ from skillstack.skills.library import SkillLibrary
 def probe(policy, env_id: str, mode: str, seeds: range, others_in_bin: float) -> dict[str, list[int]]:
     """``{"all": [successes, starts], "k=<n>": [...]}`` over the applicable starts of ``seeds``."""
     env = make_env(env_id, stage_others=mode, others_in_bin=others_in_bin)
-    obj = env_id.rsplit("_", 1)[1].split("-")[0]
+    obj = env.unwrapped.obj
     by_k: dict[int, list[int]] = collections.defaultdict(lambda: [0, 0])
     for seed in seeds:
         obs, info = env.reset(seed=seed)
