@@ -37,6 +37,9 @@ the others put in their bins by the expert's pick and place instead of teleporte
 bin, another object in the hand, nothing in the hand (``place``), the object already lifted. The ``-v2`` pick envs
 (``pick_<o>-v2``) have the ``-v1`` starts and a stricter success predicate: ``lifted(o)`` with every other object
 that stood when the policy took over still standing (:data:`TOPPLE_TILT_DEG`); the picks' affordances are trained there.
+The ``-v3`` picks (the can, the bread) make half their starts a plan's first pick (:data:`FIRST_PICK_SHARE`);
+``pick_can-v4`` a third first picks and a third later picks, after the expert moved one other object
+(:data:`LATER_PICK_STARTS`).
 """
 
 from __future__ import annotations
@@ -142,6 +145,15 @@ FIRST_PICK_OBJECTS = ("can", "bread")
 bread joined in the twenty-fifth session: SayCan without affordances takes it first in every all-four layout, where
 ``pick_bread`` v0011 (cloned in ``-v1``) lifted it in 48 of 55 executions on development layouts 1000–1049 (first
 picks and their retries) and 94 of 123 on the (then already evaluated) layouts 10150–10249."""
+LATER_PICK_STARTS = {"can": {"first_pick_share": 1 / 3, "later_pick_share": 1 / 3}}
+"""``-v4`` pick skill envs (the can only): start options (:class:`PickPlaceSkillEnv`) — a third of the starts a plan's
+first pick (as ``-v3``), a third a plan's *later* pick from the crowded source bin (every object in the source bin,
+then one other, drawn uniformly, picked and placed by the expert, the arm where its place left it), the rest the
+``-v2`` starts. Measured on development layouts 1000–1049 (``chain_probe.py order=bread,can,milk,cereal``,
+twenty-sixth session): SayCan without affordances takes the can second, after the bread, and there ``pick_can`` v0018
+(0.94 in ``-v3``) stalled in 6 of 44 executions and knocked the milk carton over in 7 of 38 lifts; with the bread
+picked and placed by the expert, 5 of 49 and 5 — the largest share of that plan's failures. ``pick_can-v3`` holds
+that state at about 1 start in 14."""
 PLACED_OTHERS_STAGING_PICKS = {"can": ("pick_can", 18)}
 """``-v6`` place skill envs (the can only): every place start staged by this learned pick, each other object already
 in its bin with probability 1/2 (:data:`PLACE_STAGING_STARTS`). With ``pick_can`` v0018 SayCan's all-four plans put
@@ -581,6 +593,10 @@ class PickPlaceSkillEnv(PickPlaceScene):
         first_pick_share: ``pick`` skills (the ``-v3`` pick envs, :data:`FIRST_PICK_SHARE`): share of starts that are
             a plan's first pick — every other object in the source bin and the arm where the scene's reset left it
             (drawn from its own random stream, so the other starts are those of the same env with 0).
+        later_pick_share: ``pick`` skills (the ``-v4`` pick env, :data:`LATER_PICK_STARTS`): share of starts that are
+            a plan's later pick — every other object in the source bin, then one of them (uniform) picked and placed
+            by the expert (:meth:`place_with_expert`), the arm where its place left it; drawn from the same stream as
+            ``first_pick_share`` (a start is a first pick below ``first_pick_share``, a later pick below the sum).
         spare_others: ``pick`` skills (the ``-v2`` pick envs): success also requires every other object that stood
             when its policy took over (after the ready move) to still stand (:data:`TOPPLE_TILT_DEG`;
             ``info["others_standing"]``); the episode still ends when ``lifted(o)`` holds, then as a failure if a
@@ -591,15 +607,16 @@ class PickPlaceSkillEnv(PickPlaceScene):
 
     Raises:
         UnknownNameError: unknown skill.
-        ValueError: ``learned_pick_share`` or ``first_pick_share`` outside [0, 1] or set for the other kind of
-            skill; ``spare_others`` set for a place; ``stage_others`` not ``"teleport"`` or ``"expert"``;
+        ValueError: ``learned_pick_share`` or ``first_pick_share`` outside [0, 1], ``later_pick_share`` outside
+            [0, 1 - first_pick_share], or any of them set for the other kind of skill; ``spare_others`` set for a
+            place; ``stage_others`` not ``"teleport"`` or ``"expert"``;
             ``staging_pick`` not a pick of the place's object.
     """
 
     def __init__(self, skill: str, pick_after_place: float = PICK_AFTER_PLACE, others_in_bin: float = 0.5,
                  learned_pick_share: float = 0.0, spare_others: bool = False,
                  staging_pick: tuple[str, int] | None = None, first_pick_share: float = 0.0,
-                 stage_others: str = "teleport", **kwargs: Any) -> None:
+                 stage_others: str = "teleport", later_pick_share: float = 0.0, **kwargs: Any) -> None:
         self.kind, self.obj = parse_skill(skill)
         self.skill = skill
         self.pick_after_place = pick_after_place
@@ -614,6 +631,11 @@ class PickPlaceSkillEnv(PickPlaceScene):
         if first_pick_share and self.kind != "pick":
             raise ValueError(f"first_pick_share stages pick skills only, not {skill!r}")
         self.first_pick_share = first_pick_share
+        if not 0.0 <= later_pick_share <= 1.0 - first_pick_share:
+            raise ValueError(f"later_pick_share must be in [0, 1 - first_pick_share], got {later_pick_share}")
+        if later_pick_share and self.kind != "pick":
+            raise ValueError(f"later_pick_share stages pick skills only, not {skill!r}")
+        self.later_pick_share = later_pick_share
         if stage_others not in ("teleport", "expert"):
             raise ValueError(f"unknown stage_others {stage_others!r}; valid: 'teleport', 'expert'")
         self.stage_others = stage_others
@@ -638,12 +660,16 @@ class PickPlaceSkillEnv(PickPlaceScene):
         draw = seed if seed is not None else int(self.np_random.integers(2**63 - 1))
         rng = np.random.default_rng([draw, 2])
         others = [o for o in SCENE_OBJECTS if o != self.obj]
-        first_pick = bool(self.first_pick_share) and np.random.default_rng([draw, 3]).random() < self.first_pick_share
+        plan_draw = np.random.default_rng([draw, 3]).random() if self.first_pick_share or self.later_pick_share else 1.0
+        first_pick = plan_draw < self.first_pick_share
+        later_pick = not first_pick and plan_draw < self.first_pick_share + self.later_pick_share
+        if later_pick:  # a plan's later pick: one other object taken from the full source bin and placed first
+            obs = self.place_with_expert(obs, others[int(rng.integers(len(others)))], rng)
         for o in others:
-            if rng.random() < self.others_in_bin and not first_pick:
+            if rng.random() < self.others_in_bin and not (first_pick or later_pick):
                 teleport = self.stage_others == "teleport"
                 obs = self.put_in_bin(o, rng) if teleport else self.place_with_expert(obs, o, rng)
-        if rng.random() < 0.5 and not first_pick:
+        if rng.random() < 0.5 and not (first_pick or later_pick):
             movable = [o for o in others if not self.read_predicates()[f"in_bin({o})"]]
             if self.kind == "pick" and rng.random() < self.pick_after_place and movable:
                 # right after a place inside a plan: the scripted oracle picks and places another object
@@ -873,8 +899,11 @@ def _register() -> None:
     for obj in SCENE_OBJECTS:
         # -v2 pick envs: the -v1 starts; success also requires the other objects left standing (affordance data);
         # -v3 (the can): half of those starts a plan's first pick (FIRST_PICK_SHARE)
-        for version, extra in (("v2", {}), ("v3", {"first_pick_share": FIRST_PICK_SHARE})):
-            if version == "v3" and obj not in FIRST_PICK_OBJECTS:
+        # -v4 (the can): a third first picks, a third a plan's later pick (LATER_PICK_STARTS)
+        for version, extra in (("v2", {}), ("v3", {"first_pick_share": FIRST_PICK_SHARE}),
+                               ("v4", LATER_PICK_STARTS.get(obj, {}))):
+            if (version == "v3" and obj not in FIRST_PICK_OBJECTS) or (version == "v4"
+                                                                         and obj not in LATER_PICK_STARTS):
                 continue
             register_env(EnvSpec(
                 name=f"{SKILL_PREFIX}pick_{obj}-{version}",

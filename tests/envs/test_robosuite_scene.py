@@ -418,6 +418,45 @@ def test_v3_pick_can_starts_half_a_plans_first_pick():
         env.close()
 
 
+def test_v4_pick_can_starts_a_third_later_picks():
+    """``pick_can-v4``: from one stream, a start is a plan's first pick below ``first_pick_share``, a plan's later pick
+    (one other object taken from the full source bin and placed by the expert, the hand empty) below the sum of the
+    shares, and otherwise the ``-v2`` start of the same seed. Only the can has a ``-v4`` pick env."""
+    from skillstack.envs.robosuite_scene import LATER_PICK_STARTS, PickPlaceScene, PickPlaceSkillEnv
+
+    for obj in SCENE_OBJECTS:
+        assert (f"{SKILL_PREFIX}pick_{obj}-v4" in env_names()) == (obj in LATER_PICK_STARTS)
+    shares = LATER_PICK_STARTS["can"]
+    assert env_spec(f"{SKILL_PREFIX}pick_can-v4").kwargs["later_pick_share"] == shares["later_pick_share"]
+    with pytest.raises(ValueError, match="later_pick_share must be"):
+        PickPlaceSkillEnv("pick_can", first_pick_share=0.5, later_pick_share=0.6)
+    with pytest.raises(ValueError, match="pick skills only"):
+        PickPlaceSkillEnv("place_can", later_pick_share=0.5)
+    v2, v4 = make_env(f"{SKILL_PREFIX}pick_can-v2"), make_env(f"{SKILL_PREFIX}pick_can-v4")
+    scene = PickPlaceScene()
+    kinds = set()
+    for seed in (0, 1, 2):  # draws 0.895, 0.014, 0.351 on the [seed, 3] stream: -v2, first, later
+        obs4, info = v4.reset(seed=seed)
+        u = np.random.default_rng([seed, 3]).random()
+        p = info["predicates"]
+        if u < shares["first_pick_share"]:
+            kinds.add("first")
+            assert info["applicable"] and not any(p[f"in_bin({o})"] for o in SCENE_OBJECTS)
+            np.testing.assert_allclose(info["decision_observation"], scene.reset(seed=seed)[0])
+        elif u < shares["first_pick_share"] + shares["later_pick_share"]:
+            kinds.add("later")
+            placed = [o for o in SCENE_OBJECTS if p[f"in_bin({o})"]]
+            assert info["applicable"] and p["hand_empty"] and placed and "can" not in placed and len(placed) == 1
+            # the arm is where the expert's place left it, not at the scene's reset
+            assert np.abs(info["decision_observation"] - scene.reset(seed=seed)[0]).max() > 0.01
+        else:
+            kinds.add("v2")
+            np.testing.assert_array_equal(obs4, v2.reset(seed=seed)[0])
+    assert kinds == {"first", "later", "v2"}
+    for env in (v2, v4, scene):
+        env.close()
+
+
 def test_start_staging_places_without_the_experts_carry_clearance(monkeypatch):
     """A pick env's start right after a place is staged by the place oracle as versioned (no ``lift_clear``); the
     expert (demonstrations) lifts a tall object clear of its neighbours."""
