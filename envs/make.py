@@ -10,6 +10,7 @@ releases (``tabletop/open_drawer``, ``robosuite/Lift``) stay accepted as aliases
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -108,5 +109,16 @@ def make_env(name: str, **kwargs: Any) -> gym.Env:
 
     Raises:
         UnknownNameError: ``name`` is not registered (lists valid names and a "did you mean").
+
+    gymnasium's "environment ... is out of date, consider upgrading" warning is silenced here: skillstack adds a
+    version when an env's start distribution or success predicate changes (``robosuite-pickplace/pick_can-v2`` to
+    ``-v4``), and every earlier version stays a fixed benchmark that its skills and affordances are measured in.
     """
-    return gym.make(resolve_env_id(name), **kwargs)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=OUT_OF_DATE_WARNING, category=DeprecationWarning)
+        return gym.make(resolve_env_id(name), **kwargs)
+
+
+OUT_OF_DATE_WARNING = r".*The environment \S+ is out of date\."
+"""Pattern of gymnasium's newer-version-exists warning (``gymnasium.envs.registration``), silenced by
+:func:`make_env`."""

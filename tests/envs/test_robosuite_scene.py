@@ -563,3 +563,21 @@ def test_v2_pick_succeeds_only_if_it_leaves_the_others_standing():
         from skillstack.envs.robosuite_scene import PickPlaceSkillEnv
 
         PickPlaceSkillEnv("place_can", spare_others=True)
+
+
+def test_make_env_silences_gymnasiums_out_of_date_warning():
+    """An earlier skill env version is a fixed benchmark, not a stale release: ``make_env`` builds
+    ``pick_bread-v2`` (``-v3`` exists) without gymnasium's "out of date" warning, which ``gymnasium.make`` gives."""
+    import warnings
+
+    import gymnasium as gym
+
+    from skillstack.envs.make import resolve_env_id
+
+    name = f"{SKILL_PREFIX}pick_bread-v2"
+    for build, warns in ((lambda: gym.make(resolve_env_id(name)), True), (lambda: make_env(name), False)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            env = build()
+        env.close()
+        assert any("is out of date" in str(w.message) for w in caught) == warns
