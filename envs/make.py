@@ -100,6 +100,11 @@ def env_names() -> list[str]:
     return ENVS.names()
 
 
+OUT_OF_DATE_WARNING = r".*The environment \S+ is out of date\."
+"""Pattern of gymnasium's newer-version-exists warning (``gymnasium.envs.registration``), silenced by
+:func:`make_env`."""
+
+
 def make_env(name: str, **kwargs: Any) -> gym.Env:
     """Build the registered env ``name`` (or an alias of one) through ``gymnasium.make``.
 
@@ -118,7 +123,3 @@ def make_env(name: str, **kwargs: Any) -> gym.Env:
         warnings.filterwarnings("ignore", message=OUT_OF_DATE_WARNING, category=DeprecationWarning)
         return gym.make(resolve_env_id(name), **kwargs)
 
-
-OUT_OF_DATE_WARNING = r".*The environment \S+ is out of date\."
-"""Pattern of gymnasium's newer-version-exists warning (``gymnasium.envs.registration``), silenced by
-:func:`make_env`."""

@@ -154,6 +154,12 @@ twenty-sixth session): SayCan without affordances takes the can second, after th
 (0.94 in ``-v3``) stalled in 6 of 44 executions and knocked the milk carton over in 7 of 38 lifts; with the bread
 picked and placed by the expert, 5 of 49 and 5 — the largest share of that plan's failures. ``pick_can-v3`` holds
 that state at about 1 start in 14."""
+PICK_START_OPTIONS: dict[str, dict[str, dict[str, float]]] = {
+    "v2": {o: {} for o in SCENE_OBJECTS},
+    "v3": {o: {"first_pick_share": FIRST_PICK_SHARE} for o in FIRST_PICK_OBJECTS},
+    "v4": LATER_PICK_STARTS}
+"""Pick env version (``-v2`` and later) → object → its start options beyond the ``-v2`` ones; an object without an
+entry has no env of that version."""
 PLACED_OTHERS_STAGING_PICKS = {"can": ("pick_can", 18)}
 """``-v6`` place skill envs (the can only): every place start staged by this learned pick, each other object already
 in its bin with probability 1/2 (:data:`PLACE_STAGING_STARTS`). With ``pick_can`` v0018 SayCan's all-four plans put
@@ -898,13 +904,12 @@ def _register() -> None:
                 max_episode_steps=SKILL_MAX_STEPS[skill.partition("_")[0]], description=skill_description(skill)))
     for obj in SCENE_OBJECTS:
         # -v2 pick envs: the -v1 starts; success also requires the other objects left standing (affordance data);
-        # -v3 (the can): half of those starts a plan's first pick (FIRST_PICK_SHARE)
+        # -v3 (the can, the bread): half of those starts a plan's first pick (FIRST_PICK_SHARE);
         # -v4 (the can): a third first picks, a third a plan's later pick (LATER_PICK_STARTS)
-        for version, extra in (("v2", {}), ("v3", {"first_pick_share": FIRST_PICK_SHARE}),
-                               ("v4", LATER_PICK_STARTS.get(obj, {}))):
-            if (version == "v3" and obj not in FIRST_PICK_OBJECTS) or (version == "v4"
-                                                                         and obj not in LATER_PICK_STARTS):
+        for version, options in PICK_START_OPTIONS.items():
+            if obj not in options:
                 continue
+            extra = options[obj]
             register_env(EnvSpec(
                 name=f"{SKILL_PREFIX}pick_{obj}-{version}",
                 entry_point="skillstack.envs.robosuite_scene:PickPlaceSkillEnv",
