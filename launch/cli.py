@@ -88,8 +88,10 @@ def train(
                                                 "executed "
                                                 "before predicting again (default chunk-size // 2)."),
     policy_head: str = typer.Option("deterministic", help="bc/dagger: deterministic (MSE) | gmm (Gaussian-mixture "
-                                    "head, negative log-likelihood; for multimodal experts)."),
+                                    "head, negative log-likelihood; for multimodal experts) | binned "
+                                    "(a categorical head per action dimension, two-hot cross-entropy)."),
     gmm_modes: int = typer.Option(5, help="--policy-head gmm: mixture components."),
+    action_bins: int = typer.Option(21, help="--policy-head binned: values per action dimension (odd, 3–255)."),
     demo_noise: float = typer.Option(0.0, help="bc / dagger: std of the noise added to the expert's executed "
                                      "actions while collecting demonstrations (DART); labels stay clean."),
     demo_filter: str = typer.Option("all", help="Demonstration episodes used: all | success (only those in which "
@@ -142,7 +144,7 @@ def train(
         bc_pretrain_steps=bc_pretrain_steps, bc_dagger_rounds=bc_dagger_rounds,
         actor_warmup_updates=actor_warmup_updates, dagger_rounds=dagger_rounds, dagger_episodes=dagger_episodes,
         skill_name=skill_name, description=description, library=lib, torch_threads=threads, chunk_size=chunk_size,
-        policy_head=policy_head, gmm_modes=gmm_modes,
+        policy_head=policy_head, gmm_modes=gmm_modes, action_bins=action_bins,
         execute_steps=execute_steps, demo_noise=demo_noise, keep_best=keep_best,
         proposal_selection=proposal_selection, reward=reward, demo_filter=demo_filter,
         oversample_dims=tuple(oversample_dims), oversample_factor=oversample_factor, demo_workers=demo_workers,

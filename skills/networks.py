@@ -257,6 +257,89 @@ class GMMActor(ChunkedMLPActor):
         return best.reshape(obs.shape[0], self.arch["chunk_size"], self.arch["act_dim"])
 
 
+class BinnedActor(ChunkedMLPActor):
+    """Behaviour-cloning policy with a categorical head per action dimension (discretised actions).
+
+    Each dimension of each action of the chunk gets a distribution over ``bins`` values evenly spaced on [-1, 1]
+    (ends included, so the saturated ±1 and the 0 that scripted experts emit are exact), trained by cross-entropy
+    against a *two-hot* target (the label's weight split between its two nearest bins in proportion to closeness;
+    MuZero's value head, Schrittwieser et al. 2020, Appendix F; DreamerV3, Hafner et al. 2023) — so a unimodal label
+    is recovered exactly, not rounded. Discretised per-dimension action heads are RT-1's (Brohan et al. 2022, 256
+    bins, no two-hot). Acting takes, per dimension, the most probable bin and the probability-weighted mean of it
+    and its two neighbours: labels split between distant values (a turn of −1 or +1 in nearly the same state, or
+    a turn against no turn) give the more probable one, not their average. That is what a mixture over whole
+    chunks (:class:`GMMActor`) does only if a component is free for the split; measured on ``pick_can`` v0018 the
+    components act as phases of the lift instead (README, robosuite scene, twenty-seventh/twenty-eighth sessions).
+    The dimensions are predicted independently given the observation (no joint modes across dimensions).
+
+    Args:
+        obs_dim, act_dim, hidden_sizes, activation, chunk_size, execute_steps: as :class:`ChunkedMLPActor`.
+        bins: values per dimension, an odd int in [3, :data:`MAX_BINS`] (odd: 0 is a bin).
+
+    Raises:
+        ArchitectureError: sizes outside those ranges.
+    """
+
+    kind = "binned_actor"
+
+    def __init__(self, obs_dim: int, act_dim: int, hidden_sizes: list[int], activation: str = "relu",
+                 chunk_size: int = 1, execute_steps: int = 1, bins: int = 21) -> None:
+        if not (isinstance(bins, int) and 3 <= bins <= MAX_BINS and bins % 2 == 1):
+            raise ArchitectureError(f"bins must be an odd int in [3, {MAX_BINS}], got {bins!r}")
+        if isinstance(act_dim, int) and isinstance(chunk_size, int) and act_dim * chunk_size * bins > MAX_OUTPUTS:
+            raise ArchitectureError(f"act_dim × chunk_size × bins = {act_dim} × {chunk_size} × {bins} exceeds "
+                                    f"{MAX_OUTPUTS} outputs")
+        super().__init__(obs_dim, act_dim, hidden_sizes, activation, chunk_size, execute_steps)
+        self.net = _mlp(obs_dim, list(hidden_sizes), act_dim * chunk_size * bins, activation)
+        self.arch = {**self.arch, "bins": bins}
+        self.register_buffer("centres", torch.linspace(-1.0, 1.0, bins), persistent=False)
+
+    @classmethod
+    def from_arch(cls, arch: Any) -> BinnedActor:
+        a = validate_arch(arch, {"obs_dim": int, "act_dim": int, "hidden_sizes": list, "activation": str,
+                                 "chunk_size": int, "execute_steps": int, "bins": int})
+        return cls(a["obs_dim"], a["act_dim"], a["hidden_sizes"], a["activation"], a["chunk_size"],
+                   a["execute_steps"], a["bins"])
+
+    def logits(self, obs: torch.Tensor) -> torch.Tensor:
+        """``obs (B, obs_dim)`` → ``(B, chunk_size · act_dim, bins)`` float32 logits."""
+        out = self.net((obs - self.obs_mean) / self.obs_std)
+        return out.reshape(obs.shape[0], self.arch["chunk_size"] * self.arch["act_dim"], self.arch["bins"])
+
+    def two_hot(self, target: torch.Tensor) -> torch.Tensor:
+        """``target (..., D)`` in [-1, 1] → ``(..., D, bins)`` two-hot weights (sum 1; clipped to [-1, 1])."""
+        bins = self.arch["bins"]
+        pos = (target.clamp(-1.0, 1.0) + 1.0) * (bins - 1) / 2.0  # fractional bin index in [0, bins - 1]
+        lo = pos.floor().clamp(max=bins - 2).long()
+        frac = (pos - lo).unsqueeze(-1)
+        weights = torch.zeros(*target.shape, bins, dtype=target.dtype, device=target.device)
+        weights.scatter_(-1, lo.unsqueeze(-1), 1.0 - frac)
+        weights.scatter_add_(-1, (lo + 1).unsqueeze(-1), frac)
+        return weights
+
+    def nll(self, obs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Mean cross-entropy (nats per dimension) of the two-hot ``target (B, chunk_size · act_dim)``."""
+        log_p = torch.log_softmax(self.logits(obs), dim=-1)
+        return -(self.two_hot(target) * log_p).sum(-1).mean()
+
+    def forward_chunk(self, obs: torch.Tensor) -> torch.Tensor:
+        """``obs (B, obs_dim)`` → ``(B, chunk_size, act_dim)``: per dimension the mean over the most probable bin
+        and its two neighbours, weighted by their probabilities."""
+        p = torch.softmax(self.logits(obs), dim=-1)
+        bins = self.arch["bins"]
+        best = p.argmax(-1, keepdim=True)
+        window = (best + torch.arange(-1, 2, device=p.device)).clamp(0, bins - 1)  # (B, D, 3)
+        # at the ends the clamp repeats the best bin: count it once (the centre column)
+        dup = torch.zeros_like(window, dtype=torch.bool)
+        dup[..., 0::2] = window[..., 0::2] == best
+        pw = p.gather(-1, window).masked_fill(dup, 0.0)
+        action = (pw * self.centres[window]).sum(-1) / pw.sum(-1)
+        return action.reshape(obs.shape[0], self.arch["chunk_size"], self.arch["act_dim"])
+
+
+MAX_BINS = 255
+"""Most bins per action dimension a manifest may declare (:class:`BinnedActor`)."""
+
 MAX_MODES = 32
 """Most mixture components a manifest may declare."""
 
@@ -592,6 +675,7 @@ NETWORK_KINDS.register(QProposalActor.kind, QProposalActor)
 NETWORK_KINDS.register(MLPActor.kind, MLPActor)
 NETWORK_KINDS.register(ChunkedMLPActor.kind, ChunkedMLPActor)
 NETWORK_KINDS.register(GMMActor.kind, GMMActor)
+NETWORK_KINDS.register(BinnedActor.kind, BinnedActor)
 NETWORK_KINDS.register(MLPAffordance.kind, MLPAffordance)
 NETWORK_KINDS.register(TreeAffordance.kind, TreeAffordance)
 

@@ -51,9 +51,11 @@ from skillstack.skills.evaluate import EvalResult, evaluate
 from skillstack.skills.library import Skill, SkillLibrary, check_skill_name
 from skillstack.skills.networks import (
     MAX_CHUNK,
+    MAX_BINS,
     MAX_MODES,
     ActionChunkExecutor,
     ChunkedMLPActor,
+    BinnedActor,
     GMMActor,
     MLPActor,
     QProposalActor,
@@ -71,7 +73,7 @@ GATE_DIR = "gate"
 (``step_<N>.safetensors``; :attr:`TrainConfig.gate_episodes`)."""
 
 
-POLICY_HEADS = ("deterministic", "gmm")
+POLICY_HEADS = ("deterministic", "gmm", "binned")
 """Policy heads of the imitation algorithms (:attr:`TrainConfig.policy_head`)."""
 DEMO_FILTERS = ("all", "success")
 """Which demonstration episodes training uses (:attr:`TrainConfig.demo_filter`)."""
@@ -222,9 +224,14 @@ class TrainConfig:
     policy_head: str = "deterministic"
     """bc / dagger: ``"deterministic"`` (tanh output regressed with MSE) or ``"gmm"`` (a Gaussian-mixture head
     trained by negative log-likelihood, acting with the most probable component's mean; robomimic's GMM head,
-    :class:`~skillstack.skills.networks.GMMActor`) — for experts whose actions are multimodal."""
+    :class:`~skillstack.skills.networks.GMMActor`) — for experts whose actions are multimodal — or ``"binned"`` (a
+    categorical head per action dimension trained by cross-entropy on two-hot targets, acting with the most probable
+    bin's neighbourhood mean; :class:`~skillstack.skills.networks.BinnedActor`)."""
     gmm_modes: int = 5
     """``policy_head="gmm"``: mixture components (robomimic's default: 5)."""
+    action_bins: int = 21
+    """``policy_head="binned"``: values per action dimension (:class:`~skillstack.skills.networks.BinnedActor`; odd,
+    3–255; 21 = steps of 0.1 on [-1, 1])."""
     demo_noise: float = 0.0
     """bc / dagger: standard deviation of Gaussian noise added to the expert's *executed* actions while the
     demonstrations are collected; the recorded labels stay the expert's clean actions (DART, Laskey et al. 2017,
@@ -313,6 +320,8 @@ class TrainConfig:
                              f"algo {self.algo!r}")
         if not 1 <= self.gmm_modes <= MAX_MODES:
             raise ValueError(f"gmm_modes must be in [1, {MAX_MODES}], got {self.gmm_modes}")
+        if not (3 <= self.action_bins <= MAX_BINS and self.action_bins % 2 == 1):
+            raise ValueError(f"action_bins must be an odd number in [3, {MAX_BINS}], got {self.action_bins}")
         if not (self.demo_noise >= 0.0 and np.isfinite(self.demo_noise)):
             raise ValueError(f"demo_noise must be a finite standard deviation ≥ 0, got {self.demo_noise}")
         if self.demo_noise > 0 and not imitation:
@@ -428,7 +437,7 @@ class Run:
                 old = json.loads(saved.read_text())
                 defaults = {f.name: f.default for f in fields(TrainConfig)}
                 # the network, and what the periodic evaluations (keep_best, regression metric) deploy
-                for key in ("env_id", "algo", "seed", "chunk_size", "policy_head", "gmm_modes",
+                for key in ("env_id", "algo", "seed", "chunk_size", "policy_head", "gmm_modes", "action_bins",
                             "proposal_selection", "reward", "demo_filter", "gate_episodes"):
                     if old.get(key, defaults[key]) != getattr(cfg, key):
                         raise ValueError(f"--resume: {key} differs from the run's config.json "
@@ -720,8 +729,8 @@ def _dagger_round(actor: MLPActor, cfg: TrainConfig, round_index: int, progress:
 
 def imitation_loop(run: Run, resume: bool, progress: bool = True) -> MLPActor:
     """Behaviour cloning (``bc``): MSE between the MLP's tanh output and the expert's action (``policy_head=
-    "deterministic"``), or the negative log-likelihood of a Gaussian-mixture head (``"gmm"``, :class:`GMMActor`);
-    over action chunks with ``chunk_size`` > 1.
+    "deterministic"``), or the negative log-likelihood of a Gaussian-mixture head (``"gmm"``, :class:`GMMActor`) or
+    of per-dimension categorical heads (``"binned"``, :class:`BinnedActor`); over action chunks with ``chunk_size`` > 1.
 
     With the spec's ``expert_relabelling``: ``dagger`` (Ross, Gordon & Bagnell 2011, "A Reduction of Imitation
     Learning and Structured Prediction to No-Regret Online Learning") is the same regression on a growing dataset:
@@ -743,6 +752,9 @@ def imitation_loop(run: Run, resume: bool, progress: bool = True) -> MLPActor:
     if cfg.policy_head == "gmm":
         net: MLPActor = GMMActor(obs_dim, act_dim, list(cfg.hidden_sizes), "relu", cfg.chunk_size,
                                  cfg.execute_steps or max(1, cfg.chunk_size // 2), cfg.gmm_modes)
+    elif cfg.policy_head == "binned":
+        net = BinnedActor(obs_dim, act_dim, list(cfg.hidden_sizes), "relu", cfg.chunk_size,
+                          cfg.execute_steps or max(1, cfg.chunk_size // 2), cfg.action_bins)
     elif cfg.chunk_size > 1:
         net = ChunkedMLPActor(obs_dim, act_dim, list(cfg.hidden_sizes), "relu", cfg.chunk_size,
                               cfg.execute_steps or max(1, cfg.chunk_size // 2))
@@ -783,7 +795,7 @@ def imitation_loop(run: Run, resume: bool, progress: bool = True) -> MLPActor:
         net.train()
         idx = torch.as_tensor(rng.integers(0, len(act), size=cfg.batch_size) if probs is None
                               else rng.choice(len(act), size=cfg.batch_size, p=probs))
-        if isinstance(net, GMMActor):
+        if isinstance(net, GMMActor | BinnedActor):  # likelihood heads
             loss = net.nll(obs[idx], act[idx])
         else:
             pred = net.forward_chunk(obs[idx]).flatten(1) if isinstance(net, ChunkedMLPActor) else net(obs[idx])
@@ -794,7 +806,7 @@ def imitation_loop(run: Run, resume: bool, progress: bool = True) -> MLPActor:
         run.state.steps += 1
         bar.update(1)
         if writer is not None and run.state.steps % 100 == 0:
-            writer.add_scalar("train/bc_nll" if isinstance(net, GMMActor) else "train/bc_mse", loss.item(),
+            writer.add_scalar("train/bc_nll" if isinstance(net, GMMActor | BinnedActor) else "train/bc_mse", loss.item(),
                               run.state.steps)
         collected = False
         if dagger and run.state.steps % per_round == 0 and run.state.steps // per_round <= cfg.dagger_rounds \

@@ -16,6 +16,7 @@ from skillstack.skills.library import Skill, SkillLibrary
 from skillstack.skills.networks import (
     ActionChunkExecutor,
     ArchitectureError,
+    BinnedActor,
     ChunkedMLPActor,
     GMMActor,
     MLPActor,
@@ -221,12 +222,14 @@ def test_gmm_chunk_is_one_coherent_component():
 
 
 def test_policy_head_options_are_checked():
-    with pytest.raises(UnknownNameError, match="deterministic, gmm"):
+    with pytest.raises(UnknownNameError, match="binned, deterministic, gmm"):
         TrainConfig(env_id="metaworld/reach-v3", steps=10, algo="bc", policy_head="mdn").resolved()
     with pytest.raises(ValueError, match="imitation algorithms"):
         TrainConfig(env_id="metaworld/reach-v3", steps=10, algo="sac", policy_head="gmm").resolved()
     with pytest.raises(ValueError, match="gmm_modes"):
         TrainConfig(env_id="metaworld/reach-v3", steps=10, algo="bc", policy_head="gmm", gmm_modes=0).resolved()
+    with pytest.raises(ValueError, match="action_bins"):
+        TrainConfig(env_id="metaworld/reach-v3", steps=10, algo="bc", policy_head="binned", action_bins=20).resolved()
 
 
 def test_bc_trains_a_gmm_skill_and_resume_refuses_another_head(tmp_path):
@@ -245,3 +248,64 @@ def test_bc_trains_a_gmm_skill_and_resume_refuses_another_head(tmp_path):
     np.testing.assert_allclose(loaded.predict(obs), res.skill.predict(obs), atol=0)
     with pytest.raises(ValueError, match="policy_head differs"):
         train(replace(cfg, steps=80, policy_head="deterministic"), resume=True, progress=False)
+
+
+def test_binned_head_recovers_a_label_exactly_and_keeps_a_mode_that_mse_averages():
+    """Two-hot targets: a unimodal label (0.3, between two bins) is recovered, not rounded to a bin; a split label
+    (like the expert's turn: -1 in 20 of 32 visits of an observation, no turn in the other 12) gives the more
+    frequent value, where MSE gives their average (≈ -0.6)."""
+    rng = np.random.default_rng(0)
+    obs = torch.as_tensor(np.repeat(rng.normal(size=(16, 6)), 32, axis=0), dtype=torch.float32)
+    turn = torch.as_tensor(np.tile(np.r_[np.full(20, -1.0), np.zeros(12)], 16), dtype=torch.float32)
+    target = torch.stack([turn, torch.full((512,), 0.33)], 1)
+    torch.manual_seed(0)
+    mse, binned = MLPActor(6, 2, [64, 64]), BinnedActor(6, 2, [64, 64], bins=21)
+    for net in (mse, binned):
+        opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+        for _ in range(400):
+            loss = binned.nll(obs, target) if net is binned else ((net(obs) - target) ** 2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    with torch.no_grad():
+        a_mse, a_binned = mse(obs[::32]).numpy(), binned(obs[::32]).numpy()
+    np.testing.assert_allclose(a_mse[:, 0], -0.625, atol=0.1)  # the average
+    np.testing.assert_allclose(a_binned[:, 0], -1.0, atol=0.02)  # the more frequent label
+    np.testing.assert_allclose(a_binned[:, 1], 0.33, atol=0.02)  # between the bins 0.3 and 0.4, not rounded
+
+
+def test_binned_two_hot_and_decoding_are_exact_and_its_manifest_is_checked():
+    actor = BinnedActor(6, 2, [16], "relu", chunk_size=3, execute_steps=2, bins=21)
+    labels = torch.tensor([[0.33, -1.0, 1.0, 0.0, 0.05, -0.97]])
+    weights = actor.two_hot(labels)
+    assert weights.shape == (1, 6, 21)
+    np.testing.assert_allclose(weights.sum(-1).numpy(), 1.0, atol=1e-6)
+    np.testing.assert_allclose((weights * actor.centres).sum(-1).numpy(), labels.numpy(), atol=1e-6)
+    assert int((weights > 0).sum()) == 3 * 2 + 3  # two bins each for 0.33, 0.05, -0.97; one each for -1, 1, 0
+    # logits that are the log of those weights decode to the labels, the ends included
+    actor.logits = lambda obs: torch.log(weights + 1e-12)  # type: ignore[method-assign]
+    np.testing.assert_allclose(actor.forward_chunk(torch.zeros(1, 6)).reshape(1, 6).numpy(), labels.numpy(),
+                               atol=1e-5)
+    with pytest.raises(ArchitectureError, match="odd"):
+        build_network("binned_actor", {**actor.arch, "bins": 20})
+    with pytest.raises(ArchitectureError, match="exceeds"):
+        build_network("binned_actor", {**actor.arch, "act_dim": 512, "chunk_size": 64, "bins": 255})
+
+
+def test_bc_trains_a_binned_skill_and_resume_refuses_other_bins(tmp_path):
+    from dataclasses import replace
+
+    from skillstack.skills.train import train
+
+    cfg = TrainConfig(env_id="metaworld/reach-v3", algo="bc", steps=40, n_demos=2, chunk_size=4,
+                      policy_head="binned", action_bins=11, eval_every=40, eval_episodes=1, final_eval_episodes=1,
+                      max_episode_steps=40, run_dir=str(tmp_path / "run"), library=str(tmp_path / "lib"),
+                      torch_threads=1, device="cpu")
+    res = train(cfg, progress=False)
+    assert res.skill.policy.kind == "binned_actor" and res.skill.policy.arch["bins"] == 11
+    loaded = SkillLibrary(tmp_path / "lib").load(res.skill.name)
+    assert isinstance(loaded.policy, BinnedActor)
+    obs = np.random.default_rng(1).normal(size=(3, 39))
+    np.testing.assert_allclose(loaded.predict(obs), res.skill.predict(obs), atol=0)
+    with pytest.raises(ValueError, match="action_bins differs"):
+        train(replace(cfg, steps=80, action_bins=21), resume=True, progress=False)

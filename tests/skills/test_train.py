@@ -13,6 +13,7 @@ from skillstack.skills.demos import collect_demonstrations
 from skillstack.skills.library import Skill, SkillLibrary
 from skillstack.skills.networks import (
     NETWORK_KINDS,
+    BinnedActor,
     ChunkedMLPActor,
     GMMActor,
     MLPActor,
@@ -255,6 +256,7 @@ _EXAMPLE_NETWORKS = {
     "mlp_actor": lambda: MLPActor(39, 4, [16, 8], "elu", "clip"),
     "mlp_chunk_actor": lambda: ChunkedMLPActor(39, 4, [16], "relu", 6, 3),
     "gmm_actor": lambda: GMMActor(39, 4, [16], "relu", 6, 3, 4),
+    "binned_actor": lambda: BinnedActor(39, 4, [16], "relu", 6, 3, 11),
     "mlp_affordance": lambda: MLPAffordance(39, [16], "tanh"),
     "tree_affordance": _tree_affordance,
     "q_proposal_actor": lambda: QProposalActor(MLPActor(39, 4, [16], "relu", "tanh"),
