@@ -50,12 +50,12 @@ from skillstack.skills.demos import Demonstrations, collect_demonstrations
 from skillstack.skills.evaluate import EvalResult, evaluate
 from skillstack.skills.library import Skill, SkillLibrary, check_skill_name
 from skillstack.skills.networks import (
-    MAX_CHUNK,
     MAX_BINS,
+    MAX_CHUNK,
     MAX_MODES,
     ActionChunkExecutor,
-    ChunkedMLPActor,
     BinnedActor,
+    ChunkedMLPActor,
     GMMActor,
     MLPActor,
     QProposalActor,
@@ -806,8 +806,8 @@ def imitation_loop(run: Run, resume: bool, progress: bool = True) -> MLPActor:
         run.state.steps += 1
         bar.update(1)
         if writer is not None and run.state.steps % 100 == 0:
-            writer.add_scalar("train/bc_nll" if isinstance(net, GMMActor | BinnedActor) else "train/bc_mse", loss.item(),
-                              run.state.steps)
+            writer.add_scalar("train/bc_nll" if isinstance(net, GMMActor | BinnedActor) else "train/bc_mse",
+                              loss.item(), run.state.steps)
         collected = False
         if dagger and run.state.steps % per_round == 0 and run.state.steps // per_round <= cfg.dagger_rounds \
                 and run.state.steps < cfg.steps:
