@@ -1,13 +1,15 @@
 """Topple trace (twenty-eighth session): ``pick_can`` step by step in the chain bread, can on development layouts.
 
-Usage (from the repository root): ``python bench_results/robosuite_scene/topple_trace.py SEED [SEED ...]``. For each
+Usage (from the repository root): ``python bench_results/robosuite_scene/topple_trace.py [pick_can=LIBRARY:VERSION]
+SEED [SEED ...]`` (default: the latest ``pick_can`` in ``assets/skills``). For each
 seed the learned ``pick_bread`` and ``place_bread`` run through the executor's ``run_skill``, then the learned
-``pick_can`` (latest in ``assets/skills``); at each of its steps the script records the hand's position, the can's
+``pick_can``; at each of its steps the script records the hand's position, the can's
 and the milk carton's, the carton's tilt [deg], the clone's action and the scripted expert's action in the same
 observation (what the expert would do in the clone's state). It prints the step at which the carton first tilts
 > 3° (``onset``) and the steps around it (every 10th elsewhere). Action: OSC deltas (x, y, z, roll, pitch, yaw) and
 the gripper, in [-1, 1]. Run on the five layouts where v0018 toppled the carton in the twenty-sixth session's
-probe (1007 1014 1015 1020 1043): ``topple_trace_dev1000_s28.txt``.
+probe (1007 1014 1015 1020 1043): ``topple_trace_dev1000_s28.txt`` (v0018) and
+``topple_trace_dev1000_s28_binned.txt`` (the binned candidate, this session's v0020).
 """
 
 import sys
@@ -44,8 +46,13 @@ def main() -> None:
     library = SkillLibrary("assets/skills")
     env = PickPlaceScene()
     skills = {name: library.load(name) for name in ("pick_bread", "place_bread", "pick_can")}
+    args = sys.argv[1:]
+    if args and args[0].startswith("pick_can="):
+        where, _, version = args.pop(0).removeprefix("pick_can=").rpartition(":")
+        skills["pick_can"] = SkillLibrary(where).load("pick_can", int(version))
+    print("pick_can", skills["pick_can"].version, skills["pick_can"].policy.kind)
     expert = PickPlaceSkillController("pick_can", env=env)
-    for seed in map(int, sys.argv[1:]):
+    for seed in map(int, args):
         obs, _ = env.reset(seed=seed)
         ok = True
         for name in ("pick_bread", "place_bread"):
