@@ -5,14 +5,16 @@ that moment (and the milk's right after ``pick_can``) and whether the milk was l
 the chain is run again (it is deterministic) with the scripted expert of that skill in its place, to tell a clone's
 failure from a state its expert cannot handle either.
 
-Usage: ``python chain_probe.py FIRST_SEED N [order=O1,O2,...] [SKILL=LIBRARY:VERSION ...]`` — ``order`` sets the
-objects picked and placed in turn (default ``can,milk``; twenty-sixth session: ``bread,can,milk,cereal``, the order of
-SayCan without affordances on all four, prints every object's tilt before each pick); each pair names a skill of the
-chain to probe from another library (default: the latest in ``assets/skills``); ``expert=S1,S2`` runs those skills'
-scripted experts in every chain (twenty-sixth session: does a later learned skill fail less after the expert's bread
-pick and place than after the learned ones?). The twenty-third session's form
-``FIRST_SEED N LIBRARY VERSION`` (a ``pick_milk`` candidate) is still read. ``place_milk`` was added as the chain's
-fourth skill in the twenty-fourth session; the first three run as before.
+Usage: ``python chain_probe.py FIRST_SEED N [order=O1,O2,...] [expert=S1,...] [expert_yaw=S1,...]
+[SKILL=LIBRARY:VERSION ...]`` — ``order`` sets the objects picked and placed in turn (default ``can,milk``;
+twenty-sixth session: ``bread,can,milk,cereal``, the order of SayCan without affordances on all four, prints every
+object's tilt before each pick); each pair names a skill of the chain to probe from another library (default: the
+latest in ``assets/skills``); ``expert=S1,S2`` runs those skills' scripted experts in every chain (twenty-sixth
+session: does a later learned skill fail less after the expert's bread pick and place than after the learned ones?);
+``expert_yaw=S1,S2`` runs those learned skills with their yaw action (dimension 5) replaced by the expert's in the
+same observation (twenty-eighth session). The twenty-third session's form ``FIRST_SEED N LIBRARY VERSION`` (a
+``pick_milk`` candidate) is still read. ``place_milk`` was added as the chain's fourth skill in the twenty-fourth
+session; the first three run as before.
 
 Measured (1000–1049, with ``place_can`` v0012, shipped then): ``pick_can`` failed in 5 chains and ``place_can`` in
 2, and the expert succeeded from all 7 of those states; ``pick_milk`` v0014 lifted the milk in 38 of the 43 chains
@@ -29,10 +31,31 @@ from skillstack.planners.executor import run_skill as executor_run_skill
 from skillstack.skills.library import SkillLibrary
 
 
+class ExpertYawSkill:
+    """A learned skill whose yaw action (dimension 5) is replaced by its scripted expert's in the same observation
+    (twenty-eighth session: would the expert's turn decision alone close the gap between clone and expert?)."""
+
+    def __init__(self, skill, expert) -> None:
+        self.skill, self.expert = skill, expert
+
+    def __getattr__(self, name):
+        return getattr(self.skill, name)
+
+    def reset(self) -> None:
+        self.skill.reset()
+
+    def predict(self, obs):
+        action = self.skill.predict(obs).copy()
+        action[5] = self.expert.predict(obs)[5]
+        return action
+
+
 def run_skill(env: PickPlaceScene, obs, skill, expert=None):
     """Run one library skill (or its scripted ``expert`` in its place) through the executor's
     :func:`~skillstack.planners.executor.run_skill`; returns (observation, whether its success predicate holds)."""
-    if expert is not None:
+    if isinstance(expert, ExpertYawSkill):
+        skill = expert
+    elif expert is not None:
         skill = OracleSkill(skill.name, skill.env_id, skill.max_steps, expert)
     obs, execution = executor_run_skill(env, skill, obs, affordance=None)
     return obs, execution.success
@@ -41,17 +64,20 @@ def run_skill(env: PickPlaceScene, obs, skill, expert=None):
 CHAIN = ("pick_can", "place_can", "pick_milk", "place_milk")
 
 
-def parse_options(args: list[str]) -> tuple[tuple[str, ...], tuple[str, ...], list[str]]:
-    """``(chain, skills always run by their expert, the SKILL=LIBRARY:VERSION arguments)`` from the command line."""
-    chain, always_expert, rest = CHAIN, (), []
+def parse_options(args: list[str]) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], list[str]]:
+    """``(chain, skills always run by their expert, skills whose yaw action is always the expert's, the
+    SKILL=LIBRARY:VERSION arguments)`` from the command line."""
+    chain, always_expert, expert_yaw, rest = CHAIN, (), (), []
     for arg in args:
         if arg.startswith("order="):
             chain = tuple(f"{kind}_{o}" for o in arg.removeprefix("order=").split(",") for kind in ("pick", "place"))
         elif arg.startswith("expert="):
             always_expert = tuple(arg.removeprefix("expert=").split(","))
+        elif arg.startswith("expert_yaw="):
+            expert_yaw = tuple(arg.removeprefix("expert_yaw=").split(","))
         else:
             rest.append(arg)
-    return chain, always_expert, rest
+    return chain, always_expert, expert_yaw, rest
 
 
 def load_skills(chain: tuple[str, ...], args: list[str]) -> dict:
@@ -71,7 +97,7 @@ def load_skills(chain: tuple[str, ...], args: list[str]) -> dict:
 
 def main() -> None:
     first, n = int(sys.argv[1]), int(sys.argv[2])
-    order, always_expert, rest = parse_options(sys.argv[3:])
+    order, always_expert, expert_yaw, rest = parse_options(sys.argv[3:])
     can_milk = order[:2] == CHAIN[:2]  # the can+milk chain keeps its earlier tilt record
     skills = load_skills(order, rest)
     print({name: skill.version for name, skill in skills.items()}, flush=True)
@@ -87,7 +113,9 @@ def main() -> None:
             elif not can_milk and name.startswith("pick_"):
                 tilt[name] = {o: round(env.object_tilt(o)) for o in SCENE_OBJECTS}
             use_expert = name == expert_for or name in always_expert
-            obs, ok = run_skill(env, obs, skills[name], experts[name] if use_expert else None)
+            expert = (experts[name] if use_expert
+                      else ExpertYawSkill(skills[name], experts[name]) if name in expert_yaw else None)
+            obs, ok = run_skill(env, obs, skills[name], expert)
             if not ok:
                 return name, tilt
             if name == "pick_can":  # which skill knocked the carton over, if one did
