@@ -855,6 +855,16 @@ class PickPlaceSkillController:
         self.rest = REST_HEIGHT[self.obj]
         self.prefix = self.obj.capitalize()
 
+    def surroundings(self, obs: npt.ArrayLike) -> Surroundings:
+        """The source bin and the other objects in the poses ``obs`` (a ``(obs_dim,)`` scene observation) gives them:
+        what the hand may hit on its way down (:func:`~skillstack.envs.robosuite_control.hand_clearance`)."""
+        obs = np.asarray(obs, dtype=np.float64)
+        obstacles = []
+        for prefix, geometry in self.others.items():
+            pos, quat = obs[self.layout[f"{prefix}_pos"]], obs[self.layout[f"{prefix}_quat"]]
+            obstacles.append((box_points(pos, quat, geometry), object_top(pos, quat, geometry)))
+        return dataclasses.replace(self.source_bin, obstacles=tuple(obstacles))
+
     def predict(self, obs: npt.ArrayLike) -> npt.NDArray[np.float32]:
         obs = np.asarray(obs, dtype=np.float64)
 
@@ -865,11 +875,7 @@ class PickPlaceSkillController:
         settled = float(np.abs(get("robot0_gripper_qvel")).max()) < 0.01
         surroundings, approach_z = None, None
         if self.kind == "pick" and (self.clear_grasp or self.clear_approach):
-            obstacles = []
-            for prefix, geometry in self.others.items():
-                pos, quat = get(f"{prefix}_pos"), get(f"{prefix}_quat")
-                obstacles.append((box_points(pos, quat, geometry), object_top(pos, quat, geometry)))
-            surroundings = dataclasses.replace(self.source_bin, obstacles=tuple(obstacles))
+            surroundings = self.surroundings(obs)
             if self.clear_approach:
                 approach_z = approach_height(surroundings)
         return pick_place_action(get("robot0_eef_pos"), get("robot0_eef_quat"), float(q[0] - q[1]), settled,

@@ -158,12 +158,14 @@ class ChunkedMLPActor(MLPActor):
         self.arch = {"obs_dim": obs_dim, "act_dim": act_dim, "hidden_sizes": list(hidden_sizes),
                      "activation": activation, "chunk_size": chunk_size, "execute_steps": execute_steps}
 
+    HEAD_ARCH: dict[str, type] = {}
+    """Architecture keys a subclass's head adds (its constructor's keyword arguments of the same names)."""
+
     @classmethod
     def from_arch(cls, arch: Any) -> ChunkedMLPActor:
         a = validate_arch(arch, {"obs_dim": int, "act_dim": int, "hidden_sizes": list, "activation": str,
-                                 "chunk_size": int, "execute_steps": int})
-        return cls(a["obs_dim"], a["act_dim"], a["hidden_sizes"], a["activation"], a["chunk_size"],
-                   a["execute_steps"])
+                                 "chunk_size": int, "execute_steps": int, **cls.HEAD_ARCH})
+        return cls(**a)
 
     def forward_chunk(self, obs: torch.Tensor) -> torch.Tensor:
         """``obs (B, obs_dim) float32`` → ``actions (B, chunk_size, act_dim) float32`` in (-1, 1)."""
@@ -200,6 +202,7 @@ class GMMActor(ChunkedMLPActor):
     """
 
     kind = "gmm_actor"
+    HEAD_ARCH = {"modes": int}
 
     def __init__(self, obs_dim: int, act_dim: int, hidden_sizes: list[int], activation: str = "relu",
                  chunk_size: int = 1, execute_steps: int = 1, modes: int = 5) -> None:
@@ -225,13 +228,6 @@ class GMMActor(ChunkedMLPActor):
             bias[2 * modes * width:] = 0.0
             last.weight[: modes * width].mul_(0.1)
             last.weight[2 * modes * width:].mul_(0.1)
-
-    @classmethod
-    def from_arch(cls, arch: Any) -> GMMActor:
-        a = validate_arch(arch, {"obs_dim": int, "act_dim": int, "hidden_sizes": list, "activation": str,
-                                 "chunk_size": int, "execute_steps": int, "modes": int})
-        return cls(a["obs_dim"], a["act_dim"], a["hidden_sizes"], a["activation"], a["chunk_size"],
-                   a["execute_steps"], a["modes"])
 
     def _heads(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(means (B, K, D) in (-1, 1), scales (B, K, D) > 0, logits (B, K))``, D = chunk_size · act_dim."""
@@ -281,6 +277,7 @@ class BinnedActor(ChunkedMLPActor):
     """
 
     kind = "binned_actor"
+    HEAD_ARCH = {"bins": int}
 
     def __init__(self, obs_dim: int, act_dim: int, hidden_sizes: list[int], activation: str = "relu",
                  chunk_size: int = 1, execute_steps: int = 1, bins: int = 21) -> None:
@@ -293,13 +290,6 @@ class BinnedActor(ChunkedMLPActor):
         self.net = _mlp(obs_dim, list(hidden_sizes), act_dim * chunk_size * bins, activation)
         self.arch = {**self.arch, "bins": bins}
         self.register_buffer("centres", torch.linspace(-1.0, 1.0, bins), persistent=False)
-
-    @classmethod
-    def from_arch(cls, arch: Any) -> BinnedActor:
-        a = validate_arch(arch, {"obs_dim": int, "act_dim": int, "hidden_sizes": list, "activation": str,
-                                 "chunk_size": int, "execute_steps": int, "bins": int})
-        return cls(a["obs_dim"], a["act_dim"], a["hidden_sizes"], a["activation"], a["chunk_size"],
-                   a["execute_steps"], a["bins"])
 
     def logits(self, obs: torch.Tensor) -> torch.Tensor:
         """``obs (B, obs_dim)`` → ``(B, chunk_size · act_dim, bins)`` float32 logits."""
@@ -326,14 +316,13 @@ class BinnedActor(ChunkedMLPActor):
         """``obs (B, obs_dim)`` → ``(B, chunk_size, act_dim)``: per dimension the mean over the most probable bin
         and its two neighbours, weighted by their probabilities."""
         p = torch.softmax(self.logits(obs), dim=-1)
-        bins = self.arch["bins"]
         best = p.argmax(-1, keepdim=True)
-        window = (best + torch.arange(-1, 2, device=p.device)).clamp(0, bins - 1)  # (B, D, 3)
-        # at the ends the clamp repeats the best bin: count it once (the centre column)
-        dup = torch.zeros_like(window, dtype=torch.bool)
-        dup[..., 0::2] = window[..., 0::2] == best
-        pw = p.gather(-1, window).masked_fill(dup, 0.0)
-        action = (pw * self.centres[window]).sum(-1) / pw.sum(-1)
+        # one empty bin beyond each end, so the best bin and its two neighbours are always three columns
+        padded = torch.nn.functional.pad(p, (1, 1))
+        centres = torch.nn.functional.pad(self.centres, (1, 1))
+        window = best + torch.arange(3, device=p.device)  # (B, D, 3), indices into the padded bins
+        pw = padded.gather(-1, window)
+        action = (pw * centres[window]).sum(-1) / pw.sum(-1)
         return action.reshape(obs.shape[0], self.arch["chunk_size"], self.arch["act_dim"])
 
 

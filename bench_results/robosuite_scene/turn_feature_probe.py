@@ -11,14 +11,13 @@ observation gives) at 12 yaws relative to the hand's own, 15° apart, appended. 
 states and on those where the expert turns (recall per direction). No env is stepped, no evaluation seed is read.
 """
 
-import dataclasses
 import sys
 
 import numpy as np
 import torch
 
-from skillstack.envs.robosuite_control import box_points, hand_clearance, object_top
-from skillstack.envs.robosuite_scene import SCENE_OBJECTS, PickPlaceScene
+from skillstack.envs.robosuite_control import hand_clearance
+from skillstack.envs.robosuite_scene import PickPlaceScene, PickPlaceSkillController
 
 K = 12
 
@@ -26,22 +25,13 @@ K = 12
 def clearance_profile(obs: np.ndarray, env: PickPlaceScene) -> np.ndarray:
     from robosuite.utils.transform_utils import quat2mat
 
-    layout = env.obs_layout
-
-    def get(row: np.ndarray, name: str) -> np.ndarray:
-        return row[layout[name]]
-
+    expert = PickPlaceSkillController("pick_can", env=env)
+    eef_quat, can = env.obs_layout["robot0_eef_quat"], env.obs_layout["Can_pos"]
     out = np.empty((len(obs), K))
     for i, row in enumerate(obs):
-        obstacles = tuple((box_points(get(row, f"{o.capitalize()}_pos"), get(row, f"{o.capitalize()}_quat"),
-                                      env.geometry[o]),
-                           object_top(get(row, f"{o.capitalize()}_pos"), get(row, f"{o.capitalize()}_quat"),
-                                      env.geometry[o]))
-                          for o in SCENE_OBJECTS if o != "can")
-        surroundings = dataclasses.replace(env.source_bin, obstacles=obstacles)
-        closing = quat2mat(get(row, "robot0_eef_quat"))[:, 1]
+        closing = quat2mat(row[eef_quat])[:, 1]
         current = np.arctan2(closing[1], closing[0])
-        out[i] = hand_clearance(current + np.arange(K) * np.pi / K, get(row, "Can_pos"), surroundings)
+        out[i] = hand_clearance(current + np.arange(K) * np.pi / K, row[can], expert.surroundings(row))
     return np.clip(out, -0.2, 0.2)
 
 

@@ -175,6 +175,16 @@ def test_dagger_labels_chunks_along_its_rollouts_and_trains_a_chunked_skill(tmp_
     assert res.skill.policy.kind == "mlp_chunk_actor" and res.skill.policy.arch["chunk_size"] == 4
 
 
+def _fit(net, obs, target, steps):
+    """Full-batch Adam (lr 3e-3): the head's negative log-likelihood where it has one, else MSE."""
+    opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+    for _ in range(steps):
+        loss = net.nll(obs, target) if hasattr(net, "nll") else ((net(obs) - target) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+
 def test_gmm_head_keeps_the_modes_that_mse_averages():
     """A bimodal expert (the same observations labelled +0.8 or -0.8 on the first action dimension, like a grasp
     yaw that wraps at ±90°): MSE regression answers ≈ 0, the mixture head answers one of the modes."""
@@ -185,12 +195,7 @@ def test_gmm_head_keeps_the_modes_that_mse_averages():
     torch.manual_seed(0)
     mse, gmm = MLPActor(6, 2, [64, 64]), GMMActor(6, 2, [64, 64], modes=3)
     for net in (mse, gmm):
-        opt = torch.optim.Adam(net.parameters(), lr=3e-3)
-        for _ in range(600):
-            loss = net.nll(obs, target) if net is gmm else ((net(obs) - target) ** 2).mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+        _fit(net, obs, target, 600)
     with torch.no_grad():
         a_mse, a_gmm = mse(obs[::32]).numpy(), gmm(obs[::32]).numpy()
     assert np.abs(a_mse[:, 0]).mean() < 0.3  # the average of the modes
@@ -261,12 +266,7 @@ def test_binned_head_recovers_a_label_exactly_and_keeps_a_mode_that_mse_averages
     torch.manual_seed(0)
     mse, binned = MLPActor(6, 2, [64, 64]), BinnedActor(6, 2, [64, 64], bins=21)
     for net in (mse, binned):
-        opt = torch.optim.Adam(net.parameters(), lr=3e-3)
-        for _ in range(400):
-            loss = binned.nll(obs, target) if net is binned else ((net(obs) - target) ** 2).mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+        _fit(net, obs, target, 400)
     with torch.no_grad():
         a_mse, a_binned = mse(obs[::32]).numpy(), binned(obs[::32]).numpy()
     np.testing.assert_allclose(a_mse[:, 0], -0.625, atol=0.1)  # the average
