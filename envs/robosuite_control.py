@@ -219,8 +219,12 @@ def approach_height(surroundings: Surroundings, margin: float = APPROACH_MARGIN)
     return max(tops) + margin if tops else None
 
 
+BOX_POINTS_PER_AXIS = 5
+"""Grid points per axis of an object's box in :func:`box_points` (125 points)."""
+
+
 def box_points(obj: npt.NDArray[np.float64], obj_quat: npt.NDArray[np.float64], geometry: ObjectGeometry,
-               per_axis: int = 5) -> npt.NDArray[np.float64]:
+               per_axis: int = BOX_POINTS_PER_AXIS) -> npt.NDArray[np.float64]:
     """``(per_axis³, 2)`` world xy [m] of a grid over an object's collision box in its current pose (position
     ``obj`` [m], quaternion (x, y, z, w)): the points whose distance to the hand's footprint
     :func:`hand_clearance` takes."""

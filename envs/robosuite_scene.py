@@ -56,6 +56,10 @@ from skillstack.envs.make import EnvSpec, register_versioned, unversioned
 from skillstack.envs.registry import Registry, UnknownNameError, unknown_name_message
 from skillstack.envs.robosuite_control import (
     BIN_FLOOR_Z,
+    BOX_POINTS_PER_AXIS,
+    HAND_BOTTOM,
+    HAND_HALF_LENGTH,
+    HAND_HALF_WIDTH,
     REST_HEIGHT,
     Surroundings,
     approach_height,
@@ -864,6 +868,28 @@ class PickPlaceSkillController:
             pos, quat = obs[self.layout[f"{prefix}_pos"]], obs[self.layout[f"{prefix}_quat"]]
             obstacles.append((box_points(pos, quat, geometry), object_top(pos, quat, geometry)))
         return dataclasses.replace(self.source_bin, obstacles=tuple(obstacles))
+
+    def clearance_spec(self, yaws: int = 12, clip: float = 0.2) -> dict[str, Any]:
+        """The spec of a policy input :class:`~skillstack.skills.networks.ClearanceProfile` for this pick: the
+        hand's clearance at ``yaws`` yaws relative to its own (``π / yaws`` apart) with the grasp at the picked
+        object's position, against the source bin and the other objects — what :meth:`surroundings` and
+        :func:`~skillstack.envs.robosuite_control.hand_clearance` give the expert's turn decision —, clipped to
+        ``±clip`` [m]. A JSON object of the scene's constants (observation indices, the bin's inner faces, the
+        objects' collision boxes, the hand's footprint).
+
+        Raises:
+            ValueError: a place skill (its hand holds the object; no grasp to clear).
+        """
+        if self.kind != "pick":
+            raise ValueError(f"the clearance profile describes a pick's grasp; {self.kind}_{self.obj} is a place")
+        b = self.source_bin
+        return {"grasp_pos": self.layout[f"{self.prefix}_pos"].start,
+                "eef_quat": self.layout["robot0_eef_quat"].start, "yaws": yaws, "clip": clip,
+                "hand": [HAND_HALF_LENGTH, HAND_HALF_WIDTH, HAND_BOTTOM], "bin": [*map(float, b.inner), b.wall_top],
+                "grid": BOX_POINTS_PER_AXIS,
+                "obstacles": [{"pos": self.layout[f"{prefix}_pos"].start, "quat": self.layout[f"{prefix}_quat"].start,
+                               "half_extent": [float(v) for v in g.half_extent], "centre": [float(v) for v in g.centre]}
+                              for prefix, g in self.others.items()]}
 
     def predict(self, obs: npt.ArrayLike) -> npt.NDArray[np.float32]:
         obs = np.asarray(obs, dtype=np.float64)

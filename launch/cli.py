@@ -90,6 +90,9 @@ def train(
     policy_head: str = typer.Option("deterministic", help="bc/dagger: deterministic (MSE) | gmm (Gaussian-mixture "
                                     "head, negative log-likelihood; for multimodal experts) | binned "
                                     "(a categorical head per action dimension, two-hot cross-entropy)."),
+    policy_features: str = typer.Option("raw", help="bc/dagger: the policy's input — raw (the observation) | "
+                                        "clearance (with the hand's clearance profile at 12 yaws appended, "
+                                        "computed in the network; robosuite-pickplace pick skills)."),
     gmm_modes: int = typer.Option(5, help="--policy-head gmm: mixture components."),
     action_bins: int = typer.Option(21, help="--policy-head binned: values per action dimension (odd, 3–255)."),
     demo_noise: float = typer.Option(0.0, help="bc / dagger: std of the noise added to the expert's executed "
@@ -144,7 +147,7 @@ def train(
         bc_pretrain_steps=bc_pretrain_steps, bc_dagger_rounds=bc_dagger_rounds,
         actor_warmup_updates=actor_warmup_updates, dagger_rounds=dagger_rounds, dagger_episodes=dagger_episodes,
         skill_name=skill_name, description=description, library=lib, torch_threads=threads, chunk_size=chunk_size,
-        policy_head=policy_head, gmm_modes=gmm_modes, action_bins=action_bins,
+        policy_head=policy_head, policy_features=policy_features, gmm_modes=gmm_modes, action_bins=action_bins,
         execute_steps=execute_steps, demo_noise=demo_noise, keep_best=keep_best,
         proposal_selection=proposal_selection, reward=reward, demo_filter=demo_filter,
         oversample_dims=tuple(oversample_dims), oversample_factor=oversample_factor, demo_workers=demo_workers,

@@ -75,6 +75,11 @@ GATE_DIR = "gate"
 
 POLICY_HEADS = ("deterministic", "gmm", "binned")
 """Policy heads of the imitation algorithms (:attr:`TrainConfig.policy_head`)."""
+POLICY_FEATURES = ("raw", "clearance")
+"""Policy inputs of the imitation algorithms (:attr:`TrainConfig.policy_features`)."""
+CLEARANCE_YAWS, CLEARANCE_CLIP = 12, 0.2
+"""``policy_features="clearance"``: yaws of the profile (15° apart) and its clip [m] — the twenty-eighth session's
+offline probe's values (``bench_results/robosuite_scene/turn_feature_probe.py``)."""
 DEMO_FILTERS = ("all", "success")
 """Which demonstration episodes training uses (:attr:`TrainConfig.demo_filter`)."""
 OVERSAMPLE_THRESHOLD = 0.1
@@ -227,6 +232,11 @@ class TrainConfig:
     :class:`~skillstack.skills.networks.GMMActor`) — for experts whose actions are multimodal — or ``"binned"`` (a
     categorical head per action dimension trained by cross-entropy on two-hot targets, acting with the most probable
     bin's neighbourhood mean; :class:`~skillstack.skills.networks.BinnedActor`)."""
+    policy_features: str = "raw"
+    """bc / dagger: the policy's input — ``"raw"`` (the observation) or ``"clearance"`` (the observation with the
+    hand's clearance profile appended, computed inside the network from the observed poses:
+    :class:`~skillstack.skills.networks.ClearanceProfile`; for envs whose expert describes a pick's surroundings,
+    the ``robosuite-pickplace/pick_*`` skills — ``PickPlaceSkillController.clearance_spec``)."""
     gmm_modes: int = 5
     """``policy_head="gmm"``: mixture components (robomimic's default: 5)."""
     action_bins: int = 21
@@ -318,6 +328,12 @@ class TrainConfig:
         if self.policy_head != "deterministic" and not imitation:
             raise ValueError(f"policy_head {self.policy_head!r} is for the imitation algorithms (bc, dagger); got "
                              f"algo {self.algo!r}")
+        if self.policy_features not in POLICY_FEATURES:
+            raise UnknownNameError(unknown_name_message("policy features", self.policy_features,
+                                                        list(POLICY_FEATURES)))
+        if self.policy_features != "raw" and not imitation:
+            raise ValueError(f"policy_features {self.policy_features!r} is for the imitation algorithms (bc, dagger); "
+                             f"got algo {self.algo!r}")
         if not 1 <= self.gmm_modes <= MAX_MODES:
             raise ValueError(f"gmm_modes must be in [1, {MAX_MODES}], got {self.gmm_modes}")
         if not (3 <= self.action_bins <= MAX_BINS and self.action_bins % 2 == 1):
@@ -437,7 +453,8 @@ class Run:
                 old = json.loads(saved.read_text())
                 defaults = {f.name: f.default for f in fields(TrainConfig)}
                 # the network, and what the periodic evaluations (keep_best, regression metric) deploy
-                for key in ("env_id", "algo", "seed", "chunk_size", "policy_head", "gmm_modes", "action_bins",
+                for key in ("env_id", "algo", "seed", "chunk_size", "policy_head", "policy_features", "gmm_modes",
+                            "action_bins",
                             "proposal_selection", "reward", "demo_filter", "gate_episodes"):
                     if old.get(key, defaults[key]) != getattr(cfg, key):
                         raise ValueError(f"--resume: {key} differs from the run's config.json "
@@ -746,21 +763,24 @@ def imitation_loop(run: Run, resume: bool, progress: bool = True) -> MLPActor:
     if not run.algorithm.uses_demonstrations:
         raise ValueError(f"algorithm {cfg.algo!r} does not use demonstrations; it cannot use imitation_loop")
     dagger = run.algorithm.expert_relabelling
+    clearance = clearance_spec(cfg.env_id) if cfg.policy_features == "clearance" else None  # before any demo
     demos = run.demonstrations()
     torch.manual_seed(cfg.seed)
     obs_dim, act_dim = demos.observations.shape[1], demos.actions.shape[1]
+    execute = cfg.execute_steps or max(1, cfg.chunk_size // 2)
     if cfg.policy_head == "gmm":
-        net: MLPActor = GMMActor(obs_dim, act_dim, list(cfg.hidden_sizes), "relu", cfg.chunk_size,
-                                 cfg.execute_steps or max(1, cfg.chunk_size // 2), cfg.gmm_modes)
+        net: MLPActor = GMMActor(obs_dim, act_dim, list(cfg.hidden_sizes), "relu", cfg.chunk_size, execute,
+                                 cfg.gmm_modes, clearance=clearance)
     elif cfg.policy_head == "binned":
-        net = BinnedActor(obs_dim, act_dim, list(cfg.hidden_sizes), "relu", cfg.chunk_size,
-                          cfg.execute_steps or max(1, cfg.chunk_size // 2), cfg.action_bins)
-    elif cfg.chunk_size > 1:
-        net = ChunkedMLPActor(obs_dim, act_dim, list(cfg.hidden_sizes), "relu", cfg.chunk_size,
-                              cfg.execute_steps or max(1, cfg.chunk_size // 2))
+        net = BinnedActor(obs_dim, act_dim, list(cfg.hidden_sizes), "relu", cfg.chunk_size, execute,
+                          cfg.action_bins, clearance=clearance)
+    elif cfg.chunk_size > 1 or clearance is not None:
+        net = ChunkedMLPActor(obs_dim, act_dim, list(cfg.hidden_sizes), "relu", cfg.chunk_size, execute,
+                              clearance=clearance)
     else:
         net = MLPActor(obs_dim, act_dim, list(cfg.hidden_sizes), "relu", "tanh")
-    net.set_normalization(demos.observations.mean(0), demos.observations.std(0))
+    inputs = _policy_inputs(net, demos.observations)
+    net.set_normalization(inputs.mean(0), inputs.std(0))
     opt = torch.optim.Adam(net.parameters(), lr=cfg.bc_lr)
     rng = np.random.default_rng(cfg.seed)
     data_obs, data_act = demos.observations, demos.actions
@@ -776,7 +796,7 @@ def imitation_loop(run: Run, resume: bool, progress: bool = True) -> MLPActor:
             with np.load(ckpt / "dagger_data.npz", allow_pickle=False) as z:
                 data_obs, data_act = z["observations"], z["actions"]
         run.restore_state(ckpt)
-    obs = torch.as_tensor(data_obs, dtype=torch.float32)
+    obs = torch.as_tensor(_policy_inputs(net, data_obs), dtype=torch.float32)
     act = torch.as_tensor(data_act, dtype=torch.float32)
     probs = oversampling_probabilities(data_act, act_dim, cfg.oversample_dims, cfg.oversample_factor)
     per_round = max(1, cfg.steps // (cfg.dagger_rounds + 1)) if dagger else 0
@@ -815,7 +835,7 @@ def imitation_loop(run: Run, resume: bool, progress: bool = True) -> MLPActor:
                                                               chunk_size=cfg.chunk_size)
             data_obs = np.concatenate([data_obs, new_obs])
             data_act = np.concatenate([data_act, new_act])
-            obs = torch.as_tensor(data_obs, dtype=torch.float32)
+            obs = torch.as_tensor(_policy_inputs(net, data_obs), dtype=torch.float32)
             act = torch.as_tensor(data_act, dtype=torch.float32)
             probs = oversampling_probabilities(data_act, act_dim, cfg.oversample_dims, cfg.oversample_factor)
             collected = True
@@ -839,6 +859,33 @@ def imitation_loop(run: Run, resume: bool, progress: bool = True) -> MLPActor:
     if writer is not None:
         writer.close()
     return net
+
+
+def clearance_spec(env_id: str) -> dict[str, Any]:
+    """The :class:`~skillstack.skills.networks.ClearanceProfile` spec of ``env_id``'s expert
+    (``policy_features="clearance"``; :data:`CLEARANCE_YAWS`, :data:`CLEARANCE_CLIP`).
+
+    Raises:
+        ValueError: the env's expert does not describe a pick's surroundings (only the
+            ``robosuite-pickplace/pick_*`` experts do).
+    """
+    from skillstack.skills.experts import make_expert
+
+    expert = make_expert(env_id)
+    spec = getattr(expert, "clearance_spec", None)
+    if spec is None:
+        raise ValueError(f"policy_features 'clearance' needs an env whose expert describes a pick's surroundings "
+                         f"(robosuite-pickplace/pick_*); {env_id}'s expert is a {type(expert).__name__}")
+    return spec(CLEARANCE_YAWS, CLEARANCE_CLIP)
+
+
+def _policy_inputs(net: MLPActor, observations: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """The actor's inputs for a dataset's ``observations (N, obs_dim)``, computed once (the observations themselves
+    unless the actor appends features; :meth:`~skillstack.skills.networks.MLPActor.inputs`)."""
+    if getattr(net, "clearance", None) is None:
+        return observations
+    with torch.no_grad():
+        return net.inputs(torch.as_tensor(observations, dtype=torch.float64)).numpy()
 
 
 def _tb_writer(run: Run) -> Any:
