@@ -64,5 +64,7 @@ PICK_FEATURES=${PICK_FEATURES:-relational}
 PICK_TEST=${PICK_TEST:-}
 # Twenty-second session: pick_can v0017 (the v0016 policy cloned in -v2) from 900 -v2 executions, held-out AUROC 0.931.
 # Twenty-fourth session: pick_can v0019 (the v0018 policy cloned in -v3) the same way, held-out AUROC 0.932.
+# Twenty-ninth session: pick_can v0021 (the v0020 policy: -v4, clearance profile input) the same way, held-out AUROC
+# 0.957.
 # shellcheck disable=SC2086
 for sn in $PICK_V2; do train_v2 "${sn%%:*}" "${sn##*:}" --cache-dir "$OUTCOMES" --features "$PICK_FEATURES" $PICK_TEST; done

@@ -96,6 +96,13 @@
 # (900 training, 300 held-out) it lifted the bread at 645 of the 791 starts applicable to both, v0011 at 616 (87 vs
 # 58 discordant).
 # Affordance v0013: PICK_V2="pick_bread:900" PICK_TEST="--n-test 300 --test-seed 3000150" (held-out AUROC 0.910).
+# pick_can v0020/v0021 (twenty-ninth session): v0018's recipe in pick_can-v4 (a third of the starts a plan's first
+# pick, a third a plan's later pick, the rest -v2's; 2 000 demonstrations of seed 0, the 1 979 successful cloned) with
+# the hand's clearance profile appended to the policy's input (--policy-features clearance); 265 s of training on
+# the twenty-eighth session's demonstrations of the same seed (collection ≈ 25 min with 2 workers). 0.96 in -v4 and
+# in -v3 (v0018: 0.92, 0.94 on the same starts). Trained from the working tree of f60c2ce before its commit (the
+# manifests' git_sha reads 5e603a6; no package code changed in between). Affordance v0021: PICK_V2="pick_can:900"
+# (held-out AUROC 0.957).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SKILLS=${SKILLS:-"pick_can place_can pick_milk place_milk pick_bread place_bread pick_cereal place_cereal"}
@@ -103,6 +110,7 @@ DEMO_WORKERS=${DEMO_WORKERS:-1}
 for s in $SKILLS; do
   if [[ $s == pick_can || $s == pick_bread ]]; then data=(--n-demos 2000 --steps 16000 --eval-every 16000
                                                          --demo-filter success --policy-head gmm --demo-noise 0.1)
+    if [[ $s == pick_can ]]; then data+=(--policy-features clearance); fi
   elif [[ $s == pick_cereal ]]; then data=(--n-demos 900 --steps 18000 --eval-every 18000 --demo-filter success)
   elif [[ $s == place_cereal ]]; then data=(--n-demos 350 --steps 9000 --eval-every 9000 --demo-filter success)
   elif [[ $s == place_bread || $s == place_milk ]]; then
@@ -113,8 +121,8 @@ for s in $SKILLS; do
   elif [[ $s == pick_* ]]; then data=(--n-demos 300 --steps 8000 --eval-every 8000); else
     data=(--n-demos 100 --steps 6000 --eval-every 6000); fi
   env_version=v1; if [[ $s == place_milk || $s == place_bread ]]; then
-    env_version=v3; elif [[ $s == place_can ]]; then env_version=v6; elif [[ $s == pick_can || $s == pick_bread ]]; then
-    env_version=v3; elif [[ $s == place_cereal ]]; then env_version=v7; fi
+    env_version=v3; elif [[ $s == place_can ]]; then env_version=v6; elif [[ $s == pick_bread ]]; then
+    env_version=v3; elif [[ $s == pick_can ]]; then env_version=v4; elif [[ $s == place_cereal ]]; then env_version=v7; fi
   skillstack train "robosuite-pickplace/$s-$env_version" --algo bc "${data[@]}" --chunk-size 8 --demo-workers "$DEMO_WORKERS" \
       --execute-steps 4 --eval-episodes 10 --final-eval-episodes 100 --skill-name "$s" \
       --threads 1 --library assets/skills --run-dir "runs/robosuite_scene/$s"
