@@ -248,7 +248,6 @@ class ClearanceProfile(nn.Module):
         angles = torch.atan2(closing[:, 1], closing[:, 0])[:, None] + self.offsets  # (B, K)
         c, s = torch.cos(angles), torch.sin(angles)
         hand_bottom = grasp[:, 2] + bottom
-        gap = torch.full_like(angles, torch.inf)
         inside = ((x_min < grasp[:, 0]) & (grasp[:, 0] < x_max) & (y_min < grasp[:, 1]) & (grasp[:, 1] < y_max)
                   & (hand_bottom < wall_top))[:, None]
         reach_x = half_length * c.abs() + half_width * s.abs()
@@ -256,7 +255,7 @@ class ClearanceProfile(nn.Module):
         gx, gy = grasp[:, :1], grasp[:, 1:2]
         walls = torch.stack([gx - x_min - reach_x, x_max - gx - reach_x, gy - y_min - reach_y,
                              y_max - gy - reach_y]).amin(0)
-        gap = torch.where(inside, torch.minimum(gap, walls), gap)
+        gap = torch.where(inside, walls, torch.inf)  # the walls count only while the hand is inside, below their top
         for j, o in enumerate(a["obstacles"]):
             pos, rot = x[:, o["pos"]:o["pos"] + 3], self.rotation(x[:, o["quat"]:o["quat"] + 4])  # (B, 3), (B, 3, 3)
             top = pos[:, 2] + (rot[:, 2] * self.centres[j]).sum(-1) + (rot[:, 2].abs() * self.half_extents[j]).sum(-1)
