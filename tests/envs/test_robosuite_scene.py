@@ -325,12 +325,13 @@ def test_v3_and_later_place_envs_pin_their_picks():
     from skillstack.skills.library import SkillLibrary
 
     assert PLACE_STAGING_PICKS["v2"] is STAGING_PICKS
-    assert list(PLACE_STAGING_PICKS) == ["v2", "v3", "v4", "v5", "v6", "v7", "v8"]
+    assert list(PLACE_STAGING_PICKS) == ["v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9"]
     assert PLACE_STAGING_STARTS == {
         "v5": {"learned_pick_share": 1.0, "others_in_bin": PICK_OTHERS_IN_BIN},
         "v6": {"learned_pick_share": 1.0, "others_in_bin": 0.5},
         "v7": {"learned_pick_share": 1.0, "others_in_bin": 0.5, "stage_others": "expert"},
-        "v8": {"learned_pick_share": 1.0, "others_in_bin": 0.5}}
+        "v8": {"learned_pick_share": 1.0, "others_in_bin": 0.5},
+        "v9": {"learned_pick_share": 1.0, "others_in_bin": 0.5, "stage_others": "expert"}}
     lib = SkillLibrary(ASSETS / "skills")
     start_keys = ("staging_pick", "learned_pick_share", "others_in_bin", "stage_others")
     for i, (version, pins) in enumerate(list(PLACE_STAGING_PICKS.items())[1:]):
