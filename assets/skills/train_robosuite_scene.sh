@@ -103,6 +103,10 @@
 # in -v3 (v0018: 0.92, 0.94 on the same starts). Trained from the working tree of f60c2ce before its commit (the
 # manifests' git_sha reads 5e603a6; no package code changed in between). Affordance v0021: PICK_V2="pick_can:900"
 # (held-out AUROC 0.957).
+# place_can v0017/v0018 (thirtieth session): v0015's recipe (400 demonstrations, the 386 successful cloned, 12 000
+# steps; 14 min with 2 collection workers) in the new place_can-v9 (every start staged by pick_can v0020, each other
+# object in its bin with probability 1/2, put there by the expert's pick and place): 0.96 (0.90-0.98) there against
+# v0015's 0.86. Affordance v0018: PLACE_V9="place_can" (held-out AUROC 0.989).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SKILLS=${SKILLS:-"pick_can place_can pick_milk place_milk pick_bread place_bread pick_cereal place_cereal"}
@@ -121,7 +125,7 @@ for s in $SKILLS; do
   elif [[ $s == pick_* ]]; then data=(--n-demos 300 --steps 8000 --eval-every 8000); else
     data=(--n-demos 100 --steps 6000 --eval-every 6000); fi
   env_version=v1; if [[ $s == place_milk || $s == place_bread ]]; then
-    env_version=v3; elif [[ $s == place_can ]]; then env_version=v6; elif [[ $s == pick_bread ]]; then
+    env_version=v3; elif [[ $s == place_can ]]; then env_version=v9; elif [[ $s == pick_bread ]]; then
     env_version=v3; elif [[ $s == pick_can ]]; then env_version=v4; elif [[ $s == place_cereal ]]; then env_version=v7; fi
   skillstack train "robosuite-pickplace/$s-$env_version" --algo bc "${data[@]}" --chunk-size 8 --demo-workers "$DEMO_WORKERS" \
       --execute-steps 4 --eval-episodes 10 --final-eval-episodes 100 --skill-name "$s" \
