@@ -199,12 +199,11 @@ version keeps its starts."""
 LEARNED_PICK_SHARE = 0.5
 """``-v2`` to ``-v4`` place skill envs: share of starts staged by the learned pick (:data:`STAGING_PICKS`); the rest
 keep the scripted pick of ``-v1`` (a DAgger-style aggregate of both start distributions)."""
+_OTHERS_PLACED_HALF = {"learned_pick_share": 1.0, "others_in_bin": 0.5}
 PLACE_STAGING_STARTS: dict[str, dict[str, float]] = {
     "v5": {"learned_pick_share": 1.0, "others_in_bin": PICK_OTHERS_IN_BIN},
-    "v6": {"learned_pick_share": 1.0, "others_in_bin": 0.5},
-    "v7": {"learned_pick_share": 1.0, "others_in_bin": 0.5, "stage_others": "expert"},
-    "v8": {"learned_pick_share": 1.0, "others_in_bin": 0.5},
-    "v9": {"learned_pick_share": 1.0, "others_in_bin": 0.5, "stage_others": "expert"}}
+    "v6": _OTHERS_PLACED_HALF, "v7": _OTHERS_PLACED_HALF | {"stage_others": "expert"},
+    "v8": _OTHERS_PLACED_HALF, "v9": _OTHERS_PLACED_HALF | {"stage_others": "expert"}}
 """Place env version → its start options where they differ from ``-v2``'s (``learned_pick_share``
 :data:`LEARNED_PICK_SHARE`, each other object in its bin with probability 1/2): ``-v5`` stages every place start with
 its learned pick, from the crowding of the pick envs the pick was cloned in (:data:`PICK_OTHERS_IN_BIN`), so that the
@@ -212,7 +211,7 @@ place sees the pick's hand-overs as often as a plan's first pick from the full s
 every start with its learned pick at ``-v2``'s crowding, so that "the others already placed" is as common as "none
 placed" (1 start in 8 each); ``-v7`` is ``-v6`` with the others placed by the expert's pick and place
 (:data:`EXPERT_PLACED_STAGING_PICKS`); ``-v8`` is ``-v6`` pinned to a newer pick (:data:`CLEARANCE_STAGING_PICKS`);
-``-v9`` is ``-v8`` with the others placed by the expert (the affordance's starts, :data:`CLEARANCE_STAGING_PICKS`)."""
+``-v9`` is ``-v8`` with the others placed by the expert (``place_can`` v0017/v0018 cloned and fitted there)."""
 
 TOPPLE_TILT_DEG = 20.0
 """An object counts as knocked over when its body's z axis is more than this [deg] off the world's vertical (every
