@@ -65,6 +65,8 @@ PICK_FEATURES=${PICK_FEATURES:-relational}
 # fresh held-out starts: PICK_V2="pick_bread:1800" PICK_TEST="--n-test 300 --test-seed 3000150" (later options win).
 # Twenty-sixth session: pick_bread v0013 (the v0012 policy cloned in -v3) from 900 -v2 executions, on the same 300
 # held-out starts: PICK_V2="pick_bread:900" PICK_TEST="--n-test 300 --test-seed 3000150", AUROC 0.910.
+# Twenty-ninth session: pick_bread v0015 (the v0014 policy: -v3, clearance profile input; shipped in the thirty-first
+# session) the same way, AUROC 0.924.
 PICK_TEST=${PICK_TEST:-}
 # Twenty-second session: pick_can v0017 (the v0016 policy cloned in -v2) from 900 -v2 executions, held-out AUROC 0.931.
 # Twenty-fourth session: pick_can v0019 (the v0018 policy cloned in -v3) the same way, held-out AUROC 0.932.

@@ -107,6 +107,13 @@
 # steps; 14 min with 2 collection workers) in the new place_can-v9 (every start staged by pick_can v0020, each other
 # object in its bin with probability 1/2, put there by the expert's pick and place): 0.96 (0.90-0.98) there against
 # v0015's 0.86. Affordance v0018: PLACE_V9="place_can" (held-out AUROC 0.989).
+# pick_bread v0014/v0015 (trained in the twenty-ninth session, shipped in the thirty-first under the rule declared
+# then in bench_results/robosuite_scene/EVALUATION_SEEDS.md): v0012's recipe in pick_bread-v3 with the hand's
+# clearance profile appended to the policy's input (--policy-features clearance, as pick_can v0020); the 1 913 of
+# 2 000 demonstrations of seed 0 cloned, 31 min with 2 collection workers beside other jobs. 0.91 (0.84-0.95) in -v3
+# against v0012's 0.76; first picks from the full bin (layouts 20000-20099) knock a neighbour over at 6 of 100
+# against v0012's 26. Affordance v0015: PICK_V2="pick_bread:900" PICK_TEST="--n-test 300 --test-seed 3000150"
+# (held-out AUROC 0.924).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SKILLS=${SKILLS:-"pick_can place_can pick_milk place_milk pick_bread place_bread pick_cereal place_cereal"}
@@ -114,7 +121,7 @@ DEMO_WORKERS=${DEMO_WORKERS:-1}
 for s in $SKILLS; do
   if [[ $s == pick_can || $s == pick_bread ]]; then data=(--n-demos 2000 --steps 16000 --eval-every 16000
                                                          --demo-filter success --policy-head gmm --demo-noise 0.1)
-    if [[ $s == pick_can ]]; then data+=(--policy-features clearance); fi
+    data+=(--policy-features clearance)
   elif [[ $s == pick_cereal ]]; then data=(--n-demos 900 --steps 18000 --eval-every 18000 --demo-filter success)
   elif [[ $s == place_cereal ]]; then data=(--n-demos 350 --steps 9000 --eval-every 9000 --demo-filter success)
   elif [[ $s == place_bread || $s == place_milk ]]; then
