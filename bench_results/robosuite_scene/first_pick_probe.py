@@ -8,9 +8,10 @@ Usage (from the repository root): ``python bench_results/robosuite_scene/first_p
 many actions of each chunk executed before predicting again; the shipped skills execute 4) and ``expert`` (the
 skill's scripted expert); the skill is the latest ``pick_bread`` in ``assets/skills`` unless one is named.
 
-Measured (``first_pick_probe_s31.txt``, layouts 20000–20099): ``pick_bread`` v0012 (shipped as v0013 with its affordance) lifted the bread at 90 of 100
-and knocked a neighbour over at 26 (e2: 89/27, e1: 88/25); its expert 100 and 6; the twenty-ninth session's
-clearance-profile candidate (not shipped then) 95 and 6.
+Measured (``first_pick_probe_s31.txt``, layouts 20000–20099): ``pick_bread`` v0012 (shipped then as v0013 with its
+affordance) lifted the bread at 90 of 100 and knocked a neighbour over at 26 (e2: 89/27, e1: 88/25); its expert 100
+and 6; the twenty-ninth session's clearance-profile candidate (shipped in the thirty-first session as v0014/v0015)
+95 and 6. On 1000–1049, v0013 knocked a neighbour over at 4 of 50.
 """
 
 import collections
