@@ -838,6 +838,8 @@ def bench_throughput(
     planners: str = typer.Option("saycan,saycan-no-affordance,saycan-causal", help="Planner latency: planners."),
     out: Path = typer.Option(Path("bench_results/throughput"), help="Output directory."),
     scene: str = typer.Option(DEFAULT_SCENE, "--scene", help="Planner latency: scene (skills, observations)."),
+    planner_threads: Optional[int] = typer.Option(None, help="Planner latency: torch threads (default: torch's "
+                                                  "default, one per physical core; training rates use one)."),
     library: Optional[Path] = LibraryOpt,
 ) -> None:
     """Env steps/s (raw mj_step, bare Meta-World or robosuite, skillstack env, SB3-vectorised 1..N envs),
@@ -849,6 +851,8 @@ def bench_throughput(
 
     if steps <= 0 or max_envs <= 0 or sac_steps < 0 or ppo_steps < 0 or repeats <= 0:
         raise CLIError("--steps and --max-envs must be positive, --sac-steps/--ppo-steps non-negative")
+    if planner_threads is not None and planner_threads <= 0:
+        raise CLIError(f"--planner-threads must be positive, got {planner_threads}")
     env = resolve_env_id(env)
     if not env.startswith(("metaworld/", "robosuite/")):
         raise CLIError(f"bench throughput measures metaworld/* and robosuite/* envs, not {env!r}")
@@ -860,7 +864,7 @@ def bench_throughput(
     _check_outputs(out=out / "throughput.json")
     run_throughput(env, steps, max_envs, out, console, repeats=repeats, sac_steps=sac_steps, ppo_steps=ppo_steps,
                    library=_library(library) if counts else None, planner_candidates=counts, planners=names,
-                   scene=sc)
+                   scene=sc, planner_threads=planner_threads)
 
 
 @bench_app.command("skills")

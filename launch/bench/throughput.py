@@ -143,7 +143,7 @@ def _rates_table(console: Console, title: str, env_id: str, results: dict[str, f
 
 
 def _latency_section(console: Console, library: Any, scene: Scene, planner_candidates: tuple[int, ...],
-                     planners: tuple[str, ...]) -> tuple[dict[str, Any], str]:
+                     planners: tuple[str, ...], threads: int) -> tuple[dict[str, Any], str]:
     """Planner latency at each candidate count on the scene's default suite: results and their Markdown."""
     from skillstack.planners.suite import load_suite
 
@@ -159,7 +159,8 @@ def _latency_section(console: Console, library: Any, scene: Scene, planner_candi
         lt.add_column(col)
     md = ("\n## Planner decision latency\n\n"
           f"{len(instructions)} suite instructions × 2 (first pass cold: instruction embedded; second warm), "
-          f"{scene.name} observations.\n\n| planner | candidates | median [ms] | p90 [ms] | cold median [ms] | "
+          f"{scene.name} observations, {threads} torch thread{'s' if threads != 1 else ''}.\n\n"
+          "| planner | candidates | median [ms] | p90 [ms] | cold median [ms] | "
           "warm median [ms] |\n|---|---:|---:|---:|---:|---:|\n")
     for n, per in latency.items():
         for name, r in per.items():
@@ -175,7 +176,7 @@ def run_throughput(env_id: str, steps: int, max_envs: int, out: Path, console: C
                    sac_steps: int = 2000, ppo_steps: int = 4096, library: Any = None,
                    planner_candidates: tuple[int, ...] = (16, 64),
                    planners: tuple[str, ...] = ("saycan", "saycan-no-affordance", "saycan-causal"),
-                   scene: Scene | None = None) -> dict:
+                   scene: Scene | None = None, planner_threads: int | None = None) -> dict:
     """Measure env steps/s of raw ``mj_step``, the bare simulator env (Meta-World's or robosuite's own, for
     ``metaworld/*`` and ``robosuite/*`` ids), the skillstack env and vectorised envs, SB3 SAC/PPO training steps/s
     (:func:`training_rate`) and planner decision latency (:func:`planner_latency`).
@@ -186,9 +187,14 @@ def run_throughput(env_id: str, steps: int, max_envs: int, out: Path, console: C
     median over repeats of ``1 − ours/bare`` for each back-to-back pair (order alternating), with its quartiles.
     Everything is measured in this one
     run, so the ratios compare like with like. ``sac_steps``/``ppo_steps`` = 0 or ``library=None`` skip parts.
-    Planner latency is measured in ``scene`` (its skills, observations and default instruction suite).
+    Planner latency is measured in ``scene`` (its skills, observations and default instruction suite) with
+    ``planner_threads`` torch threads (default: torch's own default at the start of this run, one per physical
+    core — what a planner gets in a rollout; the SB3 training rates above run on one thread).
     """
     import mujoco
+    import torch
+
+    planner_threads = planner_threads or torch.get_num_threads()
 
     from skillstack.envs import make_env, resolve_env_id, unversioned
 
@@ -261,7 +267,9 @@ def run_throughput(env_id: str, steps: int, max_envs: int, out: Path, console: C
            f"{100 * quartiles[2]:.1f} %)\n")
     latency: dict[str, Any] = {}
     if library is not None and planner_candidates and scene is not None:
-        latency, latency_md = _latency_section(console, library, scene, planner_candidates, planners)
+        torch.set_num_threads(planner_threads)  # training_rate set one thread for the whole process
+        latency, latency_md = _latency_section(console, library, scene, planner_candidates, planners,
+                                               planner_threads)
         md += latency_md
     payload = {"env_id": env_id, "steps": steps, "repeats": repeats, "steps_per_s": results,
                "all_repeats": rows, "overhead_fraction": overhead, "bare": bare_name,
@@ -270,7 +278,7 @@ def run_throughput(env_id: str, steps: int, max_envs: int, out: Path, console: C
                "config": {"sac_steps": sac_steps, "ppo_steps": ppo_steps, "max_envs": max_envs,
                           "planner_candidates": list(planner_candidates), "planners": list(planners),
                           "scene": scene.name if scene is not None else None,
-                          "torch_threads": 1},
+                          "torch_threads": 1, "planner_torch_threads": planner_threads},
                "planner_latency_ms": latency}
     write_result(out, "throughput", payload, md)
     console.print(f"results → {out}/throughput.json, .md")

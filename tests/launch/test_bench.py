@@ -129,3 +129,39 @@ def test_throughput_writes_rates_and_ratios_against_the_bare_simulator(tmp_path,
     assert res["mj_steps_per_env_step"] == (25 if env_id.startswith("robosuite") else 5)
     assert bare in (tmp_path / "throughput.md").read_text()
     assert json.loads((tmp_path / "throughput.json").read_text())["git_sha"]
+
+
+def test_throughput_measures_planner_latency_with_the_default_threads_not_the_training_rates_one(tmp_path,
+                                                                                                   monkeypatch):
+    """The SB3 training rates set one torch thread for the whole process; the planner latency must not inherit
+    it (the issue's latency targets are per decision on the machine's cores)."""
+    import torch
+
+    from skillstack.envs.scenes import get_scene
+    from skillstack.launch.bench import throughput
+
+    seen: list[tuple[int, int]] = []
+
+    def one_thread_rate(env_id, algo, steps, seed=0, threads=1):  # what sb3_training_rate does to the process
+        torch.set_num_threads(1)
+        return 1.0
+
+    def section(console, library, scene, counts, planners, threads):
+        seen.append((torch.get_num_threads(), threads))
+        return {}, ""
+
+    monkeypatch.setattr(throughput, "training_rate", one_thread_rate)
+    monkeypatch.setattr(throughput, "_latency_section", section)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(3)
+        kw = dict(repeats=1, sac_steps=10, ppo_steps=0, library=object(), scene=get_scene("tabletop"))
+        res = throughput.run_throughput("metaworld/reach-v3", 60, 1, tmp_path, Console(quiet=True), **kw)
+        assert seen == [(3, 3)]
+        assert res["config"]["planner_torch_threads"] == 3 and res["config"]["torch_threads"] == 1
+        torch.set_num_threads(3)
+        throughput.run_throughput("metaworld/reach-v3", 60, 1, tmp_path, Console(quiet=True), planner_threads=2,
+                                  **kw)
+        assert seen[-1] == (2, 2)
+    finally:
+        torch.set_num_threads(before)
