@@ -6,8 +6,8 @@ the episode *terminates* there — the setting IBRL trains Meta-World and robomi
 ``SparseRewardWrapper`` with ``end_on_success``; RLPD's Adroit/robomimic tasks are sparse as well). With it the
 critic's value of a state is ``γ^k`` for reaching success ``k`` steps later, so the critic ranks actions by how soon
 they reach success, where a shaped reward can be raised while success falls. Measured with ``ibrl`` on push
-(README, sample-efficiency section): it did **not** remove the early dips of the periodic success — the value
-differences between actions are then small (powers of γ) and the critics' errors decide the proposal choice.
+(docs/results/metaworld_rl.md, sample efficiency): it did **not** remove the early dips of the periodic success —
+the value differences between actions are then small (powers of γ) and the critics' errors decide the proposal choice.
 """
 
 from __future__ import annotations

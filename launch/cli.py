@@ -113,7 +113,7 @@ def train(
     actor_warmup_updates: int = typer.Option(5000, help="sac-demos: critic-only updates first."),
     proposal_selection: str = typer.Option("min", help="ibrl: how the deployed policy picks between the RL and BC "
                                            "actions: min (IBRL, higher min-Q) | unanimous | dominant (fall back to "
-                                           "BC unless the critics agree; README)."),
+                                           "BC unless the critics agree; docs/results/metaworld_rl.md)."),
     reward: str = typer.Option("env", help="RL reward: env (the env's own, e.g. Meta-World's shaped reward) | "
                                "success (1 on success, which ends the episode; IBRL's Meta-World setting)."),
     keep_best: bool = typer.Option(True, help="Deploy the policy of the best periodic evaluation when the last "

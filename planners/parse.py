@@ -34,9 +34,10 @@ planner and closed-loop executor:
    instruction is matched to the lexicon's implicit requests ("it's freezing in here" → close the window); a goal
    that already holds is no request.
 
-Limits (measured in the README): languages or words outside the lexicon reach the English-only MiniLM as noise (a
-local multilingual sentence-embedding model can be given with ``--model``; none installs offline here), and
-wording with no rule or phrasing is "not understood"; the planner then answers ``done`` with the reason logged.
+Limits (measured in docs/results/planning.md): languages or words outside the lexicon reach the English-only
+MiniLM as noise (a local multilingual sentence-embedding model can be given with ``--model``; none installs
+offline here), and wording with no rule or phrasing is "not understood"; the planner then answers ``done`` with the
+reason logged.
 """
 
 from __future__ import annotations

@@ -145,8 +145,9 @@ class ClearanceProfile(nn.Module):
     the scripted pick's grasp-yaw turn decides on (:func:`~skillstack.envs.robosuite_control.clear_grasp_yaw_error`),
     given to a cloned policy as input features the way object-centric policies are given relations instead of
     having to infer them from raw poses (relational inductive bias; Battaglia et al. 2018) — twenty-eighth session:
-    the turn was recalled far better from the observation with this profile than without it (README, robosuite
-    scene). Relative to the hand's own yaw, so the profile does not change when the whole scene is turned.
+    the turn was recalled far better from the observation with this profile than without it
+    (docs/results/robosuite.md). Relative to the hand's own yaw, so the profile does not change when the whole
+    scene is turned.
 
     The constants are the spec's (a JSON object, stored in the policy's manifest): nothing of the env is read at
     load time, and the module has no weights.
@@ -445,7 +446,8 @@ class BinnedActor(ChunkedMLPActor):
     and its two neighbours: labels split between distant values (a turn of −1 or +1 in nearly the same state, or
     a turn against no turn) give the more probable one, not their average. That is what a mixture over whole
     chunks (:class:`GMMActor`) does only if a component is free for the split; measured on ``pick_can`` v0018 the
-    components act as phases of the lift instead (README, robosuite scene, twenty-seventh/twenty-eighth sessions).
+    components act as phases of the lift instead (docs/results/robosuite.md, twenty-seventh/twenty-eighth
+    sessions).
     The dimensions are predicted independently given the observation (no joint modes across dimensions).
 
     Args:
@@ -622,7 +624,7 @@ class TreeAffordance(nn.Module):
     (3 values, m) and its horizontal length ``‖(p_a - p_b)_xy‖`` (m): ``obs_dim + 4·k(k-1)/2`` features, computed
     in float64 (:meth:`features`). The pairwise-relation inputs of object-centric models (e.g. Battaglia et al.
     2018, "Relational inductive biases...") reduced to the two quantities a pick's success turned on here
-    (README, issue 18).
+    (docs/results/robosuite.md, issue 18).
 
     Args:
         obs_dim: observation size.
@@ -763,11 +765,11 @@ class QProposalActor(nn.Module):
       offset between critics does not decide.
     * ``"dominant"`` — stricter: ``min_i Q_i(obs, a_rl) > max_i Q_i(obs, a_bc)``. Offsets between critics count
       against the RL proposal, so with a spread-out ensemble this is close to the BC policy (kept because it was
-      measured first, README, issue 19).
+      measured first, docs/results/metaworld_rl.md).
 
     Both were added because with ``"min"`` the deployed policy fell ≥ 20 points below the BC start in 3 of 9 IBRL
-    runs of ``bench sample-efficiency``; neither fixes that (README, issue 19: the critics agree on the worse
-    actions), so ``"min"`` stays the default.
+    runs of ``bench sample-efficiency``; neither fixes that (docs/results/metaworld_rl.md: the critics agree on the
+    worse actions), so ``"min"`` stays the default.
 
     Args:
         rl: the RL policy.

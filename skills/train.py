@@ -715,7 +715,7 @@ def _dagger_round(actor: MLPActor, cfg: TrainConfig, round_index: int, progress:
     the *learner's* actions reached, so they carry the learner's later mistakes, which the observation at ``t``
     cannot show; they equal a chunk the expert would execute from ``t`` only where the learner already follows the
     expert. The exact label would roll the expert forward from a saved simulator state at every visited step
-    (measured with this heuristic on pick_bread: 0.44 against plain BC's 0.70; README)."""
+    (measured with this heuristic on pick_bread: 0.44 against plain BC's 0.70; docs/results/robosuite.md)."""
     from skillstack.skills.experts import make_expert
 
     expert = make_expert(cfg.env_id)

@@ -59,7 +59,7 @@ PICK_V2=${PICK_V2-"pick_can:900 pick_bread:900 pick_cereal:600 pick_milk:600"}
 OUTCOMES=${OUTCOMES:-bench_results/robosuite_scene/affordance_outcomes_v2}
 # Eighteenth session: the pick affordances' trees also see the pairwise offsets between the four objects'
 # positions (--features relational; chosen by cross-validation on pick_bread's training executions only, applied to
-# all four picks before their held-out starts were read; README). PICK_FEATURES=raw gives the twelfth session's.
+# all four picks before their held-out starts were read; docs/results/robosuite.md). PICK_FEATURES=raw gives the twelfth session's.
 PICK_FEATURES=${PICK_FEATURES:-relational}
 # Nineteenth session: pick_bread v0011 from 1 800 training executions (the cached 900 extended), measured on 300
 # fresh held-out starts: PICK_V2="pick_bread:1800" PICK_TEST="--n-test 300 --test-seed 3000150" (later options win).

@@ -57,7 +57,7 @@
 # place_milk: cloned in the -v3 place env, whose learned-pick starts are staged by that pick_milk v0014
 # (envs/robosuite_scene.py PAIRED_STAGING_PICKS): 200 demonstrations, the successful ones cloned, 8 000 steps, 7 min
 # with 2 collection workers: 0.97 (0.92-0.99). The -v1 place_milk had been cloned on the hand-overs of the pick expert
-# before its clearance yaw, and stalled after the newer pick (README, robosuite scene).
+# before its clearance yaw, and stalled after the newer pick (docs/results/robosuite.md).
 # place_can v0011/v0012 (same session): the same pairing for the can, cloned in place_can-v3 (staged by the shipped
 # pick_can v0015) from the current place expert (carry clearance), with place_can's v0009 recipe (400 demonstrations,
 # the 375 successful ones cloned, 12 000 steps), 9.6 min with 2 collection workers: 0.93 (0.86-0.97), 0.98 given the can
@@ -69,22 +69,22 @@
 # other object still standing, so --demo-filter success also drops the expert's own knock-overs) from 2 000
 # demonstrations, GMM head, DART noise 0.1, 16 000 steps (the 1 978 successful cloned; 21 min with 2 collection workers):
 # 0.95 (0.89-0.98) in -v2 (v0015 on the same starts: 0.90). 600 demonstrations gave 0.89, and 2 000 with the turning
-# steps oversampled (--oversample-dim 5 --oversample-factor 20) 0.90 (README). place_can is kept (v0012 reads 0.94,
+# steps oversampled (--oversample-dim 5 --oversample-factor 20) 0.90 (docs/results/robosuite.md). place_can is kept (v0012 reads 0.94,
 # 0.97 given the can held, in place_can-v4, staged by this pick).
 # place_can v0013/v0014 (twenty-third session): v0011's recipe (400 demonstrations, the 387 successful ones cloned,
 # 12 000 steps; 12 min with 2 collection workers) in the new place_can-v5, where every start is staged by pick_can
 # v0016 from the pick envs' crowding (envs/robosuite_scene.py PLACE_STAGING_STARTS), so the hand-overs with the hand
 # turned (the clearance yaw) are as common as after a plan's first pick: 0.94 (0.88-0.97) in -v5 (v0012 on the same
-# starts 0.90); the can placed in 90 of 91 development chains against 82 for v0012 (README).
+# starts 0.90); the can placed in 90 of 91 development chains against 82 for v0012 (docs/results/robosuite.md).
 # pick_can v0018/v0019 (twenty-fourth session): v0016's recipe (2 000 demonstrations, the 1 972 successful cloned, GMM
 # head, DART 0.1, 16 000 steps; 25 min with 2 collection workers) in the new pick_can-v3, where half the starts are a
 # plan's first pick (full source bin, arm as reset; envs/robosuite_scene.py FIRST_PICK_SHARE): 0.94 (0.88-0.97) in -v3
 # (v0016 on the same starts 0.91), 0.95 in -v2 (v0016 0.95); clean first picks on development layouts 1000-1099
-# (the can lifted, the milk carton left standing) 88 against 86 (README).
+# (the can lifted, the milk carton left standing) 88 against 86 (docs/results/robosuite.md).
 # place_can v0015/v0016 (twenty-fourth session, end): v0013's recipe (400 demonstrations, the 388 successful cloned,
 # 12 000 steps; 9 min with 2 collection workers) in the new place_can-v6 (every start staged by pick_can v0018, each
 # other object in its bin with probability 1/2): 0.97 (0.92-0.99) in -v6 (v0013 0.96); it placed the can in the 4
-# development can-last states where v0013 stalled (README).
+# development can-last states where v0013 stalled (docs/results/robosuite.md).
 # place_cereal v0008 (twenty-fifth session): v0005's recipe (350 demonstrations, the 340 successful cloned, 9 000
 # steps; 12 min with 2 collection workers) in the new place_cereal-v7, where every start is staged by pick_cereal
 # v0006 and the other objects drawn to start in their bins are put there by the expert's pick and place: 0.98

@@ -6,7 +6,7 @@
 # square_nut (eighteenth session): 0.85 (0.77-0.91) over 100 starts with a Gaussian-mixture head (robomimic's BC-GMM),
 # DART noise on the expert's executed actions (0.1; labels stay clean), 400 demonstrations of which the 383
 # successful ones are cloned, 16 000 steps. The earlier recipe (deterministic head, no noise, all 200
-# demonstrations, 10 000 steps) reached 0.27; the README has the ablation.
+# demonstrations, 10 000 steps) reached 0.27; docs/results/robosuite.md has the ablation.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 common=(--algo bc --threads 1 --library assets/skills)

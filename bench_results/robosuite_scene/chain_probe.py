@@ -19,7 +19,7 @@ session; the first three run as before.
 Measured (1000–1049, with ``place_can`` v0012, shipped then): ``pick_can`` failed in 5 chains and ``place_can`` in
 2, and the expert succeeded from all 7 of those states; ``pick_milk`` v0014 lifted the milk in 38 of the 43 chains
 that reached it, and the expert in 4 of the 5 others; the 2 000-demonstration ``pick_milk`` candidate (not shipped)
-in 40 of 43 (README, robosuite scene, twenty-third session).
+in 40 of 43 (docs/results/robosuite.md, twenty-third session).
 """
 
 import sys

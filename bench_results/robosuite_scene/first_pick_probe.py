@@ -8,7 +8,7 @@ Success: ``lifted(can)`` within the skill's 120 steps with every other object th
 (tilt ≤ ``TOPPLE_TILT_DEG``), the ``pick_can-v2`` predicate. Also printed: in how many layouts the expert turns the hand
 (grasp yaw clear of the neighbours, ``robosuite_control.clear_grasp_yaw_error``: the summed yaw command of its first 15
 steps exceeds 1 in magnitude), and the policy's success and turn direction there. Measured (50 layouts): expert 48,
-v0015 34, the 600-demonstration candidate 37, v0016 41 (README, robosuite scene, twenty-second session).
+v0015 34, the 600-demonstration candidate 37, v0016 41 (docs/results/robosuite.md, twenty-second session).
 """
 
 import sys

@@ -12,7 +12,7 @@ Usage:
 Turned: |yaw| > 25° (the ready pose reads within ±6°). Measured: in the chain on 1000–1099 the pick failed in 9
 layouts and turned the hand in 39 of the other 91; ``place_can`` v0012 placed the can in 31 of those 39 and 51 of the
 other 52, the ``-v5`` clone (v0013) in 39 and 51; the hand was turned at 6 of the 100 starts 0–99 of
-``place_can-v4`` and at 16 of ``place_can-v5``'s (README, robosuite scene, twenty-third session).
+``place_can-v4`` and at 16 of ``place_can-v5``'s (docs/results/robosuite.md, twenty-third session).
 """
 
 import sys

@@ -10,7 +10,7 @@ Usage (repository root): ``python bench_results/robosuite_scene/stage_probe.py S
 Measured (80 seeds from 5000, others in their bins with probability 1/2, shipped library): ``pick_can`` v0019 77/80
 teleported, 74/79 expert-placed; ``pick_milk`` v0014 75/80, 74/80; ``pick_cereal`` v0006 71/80, 67/80
 (``stage_probe_dev5000_s26.jsonl``). Unlike ``place_cereal`` v0007 (40/40 against 43/57), the picks do not depend
-on how their neighbours were placed (README, robosuite scene, twenty-sixth session).
+on how their neighbours were placed (docs/results/robosuite.md, twenty-sixth session).
 """
 
 import collections

@@ -6,8 +6,8 @@ Loads ``RUN_DIR/checkpoints/step_<STEP>/model.zip`` (weights only, as ``--resume
 ``N_EPISODES`` seeded episodes from seed 7 000 000 (disjoint from the periodic and final evaluation seeds), the
 deployed policy under each ``proposal_selection`` ("min" = IBRL, "unanimous", "dominant"), and the BC and RL
 proposals alone; prints the success rates and, for the cautious rules, the share of steps on which the RL proposal
-was executed. Checkpoints stay local (only the
-last two of a run are kept), so this reproduces the README's numbers only on a machine that ran those units.
+was executed. Checkpoints stay local (only the last two of a run are kept), so this reproduces the numbers in
+docs/results/metaworld_rl.md only on a machine that ran those units.
 """
 
 from __future__ import annotations
