@@ -41,7 +41,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
-from skillstack.envs import ENVS, UnknownNameError, make_env, unknown_name_message
+from skillstack.envs import ENVS, UnknownNameError, make_env, resolve_env_id, unknown_name_message
 from skillstack.envs.fileio import atomic_write_json
 from skillstack.envs.provenance import command_line, git_sha, package_versions, utc_now
 from skillstack.envs.rewards import check_reward, with_reward
@@ -1062,11 +1062,15 @@ class TrainResult:
 def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> TrainResult:
     """Train, evaluate on ``final_eval_episodes`` seeded episodes and (optionally) register the skill.
 
+    An env alias (an earlier unversioned id such as ``tabletop/open_drawer`` or ``robosuite/Lift``, which ``eval``
+    and ``rollout`` accept) trains the env it stands for, and the run and the skill record the registered name.
+
     Raises:
         UnknownNameError: unknown env or algorithm.
         FileExistsError: the run directory exists and ``resume`` is False.
         ValueError: invalid settings.
     """
+    cfg = replace(cfg, env_id=resolve_env_id(cfg.env_id))
     spec = ENVS.get(cfg.env_id)
     algorithm = ALGORITHMS.get(cfg.algo)
     if cfg.gate_episodes < 0 or not 0.0 < cfg.gate_delta < 1.0:

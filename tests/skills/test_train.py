@@ -125,6 +125,20 @@ def test_unknown_algo_and_env(tmp_path):
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
 
 
+def test_train_accepts_an_env_alias_and_records_the_registered_name(tmp_path):
+    """The shipped recipes train ``tabletop/<skill>`` and ``robosuite/Lift`` (aliases that ``eval`` accepts); ``train``
+    refused them with "unknown env" until the thirty-second session."""
+    from skillstack.envs import ENV_ALIASES
+
+    assert ENV_ALIASES["tabletop/open_drawer"] == "tabletop/open_drawer-v0"
+    run = tmp_path / "r"
+    res = train(TrainConfig(algo="bc", steps=TINY_STEPS[GRADIENT_STEPS], run_dir=str(run),
+                            library=str(tmp_path / "lib"), **{**TINY, "env_id": "tabletop/open_drawer"}),
+                progress=False)
+    assert json.loads((run / "config.json").read_text())["env_id"] == "tabletop/open_drawer-v0"
+    assert res.skill.env_id == "tabletop/open_drawer-v0"
+
+
 def test_demo_mix_buffer_sampling(tmp_path):
     from gymnasium import spaces
 
