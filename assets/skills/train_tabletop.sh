@@ -8,10 +8,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 JOBS=${JOBS:-2}
-SKILLS=${SKILLS:-"pick_red_block pick_blue_block place_in_drawer place_in_bin place_on_table open_drawer close_drawer press_button open_window close_window"}
+# open_drawer ships from ibrl + DAgger since the thirty-second session (issue 19 item 5; v0008/v0009, ship rule in
+# bench_results/tabletop/SHIP_RULE_open_drawer_s32.md): the IBRL_SKILLS loop below. SKILLS="... open_drawer"
+# IBRL_SKILLS= gives the earlier sac-demos version (v0001-v0007).
+SKILLS=${SKILLS:-"pick_red_block pick_blue_block place_in_drawer place_in_bin place_on_table close_drawer press_button open_window close_window"}
+IBRL_SKILLS=${IBRL_SKILLS:-"open_drawer"}
 mkdir -p runs/shipped
 steps_for() { echo "${STEPS:-20000}"; }
 for s in $SKILLS; do echo "$s $(steps_for "$s")"; done | xargs -P "$JOBS" -L 1 sh -c \
   'skillstack train "tabletop/$0" --algo sac-demos --steps "$1" --seed 0 --n-demos 100 --eval-every 5000 \
      --stop-at-success 1.0 --final-eval-episodes 200 --threads 1 --skill-name "$0" --library assets/skills \
+     --run-dir "runs/shipped/$0" > "runs/shipped/$0.log" 2>&1 && echo "done $0" || echo "FAILED $0"'
+for s in $IBRL_SKILLS; do echo "$s"; done | xargs -P "$JOBS" -L 1 sh -c \
+  'skillstack train "tabletop/$0" --algo ibrl --steps 15000 --seed 0 --n-demos 100 --bc-pretrain-steps 8000 \
+     --bc-dagger-rounds 4 --dagger-episodes 25 --eval-every 2500 --eval-episodes 50 --stop-at-success 1.0 \
+     --final-eval-episodes 200 --threads 1 --skill-name "$0" --library assets/skills \
      --run-dir "runs/shipped/$0" > "runs/shipped/$0.log" 2>&1 && echo "done $0" || echo "FAILED $0"'
