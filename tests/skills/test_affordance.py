@@ -149,7 +149,9 @@ def test_outcome_cache_is_keyed_by_the_policy_weights(tmp_path, monkeypatch):
     assert len(calls) == 2  # train and test splits collected
     affordance.train_affordance(skill, cfg, progress=False, cache_dir=tmp_path)
     assert len(calls) == 2  # same weights: both splits come from the cache
-    policy = type(skill.policy)(skill.observation_space.shape[0], skill.action_space.shape[0], [8], "relu", "tanh")
+    from skillstack.skills.networks import MLPActor  # any other policy (the shipped one may be an IBRL proposal)
+
+    policy = MLPActor(skill.observation_space.shape[0], skill.action_space.shape[0], [8], "relu", "tanh")
     retrained = dataclasses.replace(skill, policy=policy)
     affordance.train_affordance(retrained, cfg, progress=False, cache_dir=tmp_path)
     assert len(calls) == 4  # new weights: collected again
