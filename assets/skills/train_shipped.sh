@@ -9,4 +9,9 @@ skillstack train metaworld/drawer-open-v3 "${common[@]}" --skill-name mw_open_dr
 skillstack train metaworld/drawer-close-v3 "${common[@]}" --skill-name mw_close_drawer --run-dir runs/shipped_mw/mw_close_drawer
 skillstack train metaworld/button-press-topdown-v3 "${common[@]}" --skill-name mw_press_button_topdown \
   --run-dir runs/shipped_mw/mw_press_button_topdown
-skillstack train metaworld/pick-place-v3 "${common[@]}" --skill-name mw_pick_place --run-dir runs/shipped_mw/mw_pick_place
+# mw_pick_place ships from ibrl + DAgger since the thirty-second session (v0002; issue 19 item 5, rule declared first in
+# assets/skills/SHIP_RULE_mw_pick_place_s32.md); "${common[@]}" with --skill-name mw_pick_place gives v0001.
+skillstack train metaworld/pick-place-v3 --algo ibrl --steps 15000 --seed 0 --n-demos 100 --bc-pretrain-steps 8000 \
+  --bc-dagger-rounds 4 --dagger-episodes 25 --eval-every 2500 --eval-episodes 50 --stop-at-success 1.0 \
+  --final-eval-episodes 100 --threads 1 --library assets/skills --skill-name mw_pick_place \
+  --run-dir runs/shipped_mw/mw_pick_place
